@@ -1,0 +1,45 @@
+{
+  # Each SIMD core is its own static library so that only its sources get its target flags;
+  # the addon picks a core at run time (blake3_dispatch.cc). No -march=native anywhere.
+  "target_defaults": {
+    "cflags": ["-O3", "-fPIC", "-Wall", "-Wextra"],
+    "cflags!": ["-O2", "-Os"],
+    "cflags_cc": ["-O3", "-fPIC", "-std=gnu++17"],
+    "cflags_cc!": ["-O2", "-Os"]
+  },
+  "targets": [
+    {
+      "target_name": "peerlink_sse41",
+      "type": "static_library",
+      "sources": ["src/blake3_sse41.cc"],
+      "cflags_cc": ["-msse4.1"]
+    },
+    {
+      "target_name": "peerlink_avx2",
+      "type": "static_library",
+      "sources": ["src/blake3_avx2.cc"],
+      "cflags_cc": ["-mavx2"]
+    },
+    {
+      "target_name": "peerlink_avx512",
+      "type": "static_library",
+      "sources": ["src/blake3_avx512.cc"],
+      "cflags_cc": ["-mavx512f", "-mavx512vl", "-Wno-maybe-uninitialized"]
+    },
+    {
+      "target_name": "peerlink_native",
+      "dependencies": ["peerlink_sse41", "peerlink_avx2", "peerlink_avx512"],
+      "sources": [
+        "src/addon.cc",
+        "src/blake3_dispatch.cc",
+        "src/blake3_portable.cc",
+        "src/blake3_tree.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

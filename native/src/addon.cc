@@ -1,0 +1,210 @@
+// Node-API surface of the native core. Thin wrappers: argument policy (sizes, limits,
+// types with clear messages) lives in src/hash/ on the JS side; here we only refuse what
+// would be unsafe to touch.
+#include <napi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "blake3_impl.h"
+
+namespace {
+
+namespace b3 = peerlink::blake3;
+
+struct Span {
+  const uint8_t *data;
+  size_t len;
+};
+
+bool to_span(const Napi::Value &v, Span *out) {
+  if (!v.IsTypedArray()) return false;
+  auto ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return false;
+  auto u8 = v.As<Napi::Uint8Array>();
+  out->data = u8.Data();  // already offset into the underlying ArrayBuffer
+  out->len = u8.ByteLength();
+  return true;
+}
+
+Span require_span(const Napi::CallbackInfo &info, size_t i, const char *what) {
+  Span s{nullptr, 0};
+  if (info.Length() <= i || !to_span(info[i], &s))
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Uint8Array or Buffer");
+  return s;
+}
+
+unsigned hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+Napi::Value Hash(const Napi::CallbackInfo &info) {
+  Span s = require_span(info, 0, "data");
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), b3::kOutLen);
+  b3::hash(s.data, s.len, out.Data());
+  return out;
+}
+
+// Hashes (and optionally checks) a list of blocks off the event loop. The blocks are read
+// in place: the worker keeps the JS array they came in alive until it is done.
+class BatchWorker : public Napi::AsyncWorker {
+ public:
+  BatchWorker(Napi::Env env, Napi::Array blocks, std::vector<Span> spans, const uint8_t *expected,
+              Napi::Value expected_value, unsigned threads)
+      : Napi::AsyncWorker(env, "peerlink:blake3-batch"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        spans_(std::move(spans)),
+        expected_(expected),
+        threads_(threads),
+        digests_(spans_.size() * b3::kOutLen),
+        matches_(expected ? spans_.size() : 0) {
+    blocks_ref_ = Napi::Persistent(blocks.As<Napi::Object>());
+    if (expected) expected_ref_ = Napi::Persistent(expected_value.As<Napi::Object>());
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::atomic<size_t> next{0};
+    auto work = [this, &next]() {
+      for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < spans_.size();) {
+        uint8_t *digest = digests_.data() + i * b3::kOutLen;
+        b3::hash(spans_[i].data, spans_[i].len, digest);
+        if (expected_)
+          matches_[i] = std::memcmp(digest, expected_ + i * b3::kOutLen, b3::kOutLen) == 0;
+      }
+    };
+    const unsigned n = std::min<size_t>(threads_, spans_.size());
+    std::vector<std::thread> helpers;
+    for (unsigned t = 1; t < n; t++) helpers.emplace_back(work);
+    work();  // this pool thread is one of the workers
+    for (auto &h : helpers) h.join();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto digests = Napi::Buffer<uint8_t>::Copy(env, digests_.data(), digests_.size());
+    if (!expected_) {
+      deferred_.Resolve(digests);
+      return;
+    }
+    auto result = Napi::Object::New(env);
+    auto ok = Napi::Array::New(env, matches_.size());
+    for (size_t i = 0; i < matches_.size(); i++) ok.Set(i, Napi::Boolean::New(env, matches_[i]));
+    result.Set("digests", digests);
+    result.Set("ok", ok);
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference blocks_ref_;
+  Napi::ObjectReference expected_ref_;
+  std::vector<Span> spans_;
+  const uint8_t *expected_;
+  unsigned threads_;
+  std::vector<uint8_t> digests_;
+  std::vector<uint8_t> matches_;
+};
+
+// batch(blocks: Uint8Array[], expected: Uint8Array | null, threads: number)
+//   -> Promise<Buffer> (digests, 32 bytes each) when expected is null,
+//   -> Promise<{ digests: Buffer, ok: boolean[] }> when expected holds 32 bytes a block.
+Napi::Value Batch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsArray())
+    throw Napi::TypeError::New(env, "blocks must be an array of Uint8Array");
+  auto blocks = info[0].As<Napi::Array>();
+  std::vector<Span> spans(blocks.Length());
+  for (uint32_t i = 0; i < blocks.Length(); i++) {
+    if (!to_span(blocks.Get(i), &spans[i]))
+      throw Napi::TypeError::New(env, "block " + std::to_string(i) + " is not a Uint8Array");
+  }
+  const uint8_t *expected = nullptr;
+  if (!info[1].IsNull() && !info[1].IsUndefined()) {
+    Span e;
+    if (!to_span(info[1], &e) || e.len != spans.size() * b3::kOutLen)
+      throw Napi::TypeError::New(env, "expected digests must be 32 bytes per block");
+    expected = e.data;
+  }
+  if (!info[2].IsNumber()) throw Napi::TypeError::New(env, "threads must be a number");
+  int64_t threads = info[2].As<Napi::Number>().Int64Value();
+  threads = std::clamp<int64_t>(threads, 1, 64);
+  auto *worker = new BatchWorker(env, blocks, std::move(spans), expected, info[1],
+                                 static_cast<unsigned>(threads));
+  auto promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+class Hasher : public Napi::ObjectWrap<Hasher> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Hasher",
+                       {InstanceMethod("update", &Hasher::Update),
+                        InstanceMethod("digest", &Hasher::Digest),
+                        InstanceMethod("reset", &Hasher::Reset)});
+  }
+  explicit Hasher(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Hasher>(info) {}
+
+ private:
+  Napi::Value Update(const Napi::CallbackInfo &info) {
+    Span s = require_span(info, 0, "data");
+    state_.update(s.data, s.len);
+    return info.This();
+  }
+  Napi::Value Digest(const Napi::CallbackInfo &info) {
+    auto out = Napi::Buffer<uint8_t>::New(info.Env(), b3::kOutLen);
+    state_.finalize(out.Data());
+    return out;
+  }
+  Napi::Value Reset(const Napi::CallbackInfo &info) {
+    state_.reset();
+    return info.This();
+  }
+  b3::Hasher state_;
+};
+
+Napi::Value SimdInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto o = Napi::Object::New(env);
+  o.Set("active", b3::simd_name(b3::simd_active()));
+  o.Set("detected", b3::simd_name(b3::simd_detected()));
+  auto levels = Napi::Array::New(env);
+  for (int l = 0; l <= static_cast<int>(b3::simd_detected()); l++)
+    levels.Set(levels.Length(), b3::simd_name(static_cast<b3::Simd>(l)));
+  o.Set("available", levels);
+  auto compiled = Napi::Array::New(env);
+  for (int l = 0; l <= static_cast<int>(b3::Simd::AVX512); l++)
+    compiled.Set(compiled.Length(), b3::simd_name(static_cast<b3::Simd>(l)));
+  o.Set("compiled", compiled);
+  o.Set("threads", hardware_threads());
+  return o;
+}
+
+// setSimd(name) -> boolean: false when this CPU lacks the level; throws on an unknown name.
+Napi::Value SetSimd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "level must be a string");
+  b3::Simd level;
+  std::string name = info[0].As<Napi::String>();
+  if (!b3::simd_from_name(name.c_str(), &level))
+    throw Napi::TypeError::New(env, "unknown SIMD level: " + name);
+  return Napi::Boolean::New(env, b3::simd_set(level));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("hash", Napi::Function::New(env, Hash, "hash"));
+  exports.Set("batch", Napi::Function::New(env, Batch, "batch"));
+  exports.Set("Hasher", Hasher::Define(env));
+  exports.Set("simdInfo", Napi::Function::New(env, SimdInfo, "simdInfo"));
+  exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(peerlink_native, Init)

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// The `peerlink` command. The polyfill must load before anything that may use libp2p.
+import './polyfill.js'
+import { Command } from 'commander'
+import { PeerLinkError } from './errors.js'
+
+const program = new Command()
+  .name('peerlink')
+  .description('Peer-to-peer, content-addressed file network')
+  .version('0.1.0')
+  .showHelpAfterError()
+
+program.command('doctor')
+  .description('show the hash core, SIMD level and other health facts of this installation')
+  .option('--json', 'print one JSON object')
+  .action(async (opts: { json?: boolean }) => {
+    const { doctorReport, formatDoctor } = await import('./cli/doctor.js')
+    const report = doctorReport()
+    process.stdout.write((opts.json === true ? JSON.stringify(report, null, 2) : formatDoctor(report)) + '\n')
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof PeerLinkError) {
+    process.stderr.write(`peerlink: ${err.message}\n`)
+    process.exitCode = err.exitCode
+  } else {
+    throw err
+  }
+}

@@ -1,0 +1,61 @@
+// Loads the native addon and checks that it really works before anything relies on it.
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { NativeAddonError } from '../errors.js'
+import type { HashCore, HashCoreInfo, IncrementalHasher } from './core.js'
+
+interface NativeBinding {
+  hash (data: Uint8Array): Buffer
+  batch (blocks: Uint8Array[], expected: Uint8Array | null, threads: number): Promise<Buffer | { digests: Buffer, ok: boolean[] }>
+  Hasher: new () => { update (data: Uint8Array): unknown, digest (): Buffer, reset (): unknown }
+  simdInfo (): { active: string, detected: string, available: string[], compiled: string[], threads: number }
+  setSimd (level: string): boolean
+}
+
+/** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */
+export const ADDON_PATH = process.env.PEERLINK_ADDON_PATH ?? fileURLToPath(new URL('../../native/build/Release/peerlink_native.node', import.meta.url))
+
+// BLAKE3-256 of the empty input: the first test vector.
+const EMPTY_DIGEST = 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262'
+
+function split (digests: Buffer, count: number): Uint8Array[] {
+  const out: Uint8Array[] = new Array(count)
+  for (let i = 0; i < count; i++) out[i] = digests.subarray(i * 32, i * 32 + 32)
+  return out
+}
+
+export function loadNativeCore (path = ADDON_PATH): HashCore {
+  let binding: NativeBinding
+  try {
+    binding = createRequire(import.meta.url)(path) as NativeBinding
+  } catch (err) {
+    throw new NativeAddonError(`native addon did not load from ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof binding.hash !== 'function' || Buffer.from(binding.hash(new Uint8Array(0))).toString('hex') !== EMPTY_DIGEST) {
+    throw new NativeAddonError(`native addon at ${path} loaded but does not compute BLAKE3 correctly`)
+  }
+  return {
+    info (): HashCoreInfo {
+      const s = binding.simdInfo()
+      return { core: 'native', simd: s.active, available: s.available, threads: s.threads }
+    },
+    hashSync: (data) => binding.hash(data) as Uint8Array<ArrayBuffer>,
+    async hashMany (blocks, threads) {
+      const digests = await binding.batch(blocks, null, threads) as Buffer
+      return split(digests, blocks.length)
+    },
+    async verifyMany (blocks, expected, threads) {
+      const packed = Buffer.concat(expected)
+      const { ok } = await binding.batch(blocks, packed, threads) as { ok: boolean[] }
+      return ok
+    },
+    createHasher (): IncrementalHasher {
+      const h = new binding.Hasher()
+      return {
+        update (data) { h.update(data); return this },
+        digest: () => h.digest()
+      }
+    },
+    setSimd: (level) => binding.setSimd(level)
+  }
+}
