@@ -29,7 +29,7 @@ export function loadNativeCore (path = ADDON_PATH): HashCore {
   try {
     binding = createRequire(import.meta.url)(path) as NativeBinding
   } catch (err) {
-    throw new NativeAddonError(`native addon did not load from ${path}: ${(err as Error).message}`, { cause: err })
+    throw new NativeAddonError(`native addon did not load from ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
   }
   if (typeof binding.hash !== 'function' || Buffer.from(binding.hash(new Uint8Array(0))).toString('hex') !== EMPTY_DIGEST) {
     throw new NativeAddonError(`native addon at ${path} loaded but does not compute BLAKE3 correctly`)
