@@ -28,13 +28,35 @@
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mtune=icelake-server", "-Wno-maybe-uninitialized"]
     },
     {
+      "target_name": "peerlink_gf_ssse3",
+      "type": "static_library",
+      "sources": ["src/gf256_ssse3.cc"],
+      "cflags_cc": ["-mssse3"]
+    },
+    {
+      "target_name": "peerlink_gf_avx2",
+      "type": "static_library",
+      "sources": ["src/gf256_avx2.cc"],
+      "cflags_cc": ["-mavx2"]
+    },
+    {
+      "target_name": "peerlink_gf_gfni",
+      "type": "static_library",
+      "sources": ["src/gf256_gfni.cc"],
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mgfni", "-Wno-maybe-uninitialized"]
+    },
+    {
       "target_name": "peerlink_native",
-      "dependencies": ["peerlink_sse41", "peerlink_avx2", "peerlink_avx512"],
+      "dependencies": [
+        "peerlink_sse41", "peerlink_avx2", "peerlink_avx512",
+        "peerlink_gf_ssse3", "peerlink_gf_avx2", "peerlink_gf_gfni"
+      ],
       "sources": [
         "src/addon.cc",
         "src/blake3_dispatch.cc",
         "src/blake3_portable.cc",
-        "src/blake3_tree.cc"
+        "src/blake3_tree.cc",
+        "src/gf256_portable.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

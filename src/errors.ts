@@ -66,3 +66,13 @@ export class NativeAddonError extends PeerLinkError {
     this.name = 'NativeAddonError'
   }
 }
+
+export class NotEnoughShardsError extends PeerLinkError {
+  static readonly code = 'ERR_NOT_ENOUGH_SHARDS'
+  readonly code = NotEnoughShardsError.code
+  override readonly exitCode = 6
+  constructor (readonly needed: number, readonly present: number, readonly missing: number[]) {
+    super(`cannot rebuild: ${present} of the ${needed} shards needed are present (missing shards ${missing.join(', ')})`)
+    this.name = 'NotEnoughShardsError'
+  }
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "blake3_impl.h"
+#include "gf256.h"
 
 namespace {
 
@@ -196,7 +197,128 @@ Napi::Value SetSimd(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, b3::simd_set(level));
 }
 
+// ---- GF(2^8) dot products for Reed-Solomon ----
+
+namespace gf = peerlink::gf256;
+
+struct DotArgs {
+  std::vector<uint8_t> coefs;
+  size_t rows = 0, cols = 0, len = 0;
+  std::vector<const uint8_t *> in;
+  std::vector<uint8_t *> out;
+};
+
+// (coefs: Uint8Array rows*cols, inputs: Uint8Array[cols], outputs: Uint8Array[rows]),
+// every shard the same length; outputs must not overlap inputs.
+DotArgs parse_dot(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsArray() || !info[2].IsArray())
+    throw Napi::TypeError::New(env, "gfDot(coefs, inputs[], outputs[])");
+  Span coefs = require_span(info, 0, "coefs");
+  auto inputs = info[1].As<Napi::Array>();
+  auto outputs = info[2].As<Napi::Array>();
+  DotArgs a;
+  a.cols = inputs.Length();
+  a.rows = outputs.Length();
+  if (a.rows == 0 || a.cols == 0 || a.rows > 255 || a.cols > 255 || coefs.len != a.rows * a.cols)
+    throw Napi::RangeError::New(env, "coefs must hold rows*cols bytes for 1..255 rows and columns");
+  a.coefs.assign(coefs.data, coefs.data + coefs.len);
+  bool first = true;
+  auto take = [&](Napi::Value v, const char *what) {
+    Span s;
+    if (!to_span(v, &s)) throw Napi::TypeError::New(env, std::string(what) + " must be Uint8Arrays");
+    if (first) a.len = s.len, first = false;
+    else if (s.len != a.len) throw Napi::RangeError::New(env, "every shard must have the same length");
+    return s;
+  };
+  for (uint32_t i = 0; i < a.cols; i++) a.in.push_back(take(inputs.Get(i), "inputs").data);
+  for (uint32_t i = 0; i < a.rows; i++) a.out.push_back(const_cast<uint8_t *>(take(outputs.Get(i), "outputs").data));
+  return a;
+}
+
+// Splits the shard length across threads on 64-byte boundaries.
+void run_dot(const DotArgs &a, unsigned threads) {
+  const size_t parts = std::max<size_t>(1, std::min<size_t>(threads, a.len / (64 * 1024)));
+  if (parts == 1) {
+    gf::dot(a.coefs.data(), a.rows, a.cols, a.in.data(), a.out.data(), 0, a.len);
+    return;
+  }
+  const size_t step = (a.len / parts + 63) / 64 * 64;
+  std::vector<std::thread> helpers;
+  for (size_t p = 1; p < parts; p++) {
+    const size_t b = std::min(a.len, p * step), e = std::min(a.len, (p + 1) * step);
+    helpers.emplace_back([&a, b, e] { gf::dot(a.coefs.data(), a.rows, a.cols, a.in.data(), a.out.data(), b, e); });
+  }
+  gf::dot(a.coefs.data(), a.rows, a.cols, a.in.data(), a.out.data(), 0, std::min(a.len, step));
+  for (auto &h : helpers) h.join();
+}
+
+Napi::Value GfDotSync(const Napi::CallbackInfo &info) {
+  DotArgs a = parse_dot(info);
+  run_dot(a, 1);
+  return info.Env().Undefined();
+}
+
+class DotWorker : public Napi::AsyncWorker {
+ public:
+  DotWorker(Napi::Env env, DotArgs args, Napi::Value keep, unsigned threads)
+      : Napi::AsyncWorker(env, "peerlink:gf-dot"), deferred_(Napi::Promise::Deferred::New(env)),
+        args_(std::move(args)), threads_(threads) {
+    keep_ = Napi::Persistent(keep.As<Napi::Object>());
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { run_dot(args_, threads_); }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  DotArgs args_;
+  unsigned threads_;
+  Napi::ObjectReference keep_;  // the shards, alive until the work is done
+};
+
+// gfDot(coefs, inputs, outputs, threads) -> Promise<void>, off the event loop.
+Napi::Value GfDot(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DotArgs a = parse_dot(info);
+  const int64_t threads = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int64Value() : 1;
+  auto keep = Napi::Array::New(env, 2);
+  keep.Set(0u, info[1]);
+  keep.Set(1u, info[2]);
+  auto *w = new DotWorker(env, std::move(a), keep, static_cast<unsigned>(std::clamp<int64_t>(threads, 1, 64)));
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value GfInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto o = Napi::Object::New(env);
+  o.Set("active", gf::level_name(gf::active()));
+  o.Set("detected", gf::level_name(gf::detected()));
+  auto levels = Napi::Array::New(env);
+  for (int l = 0; l <= static_cast<int>(gf::detected()); l++)
+    levels.Set(levels.Length(), gf::level_name(static_cast<gf::Level>(l)));
+  o.Set("available", levels);
+  return o;
+}
+
+Napi::Value GfSetLevel(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "level must be a string");
+  std::string name = info[0].As<Napi::String>();
+  gf::Level level;
+  if (!gf::level_from_name(name.c_str(), &level))
+    throw Napi::TypeError::New(env, "unknown GF level: " + name);
+  return Napi::Boolean::New(env, gf::set_level(level));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("gfDot", Napi::Function::New(env, GfDot, "gfDot"));
+  exports.Set("gfDotSync", Napi::Function::New(env, GfDotSync, "gfDotSync"));
+  exports.Set("gfInfo", Napi::Function::New(env, GfInfo, "gfInfo"));
+  exports.Set("gfSetLevel", Napi::Function::New(env, GfSetLevel, "gfSetLevel"));
   exports.Set("hash", Napi::Function::New(env, Hash, "hash"));
   exports.Set("batch", Napi::Function::New(env, Batch, "batch"));
   exports.Set("Hasher", Hasher::Define(env));

@@ -1,19 +1,9 @@
 // Loads the native addon and checks that it really works before anything relies on it.
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
 import { NativeAddonError } from '../errors.js'
+import { ADDON_PATH, loadAddon } from '../native.js'
 import type { HashCore, HashCoreInfo, IncrementalHasher } from './core.js'
 
-interface NativeBinding {
-  hash (data: Uint8Array): Buffer
-  batch (blocks: Uint8Array[], expected: Uint8Array | null, threads: number): Promise<Buffer | { digests: Buffer, ok: boolean[] }>
-  Hasher: new () => { update (data: Uint8Array): unknown, digest (): Buffer, reset (): unknown }
-  simdInfo (): { active: string, detected: string, available: string[], compiled: string[], threads: number }
-  setSimd (level: string): boolean
-}
-
-/** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */
-export const ADDON_PATH = process.env.PEERLINK_ADDON_PATH ?? fileURLToPath(new URL('../../native/build/Release/peerlink_native.node', import.meta.url))
+export { ADDON_PATH } from '../native.js'
 
 // BLAKE3-256 of the empty input: the first test vector.
 const EMPTY_DIGEST = 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262'
@@ -25,12 +15,7 @@ function split (digests: Buffer, count: number): Uint8Array[] {
 }
 
 export function loadNativeCore (path = ADDON_PATH): HashCore {
-  let binding: NativeBinding
-  try {
-    binding = createRequire(import.meta.url)(path) as NativeBinding
-  } catch (err) {
-    throw new NativeAddonError(`native addon did not load from ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
-  }
+  const binding = loadAddon(path)
   if (typeof binding.hash !== 'function' || Buffer.from(binding.hash(new Uint8Array(0))).toString('hex') !== EMPTY_DIGEST) {
     throw new NativeAddonError(`native addon at ${path} loaded but does not compute BLAKE3 correctly`)
   }

@@ -1,0 +1,149 @@
+// Portable GF(2^8): log/exp-built multiplication table and the reference dot product.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "gf256.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define PL_X86 1
+#endif
+
+namespace peerlink {
+namespace gf256 {
+
+namespace {
+
+struct Tables {
+  uint8_t mul[256][256];
+  Tables() {
+    uint8_t exp[512], log[256] = {0};
+    unsigned x = 1;
+    for (int i = 0; i < 255; i++) {
+      exp[i] = static_cast<uint8_t>(x);
+      log[x] = static_cast<uint8_t>(i);
+      x <<= 1;
+      if (x & 0x100) x ^= kPoly;
+    }
+    for (int i = 255; i < 512; i++) exp[i] = exp[i - 255];
+    for (int a = 0; a < 256; a++)
+      for (int b = 0; b < 256; b++)
+        mul[a][b] = (a == 0 || b == 0) ? 0 : exp[log[a] + log[b]];
+  }
+};
+
+const Tables &tables() {
+  static const Tables t;
+  return t;
+}
+
+#ifdef PL_X86
+uint64_t xgetbv0() {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+#endif
+
+Level detect() {
+#ifdef PL_X86
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return Level::Portable;
+  const bool ssse3 = c & (1u << 9);
+  const bool osxsave = c & (1u << 27);
+  if (!ssse3) return Level::Portable;
+  if (!osxsave) return Level::SSSE3;
+  const uint64_t xcr0 = xgetbv0();
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Level::SSSE3;
+  const bool avx2 = (b & (1u << 5)) && (xcr0 & 0x6) == 0x6;
+  const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (xcr0 & 0xE6) == 0xE6;  // F, BW
+  const bool gfni = c & (1u << 8);
+  if (avx512 && gfni) return Level::GFNI;
+  if (avx2) return Level::AVX2;
+  return Level::SSSE3;
+#else
+  return Level::Portable;
+#endif
+}
+
+const Level kDetected = detect();
+
+Level initial() {
+  const char *env = std::getenv("PEERLINK_GF_SIMD");
+  Level l;
+  if (env && level_from_name(env, &l) && l <= kDetected) return l;
+  return kDetected;
+}
+
+std::atomic<int> g_level{static_cast<int>(initial())};
+
+}  // namespace
+
+uint8_t mul(uint8_t a, uint8_t b) { return tables().mul[a][b]; }
+const uint8_t *mul_row(uint8_t c) { return tables().mul[c]; }
+
+uint64_t affine_matrix(uint8_t c) {
+  // Output bit i of c*x is the parity of (row i AND x), where bit j of row i is bit i of
+  // c * 2^j. GF2P8AFFINEQB takes row i from byte (7 - i) of the matrix.
+  uint64_t m = 0;
+  for (int i = 0; i < 8; i++) {
+    uint8_t row = 0;
+    for (int j = 0; j < 8; j++)
+      if (mul(c, static_cast<uint8_t>(1u << j)) & (1u << i)) row |= static_cast<uint8_t>(1u << j);
+    m |= static_cast<uint64_t>(row) << (8 * (7 - i));
+  }
+  return m;
+}
+
+void dot_portable(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t *const *in,
+                  uint8_t *const *out, size_t begin, size_t end) {
+  for (size_t r = 0; r < rows; r++) {
+    uint8_t *o = out[r];
+    std::memset(o + begin, 0, end - begin);
+    for (size_t c = 0; c < cols; c++) {
+      const uint8_t coef = coefs[r * cols + c];
+      if (coef == 0) continue;
+      const uint8_t *row = mul_row(coef);
+      const uint8_t *s = in[c];
+      for (size_t i = begin; i < end; i++) o[i] ^= row[s[i]];
+    }
+  }
+}
+
+const char *level_name(Level l) {
+  switch (l) {
+    case Level::GFNI: return "gfni";
+    case Level::AVX2: return "avx2";
+    case Level::SSSE3: return "ssse3";
+    default: return "portable";
+  }
+}
+
+bool level_from_name(const char *name, Level *out) {
+  static const Level all[] = {Level::Portable, Level::SSSE3, Level::AVX2, Level::GFNI};
+  for (Level l : all) {
+    if (std::strcmp(name, level_name(l)) == 0) {
+      *out = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+Level detected() { return kDetected; }
+Level active() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+bool set_level(Level l) {
+  if (l > kDetected) return false;
+  g_level.store(static_cast<int>(l), std::memory_order_relaxed);
+  return true;
+}
+
+void dot(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t *const *in,
+         uint8_t *const *out, size_t begin, size_t end) {
+  static const DotFn fns[] = {dot_portable, dot_ssse3, dot_avx2, dot_gfni};
+  fns[static_cast<int>(active())](coefs, rows, cols, in, out, begin, end);
+}
+
+}  // namespace gf256
+}  // namespace peerlink

@@ -1,0 +1,27 @@
+// The native addon (native/): loaded once, checked by each layer that uses it.
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { NativeAddonError } from './errors.js'
+
+export interface NativeBinding {
+  hash (data: Uint8Array): Buffer
+  batch (blocks: Uint8Array[], expected: Uint8Array | null, threads: number): Promise<Buffer | { digests: Buffer, ok: boolean[] }>
+  Hasher: new () => { update (data: Uint8Array): unknown, digest (): Buffer, reset (): unknown }
+  simdInfo (): { active: string, detected: string, available: string[], compiled: string[], threads: number }
+  setSimd (level: string): boolean
+  gfDot (coefs: Uint8Array, inputs: Uint8Array[], outputs: Uint8Array[], threads: number): Promise<void>
+  gfDotSync (coefs: Uint8Array, inputs: Uint8Array[], outputs: Uint8Array[]): void
+  gfInfo (): { active: string, detected: string, available: string[] }
+  gfSetLevel (level: string): boolean
+}
+
+/** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */
+export const ADDON_PATH = process.env.PEERLINK_ADDON_PATH ?? fileURLToPath(new URL('../native/build/Release/peerlink_native.node', import.meta.url))
+
+export function loadAddon (path = ADDON_PATH): NativeBinding {
+  try {
+    return createRequire(import.meta.url)(path) as NativeBinding
+  } catch (err) {
+    throw new NativeAddonError(`native addon did not load from ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
+  }
+}
