@@ -1,0 +1,30 @@
+// What every blockstore offers. Storage knows nothing of the network or of files: blocks are
+// bytes under a CID, plus pins (roots kept with everything they link to).
+import type { CID } from 'multiformats/cid'
+
+export interface AbortOptions { signal?: AbortSignal }
+
+export interface Block { cid: CID, bytes: Uint8Array }
+
+export interface PinInfo {
+  cid: CID
+  /** What the user called it (file or directory name). */
+  name: string
+  /** Bytes of content under the root (file size, or a directory's total). */
+  size: number
+  /** 'file' or 'directory'. */
+  type: string
+  /** Milliseconds since the epoch. */
+  added: number
+}
+
+export interface Blockstore {
+  put (cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  /** Writes all blocks in one atomic batch: after a crash, all or none are stored. */
+  putMany (blocks: Block[], options?: AbortOptions): Promise<void>
+  get (cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  /** Yields every requested block that is present, in order; absent ones yield undefined bytes. */
+  getMany (cids: Iterable<CID>, options?: AbortOptions): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }>
+  has (cid: CID, options?: AbortOptions): Promise<boolean>
+  delete (cid: CID, options?: AbortOptions): Promise<void>
+}

@@ -1,0 +1,4 @@
+export type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
+export { LevelBlockstore, type GcResult, type Usage } from './level.js'
+export { VerifyingBlockstore } from './verifying.js'
+export { links } from './links.js'

@@ -1,0 +1,26 @@
+// The CIDs a block links to, read generically from its codec: dag-cbor nodes are walked for
+// every CID value; raw blocks have none. Pins and garbage collection use this, so they need
+// no knowledge of what the DAG means.
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+
+export function * links (cid: CID, bytes: Uint8Array): Generator<CID> {
+  if (cid.code === raw.code) return
+  if (cid.code !== dagCbor.code) return
+  yield * walk(dagCbor.decode(bytes), 0)
+}
+
+function * walk (value: unknown, depth: number): Generator<CID> {
+  if (depth > 64) return // a node is a block of at most 2 MiB; deeper nesting is hostile
+  const cid = CID.asCID(value)
+  if (cid != null) {
+    yield cid
+    return
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) yield * walk(v, depth + 1)
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    for (const v of Object.values(value)) yield * walk(v, depth + 1)
+  }
+}

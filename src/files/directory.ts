@@ -1,0 +1,82 @@
+// Directories: a directory node maps names to the roots of files and subdirectories.
+import { mkdir, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { CID } from 'multiformats/cid'
+import { FileExistsError, InvalidArgumentError, InvalidManifestError, UnsafePathError } from '../errors.js'
+import { exportFile, readRoot, type BlockSource, type ExportOptions } from './exporter.js'
+import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, encodeNode, isSafeName, type DirectoryEntry } from './format.js'
+import { exists, readChunks, writeAtomically } from './fs.js'
+import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
+
+export interface TreeImportResult {
+  cid: CID
+  name: string
+  size: number
+  type: 'file' | 'directory'
+  files: number
+  /** Paths that are neither files nor directories (symlinks, sockets…), left out. */
+  skipped: string[]
+  release: () => void
+}
+
+export async function importPath (store: ImportTarget, path: string, kind: 'file' | 'directory', name: string, options: ImportOptions = {}): Promise<TreeImportResult> {
+  const { chunkSize } = checkImportOptions(options)
+  if (kind === 'file') {
+    const r = await importFile(store, readChunks(path, chunkSize, options.signal), { ...options, name })
+    return { cid: r.cid, name, size: r.size, type: 'file', files: 1, skipped: [], release: r.release }
+  }
+  const releases: Array<() => void> = []
+  const skipped: string[] = []
+  try {
+    const dirents = (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    if (dirents.length > MAX_DIRECTORY_ENTRIES) throw new InvalidArgumentError(`${path} has ${dirents.length} entries; a directory may hold at most ${MAX_DIRECTORY_ENTRIES}`)
+    const entries: DirectoryEntry[] = []
+    let size = 0
+    let files = 0
+    for (const d of dirents) {
+      const child = join(path, d.name)
+      if (!d.isFile() && !d.isDirectory()) { skipped.push(child); continue }
+      const r = await importPath(store, child, d.isFile() ? 'file' : 'directory', d.name, options)
+      releases.push(r.release)
+      skipped.push(...r.skipped)
+      entries.push({ name: d.name, cid: r.cid, size: r.size, type: r.type })
+      size += r.size
+      files += r.files
+    }
+    const node = encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name, size, entries })
+    if (store.hold !== undefined) releases.push(store.hold([node.cid]))
+    await store.putMany([node], { signal: options.signal })
+    return { cid: node.cid, name, size, type: 'directory', files, skipped, release: () => { for (const r of releases) r() } }
+  } catch (err) {
+    for (const r of releases) r()
+    throw err
+  }
+}
+
+/**
+ * Writes the file or directory tree under `root` to `outPath`. Every name is checked before
+ * anything of its directory is created: '/', '..', '.', NUL and empty names are refused.
+ */
+export async function exportTree (source: BlockSource, root: CID, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
+  const node = await readRoot(source, root, options)
+  if (node.type === 'file') {
+    const bytes = await writeAtomically(outPath, exportFile(source, root, options), options)
+    return { files: 1, bytes }
+  }
+  if (options.force !== true && await exists(outPath)) throw new FileExistsError(outPath)
+  for (const e of node.entries) if (!isSafeName(e.name)) throw new UnsafePathError(e.name)
+  const names = new Set<string>()
+  for (const e of node.entries) {
+    if (names.has(e.name)) throw new InvalidManifestError(`directory ${root.toString()} names "${e.name}" twice`)
+    names.add(e.name)
+  }
+  await mkdir(outPath, { recursive: true })
+  let files = 0
+  let bytes = 0
+  for (const e of node.entries) {
+    const r = await exportTree(source, e.cid, join(outPath, e.name), options)
+    files += r.files
+    bytes += r.bytes
+  }
+  return { files, bytes }
+}

@@ -1,0 +1,206 @@
+// Export: walk the DAG from the root, verify every block, and stream the file's bytes in
+// order. A missing or corrupt data chunk is rebuilt from its stripe's parity and checked
+// against the chunk's CID before use. Byte ranges read only the stripes they touch.
+import type { CID } from 'multiformats/cid'
+import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
+import { ReedSolomonCodec } from '../erasure/reed-solomon.js'
+import { BlockNotFoundError, DataLossError, InvalidArgumentError, InvalidManifestError } from '../errors.js'
+import { verifyBlock, verifyBlocks } from '../hash/index.js'
+import { chunkLength, decodeNode, type DirectoryNode, type IndexNode, type Manifest, type Node, type StripeNode } from './format.js'
+
+/** Where blocks are read from: the local blockstore, or (later) a network session. */
+export interface BlockSource {
+  get (cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array>
+  getMany (cids: Iterable<CID>, options?: { signal?: AbortSignal }): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }>
+}
+
+export type ExportProgressEvents =
+  ProgressEvent<'files:export:progress', { bytes: number, total: number }> |
+  ProgressEvent<'files:export:repaired', { stripe: number, chunks: number[], parityUsed: number }>
+
+export interface ExportOptions {
+  offset?: number
+  length?: number
+  signal?: AbortSignal
+  onProgress?: (event: ExportProgressEvents) => void
+}
+
+/** Reads, verifies and decodes a DAG node. */
+export async function readNode (source: BlockSource, cid: CID, options: { signal?: AbortSignal } = {}): Promise<Node> {
+  const bytes = await source.get(cid, options)
+  await verifyBlock(cid, bytes, options)
+  return decodeNode(cid, bytes)
+}
+
+export async function readManifest (source: BlockSource, cid: CID, options: { signal?: AbortSignal } = {}): Promise<Manifest> {
+  const node = await readNode(source, cid, options)
+  if (node.type !== 'file') throw new InvalidManifestError(`${cid.toString()} is a PeerLink ${node.type} node, not a file`)
+  return node
+}
+
+export async function readRoot (source: BlockSource, cid: CID, options: { signal?: AbortSignal } = {}): Promise<Manifest | DirectoryNode> {
+  const node = await readNode(source, cid, options)
+  if (node.type !== 'file' && node.type !== 'directory') throw new InvalidManifestError(`${cid.toString()} is a PeerLink ${node.type} node, not a file or directory root`)
+  return node
+}
+
+/** Finds stripe nodes by number through the index tree, keeping the last index node of each level. */
+export class StripeLocator {
+  private readonly cache = new Map<string, IndexNode>()
+  constructor (private readonly source: BlockSource, private readonly manifest: Manifest) {}
+
+  async cid (stripe: number, options: { signal?: AbortSignal } = {}): Promise<CID> {
+    const { depth, fanout, links } = this.manifest.stripes
+    if (stripe < 0 || stripe >= this.manifest.stripeCount) throw new InvalidArgumentError(`no stripe ${stripe}`)
+    let span = fanout ** depth
+    let list = links
+    let rest = stripe
+    for (let d = depth; d > 0; d--) {
+      const cid = list[Math.floor(rest / span)]
+      if (cid === undefined) throw new InvalidManifestError(`index of ${this.manifest.name || 'file'} is too short for stripe ${stripe}`)
+      rest %= span
+      span /= fanout
+      const key = cid.toString()
+      let node = this.cache.get(key)
+      if (node === undefined) {
+        const n = await readNode(this.source, cid, options)
+        if (n.type !== 'index' || n.depth !== d - 1) throw new InvalidManifestError(`${key} should be an index node of depth ${d - 1}`)
+        node = n
+        if (this.cache.size > 64) this.cache.clear()
+        this.cache.set(key, node)
+      }
+      list = node.links
+    }
+    const cid = list[rest]
+    if (cid === undefined) throw new InvalidManifestError(`stripe list is too short for stripe ${stripe}`)
+    return cid
+  }
+
+  async node (stripe: number, options: { signal?: AbortSignal } = {}): Promise<StripeNode> {
+    const cid = await this.cid(stripe, options)
+    const node = await readNode(this.source, cid, options)
+    const k = this.manifest.erasure.k
+    const first = stripe * k
+    const chunks = Math.min(k, Math.ceil(this.manifest.size / this.manifest.chunkSize) - first)
+    if (node.type !== 'stripe' || node.index !== stripe || node.data.length !== chunks ||
+        node.parity.length !== this.manifest.erasure.m || node.shardSize !== chunkLength(this.manifest, first)) {
+      throw new InvalidManifestError(`${cid.toString()} is not stripe ${stripe} of this file`)
+    }
+    return node
+  }
+}
+
+/**
+ * The data chunks `wanted` (indexes within the stripe) of one stripe, verified; missing or
+ * corrupt ones rebuilt from the rest of the stripe. Returns chunk bytes by index and how many
+ * parity blocks the rebuild used.
+ */
+export async function readStripeChunks (source: BlockSource, manifest: Manifest, node: StripeNode, wanted: number[], options: { signal?: AbortSignal } = {}): Promise<{ chunks: Map<number, Uint8Array>, rebuilt: number[], parityUsed: number }> {
+  const first = node.index * manifest.erasure.k
+  const chunks = new Map<number, Uint8Array>()
+  const fetched = await collect(source, wanted.map(i => node.data[i]), options)
+  const results = await verifyBlocks(fetched.flatMap(f => f.bytes !== undefined ? [{ cid: f.cid, bytes: f.bytes }] : []), options)
+  const good = new Set(results.flatMap(r => r.ok ? [r.cid.toString()] : []))
+  const lost: number[] = []
+  wanted.forEach((i, j) => {
+    const b = fetched[j].bytes
+    if (b !== undefined && good.has(node.data[i].toString())) chunks.set(i, b)
+    else lost.push(i)
+  })
+  if (lost.length === 0) return { chunks, rebuilt: [], parityUsed: 0 }
+  const { shards, parityUsed } = await gatherShards(source, node, new Set(lost), options)
+  const kk = node.data.length
+  const codec = new ReedSolomonCodec(kk, node.parity.length)
+  let rebuilt: Map<number, Uint8Array>
+  try {
+    rebuilt = await codec.reconstruct(shards, lost, options)
+  } catch (err) {
+    if ((err as Error).name !== 'NotEnoughShardsError') throw err
+    const missing = shards.flatMap((s, i) => s === undefined ? [i < kk ? `data chunk ${first + i} (${node.data[i].toString()})` : `parity ${i - kk} (${node.parity[i - kk].toString()})`] : [])
+    throw new DataLossError(`stripe ${node.index} of ${manifest.name || 'the file'} cannot be rebuilt: ${kk + node.parity.length - missing.length} of its ${kk + node.parity.length} blocks are intact, ${kk} are needed; missing or corrupt: ${missing.join(', ')}`, missing)
+  }
+  for (const i of lost) {
+    const bytes = (rebuilt.get(i) as Uint8Array).subarray(0, chunkLength(manifest, first + i))
+    try {
+      await verifyBlock(node.data[i], bytes, options)
+    } catch {
+      throw new DataLossError(`chunk ${first + i} rebuilt from parity does not match its CID ${node.data[i].toString()}: the stripe's parity is damaged too`, [node.data[i].toString()])
+    }
+    chunks.set(i, bytes)
+  }
+  return { chunks, rebuilt: lost, parityUsed }
+}
+
+async function collect (source: BlockSource, cids: CID[], options: { signal?: AbortSignal }): Promise<Array<{ cid: CID, bytes: Uint8Array | undefined }>> {
+  const out: Array<{ cid: CID, bytes: Uint8Array | undefined }> = []
+  try {
+    for await (const b of source.getMany(cids, options)) out.push(b)
+  } catch (err) {
+    if (!(err instanceof BlockNotFoundError)) throw err
+  }
+  while (out.length < cids.length) out.push({ cid: cids[out.length], bytes: undefined })
+  return out
+}
+
+/** Every intact block of the stripe (data first, then parity as needed), padded to shard size. */
+async function gatherShards (source: BlockSource, node: StripeNode, lost: Set<number>, options: { signal?: AbortSignal }): Promise<{ shards: Array<Uint8Array | undefined>, parityUsed: number }> {
+  const kk = node.data.length
+  const all = [...node.data, ...node.parity]
+  const shards: Array<Uint8Array | undefined> = new Array(all.length).fill(undefined)
+  let have = 0
+  let parityUsed = 0
+  // Data blocks first, parity only as far as the rebuild needs.
+  const order = [...all.keys()].filter(i => !lost.has(i))
+  let pos = 0
+  while (have < kk && pos < order.length) {
+    const batch = order.slice(pos, pos + (kk - have))
+    pos += batch.length
+    const fetched = await collect(source, batch.map(i => all[i]), options)
+    const present = fetched.flatMap((f, j) => f.bytes !== undefined ? [{ cid: f.cid, bytes: f.bytes, i: batch[j] }] : [])
+    const results = await verifyBlocks(present, options)
+    results.forEach((r, j) => {
+      if (!r.ok) return
+      const { bytes, i } = present[j]
+      let shard = bytes
+      if (bytes.byteLength < node.shardSize) { shard = new Uint8Array(node.shardSize); shard.set(bytes) }
+      shards[i] = shard
+      have++
+      if (i >= kk) parityUsed++
+    })
+  }
+  return { shards, parityUsed }
+}
+
+export async function * exportFile (source: BlockSource, root: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
+  const manifest = await readManifest(source, root, options)
+  const offset = options.offset ?? 0
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be a non-negative integer, not ${offset}`)
+  const end = options.length === undefined ? manifest.size : Math.min(manifest.size, offset + options.length)
+  if (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0)) throw new InvalidArgumentError(`length must be a non-negative integer, not ${options.length}`)
+  if (offset >= end) return
+  const { chunkSize } = manifest
+  const { k } = manifest.erasure
+  const locator = new StripeLocator(source, manifest)
+  const firstChunk = Math.floor(offset / chunkSize)
+  const lastChunk = Math.floor((end - 1) / chunkSize)
+  let sent = 0
+  for (let s = Math.floor(firstChunk / k); s <= Math.floor(lastChunk / k); s++) {
+    options.signal?.throwIfAborted()
+    const node = await locator.node(s, options)
+    const lo = Math.max(firstChunk, s * k) - s * k
+    const hi = Math.min(lastChunk, s * k + node.data.length - 1) - s * k
+    const wanted = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i)
+    const { chunks, rebuilt, parityUsed } = await readStripeChunks(source, manifest, node, wanted, options)
+    if (rebuilt.length > 0) options.onProgress?.(new CustomProgressEvent('files:export:repaired', { stripe: s, chunks: rebuilt.map(i => s * k + i), parityUsed }))
+    for (const i of wanted) {
+      const chunkStart = (s * k + i) * chunkSize
+      const bytes = chunks.get(i) as Uint8Array
+      const from = Math.max(0, offset - chunkStart)
+      const to = Math.min(bytes.byteLength, end - chunkStart)
+      const piece = from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to)
+      sent += piece.byteLength
+      yield piece
+    }
+    options.onProgress?.(new CustomProgressEvent('files:export:progress', { bytes: sent, total: end - offset }))
+  }
+}

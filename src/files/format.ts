@@ -1,0 +1,172 @@
+// The file DAG, as dag-cbor blocks:
+//
+//   manifest (root) --stripes--> [index nodes] --> stripe nodes --> data chunks + parity
+//
+// manifest:  { peerlink: 1, type: 'file', name, mediaType, size, chunkSize,
+//              hash: { alg: 'blake3', digest }, erasure: { scheme, k, m },
+//              stripeCount, stripes: { depth, fanout, links } }
+// index:     { peerlink: 1, type: 'index', depth, links }       depth 0: links are stripes
+// stripe:    { peerlink: 1, type: 'stripe', index, shardSize, data: CID[], parity: CID[] }
+// directory: { peerlink: 1, type: 'directory', name, size, entries: [{ name, cid, size, type }] }
+//
+// Nodes are decoded from untrusted bytes, so every field is checked before use.
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { InvalidManifestError } from '../errors.js'
+import { cidOf } from '../hash/index.js'
+import { MAX_BLOCK_SIZE } from '../limits.js'
+
+export const FORMAT_VERSION = 1
+export const ERASURE_SCHEME = 'reed-solomon/cauchy/gf256-11d'
+export const MIN_CHUNK_SIZE = 64 * 1024
+export const MAX_CHUNK_SIZE = 2 * 1024 * 1024
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024
+export const DEFAULT_K = 10
+export const DEFAULT_M = 4
+/** The largest k + m a file may use. */
+export const MAX_STRIPE_SHARDS = 255
+/** Budget per link in a node, so a full node stays within one chunk (and far within 2 MiB). */
+const BYTES_PER_LINK = 64
+/** Entries one directory node may hold (its block stays under the block limit). */
+export const MAX_DIRECTORY_ENTRIES = 10_000
+
+export interface StripeList { depth: number, fanout: number, links: CID[] }
+
+export interface Manifest {
+  peerlink: 1
+  type: 'file'
+  name: string
+  mediaType: string
+  size: number
+  chunkSize: number
+  hash: { alg: 'blake3', digest: Uint8Array }
+  erasure: { scheme: string, k: number, m: number }
+  stripeCount: number
+  stripes: StripeList
+}
+
+export interface IndexNode { peerlink: 1, type: 'index', depth: number, links: CID[] }
+
+export interface StripeNode {
+  peerlink: 1
+  type: 'stripe'
+  index: number
+  shardSize: number
+  data: CID[]
+  parity: CID[]
+}
+
+export interface DirectoryEntry { name: string, cid: CID, size: number, type: 'file' | 'directory' }
+export interface DirectoryNode { peerlink: 1, type: 'directory', name: string, size: number, entries: DirectoryEntry[] }
+
+export type Node = Manifest | IndexNode | StripeNode | DirectoryNode
+
+export function defaultFanout (chunkSize: number): number {
+  return Math.max(2, Math.floor(chunkSize / BYTES_PER_LINK))
+}
+
+export function encodeNode (node: Node): { cid: CID, bytes: Uint8Array } {
+  const bytes = dagCbor.encode(node)
+  if (bytes.byteLength > MAX_BLOCK_SIZE) throw new InvalidManifestError(`a ${node.type} node would be ${bytes.byteLength} bytes, over the block limit`)
+  return { cid: cidOf(bytes, dagCbor.code), bytes }
+}
+
+// ---- validation of decoded nodes ----
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
+const isNat = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max
+
+function fail (cid: CID, what: string): never {
+  throw new InvalidManifestError(`${cid.toString()} is not a valid PeerLink node: ${what}`)
+}
+
+function cidList (cid: CID, v: unknown, what: string, max: number, codec?: number): CID[] {
+  if (!Array.isArray(v) || v.length > max) fail(cid, `${what} must be a list of at most ${max} links`)
+  return v.map(x => {
+    const c = CID.asCID(x)
+    if (c == null || (codec !== undefined && c.code !== codec)) fail(cid, `${what} holds something that is not a ${codec === raw.code ? 'raw' : 'dag-cbor'} link`)
+    return c
+  })
+}
+
+export function decodeNode (cid: CID, bytes: Uint8Array): Node {
+  if (cid.code !== dagCbor.code) fail(cid, 'it is not dag-cbor (a raw block is a chunk, not a file root)')
+  let v: unknown
+  try {
+    v = dagCbor.decode(bytes)
+  } catch (err) {
+    fail(cid, `undecodable dag-cbor (${(err as Error).message})`)
+  }
+  if (!isObj(v) || v.peerlink !== FORMAT_VERSION) fail(cid, 'no PeerLink format version 1 marker')
+  switch (v.type) {
+    case 'file': return checkManifest(cid, v)
+    case 'index': {
+      if (!isNat(v.depth, 16)) fail(cid, 'bad index depth')
+      return { peerlink: 1, type: 'index', depth: v.depth, links: cidList(cid, v.links, 'index links', MAX_BLOCK_SIZE / 32, dagCbor.code) }
+    }
+    case 'stripe': {
+      if (!isNat(v.index) || !isNat(v.shardSize, MAX_CHUNK_SIZE) || v.shardSize === 0) fail(cid, 'bad stripe index or shard size')
+      const data = cidList(cid, v.data, 'stripe data', MAX_STRIPE_SHARDS, raw.code)
+      const parity = cidList(cid, v.parity, 'stripe parity', MAX_STRIPE_SHARDS, raw.code)
+      if (data.length === 0 || data.length + parity.length > MAX_STRIPE_SHARDS) fail(cid, 'bad stripe shard counts')
+      return { peerlink: 1, type: 'stripe', index: v.index, shardSize: v.shardSize, data, parity }
+    }
+    case 'directory': {
+      if (typeof v.name !== 'string' || !isNat(v.size) || !Array.isArray(v.entries) || v.entries.length > MAX_DIRECTORY_ENTRIES) fail(cid, 'bad directory')
+      const entries = v.entries.map((e: unknown) => {
+        if (!isObj(e) || typeof e.name !== 'string' || !isNat(e.size) || (e.type !== 'file' && e.type !== 'directory')) fail(cid, 'bad directory entry')
+        const c = CID.asCID(e.cid)
+        if (c == null || c.code !== dagCbor.code) fail(cid, 'directory entry without a dag-cbor link')
+        return { name: e.name, cid: c, size: e.size, type: e.type as DirectoryEntry['type'] }
+      })
+      return { peerlink: 1, type: 'directory', name: v.name, size: v.size, entries }
+    }
+    default: fail(cid, `unknown node type ${JSON.stringify(v.type)}`)
+  }
+}
+
+function checkManifest (cid: CID, v: Record<string, unknown>): Manifest {
+  if (typeof v.name !== 'string' || typeof v.mediaType !== 'string') fail(cid, 'name and mediaType must be strings')
+  if (!isNat(v.size) || !isNat(v.chunkSize, MAX_CHUNK_SIZE) || (v.chunkSize as number) < 1) fail(cid, 'bad size or chunk size')
+  const hash = v.hash
+  if (!isObj(hash) || hash.alg !== 'blake3' || !(hash.digest instanceof Uint8Array) || hash.digest.byteLength !== 32) fail(cid, 'bad file hash')
+  const e = v.erasure
+  if (!isObj(e) || e.scheme !== ERASURE_SCHEME || !isNat(e.k) || !isNat(e.m) || (e.k as number) < 1 || (e.k as number) + (e.m as number) > MAX_STRIPE_SHARDS) fail(cid, 'bad erasure parameters')
+  const s = v.stripes
+  if (!isObj(s) || !isNat(s.depth, 16) || !isNat(s.fanout) || (s.fanout as number) < 2 || !isNat(v.stripeCount)) fail(cid, 'bad stripe list')
+  const size = v.size as number
+  const chunkSize = v.chunkSize as number
+  const k = e.k as number
+  const expected = Math.ceil(Math.ceil(size / chunkSize) / k)
+  if (v.stripeCount !== expected) fail(cid, `stripe count ${String(v.stripeCount)} does not fit size ${size}`)
+  const links = cidList(cid, s.links, 'stripe list', s.fanout as number, dagCbor.code)
+  if ((s.fanout as number) ** (s.depth as number) * links.length < expected || (expected > 0 && links.length === 0)) fail(cid, 'stripe list too short for the file')
+  return {
+    peerlink: 1,
+    type: 'file',
+    name: v.name as string,
+    mediaType: v.mediaType as string,
+    size,
+    chunkSize,
+    hash: { alg: 'blake3', digest: hash.digest },
+    erasure: { scheme: ERASURE_SCHEME, k, m: e.m as number },
+    stripeCount: expected,
+    stripes: { depth: s.depth as number, fanout: s.fanout as number, links }
+  }
+}
+
+/** Bytes of data chunk `i` of a file. */
+export function chunkLength (m: Pick<Manifest, 'size' | 'chunkSize'>, i: number): number {
+  return Math.max(0, Math.min(m.chunkSize, m.size - i * m.chunkSize))
+}
+
+export function chunkCount (m: Pick<Manifest, 'size' | 'chunkSize'>): number {
+  return Math.ceil(m.size / m.chunkSize)
+}
+
+/** A name safe to create inside a directory: no separators, no '.', '..', NUL or absolute paths. */
+export function isSafeName (name: string): boolean {
+  return name.length > 0 && name.length <= 255 && name !== '.' && name !== '..' &&
+    !name.includes('/') && !name.includes('\\') && !name.includes('\0')
+}

@@ -1,0 +1,61 @@
+// Files on disk: chunked reads and all-or-nothing writes.
+import { randomBytes } from 'node:crypto'
+import { open, rename, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { DiskFullError, FileExistsError } from '../errors.js'
+
+/** Reads a file as chunks of exactly `size` bytes (the last may be short), each a fresh buffer. */
+export async function * readChunks (path: string, size: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r')
+  try {
+    for (;;) {
+      signal?.throwIfAborted()
+      const buf = Buffer.allocUnsafe(size)
+      let fill = 0
+      while (fill < size) {
+        const { bytesRead } = await fh.read(buf, fill, size - fill, null)
+        if (bytesRead === 0) break
+        fill += bytesRead
+      }
+      if (fill > 0) yield fill === size ? buf : buf.subarray(0, fill)
+      if (fill < size) return
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+export async function exists (path: string): Promise<boolean> {
+  return await stat(path).then(() => true, () => false)
+}
+
+/**
+ * Writes a stream to `path` through a temporary file in the same directory, renamed into
+ * place only when every byte is written and synced: a failure leaves no partial file.
+ */
+export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<number> {
+  if (options.force !== true && await exists(path)) throw new FileExistsError(path)
+  const tmp = join(dirname(path), `.${basename(path)}.peerlink-${randomBytes(6).toString('hex')}.tmp`)
+  const fh = await open(tmp, 'wx', 0o644)
+  let written = 0
+  try {
+    for await (const piece of source) {
+      options.signal?.throwIfAborted()
+      let off = 0
+      while (off < piece.byteLength) {
+        const { bytesWritten } = await fh.write(piece, off, piece.byteLength - off)
+        off += bytesWritten
+      }
+      written += piece.byteLength
+    }
+    await fh.datasync()
+    await fh.close()
+    await rename(tmp, path)
+    return written
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await unlink(tmp).catch(() => {})
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
+    throw err
+  }
+}

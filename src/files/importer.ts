@@ -1,0 +1,205 @@
+// Import: a byte stream becomes chunks, stripes with parity, stripe nodes, index nodes and a
+// manifest. Memory is bounded by two stripes (the one being stored and the one being read),
+// whatever the file size.
+import * as raw from 'multiformats/codecs/raw'
+import type { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import mime from 'mime-types'
+import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
+import type { Block } from '../blockstore/blockstore.js'
+import { ReedSolomonCodec } from '../erasure/reed-solomon.js'
+import { InvalidArgumentError } from '../errors.js'
+import { BLAKE3_CODE, createBlake3Hasher, hashBlocks } from '../hash/index.js'
+import { CID as CIDClass } from 'multiformats/cid'
+import {
+  DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, ERASURE_SCHEME, FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_STRIPE_SHARDS,
+  MIN_CHUNK_SIZE, defaultFanout, encodeNode, type Manifest
+} from './format.js'
+
+/** Where imported blocks go. `hold` keeps them from garbage collection until pinned. */
+export interface ImportTarget {
+  putMany (blocks: Block[], options?: { signal?: AbortSignal }): Promise<void>
+  hold? (cids: CID[]): () => void
+}
+
+export type ImportProgressEvents = ProgressEvent<'files:import:progress', { bytes: number, stripes: number }>
+
+export interface ImportOptions {
+  name?: string
+  mediaType?: string
+  chunkSize?: number
+  k?: number
+  m?: number
+  /** Links per index node; default: what fits in one chunk. Small values exercise index nodes. */
+  fanout?: number
+  /** Lets tests go below the 64 KiB floor users get. */
+  allowSmallChunks?: boolean
+  signal?: AbortSignal
+  onProgress?: (event: ImportProgressEvents) => void
+}
+
+export interface ImportResult {
+  cid: CID
+  name: string
+  size: number
+  stripes: number
+  /** Everything the import wrote; the caller releases the hold after pinning. */
+  release: () => void
+}
+
+export function checkImportOptions (o: ImportOptions): { chunkSize: number, k: number, m: number, fanout: number } {
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE
+  const k = o.k ?? DEFAULT_K
+  const m = o.m ?? DEFAULT_M
+  const min = o.allowSmallChunks === true ? 1 : MIN_CHUNK_SIZE
+  if (!Number.isInteger(chunkSize) || chunkSize < min || chunkSize > MAX_CHUNK_SIZE) {
+    throw new InvalidArgumentError(`chunk size must be a whole number of bytes from ${MIN_CHUNK_SIZE} (64 KiB) to ${MAX_CHUNK_SIZE} (2 MiB), not ${chunkSize}`)
+  }
+  if (!Number.isInteger(k) || k < 1 || k > 128) throw new InvalidArgumentError(`k (data chunks per stripe) must be 1 to 128, not ${k}`)
+  if (!Number.isInteger(m) || m < 0 || m > 64) throw new InvalidArgumentError(`m (parity blocks per stripe) must be 0 to 64, not ${m}`)
+  if (k + m > MAX_STRIPE_SHARDS) throw new InvalidArgumentError(`k + m must be at most ${MAX_STRIPE_SHARDS}`)
+  const fanout = o.fanout ?? defaultFanout(chunkSize)
+  if (!Number.isInteger(fanout) || fanout < 2 || fanout > defaultFanout(MAX_CHUNK_SIZE)) throw new InvalidArgumentError(`fanout must be 2 to ${defaultFanout(MAX_CHUNK_SIZE)}`)
+  return { chunkSize, k, m, fanout }
+}
+
+/** Re-cuts any stream of byte pieces into chunks of exactly `size` bytes (the last may be short). */
+export async function * rechunk (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let cur: Uint8Array | undefined
+  let fill = 0
+  for await (const piece of source) {
+    let off = 0
+    if (cur === undefined && piece.byteLength === size) { yield piece; continue }
+    while (off < piece.byteLength) {
+      cur ??= new Uint8Array(size)
+      const n = Math.min(size - fill, piece.byteLength - off)
+      cur.set(piece.subarray(off, off + n), fill)
+      fill += n
+      off += n
+      if (fill === size) { yield cur; cur = undefined; fill = 0 }
+    }
+  }
+  if (cur !== undefined && fill > 0) yield cur.subarray(0, fill)
+}
+
+/** Builds the stripe list, emitting full index nodes as it goes (lazily: a full level is
+ *  only closed when one more link arrives, so exactly `fanout` stripes need no index). */
+class IndexBuilder {
+  private readonly levels: CID[][] = [[]]
+  constructor (private readonly fanout: number, private readonly emit: (b: Block) => Promise<void>) {}
+
+  async push (cid: CID, depth = 0): Promise<void> {
+    this.levels[depth] ??= []
+    if (this.levels[depth].length === this.fanout) await this.close(depth)
+    this.levels[depth].push(cid)
+  }
+
+  private async close (depth: number): Promise<void> {
+    const node = encodeNode({ peerlink: FORMAT_VERSION, type: 'index', depth, links: this.levels[depth] })
+    this.levels[depth] = []
+    await this.emit(node)
+    await this.push(node.cid, depth + 1)
+  }
+
+  async finish (): Promise<{ depth: number, links: CID[] }> {
+    for (let d = 0; d < this.levels.length - 1; d++) {
+      if (this.levels[d].length > 0) await this.close(d)
+    }
+    const depth = this.levels.length - 1
+    return { depth, links: this.levels[depth] }
+  }
+}
+
+export async function importFile (store: ImportTarget, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ImportOptions = {}): Promise<ImportResult> {
+  const { chunkSize, k, m, fanout } = checkImportOptions(options)
+  const name = options.name ?? ''
+  const mediaType = options.mediaType ?? (mime.lookup(name) || 'application/octet-stream')
+  const signal = options.signal
+  const codecs = new Map<number, ReedSolomonCodec>()
+  const releases: Array<() => void> = []
+  const hasher = createBlake3Hasher()
+  let size = 0
+  let stripes = 0
+
+  const store1 = async (blocks: Block[]): Promise<void> => {
+    if (store.hold !== undefined) releases.push(store.hold(blocks.map(b => b.cid)))
+    await store.putMany(blocks, { signal })
+  }
+  const index = new IndexBuilder(fanout, async (b) => await store1([b]))
+
+  const writeStripe = async (chunks: Uint8Array[], stripeIndex: number): Promise<CID> => {
+    const shardSize = chunks[0].byteLength
+    let parity: Uint8Array[] = []
+    if (m > 0) {
+      let codec = codecs.get(chunks.length)
+      if (codec === undefined) { codec = new ReedSolomonCodec(chunks.length, m); codecs.set(chunks.length, codec) }
+      // A short last chunk is zero-padded for coding only; it is stored at its true length.
+      const shards = chunks.map(c => {
+        if (c.byteLength === shardSize) return c
+        const padded = new Uint8Array(shardSize)
+        padded.set(c)
+        return padded
+      })
+      parity = await codec.encode(shards, { signal })
+    }
+    const all = [...chunks, ...parity]
+    const digests = await hashBlocks(all, { signal })
+    const blocks = all.map((bytes, i) => ({ cid: CIDClass.createV1(raw.code, Digest.create(BLAKE3_CODE, digests[i] as Uint8Array<ArrayBuffer>)), bytes }))
+    const node = encodeNode({
+      peerlink: FORMAT_VERSION,
+      type: 'stripe',
+      index: stripeIndex,
+      shardSize,
+      data: blocks.slice(0, chunks.length).map(b => b.cid),
+      parity: blocks.slice(chunks.length).map(b => b.cid)
+    })
+    // One atomic batch per stripe: its blocks and the node that links them.
+    await store1([...blocks, node])
+    return node.cid
+  }
+
+  try {
+    let current: Uint8Array[] = []
+    // The previous stripe is coded, hashed and stored while the next one is read.
+    let inFlight: Promise<void> = Promise.resolve()
+    const flush = async (): Promise<void> => {
+      const chunks = current
+      const idx = stripes++
+      current = []
+      await inFlight
+      inFlight = writeStripe(chunks, idx).then(async cid => {
+        await index.push(cid)
+        options.onProgress?.(new CustomProgressEvent('files:import:progress', { bytes: Math.min(size, (idx + 1) * k * chunkSize), stripes: idx + 1 }))
+      })
+      inFlight.catch(() => {}) // observed when awaited
+    }
+    for await (const chunk of rechunk(source, chunkSize)) {
+      signal?.throwIfAborted()
+      hasher.update(chunk)
+      size += chunk.byteLength
+      current.push(chunk)
+      if (current.length === k) await flush()
+    }
+    if (current.length > 0) await flush()
+    await inFlight
+    const list = await index.finish()
+    const manifest: Manifest = {
+      peerlink: FORMAT_VERSION,
+      type: 'file',
+      name,
+      mediaType,
+      size,
+      chunkSize,
+      hash: { alg: 'blake3', digest: hasher.digest() },
+      erasure: { scheme: ERASURE_SCHEME, k, m },
+      stripeCount: stripes,
+      stripes: { depth: list.depth, fanout, links: list.links }
+    }
+    const root = encodeNode(manifest)
+    await store1([root])
+    return { cid: root.cid, name, size, stripes, release: () => { for (const r of releases) r() } }
+  } catch (err) {
+    for (const r of releases) r()
+    throw err
+  }
+}
