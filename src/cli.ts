@@ -2,13 +2,17 @@
 // The `peerlink` command. The polyfill must load before anything that may use libp2p.
 import './polyfill.js'
 import { Command } from 'commander'
+import { registerCommands } from './cli/commands.js'
 import { PeerLinkError } from './errors.js'
 
 const program = new Command()
   .name('peerlink')
   .description('Peer-to-peer, content-addressed file network')
   .version('0.1.0')
+  .option('--repo <path>', 'repo directory (default: $PEERLINK_REPO or ~/.peerlink)')
   .showHelpAfterError()
+
+registerCommands(program)
 
 program.command('doctor')
   .description('show the hash core, SIMD level and other health facts of this installation')
@@ -26,6 +30,8 @@ try {
     process.stderr.write(`peerlink: ${err.message}\n`)
     process.exitCode = err.exitCode
   } else {
-    throw err
+    const e = err as NodeJS.ErrnoException
+    process.stderr.write(`peerlink: unexpected error: ${e.message}${process.env.DEBUG !== undefined ? `\n${String(e.stack)}` : ''}\n`)
+    process.exitCode = 1
   }
 }
