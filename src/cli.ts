@@ -2,7 +2,6 @@
 // The `peerlink` command. The polyfill must load before anything that may use libp2p.
 import './polyfill.js'
 import { Command } from 'commander'
-import { registerCommands } from './cli/commands.js'
 import { PeerLinkError } from './errors.js'
 
 const program = new Command()
@@ -11,8 +10,6 @@ const program = new Command()
   .version('0.1.0')
   .option('--repo <path>', 'repo directory (default: $PEERLINK_REPO or ~/.peerlink)')
   .showHelpAfterError()
-
-registerCommands(program)
 
 program.command('doctor')
   .description('show the hash core, SIMD level and other health facts of this installation')
@@ -24,6 +21,9 @@ program.command('doctor')
   })
 
 try {
+  // Imported here so that a failure while loading (a missing native core) is reported below.
+  const { registerCommands } = await import('./cli/commands.js')
+  registerCommands(program)
   await program.parseAsync(process.argv)
 } catch (err) {
   if (err instanceof PeerLinkError) {

@@ -32,14 +32,18 @@ export function inv (a: number): number {
 }
 
 /**
- * The m x k Cauchy matrix 1 / (x_i + y_j) with y_j = j and x_i = k + i. Every square
+ * The m x k Cauchy matrix 1 / (x_i + y_j) with y_j = j and x_i = k + 1 + i. Every square
  * submatrix of a Cauchy matrix is invertible, so identity-over-Cauchy is MDS: any k rows of
  * the (k + m) x k generator rebuild the data.
+ *
+ * x starts at k + 1, not k, so that no coefficient is 1 when k = 1: a one-chunk stripe's
+ * parity would otherwise include a byte-for-byte copy of the chunk, which content addressing
+ * stores once, silently losing one block of redundancy.
  */
 export function cauchy (k: number, m: number): Uint8Array {
   const c = new Uint8Array(m * k)
   for (let i = 0; i < m; i++) {
-    for (let j = 0; j < k; j++) c[i * k + j] = inv((k + i) ^ j)
+    for (let j = 0; j < k; j++) c[i * k + j] = inv((k + 1 + i) ^ j)
   }
   return c
 }

@@ -5,6 +5,7 @@ import { InvalidArgumentError, NotEnoughShardsError } from '../errors.js'
 import { cauchy, invert, multiply } from './gf256.js'
 import { loadJsErasureCore, loadNativeErasureCore, type ErasureCore } from './core.js'
 
+/** x_i = k + 1 + i must stay a field element: k + m <= 255. */
 export const MAX_SHARDS = 255
 /** Stripes with at least this many bytes are coded off the event loop. */
 const ASYNC_BYTES = 256 * 1024

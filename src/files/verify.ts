@@ -108,10 +108,11 @@ async function verifyStripe (store: RepairTarget, manifest: Manifest, node: Stri
   })
   if (bad.length === 0) return
   report.damaged.push(...bad)
-  if (opts.repair === false || kk + node.parity.length - bad.length < kk) {
+  if (kk + node.parity.length - bad.length < kk) {
     report.unrecoverable.push(...bad)
     return
   }
+  if (opts.repair === false) return
   const rebuilt = await new ReedSolomonCodec(kk, node.parity.length).reconstruct(shards, badIdx, options)
   const fixed: Block[] = []
   for (const [n, i] of badIdx.entries()) {

@@ -24,7 +24,7 @@ function referenceParity (k: number, m: number, data: Uint8Array[]): Uint8Array[
   return Array.from({ length: m }, (_, i) => {
     const out = new Uint8Array(data[0].length)
     for (let j = 0; j < k; j++) {
-      const coef = slowInv((k + i) ^ j)
+      const coef = slowInv((k + 1 + i) ^ j)
       for (let b = 0; b < out.length; b++) out[b] ^= slowMul(coef, data[j][b])
     }
     return out
