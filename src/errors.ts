@@ -102,7 +102,8 @@ export class DiskFullError extends PeerLinkError {
   readonly code = DiskFullError.code
   override readonly exitCode = 9
   constructor (readonly path: string, options?: { cause?: unknown }) {
-    super(`no space left on the device holding ${path}; nothing was half-written, free some space and retry`, options)
+    const detail = options?.cause instanceof Error && !/ENOSPC|No space left/i.test(options.cause.message) ? ` (${options.cause.message})` : ''
+    super(`no space left on the device holding ${path}${detail}; nothing was pinned: free some space and retry`, options)
     this.name = 'DiskFullError'
   }
 }

@@ -1,14 +1,15 @@
 // The node facade: one object the CLI (and later the API and simulations) drive. It owns the
 // repo's blockstore and wires the layers: files over blockstore over hash and erasure.
-import { stat as fsStat } from 'node:fs/promises'
+import { readdir, stat as fsStat, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
 import { basename } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
-import { InvalidArgumentError, InvalidCidError, NotPinnedError } from '../errors.js'
+import { DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError } from '../errors.js'
 import { exportTree, type TreeImportResult, importPath } from '../files/directory.js'
 import { exportFile, readRoot, type ExportOptions } from '../files/exporter.js'
 import type { DirectoryNode, Manifest } from '../files/format.js'
-import type { ImportOptions } from '../files/importer.js'
+import { checkImportOptions, type ImportOptions } from '../files/importer.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 
@@ -20,6 +21,18 @@ export function parseCid (text: string): CID {
   } catch (err) {
     throw new InvalidCidError(text, (err as Error).message)
   }
+}
+
+/** Head-room kept free beyond an import's own estimate (LevelDB compactions, manifests). */
+const SPACE_MARGIN = 16 * 1024 * 1024
+
+async function treeBytes (path: string): Promise<number> {
+  const st = await fsStat(path)
+  if (st.isFile()) return st.size
+  if (!st.isDirectory()) return 0
+  let sum = 0
+  for (const e of await readdir(path)) sum += await treeBytes(join(path, e)).catch(() => 0)
+  return sum
 }
 
 export interface AddOptions extends ImportOptions {
@@ -68,13 +81,17 @@ export class PeerLinkNode {
     if (st.isDirectory() && options.recursive !== true) throw new InvalidArgumentError(`${path} is a directory: use -r to add it with everything in it`)
     if (!st.isDirectory() && !st.isFile()) throw new InvalidArgumentError(`${path} is neither a file nor a directory`)
     const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
+    const { k, m } = checkImportOptions(opts)
+    await this.checkSpace(await treeBytes(path), k, m)
     let result: TreeImportResult
     try {
       result = await importPath(this.blockstore, path, st.isDirectory() ? 'directory' : 'file', basename(path), opts)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EACCES') throw new InvalidArgumentError(`${path}: permission denied`)
-      if (code === 'EISDIR') throw new InvalidArgumentError(`${path} is a directory: use -r to add it`)
+      const e = err as NodeJS.ErrnoException
+      if (e.code === 'EISDIR') throw new InvalidArgumentError(`${path} is a directory: use -r to add it`)
+      if (e.syscall === 'open' || e.syscall === 'read' || e.syscall === 'scandir') {
+        throw new InvalidArgumentError(`cannot read ${e.path ?? path}: ${e.code === 'EACCES' ? 'permission denied' : String(e.code)}`)
+      }
       throw err
     }
     try {
@@ -83,6 +100,21 @@ export class PeerLinkNode {
       result.release()
     }
     return result
+  }
+
+  /**
+   * Refuses an import the disk cannot hold before writing anything. LevelDB writes each block
+   * twice (its log, then a table) and cannot reopen a store whose log it cannot turn into a
+   * table, so running out of space half-way is worse than refusing up front.
+   */
+  private async checkSpace (bytes: number, k: number, m: number): Promise<void> {
+    const needed = Math.ceil(bytes * (k + m) / k) * 2 + SPACE_MARGIN
+    const fs = await statfs(this.repoPath).catch(() => undefined)
+    if (fs === undefined) return
+    const free = fs.bavail * fs.bsize
+    if (free < needed) {
+      throw new DiskFullError(this.repoPath, { cause: new Error(`needs about ${Math.ceil(needed / 1048576)} MiB free to add ${Math.ceil(bytes / 1048576)} MiB, has ${Math.floor(free / 1048576)} MiB`) })
+    }
   }
 
   cat (cid: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
