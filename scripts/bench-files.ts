@@ -1,0 +1,113 @@
+// Import and export of a large file through the real CLI, each in its own process.
+//
+//   npm run bench:files -- [--json] [--size MiB] [--rounds N]
+//
+// Measures `peerlink add` (read, chunk, hash, parity, LevelDB) and `peerlink fetch`
+// (walk, verify, write) of one file, default 1 GiB, with each child's peak RSS, against
+// `cp` of the same file on the same disk in the same run. The output is checked
+// byte-for-byte (BLAKE3 of both files).
+import '../src/polyfill.js'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { readChunks } from '../src/files/fs.js'
+import { createBlake3Hasher } from '../src/hash/index.js'
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    size: { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '3' }
+  }
+})
+const sizeMiB = Number(args.size)
+const rounds = Number(args.rounds)
+if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 65536) throw new Error('--size is MiB, 1..65536')
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be 1..20')
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
+const MiB = 1024 * 1024
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
+
+const dir = mkdtempSync(join(tmpdir(), 'peerlink-bench-files-'))
+try {
+  const input = join(dir, 'input.bin')
+  // Written in pieces: the bench holds no more than 16 MiB itself.
+  const fd = openSync(input, 'w')
+  const piece = randomBytes(16 * MiB)
+  for (let done = 0; done < sizeMiB * MiB; done += piece.length) {
+    piece[0]++ // every 16 MiB distinct, so nothing dedupes
+    writeSync(fd, piece, 0, Math.min(piece.length, sizeMiB * MiB - done))
+  }
+  closeSync(fd)
+  const bytes = statSync(input).size
+
+  const run = (argv: string[]): { seconds: number, rss: number, stdout: string } => {
+    const rssFile = join(dir, 'rss')
+    const t0 = process.hrtime.bigint()
+    const r = spawnSync(process.execPath, ['--require', RSS, CLI, ...argv], { env: { ...process.env, PEERLINK_RSS_FILE: rssFile }, encoding: 'utf8', maxBuffer: 16 * MiB })
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+    if (r.status !== 0) throw new Error(`peerlink ${argv.join(' ')} failed: ${r.stderr}`)
+    return { seconds, rss: Number(readFileSync(rssFile, 'utf8')), stdout: r.stdout }
+  }
+  const blake3File = async (path: string): Promise<string> => {
+    const h = createBlake3Hasher()
+    for await (const c of readChunks(path, 4 * MiB)) h.update(c)
+    return Buffer.from(h.digest()).toString('hex')
+  }
+  const inputHash = await blake3File(input)
+
+  const imp: number[] = []
+  const exp: number[] = []
+  const cp: number[] = []
+  let importRss = 0
+  let exportRss = 0
+  for (let r = 0; r < rounds; r++) {
+    const repo = join(dir, `repo-${r}`)
+    run(['--repo', repo, 'init'])
+    const a = run(['--repo', repo, 'add', '-q', input])
+    imp.push(bytes / a.seconds / 1e6)
+    importRss = Math.max(importRss, a.rss)
+    const cid = a.stdout.trim()
+    const out = join(dir, `out-${r}.bin`)
+    const f = run(['--repo', repo, 'fetch', cid, '-o', out])
+    exp.push(bytes / f.seconds / 1e6)
+    exportRss = Math.max(exportRss, f.rss)
+    if (await blake3File(out) !== inputHash) throw new Error('fetched file differs from the input')
+    const t0 = process.hrtime.bigint()
+    execFileSync('cp', [input, join(dir, `cp-${r}.bin`)])
+    execFileSync('sync')
+    cp.push(bytes / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6)
+    rmSync(repo, { recursive: true, force: true })
+    rmSync(out, { force: true })
+    rmSync(join(dir, `cp-${r}.bin`), { force: true })
+    log(`round ${r + 1}: add ${imp.at(-1)?.toFixed(0)} MB/s, fetch ${exp.at(-1)?.toFixed(0)} MB/s, cp ${cp.at(-1)?.toFixed(0)} MB/s`)
+  }
+
+  const result = {
+    size_mb: bytes / 1e6,
+    import_mbps: median(imp),
+    export_mbps: median(exp),
+    import_peak_rss_mb: importRss / 1e6,
+    export_peak_rss_mb: exportRss / 1e6,
+    cp_mbps: median(cp),
+    import_ratio_vs_cp: median(imp) / median(cp),
+    export_ratio_vs_cp: median(exp) / median(cp),
+    rounds
+  }
+  if (args.json) process.stdout.write(JSON.stringify(result) + '\n')
+  else {
+    process.stdout.write(`${sizeMiB} MiB file, median of ${rounds} rounds, each step in its own process\n`)
+    process.stdout.write(`  add    ${result.import_mbps.toFixed(0).padStart(6)} MB/s  peak RSS ${result.import_peak_rss_mb.toFixed(0)} MB   (targets: >= 400 MB/s, <= 300 MB)\n`)
+    process.stdout.write(`  fetch  ${result.export_mbps.toFixed(0).padStart(6)} MB/s  peak RSS ${result.export_peak_rss_mb.toFixed(0)} MB   (targets: >= 600 MB/s, <= 300 MB)\n`)
+    process.stdout.write(`  cp     ${result.cp_mbps.toFixed(0).padStart(6)} MB/s  (reference: the same bytes copied on the same disk)\n`)
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
