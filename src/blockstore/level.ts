@@ -1,11 +1,22 @@
-// The LevelDB blockstore (classic-level) in a repo directory.
+// The blockstore in a repo directory: a LevelDB index (classic-level) plus one file per
+// large block.
 //
-// Layout, one LevelDB with three sublevels:
-//   b/<cid bytes>  -> block bytes
-//   p/<cid string> -> pin record (JSON)
-//   m/usage        -> { bytes, blocks } of everything stored
-// Every write goes through one queue, so the usage record stays exact, and every multi-block
-// write is one atomic LevelDB batch.
+//   <dir>/index/  LevelDB with three sublevels:
+//                   b/<cid bytes>  -> 0x00 + block bytes   (small blocks, inline)
+//                                     0x01 + u32 LE size   (large blocks, in data/)
+//                   p/<cid string> -> pin record (JSON)
+//                   m/usage        -> { bytes, blocks } of everything stored
+//   <dir>/data/<last 2 chars>/<cid>  the bytes of each large block
+//
+// Large blocks stay out of LevelDB because it writes every value to its log and then rewrites
+// it at each compaction level, and holds whole batches in memtables: with 1 MiB chunks an
+// import was compaction-bound and used most of a gigabyte of memory. A block exists once its
+// index entry does: files are written first, then the entries of a whole batch commit in one
+// atomic LevelDB write, so a crash leaves at worst unindexed files, which gc removes. As with
+// LevelDB's default writes, nothing is fsynced: a killed process loses nothing; a power cut
+// may lose the newest blocks, which verify then finds and rebuilds from parity.
+import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import { BlockNotFoundError, DiskFullError, RepoLockedError, StorageError } from '../errors.js'
@@ -18,16 +29,41 @@ interface PinRecord { name: string, size: number, type: string, added: number }
 
 export interface GcResult { removedBlocks: number, removedBytes: number, kept: number }
 
-/** Size of one delete batch during garbage collection. */
+/** Index entries deleted per batch during garbage collection. */
 const GC_BATCH = 1024
+/** Blocks at least this large are stored as files; smaller ones (DAG nodes) inside the index. */
+export const FILE_THRESHOLD = 64 * 1024
+const INLINE = 0
+const EXTERNAL = 1
+
+function entryInline (bytes: Uint8Array): Uint8Array {
+  const v = new Uint8Array(bytes.byteLength + 1)
+  v[0] = INLINE
+  v.set(bytes, 1)
+  return v
+}
+
+function entryExternal (size: number): Uint8Array {
+  const v = new Uint8Array(5)
+  v[0] = EXTERNAL
+  new DataView(v.buffer).setUint32(1, size, true)
+  return v
+}
+
+function entrySize (v: Uint8Array): number {
+  return v[0] === EXTERNAL ? new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(1, true) : v.byteLength - 1
+}
+
+const entryFor = (b: Block): Uint8Array => b.bytes.byteLength >= FILE_THRESHOLD ? entryExternal(b.bytes.byteLength) : entryInline(b.bytes)
 
 function storageError (path: string, err: unknown): Error {
+  if (err instanceof Error && 'exitCode' in err) return err
   const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
   const text = `${e.message ?? ''} ${e.cause?.message ?? ''}`
-  if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED' || /\block\b/i.test(text) && /LOCK|Resource temporarily unavailable/.test(text)) {
+  if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED' || (/\block\b/i.test(text) && /LOCK|Resource temporarily unavailable/.test(text))) {
     return new RepoLockedError(path)
   }
-  if (/ENOSPC|No space left/i.test(text)) return new DiskFullError(path, { cause: err })
+  if (e.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) return new DiskFullError(path, { cause: err })
   return new StorageError(`blockstore at ${path}: ${e.message ?? String(err)}`, { cause: err })
 }
 
@@ -36,12 +72,15 @@ export class LevelBlockstore implements Blockstore {
   private readonly blocks
   private readonly pins
   private readonly meta
+  private readonly dataDir: string
+  private readonly madeDirs = new Set<string>()
   private queue: Promise<unknown> = Promise.resolve()
-  /** Blocks of writes still in progress (not yet pinned): garbage collection spares them. */
+  /** Blocks of writes still in progress (not yet pinned, or files not yet indexed): gc spares them. */
   private readonly held = new Map<string, number>()
 
   constructor (readonly path: string) {
-    this.db = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+    this.dataDir = join(path, 'data')
+    this.db = new ClassicLevel<Uint8Array, Uint8Array>(join(path, 'index'), { keyEncoding: 'view', valueEncoding: 'view' })
     this.blocks = this.db.sublevel<Uint8Array, Uint8Array>('b', { keyEncoding: 'view', valueEncoding: 'view' })
     this.pins = this.db.sublevel<string, PinRecord>('p', { keyEncoding: 'utf8', valueEncoding: 'json' })
     this.meta = this.db.sublevel<string, Usage>('m', { keyEncoding: 'utf8', valueEncoding: 'json' })
@@ -49,6 +88,7 @@ export class LevelBlockstore implements Blockstore {
 
   async open (): Promise<void> {
     try {
+      await mkdir(this.dataDir, { recursive: true })
       await this.db.open()
     } catch (err) {
       throw storageError(this.path, err)
@@ -60,14 +100,13 @@ export class LevelBlockstore implements Blockstore {
     await this.db.close()
   }
 
-  /** Runs writes one at a time, mapping storage failures to typed errors. */
+  /** Runs index writes one at a time, mapping storage failures to typed errors. */
   private async serial<T> (fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn)
     this.queue = run.catch(() => {})
     try {
       return await run
     } catch (err) {
-      if (err instanceof Error && 'exitCode' in err) throw err
       throw storageError(this.path, err)
     }
   }
@@ -76,55 +115,108 @@ export class LevelBlockstore implements Blockstore {
     return (await this.meta.get('usage')) ?? { bytes: 0, blocks: 0 }
   }
 
+  private fileOf (id: string): string {
+    return join(this.dataDir, id.slice(-2), id)
+  }
+
+  /** Writes large blocks' files in parallel; on failure removes what it wrote. */
+  private async writeFiles (blocks: Block[]): Promise<void> {
+    const written: string[] = []
+    try {
+      await Promise.all(blocks.filter(b => b.bytes.byteLength >= FILE_THRESHOLD).map(async (b) => {
+        const id = b.cid.toString()
+        const dir = join(this.dataDir, id.slice(-2))
+        if (!this.madeDirs.has(dir)) { await mkdir(dir, { recursive: true }); this.madeDirs.add(dir) }
+        const file = this.fileOf(id)
+        await writeFile(file, b.bytes)
+        written.push(file)
+      }))
+    } catch (err) {
+      await Promise.all(written.map(async f => await unlink(f).catch(() => {})))
+      throw storageError(this.path, err)
+    }
+  }
+
+  /** The bytes an index entry stands for; undefined when its file is gone. */
+  private async resolve (id: string, entry: Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    if (entry === undefined) return undefined
+    if (entry[0] === INLINE) return entry.subarray(1)
+    try {
+      return await readFile(this.fileOf(id))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw storageError(this.path, err)
+    }
+  }
+
   async put (cid: CID, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
     await this.putMany([{ cid, bytes }], options)
   }
 
+  /** Stores blocks not yet present: their files first, then every index entry in one batch. */
   async putMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     if (blocks.length === 0) return
-    await this.serial(async () => {
-      const keys = blocks.map(b => b.cid.bytes)
-      const present = await this.blocks.hasMany(keys)
-      const usage = await this.usage()
-      const batch = this.db.batch()
-      const seen = new Set<string>()
-      blocks.forEach((b, i) => {
-        const id = b.cid.toString()
-        if (present[i] || seen.has(id)) return
-        seen.add(id)
-        batch.put(keys[i], b.bytes, { sublevel: this.blocks })
-        usage.bytes += b.bytes.byteLength
-        usage.blocks++
-      })
-      if (seen.size === 0) { await batch.close(); return }
-      batch.put('usage', usage, { sublevel: this.meta })
-      await batch.write()
+    const present = await this.blocks.hasMany(blocks.map(b => b.cid.bytes))
+    const seen = new Set<string>()
+    const fresh = blocks.filter((b, i) => {
+      const id = b.cid.toString()
+      if (present[i] || seen.has(id)) return false
+      seen.add(id)
+      return true
     })
+    if (fresh.length === 0) return
+    const release = this.hold(fresh.map(b => b.cid))
+    try {
+      await this.writeFiles(fresh)
+      await this.serial(async () => {
+        const usage = await this.usage()
+        const again = await this.blocks.hasMany(fresh.map(b => b.cid.bytes)) // a racing put of the same block
+        const batch = this.db.batch()
+        fresh.forEach((b, i) => {
+          if (again[i]) return
+          batch.put(b.cid.bytes, entryFor(b), { sublevel: this.blocks })
+          usage.bytes += b.bytes.byteLength
+          usage.blocks++
+        })
+        batch.put('usage', usage, { sublevel: this.meta })
+        await batch.write()
+      })
+    } finally {
+      release()
+    }
   }
 
   /** Writes blocks over whatever is stored under their CIDs (repair of damaged blocks). */
   async replaceMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     if (blocks.length === 0) return
-    await this.serial(async () => {
-      const old = await this.blocks.getMany(blocks.map(b => b.cid.bytes))
-      const usage = await this.usage()
-      const batch = this.db.batch()
-      blocks.forEach((b, i) => {
-        batch.put(b.cid.bytes, b.bytes, { sublevel: this.blocks })
-        usage.bytes += b.bytes.byteLength - (old[i]?.byteLength ?? 0)
-        if (old[i] === undefined) usage.blocks++
+    const release = this.hold(blocks.map(b => b.cid))
+    try {
+      await this.writeFiles(blocks)
+      await this.serial(async () => {
+        const old = await this.blocks.getMany(blocks.map(b => b.cid.bytes))
+        const usage = await this.usage()
+        const batch = this.db.batch()
+        blocks.forEach((b, i) => {
+          const before = old[i]
+          batch.put(b.cid.bytes, entryFor(b), { sublevel: this.blocks })
+          usage.bytes += b.bytes.byteLength - (before !== undefined ? entrySize(before) : 0)
+          if (before === undefined) usage.blocks++
+        })
+        batch.put('usage', usage, { sublevel: this.meta })
+        await batch.write()
       })
-      batch.put('usage', usage, { sublevel: this.meta })
-      await batch.write()
-    })
+    } finally {
+      release()
+    }
   }
 
   async get (cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
-    const bytes = await this.blocks.get(cid.bytes)
-    if (bytes === undefined) throw new BlockNotFoundError(cid.toString())
+    const id = cid.toString()
+    const bytes = await this.resolve(id, await this.blocks.get(cid.bytes))
+    if (bytes === undefined) throw new BlockNotFoundError(id)
     return bytes
   }
 
@@ -133,7 +225,8 @@ export class LevelBlockstore implements Blockstore {
     for (let i = 0; i < list.length; i += 64) {
       options.signal?.throwIfAborted()
       const slice = list.slice(i, i + 64)
-      const values = await this.blocks.getMany(slice.map(c => c.bytes))
+      const entries = await this.blocks.getMany(slice.map(c => c.bytes))
+      const values = await Promise.all(slice.map(async (c, j) => await this.resolve(c.toString(), entries[j])))
       for (let j = 0; j < slice.length; j++) yield { cid: slice[j], bytes: values[j] }
     }
   }
@@ -146,15 +239,16 @@ export class LevelBlockstore implements Blockstore {
   async delete (cid: CID, options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     await this.serial(async () => {
-      const bytes = await this.blocks.get(cid.bytes)
-      if (bytes === undefined) return
+      const entry = await this.blocks.get(cid.bytes)
+      if (entry === undefined) return
       const usage = await this.usage()
-      usage.bytes -= bytes.byteLength
+      usage.bytes -= entrySize(entry)
       usage.blocks--
       await this.db.batch()
         .del(cid.bytes, { sublevel: this.blocks })
         .put('usage', usage, { sublevel: this.meta })
         .write()
+      if (entry[0] === EXTERNAL) await rm(this.fileOf(cid.toString()), { force: true })
     })
   }
 
@@ -211,50 +305,64 @@ export class LevelBlockstore implements Blockstore {
       const key = cid.toString()
       if (marked.has(key)) continue
       marked.add(key)
-      const bytes = await this.blocks.get(cid.bytes)
+      if (cid.code === 0x55) continue // raw: no links, no need to read it
+      const bytes = await this.resolve(key, await this.blocks.get(cid.bytes))
       if (bytes === undefined) continue
       try {
         for (const l of links(cid, bytes)) if (!marked.has(l.toString())) stack.push(l)
       } catch {
-        // A corrupt node: its own CID stays marked; verify reports and repairs it.
+        // A corrupt node: its own CID stays marked; verify reports it.
       }
     }
     return marked
   }
 
-  /** Deletes every block no pin reaches, in atomic batches. */
+  /** Deletes every block no pin reaches (index entries in atomic batches, then their files). */
   async gc (options: AbortOptions = {}): Promise<GcResult> {
     return await this.serial(async () => {
       const marked = await this.reachable(options)
       const usage = await this.usage()
       let removedBlocks = 0
       let removedBytes = 0
-      let pending: Uint8Array[] = []
+      let pending: Array<{ key: Uint8Array, entry: Uint8Array }> = []
       const flush = async (): Promise<void> => {
         if (pending.length === 0) return
-        const values = await this.blocks.getMany(pending)
         const batch = this.db.batch()
-        pending.forEach((key, i) => {
+        for (const { key, entry } of pending) {
           batch.del(key, { sublevel: this.blocks })
-          const size = values[i]?.byteLength ?? 0
-          usage.bytes -= size
+          usage.bytes -= entrySize(entry)
           usage.blocks--
-          removedBytes += size
-        })
+          removedBytes += entrySize(entry)
+        }
         batch.put('usage', usage, { sublevel: this.meta })
         await batch.write()
+        // Files go after their entries: a crash in between leaves only orphan files.
+        await Promise.all(pending.map(async ({ key, entry }) => {
+          if (entry[0] === EXTERNAL) await rm(this.fileOf(CID.decode(key).toString()), { force: true })
+        }))
         removedBlocks += pending.length
         pending = []
       }
-      // Keys only (a snapshot): block bytes are read just for what is deleted.
-      for await (const key of this.blocks.keys()) {
+      for await (const [key, entry] of this.blocks.iterator()) {
         options.signal?.throwIfAborted()
         const id = CID.decode(key).toString()
         if (marked.has(id) || this.held.has(id)) continue
-        pending.push(key)
+        pending.push({ key, entry })
         if (pending.length >= GC_BATCH) await flush()
       }
       await flush()
+      // Files that no index entry names: an import died after writing them, before its batch.
+      for (const shard of await readdir(this.dataDir).catch(() => [] as string[])) {
+        for (const name of await readdir(join(this.dataDir, shard)).catch(() => [] as string[])) {
+          options.signal?.throwIfAborted()
+          if (this.held.has(name)) continue
+          let cid: CID | undefined
+          try { cid = CID.parse(name) } catch { cid = undefined }
+          if (cid !== undefined && await this.blocks.has(cid.bytes)) continue
+          await rm(join(this.dataDir, shard, name), { force: true })
+          removedBlocks++
+        }
+      }
       return { removedBlocks, removedBytes, kept: usage.blocks }
     })
   }

@@ -23,7 +23,7 @@ export function parseCid (text: string): CID {
   }
 }
 
-/** Head-room kept free beyond an import's own estimate (LevelDB compactions, manifests). */
+/** Head-room kept free beyond an import's own estimate (index, nodes, other writers). */
 const SPACE_MARGIN = 16 * 1024 * 1024
 
 async function treeBytes (path: string): Promise<number> {
@@ -103,12 +103,11 @@ export class PeerLinkNode {
   }
 
   /**
-   * Refuses an import the disk cannot hold before writing anything. LevelDB writes each block
-   * twice (its log, then a table) and cannot reopen a store whose log it cannot turn into a
-   * table, so running out of space half-way is worse than refusing up front.
+   * Refuses an import the disk cannot hold (file plus parity plus head-room) before writing
+   * anything; running out half-way fails cleanly too, but only after the work.
    */
   private async checkSpace (bytes: number, k: number, m: number): Promise<void> {
-    const needed = Math.ceil(bytes * (k + m) / k) * 2 + SPACE_MARGIN
+    const needed = Math.ceil(bytes * (k + m) / k) + SPACE_MARGIN
     const fs = await statfs(this.repoPath).catch(() => undefined)
     if (fs === undefined) return
     const free = fs.bavail * fs.bsize
