@@ -56,7 +56,8 @@
         "src/blake3_dispatch.cc",
         "src/blake3_portable.cc",
         "src/blake3_tree.cc",
-        "src/gf256_portable.cc"
+        "src/gf256_portable.cc",
+        "src/cpu_features.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

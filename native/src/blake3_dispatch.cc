@@ -1,50 +1,23 @@
-// Run-time choice of the BLAKE3 core: CPU features (cpuid) and OS support for the wide
-// registers (xgetbv), so a shipped build runs everywhere and uses what it finds.
+// Run-time choice of the BLAKE3 core from what the CPU and OS support (cpu_features), so a
+// shipped build runs everywhere and uses what it finds.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "blake3_impl.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#define PL_X86 1
-#endif
+#include "cpu_features.h"
 
 namespace peerlink {
 namespace blake3 {
 
 namespace {
 
-#ifdef PL_X86
-uint64_t xgetbv0() {
-  uint32_t eax, edx;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
-#endif
-
 Simd detect() {
-#ifdef PL_X86
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return Simd::Portable;
-  const bool sse41 = c & (1u << 19);
-  const bool osxsave = c & (1u << 27);
-  if (!sse41) return Simd::Portable;
-  if (!osxsave) return Simd::SSE41;
-  const uint64_t xcr0 = xgetbv0();
-  const bool ymm_os = (xcr0 & 0x6) == 0x6;     // XMM and YMM state
-  const bool zmm_os = (xcr0 & 0xE6) == 0xE6;   // plus opmask and both ZMM halves
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Simd::SSE41;
-  const bool avx2 = b & (1u << 5);
-  const bool avx512f = b & (1u << 16);
-  const bool avx512vl = b & (1u << 31);
-  if (avx512f && avx512vl && zmm_os) return Simd::AVX512;
-  if (avx2 && ymm_os) return Simd::AVX2;
-  return Simd::SSE41;
-#else
+  const CpuFeatures &f = cpu_features();
+  if (f.avx512f && f.avx512vl) return Simd::AVX512;
+  if (f.avx2) return Simd::AVX2;
+  if (f.sse41) return Simd::SSE41;
   return Simd::Portable;
-#endif
 }
 
 const Simd kDetected = detect();

@@ -3,12 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cpu_features.h"
 #include "gf256.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#define PL_X86 1
-#endif
 
 namespace peerlink {
 namespace gf256 {
@@ -38,33 +34,12 @@ const Tables &tables() {
   return t;
 }
 
-#ifdef PL_X86
-uint64_t xgetbv0() {
-  uint32_t eax, edx;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
-#endif
-
 Level detect() {
-#ifdef PL_X86
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return Level::Portable;
-  const bool ssse3 = c & (1u << 9);
-  const bool osxsave = c & (1u << 27);
-  if (!ssse3) return Level::Portable;
-  if (!osxsave) return Level::SSSE3;
-  const uint64_t xcr0 = xgetbv0();
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Level::SSSE3;
-  const bool avx2 = (b & (1u << 5)) && (xcr0 & 0x6) == 0x6;
-  const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (xcr0 & 0xE6) == 0xE6;  // F, BW
-  const bool gfni = c & (1u << 8);
-  if (avx512 && gfni) return Level::GFNI;
-  if (avx2) return Level::AVX2;
-  return Level::SSSE3;
-#else
+  const CpuFeatures &f = cpu_features();
+  if (f.avx512f && f.avx512bw && f.gfni) return Level::GFNI;
+  if (f.avx2) return Level::AVX2;
+  if (f.ssse3) return Level::SSSE3;
   return Level::Portable;
-#endif
 }
 
 const Level kDetected = detect();

@@ -2,20 +2,9 @@
  * scripts/bench-hash.ts) on one hot buffer, single thread: prints median GB/s.
  * usage: blake3-reference-bench <block-bytes> <bytes-per-run> <runs> */
 #include <stdio.h>
+#include "bench-timing.h"
 #include <stdlib.h>
-#include <time.h>
 #include "blake3.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
   if (argc != 4) return 2;
@@ -27,16 +16,15 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < block; i++) buf[i] = (unsigned char)(i * 2654435761u >> 13);
   size_t n = (per_run + block - 1) / block;
   for (int r = 0; r < runs; r++) {
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < n; i++) {
       blake3_hasher h;
       blake3_hasher_init(&h);
       blake3_hasher_update(&h, buf, block);
       blake3_hasher_finalize(&h, out, BLAKE3_OUT_LEN);
     }
-    gbps[r] = (double)n * block / (now() - t0) / 1e9;
+    gbps[r] = (double)n * block / (bench_now() - t0) / 1e9;
   }
-  qsort(gbps, runs, sizeof(double), cmp);
-  printf("%.4f\n", gbps[runs / 2]);
+  printf("%.4f\n", bench_median(gbps, runs));
   return out[0] == 0x42 && out[1] == 0x42 ? 3 : 0; /* keeps the work observable */
 }

@@ -3,19 +3,8 @@
  * usage: isal-erasure-bench <k> <m> <shard-bytes> <bytes-per-run> <runs> */
 #include <isa-l.h>
 #include <stdio.h>
+#include "bench-timing.h"
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
   if (argc != 6) return 2;
@@ -34,11 +23,10 @@ int main(int argc, char **argv) {
   double *gbps = malloc(sizeof(double) * runs);
   size_t n = (per_run + shard * k - 1) / (shard * k);
   for (int r = 0; r < runs; r++) {
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < n; i++) ec_encode_data((int)shard, k, m, tables, data, parity);
-    gbps[r] = (double)n * shard * k / (now() - t0) / 1e9;
+    gbps[r] = (double)n * shard * k / (bench_now() - t0) / 1e9;
   }
-  qsort(gbps, runs, sizeof(double), cmp);
-  printf("%.4f\n", gbps[runs / 2]);
+  printf("%.4f\n", bench_median(gbps, runs));
   return parity[0][0] == 1 && parity[0][1] == 2 ? 3 : 0;
 }
