@@ -6,7 +6,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import { ReedSolomonCodec } from '../erasure/reed-solomon.js'
 import { BlockNotFoundError, DataLossError, InvalidArgumentError, InvalidManifestError } from '../errors.js'
 import { verifyBlock, verifyBlocks } from '../hash/index.js'
-import { chunkLength, decodeNode, type DirectoryNode, type IndexNode, type Manifest, type Node, type StripeNode } from './format.js'
+import { chunkLength, decodeNode, toShard, type DirectoryNode, type IndexNode, type Manifest, type Node, type StripeNode } from './format.js'
 
 /** Where blocks are read from: the local blockstore, or (later) a network session. */
 export interface BlockSource {
@@ -90,6 +90,23 @@ export class StripeLocator {
   }
 }
 
+export type Verified = { bytes: Uint8Array } | { bytes?: undefined, reason: 'missing' | 'corrupt' }
+
+/** Reads blocks and checks each against its CID: the bytes where intact, else why not. */
+export async function readVerified (source: BlockSource, cids: CID[], options: { signal?: AbortSignal } = {}): Promise<Verified[]> {
+  const fetched: Array<Uint8Array | undefined> = []
+  try {
+    for await (const b of source.getMany(cids, options)) fetched.push(b.bytes)
+  } catch (err) {
+    if (!(err instanceof BlockNotFoundError)) throw err
+  }
+  const present = fetched.flatMap((bytes, i) => bytes !== undefined ? [{ cid: cids[i], bytes, i }] : [])
+  const results = await verifyBlocks(present, options)
+  const out: Verified[] = cids.map(() => ({ reason: 'missing' }))
+  results.forEach((r, j) => { out[present[j].i] = r.ok ? { bytes: present[j].bytes } : { reason: 'corrupt' } })
+  return out
+}
+
 /**
  * The data chunks `wanted` (indexes within the stripe) of one stripe, verified; missing or
  * corrupt ones rebuilt from the rest of the stripe. Returns chunk bytes by index and how many
@@ -98,17 +115,15 @@ export class StripeLocator {
 export async function readStripeChunks (source: BlockSource, manifest: Manifest, node: StripeNode, wanted: number[], options: { signal?: AbortSignal } = {}): Promise<{ chunks: Map<number, Uint8Array>, rebuilt: number[], parityUsed: number }> {
   const first = node.index * manifest.erasure.k
   const chunks = new Map<number, Uint8Array>()
-  const fetched = await collect(source, wanted.map(i => node.data[i]), options)
-  const results = await verifyBlocks(fetched.flatMap(f => f.bytes !== undefined ? [{ cid: f.cid, bytes: f.bytes }] : []), options)
-  const good = new Set(results.flatMap(r => r.ok ? [r.cid.toString()] : []))
   const lost: number[] = []
+  const read = await readVerified(source, wanted.map(i => node.data[i]), options)
   wanted.forEach((i, j) => {
-    const b = fetched[j].bytes
-    if (b !== undefined && good.has(node.data[i].toString())) chunks.set(i, b)
+    const bytes = read[j].bytes
+    if (bytes !== undefined) chunks.set(i, bytes)
     else lost.push(i)
   })
   if (lost.length === 0) return { chunks, rebuilt: [], parityUsed: 0 }
-  const { shards, parityUsed } = await gatherShards(source, node, new Set(lost), options)
+  const { shards, parityUsed } = await gatherShards(source, node, chunks, new Set(lost), options)
   const kk = node.data.length
   const codec = new ReedSolomonCodec(kk, node.parity.length)
   let rebuilt: Map<number, Uint8Array>
@@ -131,39 +146,27 @@ export async function readStripeChunks (source: BlockSource, manifest: Manifest,
   return { chunks, rebuilt: lost, parityUsed }
 }
 
-async function collect (source: BlockSource, cids: CID[], options: { signal?: AbortSignal }): Promise<Array<{ cid: CID, bytes: Uint8Array | undefined }>> {
-  const out: Array<{ cid: CID, bytes: Uint8Array | undefined }> = []
-  try {
-    for await (const b of source.getMany(cids, options)) out.push(b)
-  } catch (err) {
-    if (!(err instanceof BlockNotFoundError)) throw err
-  }
-  while (out.length < cids.length) out.push({ cid: cids[out.length], bytes: undefined })
-  return out
-}
-
-/** Every intact block of the stripe (data first, then parity as needed), padded to shard size. */
-async function gatherShards (source: BlockSource, node: StripeNode, lost: Set<number>, options: { signal?: AbortSignal }): Promise<{ shards: Array<Uint8Array | undefined>, parityUsed: number }> {
+/**
+ * Shards for a rebuild: the chunks already read and verified, then the stripe's other blocks
+ * (data first, parity only as far as needed) until k are intact. Nothing is read twice.
+ */
+async function gatherShards (source: BlockSource, node: StripeNode, known: Map<number, Uint8Array>, lost: Set<number>, options: { signal?: AbortSignal }): Promise<{ shards: Array<Uint8Array | undefined>, parityUsed: number }> {
   const kk = node.data.length
   const all = [...node.data, ...node.parity]
   const shards: Array<Uint8Array | undefined> = new Array(all.length).fill(undefined)
-  let have = 0
+  for (const [i, bytes] of known) shards[i] = toShard(bytes, node.shardSize)
+  let have = known.size
   let parityUsed = 0
-  // Data blocks first, parity only as far as the rebuild needs.
-  const order = [...all.keys()].filter(i => !lost.has(i))
+  const order = [...all.keys()].filter(i => !lost.has(i) && !known.has(i))
   let pos = 0
   while (have < kk && pos < order.length) {
     const batch = order.slice(pos, pos + (kk - have))
     pos += batch.length
-    const fetched = await collect(source, batch.map(i => all[i]), options)
-    const present = fetched.flatMap((f, j) => f.bytes !== undefined ? [{ cid: f.cid, bytes: f.bytes, i: batch[j] }] : [])
-    const results = await verifyBlocks(present, options)
-    results.forEach((r, j) => {
-      if (!r.ok) return
-      const { bytes, i } = present[j]
-      let shard = bytes
-      if (bytes.byteLength < node.shardSize) { shard = new Uint8Array(node.shardSize); shard.set(bytes) }
-      shards[i] = shard
+    const read = await readVerified(source, batch.map(i => all[i]), options)
+    read.forEach((r, j) => {
+      if (r.bytes === undefined) return
+      const i = batch[j]
+      shards[i] = toShard(r.bytes, node.shardSize)
       have++
       if (i >= kk) parityUsed++
     })

@@ -165,6 +165,14 @@ export function chunkCount (m: Pick<Manifest, 'size' | 'chunkSize'>): number {
   return Math.ceil(m.size / m.chunkSize)
 }
 
+/** A shard for coding: the block itself, or a short last chunk zero-padded to the shard size. */
+export function toShard (bytes: Uint8Array, shardSize: number): Uint8Array {
+  if (bytes.byteLength === shardSize) return bytes
+  const shard = new Uint8Array(shardSize)
+  shard.set(bytes)
+  return shard
+}
+
 /** A name safe to create inside a directory: no separators, no '.', '..', NUL or absolute paths. */
 export function isSafeName (name: string): boolean {
   return name.length > 0 && name.length <= 255 && name !== '.' && name !== '..' &&

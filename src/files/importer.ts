@@ -13,7 +13,7 @@ import { BLAKE3_CODE, createBlake3Hasher, hashBlocks } from '../hash/index.js'
 import { CID as CIDClass } from 'multiformats/cid'
 import {
   DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, ERASURE_SCHEME, FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_STRIPE_SHARDS,
-  MIN_CHUNK_SIZE, defaultFanout, encodeNode, type Manifest
+  MIN_CHUNK_SIZE, defaultFanout, encodeNode, toShard, type Manifest
 } from './format.js'
 
 /** Where imported blocks go. `hold` keeps them from garbage collection until pinned. */
@@ -134,13 +134,7 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
       let codec = codecs.get(chunks.length)
       if (codec === undefined) { codec = new ReedSolomonCodec(chunks.length, m); codecs.set(chunks.length, codec) }
       // A short last chunk is zero-padded for coding only; it is stored at its true length.
-      const shards = chunks.map(c => {
-        if (c.byteLength === shardSize) return c
-        const padded = new Uint8Array(shardSize)
-        padded.set(c)
-        return padded
-      })
-      parity = await codec.encode(shards, { signal })
+      parity = await codec.encode(chunks.map(c => toShard(c, shardSize)), { signal })
     }
     const all = [...chunks, ...parity]
     const digests = await hashBlocks(all, { signal })

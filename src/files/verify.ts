@@ -6,9 +6,9 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import type { Block } from '../blockstore/blockstore.js'
 import { ReedSolomonCodec } from '../erasure/reed-solomon.js'
 import { BlockNotFoundError } from '../errors.js'
-import { verifyBlock, verifyBlocks } from '../hash/index.js'
-import { chunkLength, type Manifest, type StripeNode } from './format.js'
-import { readNode, StripeLocator, type BlockSource } from './exporter.js'
+import { verifyBlock } from '../hash/index.js'
+import { chunkLength, toShard, type Manifest, type StripeNode } from './format.js'
+import { readNode, readVerified, StripeLocator, type BlockSource } from './exporter.js'
 
 export interface RepairTarget extends BlockSource {
   replaceMany (blocks: Block[], options?: { signal?: AbortSignal }): Promise<void>
@@ -90,21 +90,18 @@ async function verifyStripe (store: RepairTarget, manifest: Manifest, node: Stri
   const first = node.index * manifest.erasure.k
   const all = [...node.data, ...node.parity]
   const label = (i: number): string => i < kk ? `${what}: chunk ${first + i}` : `${what}: stripe ${node.index} parity ${i - kk}`
-  const fetched: Array<Uint8Array | undefined> = []
-  for await (const b of store.getMany(all, options)) fetched.push(b.bytes)
-  const present = fetched.flatMap((bytes, i) => bytes !== undefined ? [{ cid: all[i], bytes, i }] : [])
-  const results = await verifyBlocks(present, options)
+  const read = await readVerified(store, all, options)
   const shards: Array<Uint8Array | undefined> = new Array(all.length).fill(undefined)
   const bad: Damage[] = []
   const badIdx: number[] = []
-  fetched.forEach((bytes, i) => { if (bytes === undefined) { bad.push({ cid: all[i].toString(), what: label(i), reason: 'missing' }); badIdx.push(i) } })
-  results.forEach((r, j) => {
-    const { bytes, i } = present[j]
-    if (!r.ok) { bad.push({ cid: all[i].toString(), what: label(i), reason: 'corrupt' }); badIdx.push(i); return }
+  read.forEach((r, i) => {
+    if (r.bytes === undefined) {
+      bad.push({ cid: all[i].toString(), what: label(i), reason: r.reason })
+      badIdx.push(i)
+      return
+    }
     report.blocks++
-    let shard = bytes
-    if (bytes.byteLength < node.shardSize) { shard = new Uint8Array(node.shardSize); shard.set(bytes) }
-    shards[i] = shard
+    shards[i] = toShard(r.bytes, node.shardSize)
   })
   if (bad.length === 0) return
   report.damaged.push(...bad)

@@ -98,6 +98,22 @@ describe('files', function () {
     expect(dataAsked).to.deep.equal(stripe4.data.slice(0, 2).map(String))
   })
 
+  it('rebuilds a lost chunk without reading any block twice', async () => {
+    const data = randomBytes(3 * CHUNK)
+    const cid = await add(data)
+    const node = await new StripeLocator(store, await readManifest(store, cid)).node(0)
+    await store.delete(node.data[1])
+    const asked: string[] = []
+    const counting: BlockSource = {
+      get: async (c, o) => { asked.push(c.toString()); return await store.get(c, o) },
+      getMany: (cs, o) => { const list = [...cs]; asked.push(...list.map(String)); return store.getMany(list, o) }
+    }
+    expect((await collect(exportFile(counting, cid))).equals(data)).to.equal(true)
+    expect(asked.length).to.equal(new Set(asked).size)
+    expect(asked).to.include(node.parity[0].toString())
+    expect(asked).to.not.include(node.parity[1].toString())
+  })
+
   it('exports identical bytes with any m blocks of a stripe deleted, and names what is missing past m', async () => {
     const data = randomBytes(3 * CHUNK + 100) // stripe 0: 3 data + 2 parity; stripe 1: 1 short chunk + 2 parity
     const cid = await add(data)
