@@ -19,6 +19,7 @@ import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { BlockNotFoundError, DiskFullError, RepoLockedError, StorageError } from '../errors.js'
 import type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
 import { links } from './links.js'
@@ -305,7 +306,7 @@ export class LevelBlockstore implements Blockstore {
       const key = cid.toString()
       if (marked.has(key)) continue
       marked.add(key)
-      if (cid.code === 0x55) continue // raw: no links, no need to read it
+      if (cid.code === raw.code) continue // no links: no need to read it
       const bytes = await this.resolve(key, await this.blocks.get(cid.bytes))
       if (bytes === undefined) continue
       try {
@@ -353,12 +354,12 @@ export class LevelBlockstore implements Blockstore {
       await flush()
       // Files that no index entry names: an import died after writing them, before its batch.
       for (const shard of await readdir(this.dataDir).catch(() => [] as string[])) {
-        for (const name of await readdir(join(this.dataDir, shard)).catch(() => [] as string[])) {
-          options.signal?.throwIfAborted()
-          if (this.held.has(name)) continue
-          let cid: CID | undefined
-          try { cid = CID.parse(name) } catch { cid = undefined }
-          if (cid !== undefined && await this.blocks.has(cid.bytes)) continue
+        options.signal?.throwIfAborted()
+        const names = (await readdir(join(this.dataDir, shard)).catch(() => [] as string[])).filter(n => !this.held.has(n))
+        const cids = names.map(n => { try { return CID.parse(n) } catch { return undefined } })
+        const indexed = await this.blocks.hasMany(cids.map(c => c?.bytes ?? new Uint8Array(0)))
+        for (const [i, name] of names.entries()) {
+          if (cids[i] !== undefined && indexed[i]) continue
           await rm(join(this.dataDir, shard, name), { force: true })
           removedBlocks++
         }

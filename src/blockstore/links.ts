@@ -3,11 +3,9 @@
 // no knowledge of what the DAG means.
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
 
 export function * links (cid: CID, bytes: Uint8Array): Generator<CID> {
-  if (cid.code === raw.code) return
-  if (cid.code !== dagCbor.code) return
+  if (cid.code !== dagCbor.code) return // raw chunks, and codecs we do not write, link nothing
   yield * walk(dagCbor.decode(bytes), 0)
 }
 

@@ -1,11 +1,9 @@
 // The offline commands: each opens the repo, does one thing, and closes it.
 import { once } from 'node:events'
-import { stat } from 'node:fs/promises'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../errors.js'
+import { treeBytes } from '../files/fs.js'
 import { PeerLinkNode, parseCid } from '../node/peerlink.js'
 import { initRepo, resolveRepoPath } from '../repo/repo.js'
 
@@ -56,16 +54,6 @@ export function formatBytes (n: number): string {
   return `${i === 0 ? x : x.toFixed(1)} ${units[i]}`
 }
 
-async function totalBytes (path: string): Promise<number> {
-  const st = await stat(path).catch(() => undefined)
-  if (st === undefined) return 0
-  if (st.isFile()) return st.size
-  if (!st.isDirectory()) return 0
-  let sum = 0
-  for (const e of await readdir(path)) sum += await totalBytes(join(path, e))
-  return sum
-}
-
 async function writeOut (piece: Uint8Array): Promise<void> {
   if (!process.stdout.write(piece)) await once(process.stdout, 'drain')
 }
@@ -93,7 +81,7 @@ export function registerCommands (program: Command): void {
         const bar = process.stderr.isTTY && o.json !== true && o.quiet !== true
           ? new cliProgress.SingleBar({ format: 'adding {bar} {percentage}% | {done} of {total_h} | {rate}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
           : undefined
-        const total = bar !== undefined ? (await Promise.all(paths.map(totalBytes))).reduce((a, b) => a + b, 0) : 0
+        const total = bar !== undefined ? (await Promise.all(paths.map(treeBytes))).reduce((a, b) => a + b, 0) : 0
         const started = Date.now()
         let before = 0
         bar?.start(Math.max(1, total), 0, { done: formatBytes(0), total_h: formatBytes(total), rate: '' })

@@ -1,6 +1,6 @@
 // Files on disk: chunked reads and all-or-nothing writes.
 import { randomBytes } from 'node:crypto'
-import { open, rename, stat, unlink } from 'node:fs/promises'
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { DiskFullError, FileExistsError } from '../errors.js'
 
@@ -23,6 +23,17 @@ export async function * readChunks (path: string, size: number, signal?: AbortSi
   } finally {
     await fh.close()
   }
+}
+
+/** Bytes of a file, or of every file under a directory; what cannot be read counts 0. */
+export async function treeBytes (path: string): Promise<number> {
+  const st = await stat(path).catch(() => undefined)
+  if (st === undefined) return 0
+  if (st.isFile()) return st.size
+  if (!st.isDirectory()) return 0
+  let sum = 0
+  for (const e of await readdir(path).catch(() => [] as string[])) sum += await treeBytes(join(path, e))
+  return sum
 }
 
 export async function exists (path: string): Promise<boolean> {

@@ -1,7 +1,6 @@
 // The node facade: one object the CLI (and later the API and simulations) drive. It owns the
 // repo's blockstore and wires the layers: files over blockstore over hash and erasure.
-import { readdir, stat as fsStat, statfs } from 'node:fs/promises'
-import { join } from 'node:path'
+import { stat as fsStat, statfs } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
@@ -9,6 +8,7 @@ import { DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError } 
 import { exportTree, type TreeImportResult, importPath } from '../files/directory.js'
 import { exportFile, readRoot, type ExportOptions } from '../files/exporter.js'
 import type { DirectoryNode, Manifest } from '../files/format.js'
+import { treeBytes } from '../files/fs.js'
 import { checkImportOptions, type ImportOptions } from '../files/importer.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
@@ -25,15 +25,6 @@ export function parseCid (text: string): CID {
 
 /** Head-room kept free beyond an import's own estimate (index, nodes, other writers). */
 const SPACE_MARGIN = 16 * 1024 * 1024
-
-async function treeBytes (path: string): Promise<number> {
-  const st = await fsStat(path)
-  if (st.isFile()) return st.size
-  if (!st.isDirectory()) return 0
-  let sum = 0
-  for (const e of await readdir(path)) sum += await treeBytes(join(path, e)).catch(() => 0)
-  return sum
-}
 
 export interface AddOptions extends ImportOptions {
   recursive?: boolean

@@ -1,6 +1,7 @@
 // The LevelDB blockstore: storage, usage accounting, pins, garbage collection, the verifying
 // door, and the repo lock.
 import { randomBytes } from 'node:crypto'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { expect } from 'chai'
@@ -62,6 +63,22 @@ describe('blockstore/level', () => {
     expect(await store.unpin(rootCid)).to.equal(false)
     expect(await store.gc()).to.deep.equal({ removedBlocks: 4, removedBytes: 300 + inner.length + root.length, kept: 0 })
     expect(await store.usage()).to.deep.equal({ bytes: 0, blocks: 0 })
+  })
+
+  it('removes block files that no index entry names, keeping indexed ones', async () => {
+    const kept = block(100_000)
+    await store.put(kept.cid, kept.bytes)
+    await store.pin(kept.cid, { name: 'k', size: 100_000, type: 'file' })
+    const orphan = block(100_000)
+    const id = orphan.cid.toString()
+    await mkdir(join(path, 'blocks', 'data', id.slice(-2)), { recursive: true })
+    await writeFile(join(path, 'blocks', 'data', id.slice(-2), id), orphan.bytes)
+    await writeFile(join(path, 'blocks', 'data', id.slice(-2), 'not-a-cid.tmp'), 'junk')
+    const r = await store.gc()
+    expect(r.removedBlocks).to.equal(2)
+    expect(await readdir(join(path, 'blocks', 'data', id.slice(-2)))).to.not.include(id)
+    expect(Buffer.from(await store.get(kept.cid)).equals(kept.bytes)).to.equal(true)
+    expect(await store.usage()).to.deep.equal({ bytes: 100_000, blocks: 1 })
   })
 
   it('lets no block through the verifying door unless it matches its CID; a bad batch stores nothing', async () => {
