@@ -1,7 +1,7 @@
 // The native addon (native/): loaded once, checked by each layer that uses it.
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { NativeAddonError } from './errors.js'
+import { InvalidArgumentError, NativeAddonError } from './errors.js'
 
 export interface NativeBinding {
   hash (data: Uint8Array): Buffer
@@ -23,5 +23,27 @@ export function loadAddon (path = ADDON_PATH): NativeBinding {
     return createRequire(import.meta.url)(path) as NativeBinding
   } catch (err) {
     throw new NativeAddonError(`native addon did not load from ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
+  }
+}
+
+/**
+ * Chooses between a native core and its fallback by an environment variable: "native" (the
+ * addon must load), the fallback's name (always the fallback), or unset (native if it loads,
+ * else the fallback with a warning).
+ */
+export async function chooseCore<T> (variable: string, fallbackName: string, what: string,
+  native: () => T, fallback: (reason: string) => T | Promise<T>): Promise<T> {
+  const wanted = process.env[variable]
+  if (wanted !== undefined && wanted !== '' && wanted !== 'native' && wanted !== fallbackName) {
+    throw new InvalidArgumentError(`${variable} must be "native" or "${fallbackName}", not "${wanted}"`)
+  }
+  if (wanted === fallbackName) return await fallback(`${variable}=${fallbackName}`)
+  try {
+    return native()
+  } catch (err) {
+    if (wanted === 'native') throw err
+    const reason = (err as Error).message
+    process.emitWarning(`${reason}; using the slower ${what}`, { code: NativeAddonError.code })
+    return await fallback(reason)
   }
 }

@@ -2,6 +2,7 @@
 // rebuild the rest. The generator is identity over a Cauchy matrix; all bulk work is one
 // GF(2^8) dot product in the native core (or its JS fallback).
 import { InvalidArgumentError, NotEnoughShardsError } from '../errors.js'
+import { chooseCore } from '../native.js'
 import { cauchy, invert, multiply } from './gf256.js'
 import { loadJsErasureCore, loadNativeErasureCore, type ErasureCore } from './core.js'
 
@@ -10,25 +11,10 @@ export const MAX_SHARDS = 255
 /** Stripes with at least this many bytes are coded off the event loop. */
 const ASYNC_BYTES = 256 * 1024
 
-function selectCore (): ErasureCore {
-  const wanted = process.env.PEERLINK_ERASURE_CORE
-  if (wanted !== undefined && wanted !== '' && wanted !== 'native' && wanted !== 'js') {
-    throw new InvalidArgumentError(`PEERLINK_ERASURE_CORE must be "native" or "js", not "${wanted}"`)
-  }
-  if (wanted === 'js') return loadJsErasureCore('PEERLINK_ERASURE_CORE=js')
-  try {
-    return loadNativeErasureCore()
-  } catch (err) {
-    if (wanted === 'native') throw err
-    const reason = (err as Error).message
-    process.emitWarning(`${reason}; using the slower JS Reed-Solomon core`, { code: 'ERR_NATIVE_ADDON' })
-    return loadJsErasureCore(reason)
-  }
-}
+const defaultCore: ErasureCore = await chooseCore('PEERLINK_ERASURE_CORE', 'js', 'JS Reed-Solomon core',
+  () => loadNativeErasureCore(), loadJsErasureCore)
 
-let defaultCore: ErasureCore | undefined
 export function erasureCore (): ErasureCore {
-  defaultCore ??= selectCore()
   return defaultCore
 }
 

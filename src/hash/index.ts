@@ -10,9 +10,10 @@ import { from } from 'multiformats/hashes/hasher'
 import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import {
   BlockTooLargeError, HashMismatchError, InvalidArgumentError, InvalidDigestError,
-  NativeAddonError, UnsupportedHashError
+  UnsupportedHashError
 } from '../errors.js'
 import { MAX_BLOCK_SIZE } from '../limits.js'
+import { chooseCore } from '../native.js'
 import type { HashCore, HashCoreInfo, IncrementalHasher } from './core.js'
 import { loadWasmCore } from './fallback.js'
 import { loadNativeCore } from './native.js'
@@ -27,23 +28,7 @@ const SYNC_LIMIT = 64 * 1024
 /** Blocks handed to the native core in one call, so an abort is seen between calls. */
 const BATCH_SLICE = 64
 
-async function selectCore (): Promise<HashCore> {
-  const wanted = process.env.PEERLINK_HASH_CORE
-  if (wanted !== undefined && wanted !== '' && wanted !== 'native' && wanted !== 'wasm') {
-    throw new InvalidArgumentError(`PEERLINK_HASH_CORE must be "native" or "wasm", not "${wanted}"`)
-  }
-  if (wanted === 'wasm') return await loadWasmCore('PEERLINK_HASH_CORE=wasm')
-  try {
-    return loadNativeCore()
-  } catch (err) {
-    if (wanted === 'native') throw err
-    const reason = (err as NativeAddonError).message
-    process.emitWarning(`${reason}; using the slower WASM BLAKE3 core`, { code: NativeAddonError.code })
-    return await loadWasmCore(reason)
-  }
-}
-
-const core: HashCore = await selectCore()
+const core: HashCore = await chooseCore('PEERLINK_HASH_CORE', 'wasm', 'WASM BLAKE3 core', loadNativeCore, loadWasmCore)
 
 export interface HashOptions {
   signal?: AbortSignal

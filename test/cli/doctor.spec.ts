@@ -10,6 +10,8 @@ describe('cli doctor', () => {
     expect(report.hash.core).to.equal('native')
     expect(report.hash.available).to.include('portable')
     expect(report.hash.simd).to.equal(report.hash.available.at(-1))
+    expect(report.erasure.core).to.equal('native')
+    expect(report.erasure.simd).to.equal(report.erasure.available.at(-1))
     const text = await runCli(['doctor'])
     expect(text.stdout).to.match(/simd\s+\w+/)
   })
