@@ -57,7 +57,8 @@
         "src/blake3_portable.cc",
         "src/blake3_tree.cc",
         "src/gf256_portable.cc",
-        "src/cpu_features.cc"
+        "src/cpu_features.cc",
+        "src/core_level.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "blake3_impl.h"
+#include "core_level.h"
 #include "gf256.h"
 
 namespace {
@@ -168,34 +169,38 @@ class Hasher : public Napi::ObjectWrap<Hasher> {
   b3::Hasher state_;
 };
 
-Napi::Value SimdInfo(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
+// { active, detected, available }: a core level's state, for simdInfo and gfInfo.
+Napi::Object LevelInfo(Napi::Env env, const peerlink::CoreLevel &level) {
   auto o = Napi::Object::New(env);
-  o.Set("active", b3::simd_name(b3::simd_active()));
-  o.Set("detected", b3::simd_name(b3::simd_detected()));
-  auto levels = Napi::Array::New(env);
-  for (int l = 0; l <= static_cast<int>(b3::simd_detected()); l++)
-    levels.Set(levels.Length(), b3::simd_name(static_cast<b3::Simd>(l)));
-  o.Set("available", levels);
-  auto compiled = Napi::Array::New(env);
-  for (int l = 0; l <= static_cast<int>(b3::Simd::AVX512); l++)
-    compiled.Set(compiled.Length(), b3::simd_name(static_cast<b3::Simd>(l)));
+  o.Set("active", level.name(level.active()));
+  o.Set("detected", level.name(level.detected()));
+  auto available = Napi::Array::New(env);
+  for (int l = 0; l <= level.detected(); l++) available.Set(available.Length(), level.name(l));
+  o.Set("available", available);
+  return o;
+}
+
+// (name) -> boolean: false when this CPU lacks the level; throws on an unknown name.
+Napi::Value SetLevel(const Napi::CallbackInfo &info, peerlink::CoreLevel &level, const char *what) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "level must be a string");
+  std::string name = info[0].As<Napi::String>();
+  const int l = level.parse(name.c_str());
+  if (l < 0) throw Napi::TypeError::New(env, std::string("unknown ") + what + " level: " + name);
+  return Napi::Boolean::New(env, level.set(l));
+}
+
+Napi::Value SimdInfo(const Napi::CallbackInfo &info) {
+  const peerlink::CoreLevel &level = b3::simd_level();
+  auto o = LevelInfo(info.Env(), level);
+  auto compiled = Napi::Array::New(info.Env());
+  for (int l = 0; l < level.count(); l++) compiled.Set(compiled.Length(), level.name(l));
   o.Set("compiled", compiled);
   o.Set("threads", hardware_threads());
   return o;
 }
 
-// setSimd(name) -> boolean: false when this CPU lacks the level; throws on an unknown name.
-Napi::Value SetSimd(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString())
-    throw Napi::TypeError::New(env, "level must be a string");
-  b3::Simd level;
-  std::string name = info[0].As<Napi::String>();
-  if (!b3::simd_from_name(name.c_str(), &level))
-    throw Napi::TypeError::New(env, "unknown SIMD level: " + name);
-  return Napi::Boolean::New(env, b3::simd_set(level));
-}
+Napi::Value SetSimd(const Napi::CallbackInfo &info) { return SetLevel(info, b3::simd_level(), "SIMD"); }
 
 // ---- GF(2^8) dot products for Reed-Solomon ----
 
@@ -292,27 +297,9 @@ Napi::Value GfDot(const Napi::CallbackInfo &info) {
   return p;
 }
 
-Napi::Value GfInfo(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  auto o = Napi::Object::New(env);
-  o.Set("active", gf::level_name(gf::active()));
-  o.Set("detected", gf::level_name(gf::detected()));
-  auto levels = Napi::Array::New(env);
-  for (int l = 0; l <= static_cast<int>(gf::detected()); l++)
-    levels.Set(levels.Length(), gf::level_name(static_cast<gf::Level>(l)));
-  o.Set("available", levels);
-  return o;
-}
+Napi::Value GfInfo(const Napi::CallbackInfo &info) { return LevelInfo(info.Env(), gf::level()); }
 
-Napi::Value GfSetLevel(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "level must be a string");
-  std::string name = info[0].As<Napi::String>();
-  gf::Level level;
-  if (!gf::level_from_name(name.c_str(), &level))
-    throw Napi::TypeError::New(env, "unknown GF level: " + name);
-  return Napi::Boolean::New(env, gf::set_level(level));
-}
+Napi::Value GfSetLevel(const Napi::CallbackInfo &info) { return SetLevel(info, gf::level(), "GF"); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gfDot", Napi::Function::New(env, GfDot, "gfDot"));

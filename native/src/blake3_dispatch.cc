@@ -1,10 +1,7 @@
 // Run-time choice of the BLAKE3 core from what the CPU and OS support (cpu_features), so a
 // shipped build runs everywhere and uses what it finds.
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
-
 #include "blake3_impl.h"
+#include "core_level.h"
 #include "cpu_features.h"
 
 namespace peerlink {
@@ -20,47 +17,11 @@ Simd detect() {
   return Simd::Portable;
 }
 
-const Simd kDetected = detect();
-
-Simd initial_level() {
-  Simd level = kDetected;
-  const char *env = std::getenv("PEERLINK_SIMD");
-  Simd wanted;
-  if (env && simd_from_name(env, &wanted) && wanted <= kDetected) level = wanted;
-  return level;
-}
-
-std::atomic<int> g_active{static_cast<int>(initial_level())};
-
 }  // namespace
 
-const char *simd_name(Simd s) {
-  switch (s) {
-    case Simd::AVX512: return "avx512";
-    case Simd::AVX2: return "avx2";
-    case Simd::SSE41: return "sse41";
-    default: return "portable";
-  }
-}
-
-bool simd_from_name(const char *name, Simd *out) {
-  static const Simd all[] = {Simd::Portable, Simd::SSE41, Simd::AVX2, Simd::AVX512};
-  for (Simd s : all) {
-    if (std::strcmp(name, simd_name(s)) == 0) {
-      *out = s;
-      return true;
-    }
-  }
-  return false;
-}
-
-Simd simd_detected() { return kDetected; }
-Simd simd_active() { return static_cast<Simd>(g_active.load(std::memory_order_relaxed)); }
-
-bool simd_set(Simd level) {
-  if (level > kDetected) return false;
-  g_active.store(static_cast<int>(level), std::memory_order_relaxed);
-  return true;
+CoreLevel &simd_level() {
+  static CoreLevel level({"portable", "sse41", "avx2", "avx512"}, static_cast<int>(detect()), "PEERLINK_SIMD");
+  return level;
 }
 
 void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const uint32_t key[8],
@@ -73,7 +34,7 @@ void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const 
       {Simd::SSE41, 4, hash_lanes_sse41},
       {Simd::Portable, 1, hash_lanes_portable},
   };
-  const Simd active = simd_active();
+  const Simd active = static_cast<Simd>(simd_level().active());
   for (const Core &core : cores) {
     if (core.level > active) continue;
     while (count >= core.lanes) {

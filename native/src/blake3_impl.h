@@ -12,7 +12,12 @@
 #include <cstdint>
 #include <cstring>
 
+
 namespace peerlink {
+
+// Declared only: files built with SIMD flags include this header and must compile none of
+// CoreLevel's inline code (the linker could keep their copy for everyone).
+class CoreLevel;
 namespace blake3 {
 
 constexpr size_t kBlockLen = 64;
@@ -79,11 +84,8 @@ void hash_lanes_avx512(const uint8_t *const *inputs, size_t blocks, const uint32
 
 enum class Simd : int { Portable = 0, SSE41 = 1, AVX2 = 2, AVX512 = 3 };
 
-const char *simd_name(Simd s);
-bool simd_from_name(const char *name, Simd *out);
-Simd simd_detected();       // the best level this CPU and OS support
-Simd simd_active();         // the level in use
-bool simd_set(Simd level);  // false when the CPU lacks it
+// portable, sse41, avx2, avx512; PEERLINK_SIMD picks a lower one.
+CoreLevel &simd_level();
 
 // Dispatch to the widest core of the active level, narrower cores for the remainder.
 void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const uint32_t key[8],

@@ -10,7 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 
+
 namespace peerlink {
+
+// Declared only: files built with SIMD flags include this header and must compile none of
+// CoreLevel's inline code (the linker could keep their copy for everyone).
+class CoreLevel;
 namespace gf256 {
 
 constexpr unsigned kPoly = 0x11d;
@@ -35,11 +40,9 @@ void dot_gfni(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t *con
 uint64_t affine_matrix(uint8_t c);
 
 enum class Level : int { Portable = 0, SSSE3 = 1, AVX2 = 2, GFNI = 3 };
-const char *level_name(Level l);
-bool level_from_name(const char *name, Level *out);
-Level detected();
-Level active();
-bool set_level(Level l);
+
+// portable, ssse3, avx2, gfni; PEERLINK_GF_SIMD picks a lower one.
+CoreLevel &level();
 
 // Dispatch to the active core.
 void dot(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t *const *in,

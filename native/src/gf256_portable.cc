@@ -1,8 +1,7 @@
 // Portable GF(2^8): log/exp-built multiplication table and the reference dot product.
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
 
+#include "core_level.h"
 #include "cpu_features.h"
 #include "gf256.h"
 
@@ -42,17 +41,6 @@ Level detect() {
   return Level::Portable;
 }
 
-const Level kDetected = detect();
-
-Level initial() {
-  const char *env = std::getenv("PEERLINK_GF_SIMD");
-  Level l;
-  if (env && level_from_name(env, &l) && l <= kDetected) return l;
-  return kDetected;
-}
-
-std::atomic<int> g_level{static_cast<int>(initial())};
-
 }  // namespace
 
 uint8_t mul(uint8_t a, uint8_t b) { return tables().mul[a][b]; }
@@ -86,38 +74,15 @@ void dot_portable(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t 
   }
 }
 
-const char *level_name(Level l) {
-  switch (l) {
-    case Level::GFNI: return "gfni";
-    case Level::AVX2: return "avx2";
-    case Level::SSSE3: return "ssse3";
-    default: return "portable";
-  }
-}
-
-bool level_from_name(const char *name, Level *out) {
-  static const Level all[] = {Level::Portable, Level::SSSE3, Level::AVX2, Level::GFNI};
-  for (Level l : all) {
-    if (std::strcmp(name, level_name(l)) == 0) {
-      *out = l;
-      return true;
-    }
-  }
-  return false;
-}
-
-Level detected() { return kDetected; }
-Level active() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
-bool set_level(Level l) {
-  if (l > kDetected) return false;
-  g_level.store(static_cast<int>(l), std::memory_order_relaxed);
-  return true;
+CoreLevel &level() {
+  static CoreLevel l({"portable", "ssse3", "avx2", "gfni"}, static_cast<int>(detect()), "PEERLINK_GF_SIMD");
+  return l;
 }
 
 void dot(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t *const *in,
          uint8_t *const *out, size_t begin, size_t end) {
   static const DotFn fns[] = {dot_portable, dot_ssse3, dot_avx2, dot_gfni};
-  fns[static_cast<int>(active())](coefs, rows, cols, in, out, begin, end);
+  fns[level().active()](coefs, rows, cols, in, out, begin, end);
 }
 
 }  // namespace gf256
