@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ReedSolomonCodec, erasureCore } from '../src/erasure/reed-solomon.js'
+import { median } from './lib/stats.js'
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, rounds: { type: 'string', default: '7' } }
@@ -26,7 +27,6 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error('--r
 const K = 10
 const M = 4
 const PER_RUN = 512 * 1024 * 1024 // data bytes coded per timed run
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 interface Ronomon {
   create (k: number, m: number): unknown

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { readChunks } from '../src/files/fs.js'
 import { createBlake3Hasher } from '../src/hash/index.js'
+import { median } from './lib/stats.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +33,6 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--r
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
 const MiB = 1024 * 1024
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
 
 const dir = mkdtempSync(join(tmpdir(), 'peerlink-bench-files-'))

@@ -19,6 +19,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { hashBlock, hashInfo, setSimdLevel, verifyDigests } from '../src/hash/index.js'
 import { loadWasmCore } from '../src/hash/fallback.js'
+import { median } from './lib/stats.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -33,7 +34,6 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error('--r
 if (!Number.isInteger(batchMiB) || batchMiB < 16 || batchMiB > 8192) throw new Error('--batch-mib must be 16..8192')
 
 const log = (s: string): void => { if (!args.json) process.stdout.write(s + '\n') }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const MiB = 1024 * 1024
 // Hot: blocks in cache, as a block just received or read is, and as BLAKE3's own benchmarks
 // measure. Cold: a working set far beyond the caches, reported beside it.
