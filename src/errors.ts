@@ -150,3 +150,52 @@ export class NotPinnedError extends PeerLinkError {
     super(`${cid} is not pinned in this repo`)
   }
 }
+
+/** A peer sent something the exchange protocol does not allow; the stream is reset. */
+export class ProtocolError extends PeerLinkError {
+  static override readonly code = 'ERR_PROTOCOL'
+  override readonly exitCode = 15
+  /** 'flood' when the peer asked for more than the limits allow, else a malformed message. */
+  constructor (message: string, readonly offence: 'protocol' | 'flood' = 'protocol') {
+    super(message)
+  }
+}
+
+/** Nobody could be found (or reached) who holds a root, within the time allowed. */
+export class NoProvidersError extends PeerLinkError {
+  static override readonly code = 'ERR_NO_PROVIDERS'
+  override readonly exitCode = 16
+  constructor (readonly cid: string, detail: string) {
+    super(`no provider of ${cid} could be reached: ${detail}`)
+  }
+}
+
+/** A peer went away (stream closed, reset or timed out) before answering. */
+export class PeerUnavailableError extends PeerLinkError {
+  static override readonly code = 'ERR_PEER_UNAVAILABLE'
+  override readonly exitCode = 17
+}
+
+/** A share ticket that cannot be read. */
+export class InvalidTicketError extends PeerLinkError {
+  static override readonly code = 'ERR_INVALID_TICKET'
+  override readonly exitCode = 2
+  constructor (readonly ticket: string, reason: string) {
+    super(`"${ticket.length > 60 ? ticket.slice(0, 57) + '…' : ticket}" is not a PeerLink CID or share ticket: ${reason}`)
+  }
+}
+
+/** The daemon's HTTP API refused or failed a call. */
+export class ApiError extends PeerLinkError {
+  static override readonly code = 'ERR_API'
+  override readonly exitCode = 18
+}
+
+/** The blockstore would grow past the repo's storage quota. */
+export class QuotaExceededError extends PeerLinkError {
+  static override readonly code = 'ERR_QUOTA_EXCEEDED'
+  override readonly exitCode = 9
+  constructor (readonly needed: number, readonly quota: number, readonly used: number) {
+    super(`the repo's storage quota is ${quota} bytes, ${used} are in use and this needs about ${needed} more; raise storage.quota in config.json or remove pins and run gc`)
+  }
+}

@@ -26,5 +26,7 @@ export interface Blockstore {
   /** Yields every requested block that is present, in order; absent ones yield undefined bytes. */
   getMany (cids: Iterable<CID>, options?: AbortOptions): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }>
   has (cid: CID, options?: AbortOptions): Promise<boolean>
+  /** One answer per CID, in order. */
+  hasMany (cids: CID[], options?: AbortOptions): Promise<boolean[]>
   delete (cid: CID, options?: AbortOptions): Promise<void>
 }

@@ -237,6 +237,12 @@ export class LevelBlockstore implements Blockstore {
     return await this.blocks.has(cid.bytes)
   }
 
+  async hasMany (cids: CID[], options: AbortOptions = {}): Promise<boolean[]> {
+    options.signal?.throwIfAborted()
+    if (cids.length === 0) return []
+    return await this.blocks.hasMany(cids.map(c => c.bytes))
+  }
+
   async delete (cid: CID, options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     await this.serial(async () => {

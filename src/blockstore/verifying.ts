@@ -21,5 +21,6 @@ export class VerifyingBlockstore implements Blockstore {
   async get (cid: Block['cid'], options?: AbortOptions): Promise<Uint8Array> { return await this.inner.get(cid, options) }
   getMany (cids: Iterable<Block['cid']>, options?: AbortOptions): ReturnType<Blockstore['getMany']> { return this.inner.getMany(cids, options) }
   async has (cid: Block['cid'], options?: AbortOptions): Promise<boolean> { return await this.inner.has(cid, options) }
+  async hasMany (cids: Array<Block['cid']>, options?: AbortOptions): Promise<boolean[]> { return await this.inner.hasMany(cids, options) }
   async delete (cid: Block['cid'], options?: AbortOptions): Promise<void> { await this.inner.delete(cid, options) }
 }

@@ -8,11 +8,17 @@ import { BlockNotFoundError, DataLossError, InvalidArgumentError, InvalidManifes
 import { verifyBlock, verifyBlocks } from '../hash/index.js'
 import { chunkLength, decodeNode, toShard, type DirectoryNode, type IndexNode, type Manifest, type Node, type StripeNode } from './format.js'
 
-/** Where blocks are read from: the local blockstore, or (later) a network session. */
+/** Where blocks are read from: the local blockstore, or a network fetch session. */
 export interface BlockSource {
   get (cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array>
-  getMany (cids: Iterable<CID>, options?: { signal?: AbortSignal }): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }>
+  /** `verified` marks bytes the source has already hashed and matched to their CID. */
+  getMany (cids: Iterable<CID>, options?: { signal?: AbortSignal }): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }>
+  /** A hint that these blocks will be read soon (a network source starts fetching them). */
+  prefetch? (cids: CID[]): void
 }
+
+/** Blocks of read-ahead a prefetching source is given, beyond the stripe being read. */
+export const READ_AHEAD_BLOCKS = 64
 
 export type ExportProgressEvents =
   ProgressEvent<'files:export:progress', { bytes: number, total: number }> |
@@ -23,6 +29,11 @@ export interface ExportOptions {
   length?: number
   signal?: AbortSignal
   onProgress?: (event: ExportProgressEvents) => void
+  /**
+   * Called with every stripe read whole (all its data chunks, verified or rebuilt), before
+   * its bytes are yielded; a fetch uses it to store what it rebuilt and the parity it computes.
+   */
+  onStripe?: (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>) => Promise<void>
 }
 
 /** Reads, verifies and decodes a DAG node. */
@@ -94,16 +105,20 @@ export type Verified = { bytes: Uint8Array } | { bytes?: undefined, reason: 'mis
 
 /** Reads blocks and checks each against its CID: the bytes where intact, else why not. */
 export async function readVerified (source: BlockSource, cids: CID[], options: { signal?: AbortSignal } = {}): Promise<Verified[]> {
-  const fetched: Array<Uint8Array | undefined> = []
+  const out: Verified[] = cids.map(() => ({ reason: 'missing' }))
+  const unchecked: Array<{ cid: CID, bytes: Uint8Array, i: number }> = []
+  let i = 0
   try {
-    for await (const b of source.getMany(cids, options)) fetched.push(b.bytes)
+    for await (const b of source.getMany(cids, options)) {
+      if (b.bytes !== undefined && b.verified === true) out[i] = { bytes: b.bytes }
+      else if (b.bytes !== undefined) unchecked.push({ cid: cids[i], bytes: b.bytes, i })
+      i++
+    }
   } catch (err) {
     if (!(err instanceof BlockNotFoundError)) throw err
   }
-  const present = fetched.flatMap((bytes, i) => bytes !== undefined ? [{ cid: cids[i], bytes, i }] : [])
-  const results = await verifyBlocks(present, options)
-  const out: Verified[] = cids.map(() => ({ reason: 'missing' }))
-  results.forEach((r, j) => { out[present[j].i] = r.ok ? { bytes: present[j].bytes } : { reason: 'corrupt' } })
+  const results = await verifyBlocks(unchecked, options)
+  results.forEach((r, j) => { out[unchecked[j].i] = r.ok ? { bytes: unchecked[j].bytes } : { reason: 'corrupt' } })
   return out
 }
 
@@ -186,15 +201,20 @@ export async function * exportFile (source: BlockSource, root: CID, options: Exp
   const locator = new StripeLocator(source, manifest)
   const firstChunk = Math.floor(offset / chunkSize)
   const lastChunk = Math.floor((end - 1) / chunkSize)
+  const lastStripe = Math.floor(lastChunk / k)
+  const prefetch = source.prefetch?.bind(source)
+  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, lastStripe, Math.ceil(READ_AHEAD_BLOCKS / k), options.signal) : undefined
   let sent = 0
-  for (let s = Math.floor(firstChunk / k); s <= Math.floor(lastChunk / k); s++) {
+  for (let s = Math.floor(firstChunk / k); s <= lastStripe; s++) {
     options.signal?.throwIfAborted()
+    ahead?.advance(s)
     const node = await locator.node(s, options)
     const lo = Math.max(firstChunk, s * k) - s * k
     const hi = Math.min(lastChunk, s * k + node.data.length - 1) - s * k
     const wanted = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i)
     const { chunks, rebuilt, parityUsed } = await readStripeChunks(source, manifest, node, wanted, options)
     if (rebuilt.length > 0) options.onProgress?.(new CustomProgressEvent('files:export:repaired', { stripe: s, chunks: rebuilt.map(i => s * k + i), parityUsed }))
+    if (options.onStripe !== undefined && wanted.length === node.data.length) await options.onStripe(manifest, node, chunks)
     for (const i of wanted) {
       const chunkStart = (s * k + i) * chunkSize
       const bytes = chunks.get(i) as Uint8Array
@@ -206,4 +226,49 @@ export async function * exportFile (source: BlockSource, root: CID, options: Exp
     }
     options.onProgress?.(new CustomProgressEvent('files:export:progress', { bytes: sent, total: end - offset }))
   }
+}
+
+/**
+ * Keeps a prefetching source told about the stripes ahead of the one being read: first the
+ * stripe nodes, then their data chunks, `depth` stripes deep. It runs beside the export and
+ * never blocks it; a failure here surfaces when the export itself reads that block.
+ */
+class ReadAhead {
+  private hinted = -1
+  private running: Promise<void> = Promise.resolve()
+
+  constructor (private readonly prefetch: (cids: CID[]) => void, private readonly locator: StripeLocator,
+    private readonly last: number, private readonly depth: number, private readonly signal?: AbortSignal) {}
+
+  advance (current: number): void {
+    const target = Math.min(this.last, current + this.depth)
+    if (target <= this.hinted) return
+    const from = Math.max(current, this.hinted + 1)
+    this.hinted = target
+    this.running = this.running.then(async () => {
+      const opts = { signal: this.signal }
+      const stripes = Array.from({ length: target - from + 1 }, (_, i) => from + i)
+      this.prefetch(await Promise.all(stripes.map(async t => await this.locator.cid(t, opts))))
+      for (const t of stripes) this.prefetch((await this.locator.node(t, opts)).data)
+    }).catch(() => {})
+  }
+}
+
+/**
+ * The parity blocks of a stripe, computed from its data chunks and checked against the
+ * CIDs the stripe node names: what a fetcher stores instead of downloading parity.
+ */
+export async function computeParity (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<Array<{ cid: CID, bytes: Uint8Array }>> {
+  if (node.parity.length === 0) return []
+  const data = node.data.map((_, i) => {
+    const c = chunks.get(i)
+    if (c === undefined) throw new InvalidArgumentError(`chunk ${i} of stripe ${node.index} is needed to compute its parity`)
+    return toShard(c, node.shardSize)
+  })
+  const parity = await new ReedSolomonCodec(node.data.length, node.parity.length).encode(data, options)
+  const blocks = parity.map((bytes, i) => ({ cid: node.parity[i], bytes }))
+  const results = await verifyBlocks(blocks, options)
+  const bad = results.findIndex(r => !r.ok)
+  if (bad >= 0) throw new DataLossError(`parity ${bad} of stripe ${node.index} of ${manifest.name || 'the file'} computed from verified data does not match its CID ${node.parity[bad].toString()}: the stripe node is inconsistent`, [node.parity[bad].toString()])
+  return blocks
 }

@@ -4,7 +4,7 @@ import { stat as fsStat, statfs } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
-import { DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError } from '../errors.js'
+import { BlockNotFoundError, DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError, QuotaExceededError } from '../errors.js'
 import { exportTree, type TreeImportResult, importPath } from '../files/directory.js'
 import { exportFile, readRoot, type ExportOptions } from '../files/exporter.js'
 import type { DirectoryNode, Manifest } from '../files/format.js'
@@ -12,6 +12,9 @@ import { treeBytes } from '../files/fs.js'
 import { checkImportOptions, type ImportOptions } from '../files/importer.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
+import type { FetchOptions, FetchResult } from './fetch.js'
+import { PeerLinkNetwork, type NetworkInit } from './network.js'
+import type { Ticket } from './ticket.js'
 
 export function parseCid (text: string): CID {
   const t = text.trim()
@@ -30,6 +33,8 @@ export interface AddOptions extends ImportOptions {
   recursive?: boolean
 }
 
+export type AddResult = TreeImportResult & { provided?: boolean }
+
 export interface StatResult {
   cid: string
   type: 'file' | 'directory'
@@ -45,23 +50,62 @@ export interface StatResult {
   hash?: string
 }
 
+export interface OpenOptions {
+  /** Start the network side too (libp2p host, exchange, DHT); otherwise the node is offline. */
+  network?: boolean
+  /** Overrides of the repo's network config and DHT settings (tests, simulations). */
+  networkInit?: Partial<Omit<NetworkInit, 'repo' | 'store'>>
+}
+
 export class PeerLinkNode {
-  private constructor (readonly repoPath: string, readonly config: RepoConfig, readonly blockstore: LevelBlockstore) {}
+  private constructor (readonly repoPath: string, readonly config: RepoConfig, readonly blockstore: LevelBlockstore, private net?: PeerLinkNetwork) {}
 
   /** Opens an existing repo (RepoNotFoundError if there is none, RepoLockedError if in use). */
-  static async open (repoPath: string): Promise<PeerLinkNode> {
+  static async open (repoPath: string, options: OpenOptions = {}): Promise<PeerLinkNode> {
     const config = await readConfig(repoPath)
     const store = new LevelBlockstore(repoPaths(repoPath).blocks)
     await store.open()
-    return new PeerLinkNode(repoPath, config, store)
+    const node = new PeerLinkNode(repoPath, config, store)
+    if (options.network === true) {
+      try {
+        node.net = await PeerLinkNetwork.start({ repo: repoPath, network: config.network, store, dhtPath: repoPaths(repoPath).dht, ...options.networkInit })
+      } catch (err) {
+        await store.close()
+        throw err
+      }
+    }
+    return node
   }
 
+  /** The network side; NetworkOfflineError-like InvalidArgumentError when started offline. */
+  get network (): PeerLinkNetwork {
+    if (this.net === undefined) throw new InvalidArgumentError('this node was opened offline: network commands need `peerlink daemon` running, or a node opened with the network')
+    return this.net
+  }
+
+  get online (): boolean { return this.net !== undefined }
+
   async stop (): Promise<void> {
+    await this.net?.stop()
+    this.net = undefined
     await this.blockstore.close()
   }
 
+  /** Fetches a root (by CID or ticket) from the network into the repo, and to `output` if given. */
+  async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
+    const stat = await this.stat(ticket.root).catch(() => undefined)
+    if (stat !== undefined) await this.checkQuota(stat.size, stat.k ?? 1, stat.m ?? 0)
+    return await this.network.fetch(ticket, options)
+  }
+
+  /** Announces a root this repo holds in the DHT. */
+  async provide (cid: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
+    if (!await this.blockstore.has(cid)) throw new BlockNotFoundError(cid.toString())
+    return await this.network.provide(cid, options)
+  }
+
   /** Imports a file (or, with recursive, a directory) and pins it. Nothing is pinned on failure. */
-  async add (path: string, options: AddOptions = {}): Promise<TreeImportResult> {
+  async add (path: string, options: AddOptions = {}): Promise<AddResult> {
     let st
     try {
       st = await fsStat(path)
@@ -74,7 +118,7 @@ export class PeerLinkNode {
     const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
     const { k, m } = checkImportOptions(opts)
     await this.checkSpace(await treeBytes(path), k, m)
-    let result: TreeImportResult
+    let result: AddResult
     try {
       result = await importPath(this.blockstore, path, st.isDirectory() ? 'directory' : 'file', basename(path), opts)
     } catch (err) {
@@ -90,6 +134,10 @@ export class PeerLinkNode {
     } finally {
       result.release()
     }
+    if (this.net !== undefined) {
+      // The file is added whether or not the DHT can be reached; the reprovider retries.
+      result.provided = await this.net.provide(result.cid).then(() => true, () => false)
+    }
     return result
   }
 
@@ -98,6 +146,7 @@ export class PeerLinkNode {
    * anything; running out half-way fails cleanly too, but only after the work.
    */
   private async checkSpace (bytes: number, k: number, m: number): Promise<void> {
+    await this.checkQuota(bytes, k, m)
     const needed = Math.ceil(bytes * (k + m) / k) + SPACE_MARGIN
     const fs = await statfs(this.repoPath).catch(() => undefined)
     if (fs === undefined) return
@@ -105,6 +154,15 @@ export class PeerLinkNode {
     if (free < needed) {
       throw new DiskFullError(this.repoPath, { cause: new Error(`needs about ${Math.ceil(needed / 1048576)} MiB free to add ${Math.ceil(bytes / 1048576)} MiB, has ${Math.floor(free / 1048576)} MiB`) })
     }
+  }
+
+  /** Refuses growth past the repo's storage quota (an estimate: content plus parity). */
+  private async checkQuota (bytes: number, k: number, m: number): Promise<void> {
+    const quota = this.config.storage.quota
+    if (quota === 0) return
+    const needed = Math.ceil(bytes * (k + m) / k)
+    const used = (await this.blockstore.usage()).bytes
+    if (used + needed > quota) throw new QuotaExceededError(needed, quota, used)
   }
 
   cat (cid: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {

@@ -1,14 +1,59 @@
-// A repo: one node's directory. config.json, and blocks/ (the LevelDB blockstore).
+// A repo: one node's directory. config.json, identity.key (the node's Ed25519 key),
+// api.token (the HTTP API's bearer token), api.json (where a running daemon listens),
+// dht/ (the DHT's datastore) and blocks/ (the LevelDB blockstore).
+import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, RepoNotFoundError } from '../errors.js'
 import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/format.js'
 
+export interface NetworkConfig {
+  /** Multiaddrs to listen on. */
+  listen: string[]
+  /** Multiaddrs of peers to join the network through. */
+  bootstrap: string[]
+  /** Find peers on the local network by mDNS. */
+  mdns: boolean
+  /**
+   * Keep private and loopback addresses in DHT answers. On for a LAN or one machine; off on
+   * the internet, where such addresses only waste dials.
+   */
+  privateAddresses: boolean
+  /** Multiaddr ranges never rate-limited or refused for lack of connection slots. */
+  allow: string[]
+  /** Most open connections. */
+  maxConnections: number
+}
+
 export interface RepoConfig {
   version: 1
   /** Defaults for `add`. */
   import: { chunkSize: number, k: number, m: number }
+  network: NetworkConfig
+  /** Where the daemon's HTTP API listens: host:port. Beyond loopback only when set so. */
+  api: { address: string }
+  /** Largest number of bytes the blockstore may hold; 0 for no limit. */
+  storage: { quota: number }
+}
+
+export const defaultNetworkConfig = (): NetworkConfig => ({
+  listen: ['/ip4/0.0.0.0/tcp/4021'],
+  bootstrap: [],
+  mdns: false,
+  privateAddresses: true,
+  allow: ['/ip4/127.0.0.0/ipcidr/8'],
+  maxConnections: 300
+})
+
+export function defaultConfig (): RepoConfig {
+  return {
+    version: REPO_VERSION,
+    import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
+    network: defaultNetworkConfig(),
+    api: { address: '127.0.0.1:5021' },
+    storage: { quota: 0 }
+  }
 }
 
 export const REPO_VERSION = 1
@@ -19,13 +64,17 @@ export function resolveRepoPath (flag?: string): string {
   return resolve(p)
 }
 
-export const repoPaths = (root: string): { config: string, blocks: string } => ({
+export const repoPaths = (root: string): { config: string, blocks: string, identity: string, token: string, api: string, dht: string } => ({
   config: join(root, 'config.json'),
-  blocks: join(root, 'blocks')
+  blocks: join(root, 'blocks'),
+  identity: join(root, 'identity.key'),
+  token: join(root, 'api.token'),
+  api: join(root, 'api.json'),
+  dht: join(root, 'dht')
 })
 
 /** Creates the repo if it does not exist; returns whether it was created. */
-export async function initRepo (root: string): Promise<{ created: boolean, config: RepoConfig }> {
+export async function initRepo (root: string, overrides: (config: RepoConfig) => void = () => {}): Promise<{ created: boolean, config: RepoConfig }> {
   const paths = repoPaths(root)
   try {
     return { created: false, config: await readConfig(root) }
@@ -33,8 +82,10 @@ export async function initRepo (root: string): Promise<{ created: boolean, confi
     if (!(err instanceof RepoNotFoundError)) throw err
   }
   await mkdir(root, { recursive: true, mode: 0o700 })
-  const config: RepoConfig = { version: REPO_VERSION, import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M } }
+  const config = defaultConfig()
+  overrides(config)
   await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  await writeFile(paths.token, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' })
   return { created: true, config }
 }
 
@@ -46,12 +97,48 @@ export async function readConfig (root: string): Promise<RepoConfig> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RepoNotFoundError(root)
     throw err
   }
-  let config: RepoConfig
+  let raw: Partial<RepoConfig>
   try {
-    config = JSON.parse(text)
+    raw = JSON.parse(text)
   } catch {
     throw new InvalidArgumentError(`${repoPaths(root).config} is not valid JSON`)
   }
-  if (config.version !== REPO_VERSION) throw new InvalidArgumentError(`${repoPaths(root).config} has repo version ${String(config.version)}; this PeerLink reads version ${REPO_VERSION}`)
+  if (raw.version !== REPO_VERSION) throw new InvalidArgumentError(`${repoPaths(root).config} has repo version ${String(raw.version)}; this PeerLink reads version ${REPO_VERSION}`)
+  // Sections a config lacks (written by an older PeerLink) take their defaults.
+  const d = defaultConfig()
+  const config: RepoConfig = {
+    version: REPO_VERSION,
+    import: { ...d.import, ...raw.import },
+    network: { ...d.network, ...raw.network },
+    api: { ...d.api, ...raw.api },
+    storage: { ...d.storage, ...raw.storage }
+  }
+  checkConfig(config, repoPaths(root).config)
   return config
+}
+
+function checkConfig (c: RepoConfig, where: string): void {
+  const bad = (what: string): never => { throw new InvalidArgumentError(`${where}: ${what}`) }
+  const n = c.network
+  for (const key of ['listen', 'bootstrap', 'allow'] as const) {
+    if (!Array.isArray(n[key]) || n[key].some(a => typeof a !== 'string' || !a.startsWith('/'))) bad(`network.${key} must be a list of multiaddrs ("/ip4/…")`)
+  }
+  if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
+  if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address)) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
+  if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
+}
+
+/** The API token, created on first use for a repo made by an older PeerLink. */
+export async function readToken (root: string): Promise<string> {
+  const path = repoPaths(root).token
+  try {
+    return (await readFile(path, 'utf8')).trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const token = randomBytes(32).toString('base64url')
+  await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
+  return (await readFile(path, 'utf8')).trim()
 }

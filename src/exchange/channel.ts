@@ -1,0 +1,118 @@
+// The requester's side of one exchange stream to one provider: HAVE queries and block
+// requests with ids, answers matched to what was asked. An answer to a request never made,
+// a block other than the one asked for, or a bitfield of the wrong size is a violation: the
+// stream is reset and every open request fails, so the session moves the work elsewhere.
+import type { PeerId, Stream } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { PeerUnavailableError, ProtocolError } from '../errors.js'
+import { STREAM_IDLE_TIMEOUT } from './constants.js'
+import { checkShape, fromBitfield, Message, readMessages, send, type Outgoing } from './wire.js'
+
+type Pending =
+  { kind: 'have', count: number, resolve: (has: boolean[]) => void, reject: (err: Error) => void } |
+  { kind: 'block', cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
+
+const FROM_PROVIDER = new Set([Message.Type.HAVE, Message.Type.BLOCK, Message.Type.DONT_HAVE])
+
+/** Ids of cancelled requests are remembered this long: their answers may already be on the way. */
+const CANCELLED_MEMORY = 1024
+
+export class ProviderChannel {
+  private nextId = 1n
+  private readonly pending = new Map<bigint, Pending>()
+  private readonly cancelled = new Set<bigint>()
+  private failure: Error | undefined
+  /** Set when the provider broke the protocol (as opposed to going away). */
+  violation: ProtocolError | undefined
+
+  constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID) {
+    stream.inactivityTimeout = STREAM_IDLE_TIMEOUT
+    void this.read()
+  }
+
+  get open (): boolean { return this.failure === undefined }
+  get outstanding (): number { return this.pending.size }
+
+  /** Which of `cids` the provider holds. */
+  async have (cids: CID[], signal?: AbortSignal): Promise<boolean[]> {
+    const { promise, resolve, reject } = Promise.withResolvers<boolean[]>()
+    const id = this.register({ kind: 'have', count: cids.length, resolve, reject })
+    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, signal)
+    return await promise
+  }
+
+  /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
+  request (cid: CID): { id: bigint, result: Promise<Uint8Array | undefined> } {
+    const { promise, resolve, reject } = Promise.withResolvers<Uint8Array | undefined>()
+    const id = this.register({ kind: 'block', cid, resolve, reject })
+    this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: [cid.bytes] }).catch(reject)
+    return { id, result: promise }
+  }
+
+  cancel (id: bigint): void {
+    const p = this.pending.get(id)
+    if (p === undefined) return
+    this.pending.delete(id)
+    this.cancelled.add(id)
+    if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
+    if (p.kind === 'block') p.resolve(undefined)
+    else p.reject(new PeerUnavailableError('cancelled'))
+    if (this.open) this.write({ type: Message.Type.CANCEL, id }).catch(() => {})
+  }
+
+  close (err?: Error): void {
+    if (this.failure !== undefined) return
+    this.failure = err ?? new PeerUnavailableError(`exchange stream to ${this.peer.toString()} closed`)
+    for (const p of this.pending.values()) p.reject(this.failure)
+    this.pending.clear()
+    if (err !== undefined) this.stream.abort(err)
+    else void this.stream.close().catch(() => {})
+  }
+
+  private register (p: Pending): bigint {
+    if (this.failure !== undefined) throw this.failure
+    const id = this.nextId++
+    this.pending.set(id, p)
+    return id
+  }
+
+  private async write (msg: Outgoing, signal?: AbortSignal): Promise<void> {
+    if (this.failure !== undefined) throw this.failure
+    await send(this.stream, msg, signal)
+  }
+
+  private async read (): Promise<void> {
+    try {
+      for await (const msg of readMessages(this.stream)) this.answer(msg)
+      this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
+    } catch (err) {
+      if (err instanceof ProtocolError) this.violation = err
+      this.close(err instanceof ProtocolError ? err : new PeerUnavailableError(`exchange stream to ${this.peer.toString()} failed: ${(err as Error).message}`, { cause: err }))
+    }
+  }
+
+  private answer (msg: Message): void {
+    checkShape(msg, FROM_PROVIDER)
+    const p = this.pending.get(msg.id)
+    if (p === undefined) {
+      if (this.cancelled.has(msg.id)) return
+      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made`)
+    }
+    if (msg.type === Message.Type.HAVE) {
+      if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
+      this.pending.delete(msg.id)
+      p.resolve(fromBitfield(msg.bitfield, p.count))
+      return
+    }
+    if (p.kind !== 'block') throw new ProtocolError(`${msg.type} answering HAVE query ${msg.id}`)
+    if (!equalBytes(msg.cid, p.cid.bytes)) throw new ProtocolError(`${msg.type} for request ${msg.id} names a block that was not asked for`)
+    this.pending.delete(msg.id)
+    p.resolve(msg.type === Message.Type.BLOCK ? msg.data : undefined)
+  }
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}

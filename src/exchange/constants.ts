@@ -1,0 +1,30 @@
+import { MAX_BLOCK_SIZE } from '../limits.js'
+
+export const EXCHANGE_PROTOCOL = '/peerlink/exchange/1.0.0'
+
+/** Largest message either side accepts: one block plus its CID and framing. */
+export const MAX_MESSAGE_SIZE = MAX_BLOCK_SIZE + 4096
+
+/** Most CIDs in one WANT. */
+export const MAX_WANT_CIDS = 4096
+
+/** Most blocks a provider queues for one stream; a requester asking more is flooding. */
+export const MAX_QUEUED_BLOCKS = 256
+
+/** Most exchange streams one peer may hold open to a provider at once. */
+export const MAX_INBOUND_STREAMS = 16
+
+/** Blocks a session keeps in flight to one provider. */
+export const PEER_WINDOW = 16
+
+/** How long a provider has to answer one request before it counts as a straggler. */
+export const REQUEST_TIMEOUT = 30_000
+
+/** How long a stream may be silent while the requester waits. */
+export const STREAM_IDLE_TIMEOUT = 60_000
+
+/** Penalty points that get a peer banned (each protocol violation scores its weight). */
+export const BAN_THRESHOLD = 10
+
+/** How long a banned peer stays banned. */
+export const BAN_DURATION = 60 * 60 * 1000

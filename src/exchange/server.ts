@@ -1,0 +1,138 @@
+// The provider side of the exchange: answers WANTs on inbound streams from the blockstore.
+// Each stream has one queue of requested blocks (bounded) served in order with
+// backpressure; CANCEL drops queued entries. Any violation resets the stream and costs the
+// peer penalty points; a banned peer's streams are refused and its connections closed.
+import type { ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { BlockNotFoundError, ProtocolError } from '../errors.js'
+import { EXCHANGE_PROTOCOL, MAX_INBOUND_STREAMS, MAX_QUEUED_BLOCKS, STREAM_IDLE_TIMEOUT } from './constants.js'
+import type { Offence, PeerPenalties } from './penalties.js'
+import { checkShape, Message, parseCid, readMessages, send, toBitfield } from './wire.js'
+
+/** What a provider serves blocks from. */
+export interface BlockReader {
+  get (cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array>
+  hasMany (cids: CID[], options?: { signal?: AbortSignal }): Promise<boolean[]>
+}
+
+export interface ExchangeServerComponents {
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'hangUp'>
+  blocks: BlockReader
+  penalties: PeerPenalties
+  logger: ComponentLogger
+}
+
+export interface ServerStats { streams: number, blocksSent: number, bytesSent: number, violations: number }
+
+const FROM_REQUESTER = new Set([Message.Type.WANT, Message.Type.CANCEL])
+
+export class ExchangeServer {
+  private readonly log: Logger
+  private readonly streams = new Set<Stream>()
+  readonly stats: ServerStats = { streams: 0, blocksSent: 0, bytesSent: 0, violations: 0 }
+
+  constructor (private readonly components: ExchangeServerComponents) {
+    this.log = components.logger.forComponent('peerlink:exchange:server')
+  }
+
+  async start (): Promise<void> {
+    await this.components.libp2p.handle(EXCHANGE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, {
+      maxInboundStreams: MAX_INBOUND_STREAMS,
+      runOnLimitedConnection: false
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.libp2p.unhandle(EXCHANGE_PROTOCOL)
+    for (const s of this.streams) s.abort(new Error('node stopping'))
+    this.streams.clear()
+  }
+
+  /** Records an offence and, if it bans the peer, closes its connections. */
+  penalise (peer: PeerId, offence: Offence, why: string): void {
+    this.stats.violations++
+    this.log('penalising %p for %s: %s', peer, offence, why)
+    if (this.components.penalties.record(peer, offence)) {
+      this.log('banned %p', peer)
+      void this.components.libp2p.hangUp(peer).catch(() => {})
+    }
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    if (this.components.penalties.isBanned(peer)) {
+      stream.abort(new ProtocolError('banned'))
+      return
+    }
+    this.streams.add(stream)
+    this.stats.streams++
+    stream.inactivityTimeout = STREAM_IDLE_TIMEOUT
+    const queue: Array<{ id: bigint, cid: CID }> = []
+    let wake: (() => void) | undefined
+    let done = false
+    const controller = new AbortController()
+    const sender = (async () => {
+      while (true) {
+        const next = queue.shift()
+        if (next === undefined) {
+          if (done) return
+          await new Promise<void>(resolve => { wake = resolve })
+          wake = undefined
+          continue
+        }
+        let bytes: Uint8Array | undefined
+        try {
+          bytes = await this.components.blocks.get(next.cid, { signal: controller.signal })
+        } catch (err) {
+          if (!(err instanceof BlockNotFoundError)) throw err
+        }
+        if (bytes === undefined) {
+          await send(stream, { type: Message.Type.DONT_HAVE, id: next.id, cid: next.cid.bytes }, controller.signal)
+        } else {
+          await send(stream, { type: Message.Type.BLOCK, id: next.id, cid: next.cid.bytes, data: bytes }, controller.signal)
+          this.stats.blocksSent++
+          this.stats.bytesSent += bytes.byteLength
+        }
+      }
+    })()
+    sender.catch(() => {})
+    try {
+      for await (const msg of readMessages(stream)) {
+        checkShape(msg, FROM_REQUESTER)
+        if (msg.type === Message.Type.CANCEL) {
+          for (let i = queue.length - 1; i >= 0; i--) if (queue[i].id === msg.id) queue.splice(i, 1)
+          continue
+        }
+        const cids = msg.cids.map((c, i) => parseCid(c, `WANT CID ${i}`))
+        parseCid(msg.root, 'WANT root')
+        if (msg.haveOnly) {
+          const has = await this.components.blocks.hasMany(cids)
+          await send(stream, { type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(has) }, controller.signal)
+          continue
+        }
+        if (queue.length + cids.length > MAX_QUEUED_BLOCKS) {
+          throw new ProtocolError(`${queue.length + cids.length} blocks wanted at once, the limit is ${MAX_QUEUED_BLOCKS}`, 'flood')
+        }
+        for (const cid of cids) queue.push({ id: msg.id, cid })
+        wake?.()
+      }
+      done = true
+      wake?.()
+      await sender
+      await stream.close()
+    } catch (err) {
+      done = true
+      controller.abort()
+      wake?.()
+      if (err instanceof ProtocolError) {
+        this.penalise(peer, err.offence, err.message)
+        stream.abort(err)
+      } else {
+        this.log('stream from %p ended: %s', peer, (err as Error).message)
+        stream.abort(err as Error)
+      }
+    } finally {
+      this.streams.delete(stream)
+    }
+  }
+}

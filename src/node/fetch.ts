@@ -1,0 +1,249 @@
+// Fetching a root from the network, as a sequence of stages:
+//   1. providers: the ticket's sharer (dialled directly) and whoever the DHT names;
+//   2. blocks: a fetch session pulls the DAG through the exporter's read-ahead, data first,
+//      parity only to rebuild what no provider holds; every block is verified as it is stored;
+//   3. output: the file (or tree) streamed in order to its path, or nowhere (repo only);
+//   4. completion: parity computed locally (never downloaded when it can be computed),
+//      the root pinned and provided, so every fetcher becomes a full provider.
+// Blocks already in the repo are not fetched again, so an interrupted fetch resumes.
+import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
+import type { LevelBlockstore } from '../blockstore/level.js'
+import { VerifyingBlockstore } from '../blockstore/verifying.js'
+import { BlockNotFoundError, NoProvidersError } from '../errors.js'
+import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
+import type { PeerPenalties } from '../exchange/penalties.js'
+import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
+import { exportTree } from '../files/directory.js'
+import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
+import type { Manifest, StripeNode } from '../files/format.js'
+import type { Routing } from '../routing/routing.js'
+import type { PeerLinkHost } from './host.js'
+import type { Ticket } from './ticket.js'
+
+export type FetchProgressEvents =
+  SessionProgressEvents | ExportProgressEvents |
+  ProgressEvent<'fetch:start', { root: string, name: string, size: number, type: string }>
+
+export interface FetchOptions {
+  /** Write the file or tree here; without it the fetch only fills the repo. */
+  output?: string
+  force?: boolean
+  /** Longest the DHT lookup for providers may take. */
+  findTimeout?: number
+  /** After this long one request is moved to another provider. */
+  requestTimeout?: number
+  signal?: AbortSignal
+  onProgress?: (event: FetchProgressEvents) => void
+}
+
+export interface FetchResult {
+  cid: string
+  name: string
+  type: 'file' | 'directory'
+  size: number
+  /** Blocks and bytes that came over the network in this run. */
+  fetchedBlocks: number
+  fetchedBytes: number
+  /** Parity blocks computed here instead of downloaded. */
+  parityComputed: number
+  /** Data chunks no provider had, rebuilt from parity. */
+  rebuiltChunks: number
+  providers: ProviderStats[]
+  provided: boolean
+  ms: number
+}
+
+export interface FetchComponents {
+  host: PeerLinkHost
+  routing: Routing
+  penalties: PeerPenalties
+  store: LevelBlockstore
+}
+
+export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
+  const started = Date.now()
+  const { root } = ticket
+  const controller = new AbortController()
+  const signal = options.signal !== undefined ? AbortSignal.any([options.signal, controller.signal]) : controller.signal
+  const releases: Array<() => void> = []
+  const store = c.store
+  // Everything fetched is held from garbage collection until the root is pinned.
+  const held = {
+    put: async (cid: CID, bytes: Uint8Array, o?: { signal?: AbortSignal }) => { releases.push(store.hold([cid])); await store.put(cid, bytes, o) },
+    putMany: async (blocks: Array<{ cid: CID, bytes: Uint8Array }>, o?: { signal?: AbortSignal }) => { releases.push(store.hold(blocks.map(b => b.cid))); await store.putMany(blocks, o) }
+  }
+  const verifying = new VerifyingBlockstore({ ...storeView(store), ...held })
+  const session = new FetchSession(root, {
+    openStream: async (peer, o) => await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, o),
+    sink: verifying,
+    penalties: c.penalties,
+    logger: c.host.logger
+  }, { signal, requestTimeout: options.requestTimeout, onProgress: options.onProgress })
+
+  let providersSeen = 0
+  const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
+    if (peer.equals(c.host.peerId)) return
+    if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
+    providersSeen++
+    session.addProvider(peer)
+  }
+  let lookupError: Error | undefined
+  const discovery = (async () => {
+    try {
+      if (ticket.peer !== undefined) await addProvider(ticket.peer, ticket.addrs)
+      for await (const p of c.routing.findProviders(root, { signal, timeout: options.findTimeout })) await addProvider(p.id, p.multiaddrs)
+    } catch (err) {
+      lookupError = err as Error
+    } finally {
+      session.providersComplete()
+    }
+  })()
+
+  const source = new SessionSource(store, session)
+  const completion = new StripeCompletion(store, verifying, held, signal)
+  let result: FetchResult
+  try {
+    let node
+    try {
+      node = await readRoot(source, root, { signal })
+    } catch (err) {
+      if (!(err instanceof BlockNotFoundError) || !err.message.includes(root.toString())) throw err
+      throw new NoProvidersError(root.toString(), providersSeen === 0
+        ? `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`
+        : `${providersSeen} provider${providersSeen === 1 ? '' : 's'} found, none could serve the root`)
+    }
+    options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
+    const exportOptions = { signal, onProgress: options.onProgress, force: options.force, onStripe: completion.onStripe }
+    if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)
+    else await drain(source, root, exportOptions)
+    await completion.finish()
+    await store.pin(root, { name: node.name, size: node.size, type: node.type })
+    let provided = true
+    try {
+      await c.routing.provide(root, { signal: options.signal })
+    } catch {
+      provided = false
+    }
+    const providers = session.stats()
+    result = {
+      cid: root.toString(),
+      name: node.name,
+      type: node.type,
+      size: node.size,
+      fetchedBlocks: providers.reduce((a, p) => a + p.blocks, 0),
+      fetchedBytes: providers.reduce((a, p) => a + p.bytes, 0),
+      parityComputed: completion.parityComputed,
+      rebuiltChunks: completion.rebuiltStored,
+      providers,
+      provided,
+      ms: Date.now() - started
+    }
+  } finally {
+    controller.abort()
+    session.close()
+    await discovery
+    await completion.finish().catch(() => {})
+    for (const r of releases) r()
+  }
+  return result
+}
+
+/** The blockstore's read side, for the verifying wrapper (writes go through `held`). */
+function storeView (store: LevelBlockstore): Pick<LevelBlockstore, 'get' | 'getMany' | 'has' | 'hasMany' | 'delete'> {
+  return {
+    get: store.get.bind(store),
+    getMany: store.getMany.bind(store),
+    has: store.has.bind(store),
+    hasMany: store.hasMany.bind(store),
+    delete: store.delete.bind(store)
+  }
+}
+
+/** Reads the repo first and the network session for what the repo lacks. */
+class SessionSource implements BlockSource {
+  constructor (private readonly local: LevelBlockstore, private readonly session: FetchSession) {}
+
+  async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    try {
+      return await this.local.get(cid, options)
+    } catch (err) {
+      if (!(err instanceof BlockNotFoundError)) throw err
+    }
+    const bytes = await this.session.get(cid, options)
+    if (bytes === undefined) throw new BlockNotFoundError(cid.toString())
+    return bytes
+  }
+
+  async * getMany (cids: Iterable<CID>, options: { signal?: AbortSignal } = {}): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }> {
+    const list = [...cids]
+    const has = await this.local.hasMany(list, options)
+    this.session.want(list.filter((_, i) => !has[i]))
+    const remote = list.map((cid, i) => has[i] ? undefined : this.session.get(cid, options))
+    for (const r of remote) r?.catch(() => {})
+    for (let i = 0; i < list.length; i++) {
+      const r = remote[i]
+      if (r === undefined) {
+        const bytes = await this.local.get(list[i], options).catch(() => undefined)
+        yield { cid: list[i], bytes }
+      } else {
+        yield { cid: list[i], bytes: await r, verified: true }
+      }
+    }
+  }
+
+  prefetch (cids: CID[]): void {
+    this.local.hasMany(cids).then(has => { this.session.want(cids.filter((_, i) => !has[i])) }, () => {})
+  }
+}
+
+/**
+ * Makes each stripe whole in the repo as the export passes it: stores data chunks that were
+ * rebuilt from parity and the parity blocks computed from the data. One stripe at a time
+ * runs beside the export, so memory stays at a stripe or two.
+ */
+class StripeCompletion {
+  parityComputed = 0
+  rebuiltStored = 0
+  private pending: Promise<void> = Promise.resolve()
+
+  constructor (private readonly store: LevelBlockstore, private readonly verifying: VerifyingBlockstore,
+    private readonly held: { putMany: (blocks: Array<{ cid: CID, bytes: Uint8Array }>, o?: { signal?: AbortSignal }) => Promise<void> },
+    private readonly signal: AbortSignal) {}
+
+  readonly onStripe = async (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>): Promise<void> => {
+    await this.pending
+    this.pending = this.complete(manifest, node, chunks)
+  }
+
+  async finish (): Promise<void> {
+    await this.pending
+  }
+
+  private async complete (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>): Promise<void> {
+    const opts = { signal: this.signal }
+    const have = await this.store.hasMany([...node.data, ...node.parity], opts)
+    const data = node.data.flatMap((cid, i) => have[i] ? [] : [{ cid, bytes: chunks.get(i) as Uint8Array }])
+    if (data.length > 0) {
+      // Rebuilt from parity: verified by the exporter, and again here on the way in.
+      await this.verifying.putMany(data, opts)
+      this.rebuiltStored += data.length
+    }
+    const missing = node.parity.map((_, i) => !have[node.data.length + i])
+    if (!missing.includes(true)) return
+    const parity = (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i])
+    await this.held.putMany(parity, opts)
+    this.parityComputed += parity.length
+  }
+}
+
+/** Reads a whole tree through the source without writing it anywhere. */
+async function drain (source: BlockSource, root: CID, options: Parameters<typeof exportFile>[2]): Promise<void> {
+  const node = await readRoot(source, root, options)
+  if (node.type === 'directory') {
+    for (const e of node.entries) await drain(source, e.cid, options)
+    return
+  }
+  for await (const piece of exportFile(source, root, options)) { void piece }
+}

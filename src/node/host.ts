@@ -1,0 +1,78 @@
+// The libp2p host: TCP, Noise, Yamux, identify, ping and the Kademlia DHT in server mode on
+// PeerLink's own protocol. Everything that differs between one machine, a LAN and the
+// internet (listen addresses, bootstrap peers, mDNS, private addresses, allow-list) comes
+// from the repo's network config, so one code path serves all three.
+import { noise } from '@chainsafe/libp2p-noise'
+import { bootstrap } from '@libp2p/bootstrap'
+import { identify, type Identify } from '@libp2p/identify'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import type { Datastore } from 'interface-datastore'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { NetworkConfig } from '../repo/repo.js'
+
+export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
+
+/**
+ * Yamux settings for bulk transfer. The default 256 KiB stream window caps one stream at
+ * window/RTT and the default 64 KiB frames cost a header and a Noise seal per 64 KiB; a
+ * 1 MiB block then needs 16 frames. Larger windows and frames let one stream carry several
+ * blocks in flight. Measured in the README's transfer benchmark.
+ */
+export const YAMUX_SETTINGS = {
+  maxMessageSize: 256 * 1024,
+  streamOptions: {
+    initialStreamWindowSize: 4 * 1024 * 1024,
+    maxStreamWindowSize: 16 * 1024 * 1024,
+    maxReadBufferLength: 32 * 1024 * 1024
+  }
+}
+
+export type PeerLinkServices = { identify: Identify, ping: Ping, dht: KadDHT }
+export type PeerLinkHost = Libp2p<PeerLinkServices>
+
+export interface HostOptions {
+  privateKey: PrivateKey
+  network: NetworkConfig
+  /** Where the DHT keeps provider records and the peer store; memory when absent. */
+  datastore?: Datastore
+  /** How long a provider record lives; the reprovider renews records well before. */
+  provideValidity?: number
+}
+
+export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
+  const n = options.network
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (n.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: n.bootstrap, timeout: 100 }))
+  if (n.mdns) peerDiscovery.push(mdns())
+  return await createLibp2p({
+    privateKey: options.privateKey,
+    datastore: options.datastore,
+    addresses: { listen: n.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux(YAMUX_SETTINGS)],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: n.maxConnections,
+      allow: n.allow
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: n.privateAddresses ? passthroughMapper : removePrivateAddressesMapper,
+        providers: { provideValidity: options.provideValidity },
+        // PeerLink's own reprovider renews pinned roots in keyspace order; this one would
+        // repeat it in random order.
+        reprovide: { interval: 24 * 60 * 60 * 1000 }
+      })
+    }
+  })
+}

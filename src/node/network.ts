@@ -1,0 +1,126 @@
+// The node's network side, started on top of an open repo: the libp2p host, the exchange
+// server, content routing and the reprovider. Start order: host, server, reprovider; stop in
+// reverse, so no stream is served from a closed blockstore.
+import type { PeerId, PeerInfo } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
+import { LevelDatastore } from 'datastore-level'
+import type { LevelBlockstore } from '../blockstore/level.js'
+import { InvalidArgumentError } from '../errors.js'
+import { PeerPenalties } from '../exchange/penalties.js'
+import { ExchangeServer } from '../exchange/server.js'
+import { Reprovider } from '../routing/reprovider.js'
+import { Routing, type FindOptions } from '../routing/routing.js'
+import type { NetworkConfig } from '../repo/repo.js'
+import { fetchRoot, type FetchOptions, type FetchResult } from './fetch.js'
+import { createHost, type PeerLinkHost } from './host.js'
+import { loadIdentity } from './identity.js'
+import { encodeTicket, type Ticket } from './ticket.js'
+
+/** Provider records live this long in the DHT; roots are provided again every half of it. */
+export const PROVIDE_VALIDITY = 24 * 60 * 60 * 1000
+
+export interface NetworkInit {
+  repo: string
+  network: NetworkConfig
+  store: LevelBlockstore
+  /** Keep the DHT's records in the repo (default) or only in memory (simulations). */
+  persistDht?: boolean
+  dhtPath?: string
+  reprovideInterval?: number
+}
+
+export class PeerLinkNetwork {
+  private constructor (
+    readonly penalties: PeerPenalties,
+    readonly host: PeerLinkHost,
+    readonly server: ExchangeServer,
+    readonly routing: Routing,
+    readonly reprovider: Reprovider,
+    private readonly store: LevelBlockstore,
+    private readonly datastore: LevelDatastore | undefined
+  ) {}
+
+  static async start (init: NetworkInit): Promise<PeerLinkNetwork> {
+    const privateKey = await loadIdentity(init.repo)
+    let datastore: LevelDatastore | undefined
+    if (init.persistDht !== false && init.dhtPath !== undefined) {
+      datastore = new LevelDatastore(init.dhtPath)
+      await datastore.open()
+    }
+    let host: PeerLinkHost
+    try {
+      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: PROVIDE_VALIDITY })
+    } catch (err) {
+      await datastore?.close()
+      throw listenError(err, init.network.listen)
+    }
+    const penalties = new PeerPenalties()
+    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger })
+    const routing = new Routing(host.services.dht, host.peerId)
+    const reprovider = new Reprovider(routing, {
+      roots: async () => (await init.store.listPins()).map(p => p.cid),
+      interval: init.reprovideInterval ?? PROVIDE_VALIDITY / 2,
+      log: host.logger.forComponent('peerlink:reprovider')
+    })
+    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore)
+    await server.start()
+    reprovider.start()
+    return net
+  }
+
+  async stop (): Promise<void> {
+    await this.reprovider.stop()
+    await this.server.stop()
+    await this.host.stop()
+    await this.datastore?.close()
+  }
+
+  get peerId (): PeerId { return this.host.peerId }
+
+  addresses (): Multiaddr[] {
+    return this.host.getMultiaddrs()
+  }
+
+  ticket (root: CID): string {
+    return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(421)) })
+  }
+
+  peers (): Array<{ peer: string, addrs: string[] }> {
+    return this.host.getConnections().map(c => ({ peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] }))
+  }
+
+  async connect (addr: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    let ma: Multiaddr
+    try {
+      ma = multiaddr(addr)
+    } catch (err) {
+      throw new InvalidArgumentError(`"${addr}" is not a multiaddr: ${(err as Error).message}`)
+    }
+    if (ma.getComponents().find(c => c.name === 'p2p') === undefined) throw new InvalidArgumentError(`${addr} names no peer: add /p2p/<peer id>`)
+    const conn = await this.host.dial(ma, { signal: options.signal ?? AbortSignal.timeout(10_000) })
+    return conn.remotePeer.toString()
+  }
+
+  async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
+    return await this.routing.provide(root, options)
+  }
+
+  async findProviders (root: CID, options: FindOptions = {}): Promise<PeerInfo[]> {
+    const out: PeerInfo[] = []
+    for await (const p of this.routing.findProviders(root, options)) out.push(p)
+    return out
+  }
+
+  async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
+    return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store }, ticket, options)
+  }
+}
+
+function listenError (err: unknown, listen: string[]): Error {
+  const e = err as NodeJS.ErrnoException
+  if (e.code === 'EADDRINUSE' || /EADDRINUSE/.test(String(e.message))) {
+    return new InvalidArgumentError(`cannot listen on ${listen.join(', ')}: the address is in use (another daemon on this port? change network.listen in config.json)`)
+  }
+  return e
+}

@@ -1,0 +1,110 @@
+// Content routing over the Kademlia DHT: provide a root, find who provides one. Only root
+// CIDs are ever announced, never every block: one record per file keeps DHT traffic flat
+// as files grow (which blocks a provider holds travels in the exchange's HAVE messages).
+import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
+
+const SHA2_256 = 0x12
+
+/**
+ * The key a root's provider record is stored under: a CID whose multihash is the SHA-256 of
+ * the root CID's bytes. kad-dht's servers decode a provider key as a CID from the bare
+ * multihash, which only a SHA-256 multihash survives (it reads as CIDv0); a BLAKE3 root's
+ * own multihash would be refused as "Invalid CID".
+ */
+export function routingKey (root: CID): CID {
+  return CID.createV1(raw.code, Digest.create(SHA2_256, createHash('sha256').update(root.bytes).digest()))
+}
+
+export interface LookupStats {
+  /** Milliseconds from start to the last event. */
+  ms: number
+  /** Peers that answered a query message. */
+  responses: number
+  /** Messages sent. */
+  queries: number
+}
+
+export interface FindOptions {
+  signal?: AbortSignal
+  /** Give up after this long (default 10 s). */
+  timeout?: number
+  /**
+   * Look again this many times, after a short wait, when a lookup finds nobody: right after
+   * a provide the record may still be travelling to the closest peers.
+   */
+  retries?: number
+  /** Stop after this many providers (default 20). */
+  limit?: number
+}
+
+export class Routing {
+  constructor (private readonly dht: KadDHT, private readonly self: PeerId) {}
+
+  /** Announces that this node holds (blocks of) `root`. */
+  async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<LookupStats> {
+    const stats = newStats()
+    for await (const e of this.dht.provide(routingKey(root), { signal: options.signal })) count(stats, e)
+    stats.ms = Date.now() - stats.ms
+    return stats
+  }
+
+  /** Providers of `root` other than this node, as they are found, each once. */
+  async * findProviders (root: CID, options: FindOptions = {}): AsyncGenerator<PeerInfo> {
+    const timeout = AbortSignal.timeout(options.timeout ?? 10_000)
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
+    const limit = options.limit ?? 20
+    const seen = new Set<string>()
+    const retries = options.retries ?? 3
+    for (let attempt = 0; attempt <= retries && !signal.aborted; attempt++) {
+      if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal)
+      try {
+        for await (const e of this.dht.findProviders(routingKey(root), { signal })) {
+          if (e.name !== 'PROVIDER') continue
+          for (const p of e.providers) {
+            const key = p.id.toString()
+            if (p.id.equals(this.self) || seen.has(key)) continue
+            seen.add(key)
+            yield p
+            if (seen.size >= limit) return
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) break
+        throw err
+      }
+      if (seen.size > 0) return
+    }
+  }
+
+  /** One lookup's providers and its cost in messages and time (for the simulations). */
+  async measureFind (root: CID, options: { signal?: AbortSignal } = {}): Promise<LookupStats & { providers: number }> {
+    const stats = newStats()
+    const found = new Set<string>()
+    for await (const e of this.dht.findProviders(routingKey(root), { signal: options.signal })) {
+      count(stats, e)
+      if (e.name === 'PROVIDER') for (const p of e.providers) found.add(p.id.toString())
+    }
+    stats.ms = Date.now() - stats.ms
+    return { ...stats, providers: found.size }
+  }
+}
+
+function newStats (): LookupStats { return { ms: Date.now(), responses: 0, queries: 0 } }
+
+function count (stats: LookupStats, e: QueryEvent): void {
+  if (e.name === 'PEER_RESPONSE') stats.responses++
+  else if (e.name === 'SEND_QUERY') stats.queries++
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms)
+    function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

@@ -1,0 +1,72 @@
+// Networks of real PeerLink nodes on 127.0.0.1, each with its own repo, for tests.
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PeerLinkNode } from '../../src/node/peerlink.js'
+import { initRepo } from '../../src/repo/repo.js'
+import { tempDir } from './repo.js'
+
+export interface TestNetwork {
+  nodes: PeerLinkNode[]
+  dir: string
+  /** Starts one more node bootstrapped to the first. */
+  add: () => Promise<PeerLinkNode>
+  stop: () => Promise<void>
+}
+
+export async function startNode (repo: string, bootstrap: string[] = []): Promise<PeerLinkNode> {
+  await initRepo(repo, (c) => {
+    c.network.listen = ['/ip4/127.0.0.1/tcp/0']
+    c.network.bootstrap = bootstrap
+    c.api.address = '127.0.0.1:0'
+  })
+  return await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false } })
+}
+
+/** Starts `count` nodes; every node after the first bootstraps from the first. */
+export async function startNetwork (count: number): Promise<TestNetwork> {
+  const dir = await tempDir('peerlink-net-')
+  const nodes: PeerLinkNode[] = []
+  const add = async (): Promise<PeerLinkNode> => {
+    const boot = nodes.length === 0 ? [] : nodes[0].network.addresses().map(a => a.toString())
+    const node = await startNode(join(dir.path, `node${nodes.length}`), boot)
+    nodes.push(node)
+    return node
+  }
+  try {
+    for (let i = 0; i < count; i++) await add()
+    await waitForRoutingTables(nodes, Math.min(count - 1, 3))
+  } catch (err) {
+    await Promise.all(nodes.map(async n => await n.stop().catch(() => {})))
+    await dir.cleanup()
+    throw err
+  }
+  return {
+    nodes,
+    dir: dir.path,
+    add,
+    stop: async () => {
+      await Promise.all(nodes.map(async n => await n.stop().catch(() => {})))
+      await dir.cleanup()
+    }
+  }
+}
+
+/** Waits (bounded) until every node has at least `min` peers in its DHT routing table. */
+export async function waitForRoutingTables (nodes: PeerLinkNode[], min: number, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (true) {
+    const sizes = nodes.map(n => (n.network.host.services.dht as unknown as { routingTable: { size: number } }).routingTable.size)
+    if (sizes.every(s => s >= min)) return
+    if (Date.now() > deadline) throw new Error(`DHT routing tables did not fill: sizes ${sizes.join(', ')}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/** A file of random bytes. */
+export async function randomFile (dir: string, name: string, size: number): Promise<{ path: string, bytes: Buffer }> {
+  const bytes = randomBytes(size)
+  const path = join(dir, name)
+  await writeFile(path, bytes)
+  return { path, bytes }
+}
