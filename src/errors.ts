@@ -185,10 +185,17 @@ export class InvalidTicketError extends PeerLinkError {
   }
 }
 
-/** The daemon's HTTP API refused or failed a call. */
+/**
+ * The daemon's HTTP API refused or failed a call. `remoteName` is the name of the error the
+ * daemon raised, and the exit status is the one that error carries there.
+ */
 export class ApiError extends PeerLinkError {
   static override readonly code = 'ERR_API'
-  override readonly exitCode = 18
+  override readonly exitCode: number = 18
+  constructor (message: string, readonly remoteName?: string, exitCode?: number) {
+    super(message)
+    if (exitCode !== undefined) this.exitCode = exitCode
+  }
 }
 
 /** The blockstore would grow past the repo's storage quota. */
@@ -197,5 +204,14 @@ export class QuotaExceededError extends PeerLinkError {
   override readonly exitCode = 9
   constructor (readonly needed: number, readonly quota: number, readonly used: number) {
     super(`the repo's storage quota is ${quota} bytes, ${used} are in use and this needs about ${needed} more; raise storage.quota in config.json or remove pins and run gc`)
+  }
+}
+
+/** A command that only makes sense on a running node, asked with no daemon on the repo. */
+export class DaemonRequiredError extends PeerLinkError {
+  static override readonly code = 'ERR_DAEMON_REQUIRED'
+  override readonly exitCode = 19
+  constructor (what: string, repo: string) {
+    super(`${what} needs a running daemon on ${repo}: start one with \`peerlink daemon\``)
   }
 }

@@ -1,0 +1,55 @@
+// The daemon: a node on the repo with its network started and the HTTP API in front of it.
+// It writes api.json (address and pid) so the CLI finds it, logs through pino, and on
+// SIGINT/SIGTERM stops taking calls, cancels what is in flight, stops the node (the
+// blockstore's pending writes finish before LevelDB closes) and removes api.json.
+import { rm, writeFile } from 'node:fs/promises'
+import pino, { type Logger } from 'pino'
+import { PeerLinkNode } from '../node/peerlink.js'
+import { readToken, repoPaths } from '../repo/repo.js'
+import { startApi } from './server.js'
+
+export interface DaemonInfo { address: string, pid: number, peerId: string, addresses: string[] }
+
+export interface Daemon {
+  info: DaemonInfo
+  node: PeerLinkNode
+  stop: () => Promise<void>
+}
+
+export function createLogger (level = process.env.PEERLINK_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, base: { pid: process.pid } }, pino.destination(2))
+}
+
+export async function startDaemon (repo: string, options: { logger?: Logger, apiAddress?: string } = {}): Promise<Daemon> {
+  const log = options.logger ?? createLogger()
+  const node = await PeerLinkNode.open(repo, { network: true })
+  const shutdown = new AbortController()
+  let api
+  try {
+    api = await startApi({ node, token: await readToken(repo), address: options.apiAddress ?? node.config.api.address, logger: log, signal: shutdown.signal })
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+  const info: DaemonInfo = {
+    address: api.address,
+    pid: process.pid,
+    peerId: node.network.peerId.toString(),
+    addresses: node.network.addresses().map(a => a.toString())
+  }
+  await writeFile(repoPaths(repo).api, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
+  log.info({ peerId: info.peerId, api: info.address, listen: info.addresses }, 'daemon started')
+  let stopping: Promise<void> | undefined
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('daemon stopping')
+      shutdown.abort(new Error('daemon stopping'))
+      await rm(repoPaths(repo).api, { force: true })
+      await api.close()
+      await node.stop()
+      log.info('daemon stopped')
+    })()
+    await stopping
+  }
+  return { info, node, stop }
+}

@@ -1,0 +1,148 @@
+// What the CLI commands run against: the daemon's API when a daemon holds the repo, or the
+// repo opened in this process otherwise. Both give the same plain (JSON) shapes, so every
+// command prints the same either way.
+import type { GcResult, Usage } from '../blockstore/level.js'
+import { DaemonRequiredError } from '../errors.js'
+import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
+import { PeerLinkNode, parseCid, type AddOptions, type StatResult } from '../node/peerlink.js'
+import { parseTarget } from '../node/ticket.js'
+import type { VerifyReport } from '../files/verify.js'
+import { findDaemon, type DaemonClient } from './client.js'
+
+export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
+export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
+export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
+
+export interface Backend {
+  readonly kind: 'daemon' | 'local'
+  add: (path: string, options: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void) => Promise<AddOut>
+  cat: (cid: string, range: { offset?: number, length?: number }) => AsyncIterable<Uint8Array>
+  exportTo: (cid: string, output: string, force: boolean) => Promise<{ files: number, bytes: number }>
+  fetch: (target: string, options: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void) => Promise<FetchResult>
+  stat: (cid: string) => Promise<StatResult>
+  ls: () => Promise<{ pins: PinOut[], usage: Usage }>
+  rm: (cids: string[]) => Promise<void>
+  gc: () => Promise<GcResult>
+  verify: (cid: string, repair: boolean) => Promise<VerifyReport>
+  provide: (cid: string) => Promise<{ cid: string, ms: number }>
+  findProviders: (cid: string, timeout?: number) => Promise<Array<{ peer: string, addrs: string[] }>>
+  id: () => Promise<{ peerId: string, addresses: string[] }>
+  peers: () => Promise<Array<{ peer: string, addrs: string[] }>>
+  connect: (addr: string) => Promise<{ peer: string }>
+  close: () => Promise<void>
+}
+
+export async function openBackend (repo: string): Promise<Backend> {
+  const client = await findDaemon(repo)
+  return client !== undefined ? new DaemonBackend(client) : new LocalBackend(repo)
+}
+
+class DaemonBackend implements Backend {
+  readonly kind = 'daemon'
+  constructor (private readonly c: DaemonClient) {}
+  add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>): Promise<AddOut> => await this.c.call('POST', '/add', { ...o, path })
+  cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
+    const q = new URLSearchParams()
+    if (range.offset !== undefined) q.set('offset', String(range.offset))
+    if (range.length !== undefined) q.set('length', String(range.length))
+    const c = this.c
+    return (async function * () {
+      const res = await c.request('GET', `/cat/${encodeURIComponent(cid)}?${q.toString()}`)
+      yield * res.body as unknown as AsyncIterable<Uint8Array>
+    })()
+  }
+
+  exportTo = async (cid: string, output: string, force: boolean): Promise<{ files: number, bytes: number }> => await this.c.call('POST', '/export', { cid, output, force })
+  fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> =>
+    await this.c.stream('/fetch', { target, ...o }, onProgress)
+
+  stat = async (cid: string): Promise<StatResult> => await this.c.call('GET', `/stat/${encodeURIComponent(cid)}`)
+  ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => await this.c.call('GET', '/ls')
+  rm = async (cids: string[]): Promise<void> => { await this.c.call('POST', '/rm', { cids }) }
+  gc = async (): Promise<GcResult> => await this.c.call('POST', '/gc', {})
+  verify = async (cid: string, repair: boolean): Promise<VerifyReport> => await this.c.call('POST', '/verify', { cid, repair })
+  provide = async (cid: string): Promise<{ cid: string, ms: number }> => await this.c.call('POST', '/provide', { cid })
+  findProviders = async (cid: string, timeout?: number): Promise<Array<{ peer: string, addrs: string[] }>> =>
+    await this.c.call('GET', `/providers/${encodeURIComponent(cid)}${timeout !== undefined ? `?timeout=${timeout}` : ''}`)
+
+  id = async (): Promise<{ peerId: string, addresses: string[] }> => await this.c.call('GET', '/id')
+  peers = async (): Promise<Array<{ peer: string, addrs: string[] }>> => await this.c.call('GET', '/peers')
+  connect = async (addr: string): Promise<{ peer: string }> => await this.c.call('POST', '/connect', { addr })
+  close = async (): Promise<void> => {}
+}
+
+/** How long a node started for one command waits to reach a bootstrap peer. */
+const BOOTSTRAP_WAIT = 5000
+
+class LocalBackend implements Backend {
+  readonly kind = 'local'
+  private node: PeerLinkNode | undefined
+  constructor (private readonly repo: string) {}
+
+  /** The repo opened here; with `network`, also a short-lived network node on a free port. */
+  private async open (network = false): Promise<PeerLinkNode> {
+    if (this.node !== undefined && (!network || this.node.online)) return this.node
+    await this.node?.stop()
+    this.node = undefined
+    if (!network) {
+      this.node = await PeerLinkNode.open(this.repo)
+      return this.node
+    }
+    const config = (await PeerLinkNode.open(this.repo).then(async n => { const c = n.config; await n.stop(); return c }))
+    const listen = config.network.listen.map(a => a.replace(/\/tcp\/\d+/, '/tcp/0'))
+    const node = await PeerLinkNode.open(this.repo, { network: true, networkInit: { network: { ...config.network, listen } } })
+    this.node = node
+    if (config.network.bootstrap.length > 0) {
+      const deadline = Date.now() + BOOTSTRAP_WAIT
+      while (node.network.host.getConnections().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    return node
+  }
+
+  add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void): Promise<AddOut> => {
+    const r = await (await this.open()).add(path, { ...o, onProgress: (e) => onBytes?.(e.detail.bytes) })
+    return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, files: r.files, skipped: r.skipped }
+  }
+
+  cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
+    const open = this.open.bind(this)
+    return (async function * () { yield * (await open()).cat(parseCid(cid), range) })()
+  }
+
+  exportTo = async (cid: string, output: string, force: boolean): Promise<{ files: number, bytes: number }> => await (await this.open()).exportTo(parseCid(cid), output, { force })
+
+  fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> => {
+    const ticket = parseTarget(target)
+    // A root this repo holds whole needs no network.
+    const local = await this.open()
+    if (await local.blockstore.isPinned(ticket.root)) return await local.fetch(ticket, { ...o, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } })
+    const node = await this.open(true)
+    return await node.fetch(ticket, { ...o, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } })
+  }
+
+  stat = async (cid: string): Promise<StatResult> => await (await this.open()).stat(parseCid(cid))
+  ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => {
+    const node = await this.open()
+    return { pins: (await node.ls()).map(p => ({ ...p, cid: p.cid.toString() })), usage: await node.usage() }
+  }
+
+  rm = async (cids: string[]): Promise<void> => {
+    const parsed = cids.map(parseCid)
+    const node = await this.open()
+    for (const c of parsed) await node.rm(c)
+  }
+
+  gc = async (): Promise<GcResult> => await (await this.open()).gc()
+  verify = async (cid: string, repair: boolean): Promise<VerifyReport> => await (await this.open()).verify(parseCid(cid), { repair })
+  provide = async (): Promise<never> => { throw new DaemonRequiredError('provide (the record must point at a node that stays up)', this.repo) }
+  findProviders = async (cid: string, timeout?: number): Promise<Array<{ peer: string, addrs: string[] }>> => {
+    const c = parseCid(cid)
+    const found = await (await this.open(true)).network.findProviders(c, { timeout })
+    return found.map(p => ({ peer: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) }))
+  }
+
+  id = async (): Promise<never> => { throw new DaemonRequiredError('id', this.repo) }
+  peers = async (): Promise<never> => { throw new DaemonRequiredError('peers', this.repo) }
+  connect = async (): Promise<never> => { throw new DaemonRequiredError('connect', this.repo) }
+  close = async (): Promise<void> => { await this.node?.stop(); this.node = undefined }
+}

@@ -1,0 +1,81 @@
+// The CLI's way to a running daemon: api.json in the repo says where it listens, api.token
+// authenticates. A stale api.json (its process is gone) is ignored.
+import { readFile } from 'node:fs/promises'
+import { ApiError } from '../errors.js'
+import { API_PREFIX } from '../api/server.js'
+import type { DaemonInfo } from '../api/daemon.js'
+import { readToken, repoPaths } from '../repo/repo.js'
+
+export async function findDaemon (repo: string): Promise<DaemonClient | undefined> {
+  let info: DaemonInfo
+  try {
+    info = JSON.parse(await readFile(repoPaths(repo).api, 'utf8'))
+  } catch {
+    return undefined
+  }
+  if (!isAlive(info.pid)) return undefined
+  return new DaemonClient(info, await readToken(repo))
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+interface ErrorBody { error: string, code: string, message: string, exitCode: number }
+
+export class DaemonClient {
+  private readonly base: string
+  constructor (readonly info: DaemonInfo, private readonly token: string) {
+    const [host, port] = [info.address.slice(0, info.address.lastIndexOf(':')), info.address.slice(info.address.lastIndexOf(':') + 1)]
+    this.base = `http://${host.includes(':') ? `[${host}]` : host}:${port}${API_PREFIX}`
+  }
+
+  async call<T> (method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body)
+    return await res.json() as T
+  }
+
+  /** A raw response, for streamed bodies; throws the daemon's error on a failure status. */
+  async request (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+    let res: Response
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined
+      })
+    } catch (err) {
+      throw new ApiError(`cannot reach the daemon at ${this.info.address}: ${(err as Error).message}`)
+    }
+    if (!res.ok) throw toError(await res.json().catch(() => ({ error: 'ApiError', code: 'ERR_API', message: `HTTP ${res.status}`, exitCode: 18 })) as ErrorBody)
+    return res
+  }
+
+  /** Reads an NDJSON stream: progress lines to `onLine`, then the result (or the error thrown). */
+  async stream<T, L> (path: string, body: unknown, onLine: (line: L) => void): Promise<T> {
+    const res = await this.request('POST', path, body)
+    const decoder = new TextDecoder()
+    let buf = ''
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true })
+      let nl
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buf.slice(0, nl))
+        buf = buf.slice(nl + 1)
+        if ('result' in line) return line.result as T
+        if ('error' in line) throw toError(line.error as ErrorBody)
+        onLine(line as L)
+      }
+    }
+    throw new ApiError('the daemon ended the reply without a result (did it stop?)')
+  }
+}
+
+function toError (b: ErrorBody): ApiError {
+  return new ApiError(b.message, b.error, b.exitCode)
+}
