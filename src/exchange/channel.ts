@@ -100,8 +100,9 @@ export class ProviderChannel {
     }
     if (msg.type === Message.Type.HAVE) {
       if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
+      const has = fromBitfield(msg.bitfield, p.count)
       this.pending.delete(msg.id)
-      p.resolve(fromBitfield(msg.bitfield, p.count))
+      p.resolve(has)
       return
     }
     if (p.kind !== 'block') throw new ProtocolError(`${msg.type} answering HAVE query ${msg.id}`)

@@ -2,7 +2,6 @@
 // hard size bound before any bytes are kept, and a shape check per message type. Anything
 // malformed becomes a ProtocolError; the caller resets the stream.
 import type { Stream } from '@libp2p/interface'
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -41,25 +40,69 @@ export async function send (stream: Stream, msg: Outgoing, signal?: AbortSignal)
   if (!stream.send(frame(msg))) await stream.onDrain({ signal })
 }
 
-/** Decoded messages from a stream; throws ProtocolError on a frame over the limit or garbage. */
-export async function * readMessages (stream: Stream): AsyncGenerator<Message> {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_MESSAGE_SIZE, maxBufferSize: 2 * MAX_MESSAGE_SIZE })
-  for await (const chunk of stream) {
-    let frames
-    try {
-      frames = [...decoder.decode(chunk)]
-    } catch (err) {
-      throw new ProtocolError(`bad frame: ${(err as Error).message}`)
-    }
-    for (const f of frames) {
-      let msg: Message
+/** Longest varint a length prefix below MAX_MESSAGE_SIZE can take. */
+const MAX_PREFIX_BYTES = varint.encodingLength(MAX_MESSAGE_SIZE)
+
+/**
+ * Splits bytes into frames. A length over the limit is refused as soon as its prefix is
+ * read, before any of its bytes are kept; a stream that ends inside a frame is truncated.
+ */
+export class FrameDecoder {
+  private readonly buffer = new Uint8ArrayList()
+
+  /** Throws if the stream ended inside a frame. */
+  end (): void {
+    if (this.buffer.byteLength > 0) throw new ProtocolError(`truncated frame: the stream ended ${this.buffer.byteLength} bytes into a message`)
+  }
+
+  * push (chunk: Uint8Array | Uint8ArrayList): Generator<Uint8ArrayList> {
+    this.buffer.append(chunk)
+    while (this.buffer.byteLength > 0) {
+      let length: number
       try {
-        msg = Message.decode(f, { limits: { cids: MAX_WANT_CIDS } })
-      } catch (err) {
-        throw new ProtocolError(`undecodable message: ${(err as Error).message}`)
+        length = varint.decode(this.buffer)
+      } catch {
+        if (this.buffer.byteLength >= MAX_PREFIX_BYTES) throw new ProtocolError('bad frame: malformed length prefix')
+        return // the prefix is still arriving
       }
-      yield msg
+      if (length > MAX_MESSAGE_SIZE) throw new ProtocolError(`bad frame: ${length} bytes, the limit is ${MAX_MESSAGE_SIZE}`)
+      const head = varint.encodingLength(length)
+      if (this.buffer.byteLength < head + length) return
+      const frame = this.buffer.sublist(head, head + length)
+      this.buffer.consume(head + length)
+      yield frame
     }
+  }
+
+}
+
+/**
+ * Decoded messages from a stream; throws ProtocolError on a frame over the limit, truncation
+ * or garbage, after resetting the stream. The stream is read by hand rather than with
+ * for-await: leaving a for-await early awaits the stream iterator's return(), which does not
+ * settle while the remote keeps the stream open.
+ */
+export async function * readMessages (stream: Stream): AsyncGenerator<Message> {
+  const decoder = new FrameDecoder()
+  const chunks = stream[Symbol.asyncIterator]()
+  try {
+    while (true) {
+      const next = await chunks.next()
+      if (next.done === true) break
+      for (const f of decoder.push(next.value)) {
+        let msg: Message
+        try {
+          msg = Message.decode(f, { limits: { cids: MAX_WANT_CIDS } })
+        } catch (err) {
+          throw new ProtocolError(`undecodable message: ${(err as Error).message}`)
+        }
+        yield msg
+      }
+    }
+    decoder.end()
+  } catch (err) {
+    if (err instanceof ProtocolError) stream.abort(err)
+    throw err
   }
 }
 

@@ -27,10 +27,12 @@ export async function startNode (repo: string, bootstrap: string[] = []): Promis
 export async function startNetwork (count: number): Promise<TestNetwork> {
   const dir = await tempDir('peerlink-net-')
   const nodes: PeerLinkNode[] = []
+  let made = 0
   const add = async (): Promise<PeerLinkNode> => {
     const boot = nodes.length === 0 ? [] : nodes[0].network.addresses().map(a => a.toString())
-    const node = await startNode(join(dir.path, `node${nodes.length}`), boot)
+    const node = await startNode(join(dir.path, `node${made++}`), boot)
     nodes.push(node)
+    if (nodes.length > 1) await waitUntil(() => node.network.host.getConnections(nodes[0].network.peerId).length > 0, 10_000, 'no connection to the bootstrap node')
     return node
   }
   try {
@@ -60,6 +62,14 @@ export async function waitForRoutingTables (nodes: PeerLinkNode[], min: number, 
     if (sizes.every(s => s >= min)) return
     if (Date.now() > deadline) throw new Error(`DHT routing tables did not fill: sizes ${sizes.join(', ')}`)
     await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+export async function waitUntil (ok: () => boolean, timeout: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 25))
   }
 }
 

@@ -1,26 +1,132 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
+import type { CID } from 'multiformats/cid'
+import { readManifest, StripeLocator } from '../../src/files/exporter.js'
+import type { StripeNode } from '../../src/files/format.js'
+import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { parseTarget } from '../../src/node/ticket.js'
 import { randomFile, startNetwork, type TestNetwork } from '../helpers/network.js'
 
+const MiB = 1024 * 1024
+
+async function stripes (node: PeerLinkNode, root: CID): Promise<StripeNode[]> {
+  const manifest = await readManifest(node.blockstore, root)
+  const locator = new StripeLocator(node.blockstore, manifest)
+  return await Promise.all(Array.from({ length: manifest.stripeCount }, async (_, s) => await locator.node(s)))
+}
+
 describe('fetch across a loopback network', function () {
-  this.timeout(60_000)
+  this.timeout(90_000)
   let net: TestNetwork
-  before(async () => { net = await startNetwork(4) })
+  before(async () => { net = await startNetwork(6) })
   after(async () => { await net?.stop() })
 
-  it('finds the provider through the DHT and fetches identical bytes', async () => {
+  it('finds the provider through the DHT, fetches identical bytes, computes parity, pins and provides', async () => {
     const [a, , , d] = net.nodes
-    const f = await randomFile(net.dir, 'one.bin', 5 * 1024 * 1024 + 123)
+    const f = await randomFile(net.dir, 'one.bin', 5 * MiB + 123)
     const added = await a.add(f.path, { chunkSize: 256 * 1024, k: 4, m: 2 })
     expect(added.provided).to.equal(true)
     const out = join(net.dir, 'one.out')
     const r = await d.fetch(parseTarget(added.cid.toString()), { output: out })
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
     expect(r.providers.map(p => p.peer)).to.deep.equal([a.network.peerId.toString()])
-    expect(r.parityComputed).to.be.greaterThan(0)
+    const parity = (await stripes(a, added.cid)).reduce((n, s) => n + s.parity.length, 0)
+    expect(r.parityComputed).to.equal(parity)
     expect((await d.verify(added.cid)).ok).to.equal(true)
     expect(await d.blockstore.isPinned(added.cid)).to.equal(true)
+    // The fetcher is now a provider too.
+    const found = await net.nodes[5].network.findProviders(added.cid, { timeout: 5000, limit: 2 })
+    expect(found.map(p => p.id.toString())).to.include(d.network.peerId.toString())
+  })
+
+  it('fetches 64 MiB from 3 providers at once, each serving a share', async () => {
+    const [a, b, c] = net.nodes
+    const e = net.nodes[4]
+    const f = await randomFile(net.dir, 'big.bin', 64 * MiB)
+    let root: CID | undefined
+    for (const p of [a, b, c]) root = (await p.add(f.path)).cid
+    const out = join(net.dir, 'big.out')
+    const r = await e.fetch(parseTarget((root as CID).toString()), { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    const serving = r.providers.filter(p => p.blocks > 0)
+    expect(serving.length).to.equal(3)
+    for (const p of serving) expect(p.bytes).to.be.greaterThan(4 * MiB)
+    expect(r.parityComputed).to.be.greaterThan(0)
+  })
+
+  it('completes from the others when a provider leaves mid-fetch', async () => {
+    const { nodes } = net
+    const extra = [await net.add(), await net.add(), await net.add()]
+    const [p1, p2, fetcher] = [extra[0], extra[1], extra[2]]
+    const f = await randomFile(net.dir, 'leave.bin', 24 * MiB)
+    const root = (await p1.add(f.path)).cid
+    await p2.add(f.path)
+    const leaving = p1.network.peerId.toString()
+    const out = join(net.dir, 'leave.out')
+    let stopped: Promise<void> | undefined
+    let blocks = 0
+    const r = await fetcher.fetch({ root, peer: p1.network.peerId, addrs: p1.network.addresses() }, {
+      output: out,
+      requestTimeout: 5000,
+      onProgress: (e) => {
+        if (e.type === 'exchange:session:block' && ++blocks === 4) stopped = p1.stop()
+      }
+    })
+    await stopped
+    nodes.splice(nodes.indexOf(p1), 1)
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    expect(r.providers.find(p => p.peer === leaving)?.dropped).to.equal(true)
+    expect(r.providers.find(p => p.peer === p2.network.peerId.toString())?.blocks).to.be.greaterThan(0)
+  })
+
+  it('drops and bans a provider whose blocks fail verification; the output is still correct', async () => {
+    const [honest, liar, fetcher] = [await net.add(), await net.add(), await net.add()]
+    const f = await randomFile(net.dir, 'lie.bin', 8 * MiB)
+    const root = (await honest.add(f.path, { chunkSize: 256 * 1024 })).cid
+    await liar.add(f.path, { chunkSize: 256 * 1024 })
+    // Damage the liar's copy on disk: every data chunk file gets a flipped byte.
+    for (const s of await stripes(liar, root)) {
+      for (const cid of s.data) {
+        const file = join(liar.repoPath, 'blocks', 'data', cid.toString().slice(-2), cid.toString())
+        const bytes = await readFile(file)
+        bytes[0] ^= 0xff
+        await writeFile(file, bytes)
+      }
+    }
+    const out = join(net.dir, 'lie.out')
+    const r = await fetcher.fetch({ root, addrs: [] }, { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    const liarStats = r.providers.find(p => p.peer === liar.network.peerId.toString())
+    expect(liarStats?.dropped).to.equal(true)
+    expect(fetcher.network.penalties.isBanned(liar.network.peerId)).to.equal(true)
+    expect((await fetcher.verify(root)).ok).to.equal(true)
+  })
+
+  it('rebuilds from parity the m data chunks of a stripe that no provider holds', async () => {
+    const [holder, fetcher] = [await net.add(), await net.add()]
+    const f = await randomFile(net.dir, 'hole.bin', 3 * MiB + 5)
+    const m = 2
+    const root = (await holder.add(f.path, { chunkSize: 128 * 1024, k: 6, m, allowSmallChunks: true })).cid
+    const [first] = await stripes(holder, root)
+    for (const cid of first.data.slice(1, 1 + m)) await holder.blockstore.delete(cid)
+    const out = join(net.dir, 'hole.out')
+    const r = await fetcher.fetch({ root, peer: holder.network.peerId, addrs: holder.network.addresses() }, { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    expect(r.rebuiltChunks).to.equal(m)
+    expect((await fetcher.verify(root)).ok).to.equal(true)
+  })
+
+  it('fails with a clear error, in bounded time, for a CID nobody provides', async () => {
+    const [lonely] = [await net.add()]
+    const f = await randomFile(net.dir, 'nobody.bin', 1000)
+    const other = await net.add()
+    const root = (await other.add(f.path)).cid
+    await other.blockstore.unpin(root)
+    await other.blockstore.gc()
+    const started = Date.now()
+    const err = await lonely.fetch({ root, addrs: [] }, { findTimeout: 3000 }).then(() => undefined, (e: Error) => e)
+    expect(err?.name).to.equal('NoProvidersError')
+    expect(Date.now() - started).to.be.lessThan(15_000)
   })
 })
