@@ -60,11 +60,14 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   })
 
   const node = o.node
-  const signalFor = (req: FastifyRequest): AbortSignal => {
+  // An operation ends with its caller: when the response closes before it was finished.
+  const signals = new WeakMap<FastifyRequest, AbortSignal>()
+  app.addHook('onRequest', async (req, reply) => {
     const c = new AbortController()
-    req.raw.on('close', () => { if (!req.raw.complete || req.raw.destroyed) c.abort(new Error('client went away')) })
-    return AbortSignal.any([c.signal, o.signal])
-  }
+    reply.raw.once('close', () => { if (!reply.raw.writableFinished) c.abort(new Error('the client went away')) })
+    signals.set(req, AbortSignal.any([c.signal, o.signal]))
+  })
+  const signalFor = (req: FastifyRequest): AbortSignal => signals.get(req) ?? o.signal
   const body = (req: FastifyRequest): Record<string, unknown> => (req.body ?? {}) as Record<string, unknown>
   const str = (v: unknown, name: string): string => {
     if (typeof v !== 'string' || v === '') throw new InvalidArgumentError(`${name} is required`)

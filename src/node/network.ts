@@ -57,7 +57,7 @@ export class PeerLinkNetwork {
     }
     const penalties = new PeerPenalties()
     const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger })
-    const routing = new Routing(host.services.dht, host.peerId)
+    const routing = new Routing(host.services.dht, host.peerId, () => dhtTableSize(host))
     const reprovider = new Reprovider(routing, {
       roots: async () => (await init.store.listPins()).map(p => p.cid),
       interval: init.reprovideInterval ?? PROVIDE_VALIDITY / 2,
@@ -115,6 +115,11 @@ export class PeerLinkNetwork {
   async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
     return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store }, ticket, options)
   }
+}
+
+/** Peers in the DHT routing table (kad-dht keeps it off its public interface). */
+export function dhtTableSize (host: PeerLinkHost): number {
+  return (host.services.dht as unknown as { routingTable?: { size?: number } }).routingTable?.size ?? 0
 }
 
 function listenError (err: unknown, listen: string[]): Error {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
+import { NoProvidersError } from '../errors.js'
 
 const SHA2_256 = 0x12
 
@@ -42,13 +43,21 @@ export interface FindOptions {
   limit?: number
 }
 
+/** Longest a provide may take: the lookup plus the ADD_PROVIDER messages. */
+export const PROVIDE_TIMEOUT = 30_000
+
 export class Routing {
-  constructor (private readonly dht: KadDHT, private readonly self: PeerId) {}
+  /** `tableSize` says how many peers the DHT routing table holds. */
+  constructor (private readonly dht: KadDHT, private readonly self: PeerId, private readonly tableSize: () => number) {}
 
   /** Announces that this node holds (blocks of) `root`. */
-  async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<LookupStats> {
+  async provide (root: CID, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<LookupStats> {
+    // kad-dht waits for peers rather than failing when it knows none.
+    if (this.tableSize() === 0) throw new NoProvidersError(root.toString(), 'cannot announce it: this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
+    const timeout = AbortSignal.timeout(options.timeout ?? PROVIDE_TIMEOUT)
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
     const stats = newStats()
-    for await (const e of this.dht.provide(routingKey(root), { signal: options.signal })) count(stats, e)
+    for await (const e of this.dht.provide(routingKey(root), { signal })) count(stats, e)
     stats.ms = Date.now() - stats.ms
     return stats
   }
@@ -59,6 +68,7 @@ export class Routing {
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
     const limit = options.limit ?? 20
     const seen = new Set<string>()
+    if (this.tableSize() === 0) return
     const retries = options.retries ?? 3
     for (let attempt = 0; attempt <= retries && !signal.aborted; attempt++) {
       if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal)

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { dhtTableSize } from '../../src/node/network.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'
 import { tempDir } from './repo.js'
@@ -58,7 +59,7 @@ export async function startNetwork (count: number): Promise<TestNetwork> {
 export async function waitForRoutingTables (nodes: PeerLinkNode[], min: number, timeout = 10_000): Promise<void> {
   const deadline = Date.now() + timeout
   while (true) {
-    const sizes = nodes.map(n => (n.network.host.services.dht as unknown as { routingTable: { size: number } }).routingTable.size)
+    const sizes = nodes.map(n => dhtTableSize(n.network.host))
     if (sizes.every(s => s >= min)) return
     if (Date.now() > deadline) throw new Error(`DHT routing tables did not fill: sizes ${sizes.join(', ')}`)
     await new Promise(resolve => setTimeout(resolve, 50))
