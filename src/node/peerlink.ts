@@ -4,7 +4,7 @@ import { stat as fsStat, statfs } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
-import { BlockNotFoundError, DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError, QuotaExceededError } from '../errors.js'
+import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError, QuotaExceededError } from '../errors.js'
 import { exportTree, type TreeImportResult, importPath } from '../files/directory.js'
 import { exportFile, readRoot, type ExportOptions } from '../files/exporter.js'
 import type { DirectoryNode, Manifest } from '../files/format.js'
@@ -77,9 +77,9 @@ export class PeerLinkNode {
     return node
   }
 
-  /** The network side; NetworkOfflineError-like InvalidArgumentError when started offline. */
+  /** The network side; DaemonRequiredError when the node was opened offline. */
   get network (): PeerLinkNetwork {
-    if (this.net === undefined) throw new InvalidArgumentError('this node was opened offline: network commands need `peerlink daemon` running, or a node opened with the network')
+    if (this.net === undefined) throw new DaemonRequiredError('this network operation', this.repoPath)
     return this.net
   }
 
