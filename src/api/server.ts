@@ -163,10 +163,6 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
     const b = body(req)
     return await node.verify(parseCid(str(b.cid, 'cid')), { repair: b.repair !== false, signal: signalFor(req) })
   })
-  app.post(`${API_PREFIX}/export`, async (req) => {
-    const b = body(req)
-    return await node.exportTo(parseCid(str(b.cid, 'cid')), str(b.output, 'output'), { force: b.force === true, signal: signalFor(req) })
-  })
 
   await app.listen({ host, port: Number(portText) })
   const bound = app.server.address()

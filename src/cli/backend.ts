@@ -17,7 +17,6 @@ export interface Backend {
   readonly kind: 'daemon' | 'local'
   add: (path: string, options: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void) => Promise<AddOut>
   cat: (cid: string, range: { offset?: number, length?: number }) => AsyncIterable<Uint8Array>
-  exportTo: (cid: string, output: string, force: boolean) => Promise<{ files: number, bytes: number }>
   fetch: (target: string, options: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void) => Promise<FetchResult>
   stat: (cid: string) => Promise<StatResult>
   ls: () => Promise<{ pins: PinOut[], usage: Usage }>
@@ -52,7 +51,6 @@ class DaemonBackend implements Backend {
     })()
   }
 
-  exportTo = async (cid: string, output: string, force: boolean): Promise<{ files: number, bytes: number }> => await this.c.call('POST', '/export', { cid, output, force })
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> =>
     await this.c.stream('/fetch', { target, ...o }, onProgress)
 
@@ -108,8 +106,6 @@ class LocalBackend implements Backend {
     const open = this.open.bind(this)
     return (async function * () { yield * (await open()).cat(parseCid(cid), range) })()
   }
-
-  exportTo = async (cid: string, output: string, force: boolean): Promise<{ files: number, bytes: number }> => await (await this.open()).exportTo(parseCid(cid), output, { force })
 
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> => {
     const ticket = parseTarget(target)

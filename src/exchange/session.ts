@@ -90,11 +90,6 @@ export class FetchSession {
     options.signal?.addEventListener('abort', () => { this.close() }, { once: true })
   }
 
-  /** Providers that joined and are still in the session. */
-  get liveProviders (): number {
-    return [...this.providers.values()].filter(p => !p.dropped).length
-  }
-
   stats (): ProviderStats[] {
     return [...this.providers.values()].map(p => ({ peer: p.key, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped }))
   }

@@ -90,18 +90,6 @@ export class Routing {
       if (seen.size > 0) return
     }
   }
-
-  /** One lookup's providers and its cost in messages and time (for the simulations). */
-  async measureFind (root: CID, options: { signal?: AbortSignal } = {}): Promise<LookupStats & { providers: number }> {
-    const stats = newStats()
-    const found = new Set<string>()
-    for await (const e of this.dht.findProviders(routingKey(root), { signal: options.signal })) {
-      count(stats, e)
-      if (e.name === 'PROVIDER') for (const p of e.providers) found.add(p.id.toString())
-    }
-    stats.ms = Date.now() - stats.ms
-    return { ...stats, providers: found.size }
-  }
 }
 
 function newStats (): LookupStats { return { ms: Date.now(), responses: 0, queries: 0 } }
