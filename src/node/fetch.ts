@@ -67,17 +67,15 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   const { root } = ticket
   const controller = new AbortController()
   const signal = options.signal !== undefined ? AbortSignal.any([options.signal, controller.signal]) : controller.signal
-  const releases: Array<() => void> = []
   const store = c.store
-  // Everything fetched is held from garbage collection until the root is pinned.
-  const held = {
-    put: async (cid: CID, bytes: Uint8Array, o?: { signal?: AbortSignal }) => { releases.push(store.hold([cid])); await store.put(cid, bytes, o) },
-    putMany: async (blocks: Array<{ cid: CID, bytes: Uint8Array }>, o?: { signal?: AbortSignal }) => { releases.push(store.hold(blocks.map(b => b.cid))); await store.putMany(blocks, o) }
-  }
-  const verifying = new VerifyingBlockstore({ ...storeView(store), ...held })
+  // Everything written is held from garbage collection until the root is pinned.
+  const releases: Array<() => void> = []
+  const hold = (cids: CID[]): void => { releases.push(store.hold(cids)) }
+  // Blocks from providers come in through the verifying door.
+  const door = new VerifyingBlockstore(store)
   const session = new FetchSession(root, {
     openStream: async (peer, o) => await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, o),
-    sink: verifying,
+    sink: { put: async (cid, bytes, o) => { hold([cid]); await door.put(cid, bytes, o) } },
     penalties: c.penalties,
     logger: c.host.logger
   }, { signal, requestTimeout: options.requestTimeout, onProgress: options.onProgress })
@@ -102,7 +100,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   })()
 
   const source = new SessionSource(store, session)
-  const completion = new StripeCompletion(store, verifying, held, signal)
+  const completion = new StripeCompletion(store, hold, signal)
   let result: FetchResult
   try {
     let node
@@ -150,17 +148,6 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   return result
 }
 
-/** The blockstore's read side, for the verifying wrapper (writes go through `held`). */
-function storeView (store: LevelBlockstore): Pick<LevelBlockstore, 'get' | 'getMany' | 'has' | 'hasMany' | 'delete'> {
-  return {
-    get: store.get.bind(store),
-    getMany: store.getMany.bind(store),
-    has: store.has.bind(store),
-    hasMany: store.hasMany.bind(store),
-    delete: store.delete.bind(store)
-  }
-}
-
 /** Reads the repo first and the network session for what the repo lacks. */
 class SessionSource implements BlockSource {
   constructor (private readonly local: LevelBlockstore, private readonly session: FetchSession) {}
@@ -200,17 +187,17 @@ class SessionSource implements BlockSource {
 
 /**
  * Makes each stripe whole in the repo as the export passes it: stores data chunks that were
- * rebuilt from parity and the parity blocks computed from the data. One stripe at a time
- * runs beside the export, so memory stays at a stripe or two.
+ * rebuilt from parity and the parity blocks computed from the data. Both were checked against
+ * their CIDs already (by the exporter's rebuild and by computeParity), so they are stored
+ * without hashing them again. One stripe at a time runs beside the export, so memory stays
+ * at a stripe or two.
  */
 class StripeCompletion {
   parityComputed = 0
   rebuiltStored = 0
   private pending: Promise<void> = Promise.resolve()
 
-  constructor (private readonly store: LevelBlockstore, private readonly verifying: VerifyingBlockstore,
-    private readonly held: { putMany: (blocks: Array<{ cid: CID, bytes: Uint8Array }>, o?: { signal?: AbortSignal }) => Promise<void> },
-    private readonly signal: AbortSignal) {}
+  constructor (private readonly store: LevelBlockstore, private readonly hold: (cids: CID[]) => void, private readonly signal: AbortSignal) {}
 
   readonly onStripe = async (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>): Promise<void> => {
     await this.pending
@@ -225,15 +212,13 @@ class StripeCompletion {
     const opts = { signal: this.signal }
     const have = await this.store.hasMany([...node.data, ...node.parity], opts)
     const data = node.data.flatMap((cid, i) => have[i] ? [] : [{ cid, bytes: chunks.get(i) as Uint8Array }])
-    if (data.length > 0) {
-      // Rebuilt from parity: verified by the exporter, and again here on the way in.
-      await this.verifying.putMany(data, opts)
-      this.rebuiltStored += data.length
-    }
     const missing = node.parity.map((_, i) => !have[node.data.length + i])
-    if (!missing.includes(true)) return
-    const parity = (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i])
-    await this.held.putMany(parity, opts)
+    const parity = missing.includes(true) ? (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i]) : []
+    const blocks = [...data, ...parity]
+    if (blocks.length === 0) return
+    this.hold(blocks.map(b => b.cid))
+    await this.store.putMany(blocks, opts)
+    this.rebuiltStored += data.length
     this.parityComputed += parity.length
   }
 }
