@@ -95,7 +95,14 @@ export class ExchangeServer {
         }
       }
     })()
-    sender.catch(() => {})
+    // A read failure while serving (storage, not the peer) ends the stream rather than leaving
+    // the requester waiting on answers that will never come.
+    sender.catch((err: Error) => {
+      if (!controller.signal.aborted) {
+        this.log('serving %p failed: %s', peer, err.message)
+        stream.abort(err)
+      }
+    })
     try {
       for await (const msg of readMessages(stream)) {
         checkShape(msg, FROM_REQUESTER)
