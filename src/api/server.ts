@@ -11,6 +11,7 @@ import { InvalidArgumentError, PeerLinkError } from '../errors.js'
 import type { PeerLinkNode } from '../node/peerlink.js'
 import { parseCid } from '../node/peerlink.js'
 import { parseTarget } from '../node/ticket.js'
+import { addOut, pinsOut, providersOut } from './shapes.js'
 
 export const API_PREFIX = '/api/v1'
 
@@ -96,7 +97,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
       m: optNum(b.m, 'm'),
       signal: signalFor(req)
     })
-    return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, files: r.files, skipped: r.skipped, provided: r.provided, ticket: node.network.ticket(r.cid) }
+    return addOut(r, node.network.ticket(r.cid))
   })
   app.post(`${API_PREFIX}/provide`, async (req) => {
     const cid = parseCid(str(body(req).cid, 'cid'))
@@ -106,7 +107,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   app.get<{ Params: { cid: string }, Querystring: { timeout?: string } }>(`${API_PREFIX}/providers/:cid`, async (req) => {
     const cid = parseCid(req.params.cid)
     const found = await node.network.findProviders(cid, { timeout: optNum(req.query.timeout, 'timeout'), signal: signalFor(req) })
-    return found.map(p => ({ peer: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) }))
+    return providersOut(found)
   })
   app.get<{ Params: { cid: string } }>(`${API_PREFIX}/ticket/:cid`, async (req) => ({ ticket: node.network.ticket(parseCid(req.params.cid)) }))
 
@@ -151,7 +152,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
     return await reply.type('application/octet-stream').send(out)
   })
   app.get<{ Params: { cid: string } }>(`${API_PREFIX}/stat/:cid`, async (req) => await node.stat(parseCid(req.params.cid), { signal: signalFor(req) }))
-  app.get(`${API_PREFIX}/ls`, async () => ({ pins: (await node.ls()).map(p => ({ ...p, cid: p.cid.toString() })), usage: await node.usage() }))
+  app.get(`${API_PREFIX}/ls`, async () => ({ pins: pinsOut(await node.ls()), usage: await node.usage() }))
   app.post(`${API_PREFIX}/rm`, async (req) => {
     const cids = (Array.isArray(body(req).cids) ? body(req).cids as unknown[] : []).map(c => parseCid(str(c, 'cid')))
     if (cids.length === 0) throw new InvalidArgumentError('cids is required')

@@ -1,16 +1,16 @@
 // What the CLI commands run against: the daemon's API when a daemon holds the repo, or the
 // repo opened in this process otherwise. Both give the same plain (JSON) shapes, so every
 // command prints the same either way.
+import { addOut, pinsOut, providersOut, type AddOut, type PinOut, type ProviderOut } from '../api/shapes.js'
 import type { GcResult, Usage } from '../blockstore/level.js'
 import { DaemonRequiredError } from '../errors.js'
 import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
 import { PeerLinkNode, parseCid, type AddOptions, type StatResult } from '../node/peerlink.js'
 import { parseTarget } from '../node/ticket.js'
+import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
 import { findDaemon, type DaemonClient } from './client.js'
 
-export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
-export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
 export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
 
 export interface Backend {
@@ -24,7 +24,7 @@ export interface Backend {
   gc: () => Promise<GcResult>
   verify: (cid: string, repair: boolean) => Promise<VerifyReport>
   provide: (cid: string) => Promise<{ cid: string, ms: number }>
-  findProviders: (cid: string, timeout?: number) => Promise<Array<{ peer: string, addrs: string[] }>>
+  findProviders: (cid: string, timeout?: number) => Promise<ProviderOut[]>
   id: () => Promise<{ peerId: string, addresses: string[] }>
   peers: () => Promise<Array<{ peer: string, addrs: string[] }>>
   connect: (addr: string) => Promise<{ peer: string }>
@@ -60,7 +60,7 @@ class DaemonBackend implements Backend {
   gc = async (): Promise<GcResult> => await this.c.call('POST', '/gc', {})
   verify = async (cid: string, repair: boolean): Promise<VerifyReport> => await this.c.call('POST', '/verify', { cid, repair })
   provide = async (cid: string): Promise<{ cid: string, ms: number }> => await this.c.call('POST', '/provide', { cid })
-  findProviders = async (cid: string, timeout?: number): Promise<Array<{ peer: string, addrs: string[] }>> =>
+  findProviders = async (cid: string, timeout?: number): Promise<ProviderOut[]> =>
     await this.c.call('GET', `/providers/${encodeURIComponent(cid)}${timeout !== undefined ? `?timeout=${timeout}` : ''}`)
 
   id = async (): Promise<{ peerId: string, addresses: string[] }> => await this.c.call('GET', '/id')
@@ -86,7 +86,7 @@ class LocalBackend implements Backend {
       this.node = await PeerLinkNode.open(this.repo)
       return this.node
     }
-    const config = (await PeerLinkNode.open(this.repo).then(async n => { const c = n.config; await n.stop(); return c }))
+    const config = await readConfig(this.repo)
     const listen = config.network.listen.map(a => a.replace(/\/tcp\/\d+/, '/tcp/0'))
     const node = await PeerLinkNode.open(this.repo, { network: true, networkInit: { network: { ...config.network, listen } } })
     this.node = node
@@ -98,8 +98,7 @@ class LocalBackend implements Backend {
   }
 
   add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void): Promise<AddOut> => {
-    const r = await (await this.open()).add(path, { ...o, onProgress: (e) => onBytes?.(e.detail.bytes) })
-    return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, files: r.files, skipped: r.skipped }
+    return addOut(await (await this.open()).add(path, { ...o, onProgress: (e) => onBytes?.(e.detail.bytes) }))
   }
 
   cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
@@ -110,16 +109,15 @@ class LocalBackend implements Backend {
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> => {
     const ticket = parseTarget(target)
     // A root this repo holds whole needs no network.
-    const local = await this.open()
-    if (await local.blockstore.isPinned(ticket.root)) return await local.fetch(ticket, { ...o, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } })
-    const node = await this.open(true)
+    const pinned = await (await this.open()).blockstore.isPinned(ticket.root)
+    const node = await this.open(!pinned)
     return await node.fetch(ticket, { ...o, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } })
   }
 
   stat = async (cid: string): Promise<StatResult> => await (await this.open()).stat(parseCid(cid))
   ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => {
     const node = await this.open()
-    return { pins: (await node.ls()).map(p => ({ ...p, cid: p.cid.toString() })), usage: await node.usage() }
+    return { pins: pinsOut(await node.ls()), usage: await node.usage() }
   }
 
   rm = async (cids: string[]): Promise<void> => {
@@ -131,10 +129,9 @@ class LocalBackend implements Backend {
   gc = async (): Promise<GcResult> => await (await this.open()).gc()
   verify = async (cid: string, repair: boolean): Promise<VerifyReport> => await (await this.open()).verify(parseCid(cid), { repair })
   provide = async (): Promise<never> => { throw new DaemonRequiredError('provide (the record must point at a node that stays up)', this.repo) }
-  findProviders = async (cid: string, timeout?: number): Promise<Array<{ peer: string, addrs: string[] }>> => {
+  findProviders = async (cid: string, timeout?: number): Promise<ProviderOut[]> => {
     const c = parseCid(cid)
-    const found = await (await this.open(true)).network.findProviders(c, { timeout })
-    return found.map(p => ({ peer: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) }))
+    return providersOut(await (await this.open(true)).network.findProviders(c, { timeout }))
   }
 
   id = async (): Promise<never> => { throw new DaemonRequiredError('id', this.repo) }

@@ -1,0 +1,21 @@
+// The plain (JSON) shapes results take on the API and in the CLI, one place for both: the
+// daemon sends them, and the CLI without a daemon builds the same from the node's results.
+import type { PeerInfo } from '@libp2p/interface'
+import type { PinInfo } from '../blockstore/blockstore.js'
+import type { AddResult } from '../node/peerlink.js'
+
+export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
+export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
+export interface ProviderOut { peer: string, addrs: string[] }
+
+export function addOut (r: AddResult, ticket?: string): AddOut {
+  return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, files: r.files, skipped: r.skipped, provided: r.provided, ticket }
+}
+
+export function pinsOut (pins: PinInfo[]): PinOut[] {
+  return pins.map(p => ({ ...p, cid: p.cid.toString() }))
+}
+
+export function providersOut (found: PeerInfo[]): ProviderOut[] {
+  return found.map(p => ({ peer: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) }))
+}
