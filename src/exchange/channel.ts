@@ -3,6 +3,7 @@
 // a block other than the one asked for, or a bitfield of the wrong size is a violation: the
 // stream is reset and every open request fails, so the session moves the work elsewhere.
 import type { PeerId, Stream } from '@libp2p/interface'
+import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
 import { STREAM_IDLE_TIMEOUT } from './constants.js'
@@ -106,14 +107,8 @@ export class ProviderChannel {
       return
     }
     if (p.kind !== 'block') throw new ProtocolError(`${msg.type} answering HAVE query ${msg.id}`)
-    if (!equalBytes(msg.cid, p.cid.bytes)) throw new ProtocolError(`${msg.type} for request ${msg.id} names a block that was not asked for`)
+    if (!equals(msg.cid, p.cid.bytes)) throw new ProtocolError(`${msg.type} for request ${msg.id} names a block that was not asked for`)
     this.pending.delete(msg.id)
     p.resolve(msg.type === Message.Type.BLOCK ? msg.data : undefined)
   }
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -2,7 +2,7 @@
 // server, content routing and the reprovider. Start order: host, server, reprovider; stop in
 // reverse, so no stream is served from a closed blockstore.
 import type { PeerId, PeerInfo } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import type { LevelBlockstore } from '../blockstore/level.js'
@@ -83,7 +83,7 @@ export class PeerLinkNetwork {
   }
 
   ticket (root: CID): string {
-    return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(421)) })
+    return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(CODE_P2P)) })
   }
 
   peers (): Array<{ peer: string, addrs: string[] }> {

@@ -85,7 +85,7 @@ export async function initRepo (root: string, overrides: (config: RepoConfig) =>
   const config = defaultConfig()
   overrides(config)
   await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
-  await writeFile(paths.token, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' })
+  await readToken(root)
   return { created: true, config }
 }
 
@@ -128,7 +128,7 @@ function checkConfig (c: RepoConfig, where: string): void {
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
 }
 
-/** The API token, created on first use for a repo made by an older PeerLink. */
+/** The API token; made (mode 0600) at init, or on first use in a repo made by an older PeerLink. */
 export async function readToken (root: string): Promise<string> {
   const path = repoPaths(root).token
   try {
