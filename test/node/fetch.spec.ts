@@ -2,18 +2,16 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
-import { readManifest, StripeLocator } from '../../src/files/exporter.js'
+import { parseTarget } from '../../src/node/ticket.js'
 import type { StripeNode } from '../../src/files/format.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { parseTarget } from '../../src/node/ticket.js'
 import { randomFile, startNetwork, type TestNetwork } from '../helpers/network.js'
+import { stripesOf } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
 
 async function stripes (node: PeerLinkNode, root: CID): Promise<StripeNode[]> {
-  const manifest = await readManifest(node.blockstore, root)
-  const locator = new StripeLocator(node.blockstore, manifest)
-  return await Promise.all(Array.from({ length: manifest.stripeCount }, async (_, s) => await locator.node(s)))
+  return (await stripesOf(node.blockstore, root)).map(s => s.node)
 }
 
 describe('fetch across a loopback network', function () {

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
 import { LevelBlockstore } from '../../src/blockstore/level.js'
-import { readManifest, StripeLocator } from '../../src/files/exporter.js'
 import { CLI, runCli } from '../helpers/cli.js'
 import { randomFile, startNetwork, type TestNetwork } from '../helpers/network.js'
+import { stripesOf } from '../helpers/repo.js'
 
 async function countFiles (dir: string): Promise<number> {
   const shards = await readdir(dir).catch(() => [] as string[])
@@ -27,13 +27,7 @@ describe('a fetch killed mid-way resumes', function () {
     const root: CID = (await provider.add(f.path, { chunkSize: 256 * 1024 })).cid
     const ticket = provider.network.ticket(root)
     // Everything a fetcher must bring over the network: the DAG nodes and the data chunks.
-    const manifest = await readManifest(provider.blockstore, root)
-    const locator = new StripeLocator(provider.blockstore, manifest)
-    const needed: CID[] = [root]
-    for (let s = 0; s < manifest.stripeCount; s++) {
-      needed.push(await locator.cid(s))
-      needed.push(...(await locator.node(s)).data)
-    }
+    const needed: CID[] = [root, ...(await stripesOf(provider.blockstore, root)).flatMap(s => [s.cid, ...s.node.data])]
 
     const repo = join(net.dir, 'fetcher')
     expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'])).code).to.equal(0)
