@@ -32,6 +32,15 @@ export const YAMUX_SETTINGS = {
   }
 }
 
+/**
+ * libp2p's connection monitor pings every peer every 10 s and by default aborts the whole
+ * connection when a ping fails. Under a bulk transfer a ping queues behind megabytes of
+ * window, fails, and the monitor then reset every exchange stream on a healthy connection
+ * (seen as providers dropped mid-fetch). Pings still measure round trips; a dead peer is
+ * noticed by the exchange's own request timeouts and TCP.
+ */
+export const CONNECTION_MONITOR = { abortConnectionOnPingFailure: false }
+
 export type PeerLinkServices = { identify: Identify, ping: Ping, dht: KadDHT }
 export type PeerLinkHost = Libp2p<PeerLinkServices>
 
@@ -57,6 +66,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(YAMUX_SETTINGS)],
     peerDiscovery,
+    connectionMonitor: CONNECTION_MONITOR,
     connectionManager: {
       maxConnections: n.maxConnections,
       allow: n.allow
