@@ -76,6 +76,8 @@ export class LevelBlockstore implements Blockstore {
   private readonly dataDir: string
   private readonly madeDirs = new Set<string>()
   private queue: Promise<unknown> = Promise.resolve()
+  /** Puts whose files are written, waiting to be indexed together. */
+  private indexQueue: Array<{ blocks: Block[], done: PromiseWithResolvers<void> }> = []
   /** Blocks of writes still in progress (not yet pinned, or files not yet indexed): gc spares them. */
   private readonly held = new Map<string, number>()
 
@@ -170,22 +172,51 @@ export class LevelBlockstore implements Blockstore {
     const release = this.hold(fresh.map(b => b.cid))
     try {
       await this.writeFiles(fresh)
-      await this.serial(async () => {
-        const usage = await this.usage()
-        const again = await this.blocks.hasMany(fresh.map(b => b.cid.bytes)) // a racing put of the same block
-        const batch = this.db.batch()
-        fresh.forEach((b, i) => {
-          if (again[i]) return
-          batch.put(b.cid.bytes, entryFor(b), { sublevel: this.blocks })
-          usage.bytes += b.bytes.byteLength
-          usage.blocks++
-        })
-        batch.put('usage', usage, { sublevel: this.meta })
-        await batch.write()
-      })
+      await this.index(fresh)
     } finally {
       release()
     }
+  }
+
+  /**
+   * Adds index entries for blocks whose files are written. Concurrent puts (a fetch stores
+   * many blocks at once) wait together and commit in one LevelDB batch, instead of one
+   * read-check-write turn each through the serial queue.
+   */
+  private async index (blocks: Block[]): Promise<void> {
+    const waiting = { blocks, done: Promise.withResolvers<void>() }
+    this.indexQueue.push(waiting)
+    if (this.indexQueue.length === 1) {
+      this.serial(async () => {
+        const group = this.indexQueue
+        this.indexQueue = []
+        try {
+          await this.commit(group.flatMap(g => g.blocks))
+        } catch (err) {
+          for (const g of group) g.done.reject(storageError(this.path, err))
+          return
+        }
+        for (const g of group) g.done.resolve()
+      }).catch(() => {})
+    }
+    await waiting.done.promise
+  }
+
+  private async commit (blocks: Block[]): Promise<void> {
+    const usage = await this.usage()
+    const present = await this.blocks.hasMany(blocks.map(b => b.cid.bytes)) // a racing put of the same block
+    const batch = this.db.batch()
+    const seen = new Set<string>()
+    blocks.forEach((b, i) => {
+      const id = b.cid.toString()
+      if (present[i] || seen.has(id)) return
+      seen.add(id)
+      batch.put(b.cid.bytes, entryFor(b), { sublevel: this.blocks })
+      usage.bytes += b.bytes.byteLength
+      usage.blocks++
+    })
+    batch.put('usage', usage, { sublevel: this.meta })
+    await batch.write()
   }
 
   /** Writes blocks over whatever is stored under their CIDs (repair of damaged blocks). */
