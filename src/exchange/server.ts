@@ -26,6 +26,12 @@ export interface ServerStats { streams: number, blocksSent: number, bytesSent: n
 
 const FROM_REQUESTER = new Set([Message.Type.WANT, Message.Type.CANCEL])
 
+/** Blocks read from the store ahead of the one being sent, per stream. */
+const SERVE_READ_AHEAD = 4
+
+/** A requested block waiting to be sent, with its read once started. */
+interface Queued { id: bigint, cid: CID, bytes?: Promise<Uint8Array | undefined> }
+
 export class ExchangeServer {
   private readonly log: Logger
   private readonly streams = new Set<Stream>()
@@ -67,10 +73,20 @@ export class ExchangeServer {
     this.streams.add(stream)
     this.stats.streams++
     stream.inactivityTimeout = STREAM_IDLE_TIMEOUT
-    const queue: Array<{ id: bigint, cid: CID }> = []
+    const queue: Queued[] = []
     let wake: (() => void) | undefined
     let done = false
     const controller = new AbortController()
+    const read = (q: Queued): Promise<Uint8Array | undefined> => {
+      if (q.bytes === undefined) {
+        q.bytes = this.components.blocks.get(q.cid, { signal: controller.signal }).catch((err: Error) => {
+          if (err instanceof BlockNotFoundError) return undefined
+          throw err
+        })
+        q.bytes.catch(() => {}) // a cancelled entry's read may fail unobserved
+      }
+      return q.bytes
+    }
     const sender = (async () => {
       while (true) {
         const next = queue.shift()
@@ -80,12 +96,9 @@ export class ExchangeServer {
           wake = undefined
           continue
         }
-        let bytes: Uint8Array | undefined
-        try {
-          bytes = await this.components.blocks.get(next.cid, { signal: controller.signal })
-        } catch (err) {
-          if (!(err instanceof BlockNotFoundError)) throw err
-        }
+        // Reads run ahead of the sends, so the disk and the socket work at the same time.
+        for (let i = 0; i < Math.min(queue.length, SERVE_READ_AHEAD); i++) void read(queue[i])
+        const bytes = await read(next)
         if (bytes === undefined) {
           await send(stream, { type: Message.Type.DONT_HAVE, id: next.id, cid: next.cid.bytes }, controller.signal)
         } else {

@@ -119,31 +119,32 @@ export class FetchSession {
     this.pump()
   }
 
-  /** Starts fetching blocks ahead of their `get`. */
-  want (cids: CID[]): void {
+  /** Starts fetching blocks ahead of their `get`; urgent ones go ahead of everything queued. */
+  want (cids: CID[], options: { urgent?: boolean } = {}): void {
     const fresh: Want[] = []
     for (const cid of cids) {
       const key = cid.toString()
       if (this.wants.has(key)) continue
       const w: Want = { cid, key, waiters: [], queued: true }
       this.wants.set(key, w)
-      this.queue.push(w)
       fresh.push(w)
     }
     if (fresh.length === 0) return
+    this.queue = options.urgent === true ? [...fresh, ...this.queue] : [...this.queue, ...fresh]
     for (const p of this.providers.values()) this.askHave(p, fresh)
     this.pump()
+  }
+
+  /** Whether the block is wanted from providers (asked for, on its way or waiting to be taken). */
+  wanted (cid: CID): boolean {
+    return this.wants.has(cid.toString())
   }
 
   /** The verified and stored block, or undefined when no provider holds it. */
   async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     const key = cid.toString()
-    if (!this.wants.has(key)) {
-      this.want([cid])
-      // Asked for now: ahead of prefetched blocks.
-      const w = this.wants.get(key) as Want
-      if (w.queued) this.queue = [w, ...this.queue.filter(x => x !== w)]
-    }
+    // Asked for now: ahead of prefetched blocks.
+    if (!this.wants.has(key)) this.want([cid], { urgent: true })
     const w = this.wants.get(key) as Want
     const r = w.result ?? await new Promise<{ bytes: Uint8Array | undefined }>((resolve, reject) => {
       const signal = AbortSignal.any([this.abort.signal, ...(options.signal !== undefined ? [options.signal] : [])])
@@ -211,6 +212,8 @@ export class FetchSession {
     result.then(async (bytes) => {
       if (p.inflight.get(w.key)?.id !== id) return // cancelled or timed out
       p.inflight.delete(w.key)
+      // The provider's pipe is refilled now, not after this block is verified and stored.
+      this.pump()
       if (w.result !== undefined) return
       if (bytes === undefined) {
         p.known.set(w.key, false)

@@ -14,7 +14,7 @@ export interface BlockSource {
   /** `verified` marks bytes the source has already hashed and matched to their CID. */
   getMany (cids: Iterable<CID>, options?: { signal?: AbortSignal }): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }>
   /** A hint that these blocks will be read soon (a network source starts fetching them). */
-  prefetch? (cids: CID[]): void
+  prefetch? (cids: CID[], options?: { urgent?: boolean }): void
 }
 
 /** Blocks of read-ahead a prefetching source is given, beyond the stripe being read. */
@@ -229,29 +229,36 @@ export async function * exportFile (source: BlockSource, root: CID, options: Exp
 }
 
 /**
- * Keeps a prefetching source told about the stripes ahead of the one being read: first the
- * stripe nodes, then their data chunks, `depth` stripes deep. It runs beside the export and
- * never blocks it; a failure here surfaces when the export itself reads that block.
+ * Keeps a prefetching source told about the stripes ahead of the one being read: the stripe
+ * nodes `2 × depth` stripes deep and ahead of everything else (they are small, and each one
+ * is needed before its chunks can be named), their data chunks `depth` stripes deep. It
+ * runs beside the export and never blocks it; a failure here surfaces when the export
+ * itself reads that block.
  */
 class ReadAhead {
-  private hinted = -1
+  private nodesHinted = -1
+  private dataHinted = -1
   private running: Promise<void> = Promise.resolve()
 
-  constructor (private readonly prefetch: (cids: CID[]) => void, private readonly locator: StripeLocator,
+  constructor (private readonly prefetch: NonNullable<BlockSource['prefetch']>, private readonly locator: StripeLocator,
     private readonly last: number, private readonly depth: number, private readonly signal?: AbortSignal) {}
 
   advance (current: number): void {
-    const target = Math.min(this.last, current + this.depth)
-    if (target <= this.hinted) return
-    const from = Math.max(current, this.hinted + 1)
-    this.hinted = target
+    const nodes = range(Math.max(current, this.nodesHinted + 1), Math.min(this.last, current + 2 * this.depth))
+    const data = range(Math.max(current, this.dataHinted + 1), Math.min(this.last, current + this.depth))
+    if (nodes.length === 0 && data.length === 0) return
+    this.nodesHinted = Math.max(this.nodesHinted, ...nodes)
+    this.dataHinted = Math.max(this.dataHinted, ...data)
     this.running = this.running.then(async () => {
       const opts = { signal: this.signal }
-      const stripes = Array.from({ length: target - from + 1 }, (_, i) => from + i)
-      this.prefetch(await Promise.all(stripes.map(async t => await this.locator.cid(t, opts))))
-      for (const t of stripes) this.prefetch((await this.locator.node(t, opts)).data)
+      if (nodes.length > 0) this.prefetch(await Promise.all(nodes.map(async t => await this.locator.cid(t, opts))), { urgent: true })
+      for (const t of data) this.prefetch((await this.locator.node(t, opts)).data)
     }).catch(() => {})
   }
+}
+
+function range (from: number, to: number): number[] {
+  return to < from ? [] : Array.from({ length: to - from + 1 }, (_, i) => from + i)
 }
 
 /**

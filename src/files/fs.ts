@@ -40,6 +40,9 @@ export async function exists (path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false)
 }
 
+/** Bytes written ahead of the disk by writeAtomically. */
+const WRITE_BEHIND_BYTES = 8 * 1024 * 1024
+
 /**
  * Writes a stream to `path` through a temporary file in the same directory, renamed into
  * place only when every byte is written and synced: a failure leaves no partial file.
@@ -49,21 +52,38 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
   const tmp = join(dirname(path), `.${basename(path)}.peerlink-${randomBytes(6).toString('hex')}.tmp`)
   const fh = await open(tmp, 'wx', 0o644)
   let written = 0
+  // Pieces are written at their offsets while the source produces the next ones, with at
+  // most WRITE_BEHIND_BYTES waiting on the disk.
+  const inflight: Array<{ promise: Promise<void>, bytes: number }> = []
+  let pending = 0
+  const writeAt = async (piece: Uint8Array, position: number): Promise<void> => {
+    let off = 0
+    while (off < piece.byteLength) {
+      const { bytesWritten } = await fh.write(piece, off, piece.byteLength - off, position + off)
+      off += bytesWritten
+    }
+  }
   try {
     for await (const piece of source) {
       options.signal?.throwIfAborted()
-      let off = 0
-      while (off < piece.byteLength) {
-        const { bytesWritten } = await fh.write(piece, off, piece.byteLength - off)
-        off += bytesWritten
-      }
+      const w = { promise: writeAt(piece, written), bytes: piece.byteLength }
+      w.promise.catch(() => {}) // awaited below, in order
+      inflight.push(w)
+      pending += w.bytes
       written += piece.byteLength
+      while (pending > WRITE_BEHIND_BYTES) {
+        const oldest = inflight.shift() as typeof w
+        await oldest.promise
+        pending -= oldest.bytes
+      }
     }
+    for (const w of inflight.splice(0)) await w.promise
     await fh.datasync()
     await fh.close()
     await rename(tmp, path)
     return written
   } catch (err) {
+    await Promise.allSettled(inflight.map(w => w.promise))
     await fh.close().catch(() => {})
     await unlink(tmp).catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })

@@ -165,7 +165,11 @@ class SessionSource implements BlockSource {
 
   async * getMany (cids: Iterable<CID>, options: { signal?: AbortSignal } = {}): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }> {
     const list = [...cids]
+    // A block the session fetched ahead is taken from it, already verified, rather than
+    // read back from the repo and hashed again.
+    const fromSession = list.map(cid => this.session.wanted(cid))
     const has = await this.local.hasMany(list, options)
+    for (let i = 0; i < list.length; i++) if (fromSession[i]) has[i] = false
     this.session.want(list.filter((_, i) => !has[i]))
     const remote = list.map((cid, i) => has[i] ? undefined : this.session.get(cid, options))
     for (const r of remote) r?.catch(() => {})
@@ -180,32 +184,37 @@ class SessionSource implements BlockSource {
     }
   }
 
-  prefetch (cids: CID[]): void {
-    this.local.hasMany(cids).then(has => { this.session.want(cids.filter((_, i) => !has[i])) }, () => {})
+  prefetch (cids: CID[], options: { urgent?: boolean } = {}): void {
+    this.local.hasMany(cids).then(has => { this.session.want(cids.filter((_, i) => !has[i]), options) }, () => {})
   }
 }
+
+/** Stripes whose parity is computed and stored beside the export at once. */
+const STRIPES_COMPLETING = 3
 
 /**
  * Makes each stripe whole in the repo as the export passes it: stores data chunks that were
  * rebuilt from parity and the parity blocks computed from the data. Both were checked against
  * their CIDs already (by the exporter's rebuild and by computeParity), so they are stored
- * without hashing them again. One stripe at a time runs beside the export, so memory stays
- * at a stripe or two.
+ * without hashing them again. Up to STRIPES_COMPLETING stripes run beside the export, so
+ * memory stays at a few stripes.
  */
 class StripeCompletion {
   parityComputed = 0
   rebuiltStored = 0
-  private pending: Promise<void> = Promise.resolve()
+  private readonly pending: Array<Promise<void>> = []
 
   constructor (private readonly store: LevelBlockstore, private readonly hold: (cids: CID[]) => void, private readonly signal: AbortSignal) {}
 
   readonly onStripe = async (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>): Promise<void> => {
-    await this.pending
-    this.pending = this.complete(manifest, node, chunks)
+    while (this.pending.length >= STRIPES_COMPLETING) await this.pending.shift()
+    const p = this.complete(manifest, node, chunks)
+    p.catch(() => {}) // surfaced by the next onStripe or finish
+    this.pending.push(p)
   }
 
   async finish (): Promise<void> {
-    await this.pending
+    while (this.pending.length > 0) await this.pending.shift()
   }
 
   private async complete (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>): Promise<void> {
