@@ -6,7 +6,7 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import type { LevelBlockstore } from '../blockstore/level.js'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, NoProvidersError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ExchangeServer } from '../exchange/server.js'
 import { Reprovider } from '../routing/reprovider.js'
@@ -19,6 +19,9 @@ import { encodeTicket, type Ticket } from './ticket.js'
 
 /** Provider records live this long in the DHT; roots are provided again every half of it. */
 export const PROVIDE_VALIDITY = 24 * 60 * 60 * 1000
+
+/** Roots kept to announce once a first DHT peer turns up. */
+const MAX_WAITING_PROVIDES = 10_000
 
 export interface NetworkInit {
   repo: string
@@ -70,6 +73,7 @@ export class PeerLinkNetwork {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.waitingTimer)
     await this.reprovider.stop()
     await this.server.stop()
     await this.host.stop()
@@ -102,8 +106,37 @@ export class PeerLinkNetwork {
     return conn.remotePeer.toString()
   }
 
+  /**
+   * Announces a root. When the node knows no DHT peer yet (a first node, or one whose
+   * bootstrap peers are down) the provide fails, and the root is also kept and announced
+   * as soon as a peer turns up, rather than at the next reprovide hours later.
+   */
   async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
-    return await this.routing.provide(root, options)
+    try {
+      return await this.routing.provide(root, options)
+    } catch (err) {
+      if (err instanceof NoProvidersError && dhtTableSize(this.host) === 0) this.provideLater(root)
+      throw err
+    }
+  }
+
+  private readonly waitingToProvide = new Map<string, CID>()
+  private waitingTimer: NodeJS.Timeout | undefined
+
+  private provideLater (root: CID): void {
+    if (this.waitingToProvide.size >= MAX_WAITING_PROVIDES) return // the reprovider still covers pinned roots
+    this.waitingToProvide.set(root.toString(), root)
+    this.waitingTimer ??= setInterval(() => {
+      if (dhtTableSize(this.host) === 0) return
+      clearInterval(this.waitingTimer)
+      this.waitingTimer = undefined
+      const roots = [...this.waitingToProvide.values()]
+      this.waitingToProvide.clear()
+      void (async () => {
+        for (const r of roots) await this.routing.provide(r).catch(() => {})
+      })()
+    }, 500)
+    this.waitingTimer.unref()
   }
 
   async findProviders (root: CID, options: FindOptions = {}): Promise<PeerInfo[]> {

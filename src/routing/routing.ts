@@ -43,6 +43,9 @@ export interface FindOptions {
   limit?: number
 }
 
+/** How long a lookup waits for a node that has just started to meet its first DHT peer. */
+const JOIN_WAIT = 5_000
+
 /** Longest a provide may take: the lookup plus the ADD_PROVIDER messages. */
 export const PROVIDE_TIMEOUT = 30_000
 
@@ -52,7 +55,9 @@ export class Routing {
 
   /** Announces that this node holds (blocks of) `root`. */
   async provide (root: CID, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<LookupStats> {
-    // kad-dht waits for peers rather than failing when it knows none.
+    // kad-dht waits for peers rather than failing when it knows none; a node that has just
+    // started gets a bounded wait to meet its bootstrap peers.
+    await this.joined(options.signal)
     if (this.tableSize() === 0) throw new NoProvidersError(root.toString(), 'cannot announce it: this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const timeout = AbortSignal.timeout(options.timeout ?? PROVIDE_TIMEOUT)
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
@@ -62,12 +67,21 @@ export class Routing {
     return stats
   }
 
+  /** Waits (at most JOIN_WAIT) until the routing table holds a peer. */
+  private async joined (signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + JOIN_WAIT
+    const s = signal ?? new AbortController().signal
+    while (this.tableSize() === 0 && Date.now() < deadline && !s.aborted) await sleep(50, s)
+  }
+
   /** Providers of `root` other than this node, as they are found, each once. */
   async * findProviders (root: CID, options: FindOptions = {}): AsyncGenerator<PeerInfo> {
     const timeout = AbortSignal.timeout(options.timeout ?? 10_000)
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
     const limit = options.limit ?? 20
     const seen = new Set<string>()
+    // A node that has just started may not have met its bootstrap peers yet.
+    await this.joined(signal)
     if (this.tableSize() === 0) return
     const retries = options.retries ?? 3
     for (let attempt = 0; attempt <= retries && !signal.aborted; attempt++) {
