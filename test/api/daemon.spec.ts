@@ -1,37 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { CLI, runCli } from '../helpers/cli.js'
-import { randomFile, waitUntil } from '../helpers/network.js'
+import { runCli, startDaemonProcess, stopDaemonProcess as stopDaemon, type DaemonProcess as Running } from '../helpers/cli.js'
+import { randomFile } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
-
-interface Running { child: ChildProcess, repo: string, info: { address: string, peerId: string, addresses: string[] } }
-
-/** Starts `peerlink daemon` on a fresh repo and waits (bounded) for its api.json. */
-async function startDaemonProcess (repo: string, bootstrap: string[] = []): Promise<Running> {
-  const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
-  expect(init.code, init.stderr).to.equal(0)
-  const child = spawn(process.execPath, [CLI, '--repo', repo, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERLINK_LOG_LEVEL: 'warn' } })
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-  const apiFile = join(repo, 'api.json')
-  await waitUntil(() => existsSync(apiFile) || child.exitCode !== null, 15_000, 'daemon did not start')
-  if (child.exitCode !== null) throw new Error(`daemon exited: ${stderr}`)
-  await new Promise(resolve => setTimeout(resolve, 50))
-  return { child, repo, info: JSON.parse(await readFile(apiFile, 'utf8')) }
-}
-
-async function stopDaemon (d: Running): Promise<number | null> {
-  if (d.child.exitCode !== null) return d.child.exitCode
-  const exited = new Promise<number | null>(resolve => d.child.once('exit', (code) => { resolve(code) }))
-  d.child.kill('SIGTERM')
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), 10_000)
-  const code = await exited
-  clearTimeout(timer)
-  return code
-}
 
 describe('the daemon and the CLI through it', function () {
   this.timeout(90_000)
@@ -46,7 +19,7 @@ describe('the daemon and the CLI through it', function () {
   it('adds on one daemon, fetches by ticket and by CID on another, and answers id/peers/find-providers', async () => {
     const a = await startDaemonProcess(join(dir.path, 'a'))
     daemons.push(a)
-    const b = await startDaemonProcess(join(dir.path, 'b'), a.info.addresses.map(x => `${x}/p2p/${a.info.peerId}`.replace(/(\/p2p\/[^/]+)\/p2p\/[^/]+$/, '$1')))
+    const b = await startDaemonProcess(join(dir.path, 'b'), { bootstrap: a.dialable })
     daemons.push(b)
     const cli = async (d: Running, ...args: string[]): ReturnType<typeof runCli> => await runCli(['--repo', d.repo, ...args], {}, 60_000)
 
