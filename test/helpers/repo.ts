@@ -1,16 +1,9 @@
 // Temporary repos and stores for tests, removed afterwards.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CID } from 'multiformats/cid'
 import { LevelBlockstore } from '../../src/blockstore/index.js'
-import { readManifest, StripeLocator, type BlockSource } from '../../src/files/exporter.js'
-import type { StripeNode } from '../../src/files/format.js'
+import { tempDir } from '../../simulations/lib/network.js'
 
-export async function tempDir (prefix = 'peerlink-test-'): Promise<{ path: string, cleanup: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix))
-  return { path, cleanup: async () => { await rm(path, { recursive: true, force: true }) } }
-}
+export { tempDir }
 
 export async function tempStore (): Promise<{ store: LevelBlockstore, path: string, cleanup: () => Promise<void> }> {
   const dir = await tempDir()
@@ -25,9 +18,4 @@ export async function collect (source: AsyncIterable<Uint8Array>): Promise<Buffe
   return Buffer.concat(parts)
 }
 
-/** Every stripe of a file, with the CID of its stripe node, read through the index. */
-export async function stripesOf (source: BlockSource, root: CID): Promise<Array<{ cid: CID, node: StripeNode }>> {
-  const manifest = await readManifest(source, root)
-  const locator = new StripeLocator(source, manifest)
-  return await Promise.all(Array.from({ length: manifest.stripeCount }, async (_, s) => ({ cid: await locator.cid(s), node: await locator.node(s) })))
-}
+export { stripesOf } from '../../simulations/lib/dag.js'

@@ -1,0 +1,58 @@
+// What a scenario is and what it hands back to the runner.
+import type { PlotSpec } from './plot.js'
+import type { Progress } from './progress.js'
+import type { Rng } from './rng.js'
+
+export interface ScenarioContext {
+  /** Nodes to run (already checked against the scenario's range). */
+  nodes: number
+  seed: number
+  quick: boolean
+  rng: Rng
+  progress: Progress
+  /** Aborted on SIGINT/SIGTERM or the scenario's time limit: stop starting work. */
+  signal: AbortSignal
+  /** A scratch directory for repos and files, removed afterwards. */
+  dir: string
+  /** Registers clean-up (stop nodes, kill processes, delete namespaces); run in reverse, also on failure. */
+  defer: (fn: () => Promise<void> | void) => void
+}
+
+export interface Target { name: string, ok: boolean, detail: string }
+
+export interface ScenarioResult {
+  /** The headline figures: what summary.md leads with and tests check. */
+  headline: Record<string, number | string | boolean>
+  /** Everything measured, for results.json. */
+  data: Record<string, unknown>
+  targets: Target[]
+  plots: Array<{ name: string, title: string, spec: PlotSpec }>
+  /** Extra lines of Markdown for summary.md (method, caveats). */
+  notes: string[]
+  /** Set when the scenario could not run here, with the reason. */
+  skipped?: string
+}
+
+export interface Scenario {
+  name: string
+  description: string
+  nodes: { default: number, quick: number, min: number, max: number }
+  /** Upper bound on one run's wall time, ms (quick and full). */
+  timeLimit: { quick: number, full: number }
+  run: (ctx: ScenarioContext) => Promise<ScenarioResult>
+}
+
+export function median (xs: number[]): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+export function percentile (xs: number[], p: number): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]
+}
+
+export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits

@@ -1,0 +1,8 @@
+// Every scenario `npm run sim` knows, in the order `all` runs them.
+import type { Scenario } from '../lib/scenario.js'
+import { adversary } from './adversary.js'
+import { erasure } from './erasure.js'
+import { lookup } from './lookup.js'
+import { swarm } from './swarm.js'
+
+export const scenarios: Scenario[] = [lookup, erasure, swarm, adversary]
