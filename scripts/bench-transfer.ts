@@ -1,0 +1,237 @@
+// Transfer throughput between processes on 127.0.0.1, all in one run:
+//
+//   npm run bench:transfer -- [--json] [--size MiB] [--rounds N]
+//
+//   (a) ceiling: raw libp2p stream throughput between two processes over TCP + Noise +
+//       Yamux with PeerLink's settings (scripts/lib/stream-peer.ts);
+//   (b) `peerlink fetch` of one file (default 1 GiB) from one provider daemon through
+//       another daemon to the output file, checked byte-for-byte;
+//   (c) the same from 3 provider daemons found through the DHT;
+//   (d) Helia 7 (unixfs + bitswap, same transport settings, offline) fetching the same file
+//       between two processes (scripts/lib/helia-peer.ts);
+//   and the fetching daemon's peak RSS.
+//
+// Each figure is the median of --rounds runs; every run uses fresh repos. The ratios the
+// targets are stated in are printed beside the figures.
+import '../src/polyfill.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { readChunks } from '../src/files/fs.js'
+import { createBlake3Hasher } from '../src/hash/index.js'
+import { peakRss, runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
+import { median } from './lib/stats.js'
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    size: { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '1' }
+  }
+})
+const sizeMiB = Number(args.size)
+const rounds = Number(args.rounds)
+if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 16384) throw new Error('--size is MiB, 1..16384')
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) throw new Error('--rounds must be 1..10')
+
+const MiB = 1024 * 1024
+const TSX = ['--import', 'tsx']
+const STREAM_PEER = fileURLToPath(new URL('./lib/stream-peer.ts', import.meta.url))
+const HELIA_PEER = fileURLToPath(new URL('./lib/helia-peer.ts', import.meta.url))
+const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
+const STEP_TIMEOUT = 15 * 60_000
+const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
+
+const children = new Set<ChildProcess>()
+const daemons = new Set<DaemonProcess>()
+const dir = mkdtempSync(join(tmpdir(), 'peerlink-bench-transfer-'))
+
+/** Starts a helper process that prints one JSON line when it is ready; kept until stopped. */
+async function startPeer (argv: string[]): Promise<{ child: ChildProcess, ready: any }> {
+  const child = spawn(process.execPath, [...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096) })
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${argv[0]} did not get ready: ${stderr}`)) }, STEP_TIMEOUT)
+    createInterface({ input: child.stdout! }).once('line', (l) => { clearTimeout(timer); resolve(l) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${argv[0]} exited (${code}): ${stderr}`)) })
+  })
+  return { child, ready: JSON.parse(line) }
+}
+
+/** Runs a helper process to its end; returns its JSON line and peak RSS. */
+async function runPeer (argv: string[]): Promise<{ result: any, rss: number }> {
+  const rssFile = join(dir, `rss-${Math.random().toString(36).slice(2)}`)
+  const child = spawn(process.execPath, ['--require', RSS, ...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERLINK_RSS_FILE: rssFile } })
+  children.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096) })
+  const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT)
+  const code = await new Promise(resolve => child.once('close', resolve))
+  clearTimeout(timer)
+  children.delete(child)
+  if (code !== 0) throw new Error(`${argv.slice(0, 2).join(' ')} failed (${String(code)}): ${stderr}`)
+  return { result: JSON.parse(stdout.trim().split('\n').at(-1) as string), rss: Number(readFileSync(rssFile, 'utf8')) }
+}
+
+async function stopPeer (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) { children.delete(child); return }
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+  children.delete(child)
+}
+
+async function daemon (name: string, bootstrap: string[] = []): Promise<DaemonProcess> {
+  const d = await startDaemonProcess(join(dir, name), { bootstrap })
+  daemons.add(d)
+  return d
+}
+
+async function stopDaemons (): Promise<void> {
+  await Promise.all([...daemons].map(async d => { await stopDaemonProcess(d); daemons.delete(d) }))
+}
+
+async function cli (d: DaemonProcess, ...argv: string[]): Promise<string> {
+  const r = await runCli(['--repo', d.repo, ...argv], {}, STEP_TIMEOUT)
+  if (r.code !== 0) throw new Error(`peerlink ${argv.join(' ')} failed (${String(r.code)}): ${r.stderr}`)
+  return r.stdout
+}
+
+async function blake3File (path: string): Promise<string> {
+  const h = createBlake3Hasher()
+  for await (const c of readChunks(path, 4 * MiB)) h.update(c)
+  return Buffer.from(h.digest()).toString('hex')
+}
+
+/** (a) one stream, one direction, between two processes. */
+async function ceiling (bytes: number): Promise<number> {
+  const sink = await startPeer([STREAM_PEER, 'sink'])
+  try {
+    const { result } = await runPeer([STREAM_PEER, 'source', sink.ready.addrs[0], String(bytes)])
+    return result.bytes / result.seconds / 1e6
+  } finally {
+    await stopPeer(sink.child)
+  }
+}
+
+interface PeerLinkRun { mbps: number, rss: number, providers: number, shares: number[] }
+
+/** (b) and (c): `providerCount` daemons add the file, a fresh daemon fetches it by ticket. */
+async function peerlinkFetch (input: string, inputHash: string, providerCount: number, round: number): Promise<PeerLinkRun> {
+  try {
+    const first = await daemon(`p${providerCount}-${round}-0`)
+    const providers = [first]
+    for (let i = 1; i < providerCount; i++) providers.push(await daemon(`p${providerCount}-${round}-${i}`, first.dialable))
+    let ticket = ''
+    for (const p of providers) {
+      const [entry] = JSON.parse(await cli(p, 'add', '--json', input)) as Array<{ ticket: string, provided: boolean }>
+      ticket = entry.ticket
+    }
+    const fetcher = await daemon(`f${providerCount}-${round}`, first.dialable)
+    const output = join(dir, `out-${providerCount}-${round}.bin`)
+    const t0 = process.hrtime.bigint()
+    const r = JSON.parse(await cli(fetcher, 'fetch', ticket, '-o', output, '--json')) as { size: number, providers: Array<{ peer: string, bytes: number }> }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+    const rss = peakRss(fetcher.child.pid as number)
+    if (await blake3File(output) !== inputHash) throw new Error(`the fetched file differs from the input (${providerCount} providers)`)
+    rmSync(output)
+    const served = r.providers.filter(p => p.bytes > 0)
+    return { mbps: r.size / seconds / 1e6, rss, providers: served.length, shares: served.map(p => p.bytes / r.size) }
+  } finally {
+    await stopDaemons()
+  }
+}
+
+/** (d) Helia: one provider process, one fetcher process. */
+async function heliaFetch (input: string, inputHash: string, round: number): Promise<{ mbps: number, rss: number }> {
+  const provider = await startPeer([HELIA_PEER, 'provide', input, join(dir, `helia-p-${round}`)])
+  try {
+    const output = join(dir, `helia-out-${round}.bin`)
+    const { result, rss } = await runPeer([HELIA_PEER, 'fetch', provider.ready.cid, provider.ready.addrs[0], output, join(dir, `helia-f-${round}`)])
+    if (await blake3File(output) !== inputHash) throw new Error('Helia\'s fetched file differs from the input')
+    rmSync(output)
+    return { mbps: result.bytes / result.seconds / 1e6, rss }
+  } finally {
+    await stopPeer(provider.child)
+  }
+}
+
+async function cleanup (): Promise<void> {
+  await stopDaemons()
+  for (const c of children) c.kill('SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void cleanup().then(() => process.exit(130)) })
+
+try {
+  const input = join(dir, 'input.bin')
+  const fd = openSync(input, 'w')
+  const piece = randomBytes(16 * MiB)
+  for (let done = 0; done < sizeMiB * MiB; done += piece.length) {
+    piece[0]++ // every 16 MiB distinct, so nothing dedupes
+    writeSync(fd, piece, 0, Math.min(piece.length, sizeMiB * MiB - done))
+  }
+  closeSync(fd)
+  const bytes = statSync(input).size
+  const inputHash = await blake3File(input)
+
+  const a: number[] = []
+  const b: PeerLinkRun[] = []
+  const c: PeerLinkRun[] = []
+  const d: Array<{ mbps: number, rss: number }> = []
+  for (let r = 0; r < rounds; r++) {
+    a.push(await ceiling(bytes))
+    log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s`)
+    b.push(await peerlinkFetch(input, inputHash, 1, r))
+    log(`round ${r + 1}/${rounds}: (b) fetch, 1 provider ${b.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((b.at(-1)?.rss ?? 0) / MiB).toFixed(0)} MiB`)
+    c.push(await peerlinkFetch(input, inputHash, 3, r))
+    log(`round ${r + 1}/${rounds}: (c) fetch, 3 providers ${c.at(-1)?.mbps.toFixed(0)} MB/s from ${c.at(-1)?.providers} (shares ${c.at(-1)?.shares.map(s => (s * 100).toFixed(0) + '%').join(' ')})`)
+    d.push(await heliaFetch(input, inputHash, r))
+    log(`round ${r + 1}/${rounds}: (d) Helia ${d.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((d.at(-1)?.rss ?? 0) / MiB).toFixed(0)} MiB`)
+  }
+  const ceilingMbps = median(a)
+  const one = median(b.map(x => x.mbps))
+  const three = median(c.map(x => x.mbps))
+  const helia = median(d.map(x => x.mbps))
+  const rss = Math.max(...b.map(x => x.rss), ...c.map(x => x.rss)) / MiB
+  const result = {
+    size_mib: bytes / MiB,
+    rounds,
+    ceiling_mbps: round1(ceilingMbps),
+    fetch_1_provider_mbps: round1(one),
+    fetch_3_providers_mbps: round1(three),
+    helia_mbps: round1(helia),
+    fetch_peak_rss_mb: round1(rss),
+    ratio_1_provider_vs_ceiling: round2(one / ceilingMbps),
+    ratio_1_provider_vs_helia: round2(one / helia),
+    ratio_3_vs_1_provider: round2(three / one),
+    providers_serving_3: median(c.map(x => x.providers)),
+    helia_peak_rss_mb: round1(Math.max(...d.map(x => x.rss)) / MiB)
+  }
+  if (args.json) {
+    process.stdout.write(JSON.stringify(result) + '\n')
+  } else {
+    console.log(`transfer of ${bytes / MiB} MiB on 127.0.0.1, median of ${rounds} round(s)`)
+    console.log(`  (a) raw libp2p stream       ${result.ceiling_mbps} MB/s`)
+    console.log(`  (b) fetch, 1 provider       ${result.fetch_1_provider_mbps} MB/s   ${result.ratio_1_provider_vs_ceiling}x ceiling (target >= 0.8), ${result.ratio_1_provider_vs_helia}x Helia (target >= 5)`)
+    console.log(`  (c) fetch, 3 providers      ${result.fetch_3_providers_mbps} MB/s   ${result.ratio_3_vs_1_provider}x (b) (target >= 1), ${result.providers_serving_3} served`)
+    console.log(`  (d) Helia 7 bitswap         ${result.helia_mbps} MB/s`)
+    console.log(`  fetcher peak RSS            ${result.fetch_peak_rss_mb} MiB (target <= 300); Helia fetcher ${result.helia_peak_rss_mb} MiB`)
+  }
+} finally {
+  await cleanup()
+}
+
+function round1 (x: number): number { return Math.round(x * 10) / 10 }
+function round2 (x: number): number { return Math.round(x * 100) / 100 }
