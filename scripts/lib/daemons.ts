@@ -3,7 +3,7 @@
 // SIGKILL after a bound) or kill it outright. Every child is tracked by PID so a caller
 // can stop all of them, also when it fails.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,21 +49,27 @@ export async function startDaemonProcess (repo: string, options: { bootstrap?: s
   const bootstrap = options.bootstrap ?? []
   const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
   if (init.code !== 0) throw new Error(`peerlink init failed (${init.code}): ${init.stderr}`)
+  const apiFile = join(repo, 'api.json')
+  rmSync(apiFile, { force: true }) // left behind by a daemon that was killed
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '--repo', repo, 'daemon'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PEERLINK_LOG_LEVEL: 'warn', ...options.env }
   })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8192) })
-  const apiFile = join(repo, 'api.json')
   const deadline = Date.now() + (options.timeoutMs ?? 15_000)
   while (!existsSync(apiFile) && child.exitCode === null && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 25))
   if (!existsSync(apiFile)) {
     child.kill('SIGKILL')
     throw new Error(child.exitCode !== null ? `daemon exited (${child.exitCode}): ${stderr}` : 'daemon did not start in time')
   }
-  await new Promise(resolve => setTimeout(resolve, 50)) // api.json is written whole, but give the write a moment
-  const info = JSON.parse(await readFile(apiFile, 'utf8')) as DaemonProcess['info']
+  let info: DaemonProcess['info']
+  try {
+    info = JSON.parse(await readFile(apiFile, 'utf8')) as DaemonProcess['info']
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw new Error(`daemon wrote an unreadable api.json: ${(err as Error).message}`)
+  }
   return { child, repo, info, dialable: dialable(info) }
 }
 

@@ -2,7 +2,7 @@
 // It writes api.json (address and pid) so the CLI finds it, logs through pino, and on
 // SIGINT/SIGTERM stops taking calls, cancels what is in flight, stops the node (the
 // blockstore's pending writes finish before LevelDB closes) and removes api.json.
-import { rm, writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
 import { PeerLinkNode } from '../node/peerlink.js'
 import { readToken, repoPaths } from '../repo/repo.js'
@@ -37,7 +37,10 @@ export async function startDaemon (repo: string, options: { logger?: Logger, api
     peerId: node.network.peerId.toString(),
     addresses: node.network.addresses().map(a => a.toString())
   }
-  await writeFile(repoPaths(repo).api, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
+  // Written whole under another name and renamed: a reader never sees half a file.
+  const apiFile = repoPaths(repo).api
+  await writeFile(`${apiFile}.tmp`, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
+  await rename(`${apiFile}.tmp`, apiFile)
   log.info({ peerId: info.peerId, api: info.address, listen: info.addresses }, 'daemon started')
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
