@@ -121,49 +121,6 @@ const firstLine = (r: CliResult, timeoutMs: number): string => r.code === null
 
 const tally = (m: Map<string, number>, key: string): void => { m.set(key, (m.get(key) ?? 0) + 1) }
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * startDaemonProcess, again if it read the daemon's api.json half-written: it reads the file
- * as soon as it exists and the daemon does not write it atomically, so under load JSON.parse
- * throws and the daemon is left running untracked. That daemon is found by the pid in the
- * finished api.json (checked to be this repo's daemon) and stopped before the second try.
- */
-async function startDaemon (repo: string, options: Parameters<typeof startDaemonProcess>[1]): Promise<DaemonProcess> {
-  try {
-    return await startDaemonProcess(repo, options)
-  } catch (err) {
-    if (!(err instanceof SyntaxError)) throw err
-    await stopUntracked(repo)
-    return await startDaemonProcess(repo, options)
-  }
-}
-
-async function stopUntracked (repo: string): Promise<void> {
-  const file = join(repo, 'api.json')
-  let pid: number | undefined
-  for (const deadline = Date.now() + 5000; pid === undefined && Date.now() < deadline;) {
-    try {
-      pid = (JSON.parse(await readFile(file, 'utf8')) as { pid: number }).pid
-    } catch {
-      await sleep(50)
-    }
-  }
-  const cmdline = pid === undefined ? '' : await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-  if (pid === undefined || !cmdline.includes(repo)) return
-  process.kill(pid, 'SIGTERM')
-  for (const deadline = Date.now() + TIMEOUT.stop; isAlive(pid) && Date.now() < deadline;) await sleep(50)
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL')
-  await rm(file, { force: true })
-}
-
 /** Runs fn over items, at most `limit` at once. */
 async function pool<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
@@ -219,9 +176,7 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   const launch = async (n: SimNode): Promise<void> => { await track(start(n)) }
   const start = async (n: SimNode): Promise<void> => {
     signal.throwIfAborted()
-    // A crashed daemon leaves its api.json behind; startDaemonProcess would read that at once.
-    await rm(join(n.repo, 'api.json'), { force: true })
-    const d = await startDaemon(n.repo, { bootstrap: n.stable && n.id === 0 ? [] : bootstrap, timeoutMs: TIMEOUT.start })
+    const d = await startDaemonProcess(n.repo, { bootstrap: n.stable && n.id === 0 ? [] : bootstrap, timeoutMs: TIMEOUT.start })
     ctx.defer(async () => { await stopDaemonProcess(d, TIMEOUT.stop) })
     if (signal.aborted) {
       await stopDaemonProcess(d, TIMEOUT.stop)
