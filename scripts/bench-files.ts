@@ -8,14 +8,12 @@
 // byte-for-byte (BLAKE3 of both files).
 import '../src/polyfill.js'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { readChunks } from '../src/files/fs.js'
-import { createBlake3Hasher } from '../src/hash/index.js'
+import { blake3File, writeRandomFile } from './lib/input.js'
 import { median } from './lib/stats.js'
 
 const { values: args } = parseArgs({
@@ -38,14 +36,7 @@ const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n'
 const dir = mkdtempSync(join(tmpdir(), 'peerlink-bench-files-'))
 try {
   const input = join(dir, 'input.bin')
-  // Written in pieces: the bench holds no more than 16 MiB itself.
-  const fd = openSync(input, 'w')
-  const piece = randomBytes(16 * MiB)
-  for (let done = 0; done < sizeMiB * MiB; done += piece.length) {
-    piece[0]++ // every 16 MiB distinct, so nothing dedupes
-    writeSync(fd, piece, 0, Math.min(piece.length, sizeMiB * MiB - done))
-  }
-  closeSync(fd)
+  writeRandomFile(input, sizeMiB * MiB)
   const bytes = statSync(input).size
 
   const run = (argv: string[]): { seconds: number, rss: number, stdout: string } => {
@@ -55,11 +46,6 @@ try {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9
     if (r.status !== 0) throw new Error(`peerlink ${argv.join(' ')} failed: ${r.stderr}`)
     return { seconds, rss: Number(readFileSync(rssFile, 'utf8')), stdout: r.stdout }
-  }
-  const blake3File = async (path: string): Promise<string> => {
-    const h = createBlake3Hasher()
-    for await (const c of readChunks(path, 4 * MiB)) h.update(c)
-    return Buffer.from(h.digest()).toString('hex')
   }
   const inputHash = await blake3File(input)
 

@@ -15,15 +15,13 @@
 // targets are stated in are printed beside the figures.
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { readChunks } from '../src/files/fs.js'
-import { createBlake3Hasher } from '../src/hash/index.js'
+import { blake3File, writeRandomFile } from './lib/input.js'
 import { peakRss, runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
 import { median } from './lib/stats.js'
 
@@ -108,12 +106,6 @@ async function cli (d: DaemonProcess, ...argv: string[]): Promise<string> {
   return r.stdout
 }
 
-async function blake3File (path: string): Promise<string> {
-  const h = createBlake3Hasher()
-  for await (const c of readChunks(path, 4 * MiB)) h.update(c)
-  return Buffer.from(h.digest()).toString('hex')
-}
-
 /** (a) one stream, one direction, between two processes. */
 async function ceiling (bytes: number): Promise<number> {
   const sink = await startPeer([STREAM_PEER, 'sink'])
@@ -176,13 +168,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void
 
 try {
   const input = join(dir, 'input.bin')
-  const fd = openSync(input, 'w')
-  const piece = randomBytes(16 * MiB)
-  for (let done = 0; done < sizeMiB * MiB; done += piece.length) {
-    piece[0]++ // every 16 MiB distinct, so nothing dedupes
-    writeSync(fd, piece, 0, Math.min(piece.length, sizeMiB * MiB - done))
-  }
-  closeSync(fd)
+  writeRandomFile(input, sizeMiB * MiB)
   const bytes = statSync(input).size
   const inputHash = await blake3File(input)
 
