@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { blake3File, writeRandomFile } from './lib/input.js'
-import { peakRss, runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
+import { peakRss, runCli, startDaemonProcess, stopChild, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
 import { median } from './lib/stats.js'
 
 const { values: args } = parseArgs({
@@ -81,12 +81,7 @@ async function runPeer (argv: string[]): Promise<{ result: any, rss: number }> {
 }
 
 async function stopPeer (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) { children.delete(child); return }
-  const exited = new Promise(resolve => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-  await exited
-  clearTimeout(timer)
+  await stopChild(child)
   children.delete(child)
 }
 

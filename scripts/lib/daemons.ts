@@ -73,15 +73,19 @@ export async function startDaemonProcess (repo: string, options: { bootstrap?: s
   return { child, repo, info, dialable: dialable(info) }
 }
 
-/** SIGTERM, then SIGKILL after a bound; resolves with the exit code (null when killed). */
-export async function stopDaemonProcess (d: DaemonProcess, graceMs = 10_000): Promise<number | null> {
-  if (d.child.exitCode !== null || d.child.signalCode !== null) return d.child.exitCode
-  const exited = new Promise<number | null>(resolve => d.child.once('exit', (code) => { resolve(code) }))
-  d.child.kill('SIGTERM')
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), graceMs)
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed) once the process is gone. */
+export async function stopChild (child: ChildProcess, graceMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return child.exitCode
+  const exited = new Promise<number | null>(resolve => child.once('exit', (code) => { resolve(code) }))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
   const code = await exited
   clearTimeout(timer)
   return code
+}
+
+export async function stopDaemonProcess (d: DaemonProcess, graceMs = 10_000): Promise<number | null> {
+  return await stopChild(d.child, graceMs)
 }
 
 /** kill -9, as a crash; resolves once the process is gone. */

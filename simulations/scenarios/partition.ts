@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { initRepo, repoPaths } from '../../src/repo/repo.js'
-import { CLI } from '../../scripts/lib/daemons.js'
+import { CLI, stopChild } from '../../scripts/lib/daemons.js'
 import { barChart, type PlotSpec } from '../lib/plot.js'
 import { median, percentile, round, type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
 
@@ -699,16 +699,6 @@ async function collect (child: ChildProcess, timeoutMs: number): Promise<Run> {
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-async function stopChild (child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
-  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-  await exited
-  clearTimeout(timer)
 }
 
 /** The CLI's error line without its "peerlink: " prefix. */
