@@ -22,6 +22,11 @@ export interface TestNetwork {
   stop: () => Promise<void>
 }
 
+/** The listen addresses of the first `count` nodes, to bootstrap a new node from. */
+export function bootstrapFrom (nodes: PeerLinkNode[], count = 1): string[] {
+  return nodes.slice(0, count).flatMap(n => n.network.addresses().map(a => a.toString()))
+}
+
 export async function startNode (repo: string, bootstrap: string[] = []): Promise<PeerLinkNode> {
   await initRepo(repo, (c) => {
     c.network.listen = ['/ip4/127.0.0.1/tcp/0']
@@ -37,7 +42,7 @@ export async function startNetwork (count: number): Promise<TestNetwork> {
   const nodes: PeerLinkNode[] = []
   let made = 0
   const add = async (): Promise<PeerLinkNode> => {
-    const boot = nodes.length === 0 ? [] : nodes[0].network.addresses().map(a => a.toString())
+    const boot = bootstrapFrom(nodes)
     const node = await startNode(join(dir.path, `node${made++}`), boot)
     nodes.push(node)
     if (nodes.length > 1) await waitUntil(() => node.network.host.getConnections(nodes[0].network.peerId).length > 0, 10_000, 'no connection to the bootstrap node')

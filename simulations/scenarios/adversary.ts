@@ -14,7 +14,7 @@ import { CID } from 'multiformats/cid'
 import { EXCHANGE_PROTOCOL } from '../../src/exchange/constants.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { stripesOf } from '../lib/dag.js'
-import { startNode, waitForRoutingTables } from '../lib/network.js'
+import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { barChart } from '../lib/plot.js'
 import { median, round, type Scenario } from '../lib/scenario.js'
 
@@ -43,9 +43,8 @@ export const adversary: Scenario = {
     ], n)
     const nodes: PeerLinkNode[] = []
     ctx.defer(async () => { await Promise.all(nodes.map(async x => await x.stop().catch(() => {}))) })
-    const boot = (): string[] => nodes.slice(0, 2).flatMap(b => b.network.addresses().map(a => a.toString()))
     for (let i = 0; i < n; i++) {
-      nodes.push(await startNode(join(ctx.dir, `node${i}`), boot()))
+      nodes.push(await startNode(join(ctx.dir, `node${i}`), bootstrapFrom(nodes, 2)))
       ctx.progress.update(`started ${nodes.length}/${n} nodes`)
     }
     await waitForRoutingTables(nodes, Math.min(n - 1, 3), 30_000)
@@ -95,7 +94,7 @@ export const adversary: Scenario = {
     for (const [f, p] of prepared.entries()) {
       for (const attacked of [false, true]) {
         ctx.signal.throwIfAborted()
-        const fetcher = await startNode(join(ctx.dir, `fetcher${fetchers++}`), boot())
+        const fetcher = await startNode(join(ctx.dir, `fetcher${fetchers++}`), bootstrapFrom(nodes, 2))
         try {
           await waitForRoutingTables([fetcher], Math.min(n, 3), 10_000)
           const out = join(ctx.dir, `out${fetchers}.bin`)

@@ -15,7 +15,7 @@ import type { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'
 import { dagNodesOf, stripesOf } from '../lib/dag.js'
-import { startNode, waitForRoutingTables } from '../lib/network.js'
+import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { barChart } from '../lib/plot.js'
 import { median, round, type Scenario } from '../lib/scenario.js'
 
@@ -33,13 +33,12 @@ export const erasure: Scenario = {
   async run (ctx) {
     const nodes: PeerLinkNode[] = []
     ctx.defer(async () => { await Promise.all(nodes.map(async n => await n.stop().catch(() => {}))) })
-    const boot = (): string[] => nodes.slice(0, 2).flatMap(b => b.network.addresses().map(a => a.toString()))
     // The origin imports offline: it never provides, so only the holders can serve.
     await initRepo(join(ctx.dir, 'origin'))
     const origin = await PeerLinkNode.open(join(ctx.dir, 'origin'))
     ctx.defer(async () => { await origin.stop() })
     for (let i = 0; i < ctx.nodes; i++) {
-      nodes.push(await startNode(join(ctx.dir, `node${i}`), boot()))
+      nodes.push(await startNode(join(ctx.dir, `node${i}`), bootstrapFrom(nodes, 2)))
       ctx.progress.update(`started ${nodes.length} nodes`)
     }
     await waitForRoutingTables(nodes, Math.min(nodes.length - 1, 3), 30_000)
@@ -77,7 +76,7 @@ export const erasure: Scenario = {
           }
         }
         await Promise.all(holders.map(async h => await h.network.provide(root, { signal: ctx.signal })))
-        const fetcher = await startNode(join(ctx.dir, `fetcher${fetchers++}`), boot())
+        const fetcher = await startNode(join(ctx.dir, `fetcher${fetchers++}`), bootstrapFrom(nodes, 2))
         await waitForRoutingTables([fetcher], Math.min(holders.length, 3), 10_000)
         const out = join(ctx.dir, `out-${f}-${removed}.bin`)
         const t0 = performance.now()

@@ -13,7 +13,7 @@ import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { routingKey } from '../../src/routing/routing.js'
-import { startNode, waitForRoutingTables } from '../lib/network.js'
+import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { lineChart } from '../lib/plot.js'
 import { median, percentile, round, type Scenario, type ScenarioContext } from '../lib/scenario.js'
 
@@ -39,8 +39,7 @@ export const lookup: Scenario = {
     for (const n of sizes) {
       while (nodes.length < n) {
         ctx.signal.throwIfAborted()
-        const boot = nodes.slice(0, 3).flatMap(b => b.network.addresses().map(a => a.toString()))
-        nodes.push(await startNode(`${ctx.dir}/node${nodes.length}`, boot))
+        nodes.push(await startNode(`${ctx.dir}/node${nodes.length}`, bootstrapFrom(nodes, 3)))
         ctx.progress.update(`growing to ${n}: ${nodes.length} nodes`)
       }
       await waitForRoutingTables(nodes, Math.min(n - 1, 4), 60_000 + n * 500)
