@@ -1,7 +1,8 @@
 // The benchmarks' input file and output check: a file of random bytes written in 16 MiB
-// pieces (the bench itself never holds more), every piece distinct so nothing dedupes, and
-// the BLAKE3 of a file read in 4 MiB chunks.
-import { randomBytes } from 'node:crypto'
+// pieces (the bench itself never holds more), and the BLAKE3 of a file read in 4 MiB chunks.
+// Every piece is filled afresh: a piece reused with one byte changed would repeat all its
+// chunks but the first, and content addressing would store and move each only once.
+import { randomFillSync } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { readChunks } from '../../src/files/fs.js'
 import { createBlake3Hasher } from '../../src/hash/index.js'
@@ -11,9 +12,9 @@ const MiB = 1024 * 1024
 export function writeRandomFile (path: string, bytes: number): void {
   const fd = openSync(path, 'w')
   try {
-    const piece = randomBytes(16 * MiB)
+    const piece = Buffer.allocUnsafe(16 * MiB)
     for (let done = 0; done < bytes; done += piece.length) {
-      piece[0]++
+      randomFillSync(piece)
       writeSync(fd, piece, 0, Math.min(piece.length, bytes - done))
     }
   } finally {
