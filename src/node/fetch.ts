@@ -36,6 +36,11 @@ export interface FetchOptions {
   requestTimeout?: number
   signal?: AbortSignal
   onProgress?: (event: FetchProgressEvents) => void
+  /**
+   * Called once the root is read and before any content is fetched, with the content size
+   * and, for a file, its erasure parameters; throws to refuse a fetch the repo cannot hold.
+   */
+  checkSpace?: (bytes: number, erasure?: { k: number, m: number }) => Promise<void>
 }
 
 export interface FetchResult {
@@ -112,6 +117,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
         ? `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`
         : `${providersSeen} provider${providersSeen === 1 ? '' : 's'} found, none could serve the root`)
     }
+    await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
     const exportOptions = { signal, onProgress: options.onProgress, force: options.force, onStripe: completion.onStripe }
     if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)

@@ -100,7 +100,10 @@ export class PeerLinkNode {
       if (options.output !== undefined) await this.exportTo(ticket.root, options.output, options)
       return { cid: s.cid, name: s.name, type: s.type, size: s.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
     }
-    return await this.network.fetch(ticket, options)
+    return await this.network.fetch(ticket, {
+      ...options,
+      checkSpace: async (bytes, erasure) => { await this.checkSpace(bytes, erasure?.k ?? this.config.import.k, erasure?.m ?? this.config.import.m) }
+    })
   }
 
   /** Announces a root this repo holds in the DHT. */
@@ -147,8 +150,9 @@ export class PeerLinkNode {
   }
 
   /**
-   * Refuses an import the disk cannot hold (file plus parity plus head-room) before writing
-   * anything; running out half-way fails cleanly too, but only after the work.
+   * Refuses an import or fetch the disk or the quota cannot hold (content plus parity plus
+   * head-room) before writing anything; running out half-way fails cleanly too, but only
+   * after the work. A directory is estimated with the repo's own k and m.
    */
   private async checkSpace (bytes: number, k: number, m: number): Promise<void> {
     await this.checkQuota(bytes, k, m)
@@ -157,7 +161,7 @@ export class PeerLinkNode {
     if (fs === undefined) return
     const free = fs.bavail * fs.bsize
     if (free < needed) {
-      throw new DiskFullError(this.repoPath, { cause: new Error(`needs about ${Math.ceil(needed / 1048576)} MiB free to add ${Math.ceil(bytes / 1048576)} MiB, has ${Math.floor(free / 1048576)} MiB`) })
+      throw new DiskFullError(this.repoPath, { cause: new Error(`needs about ${Math.ceil(needed / 1048576)} MiB free to store ${Math.ceil(bytes / 1048576)} MiB, has ${Math.floor(free / 1048576)} MiB`) })
     }
   }
 

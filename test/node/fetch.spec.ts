@@ -127,4 +127,22 @@ describe('fetch across a loopback network', function () {
     expect(err?.name).to.equal('NoProvidersError')
     expect(Date.now() - started).to.be.lessThan(15_000)
   })
+  it('refuses a fetch past the storage quota before fetching any content, and fetches once it is raised', async () => {
+    const [a] = net.nodes
+    const fetcher = await net.add()
+    const f = await randomFile(net.dir, 'quota.bin', 4 * MiB)
+    const added = await a.add(f.path, { chunkSize: 256 * 1024, k: 4, m: 2 })
+    const out = join(net.dir, 'quota.out')
+    const before = (await fetcher.usage()).bytes
+    fetcher.config.storage.quota = before + 5 * MiB // the file and its parity need 6 MiB
+    const err = await fetcher.fetch(parseTarget(added.cid.toString()), { output: out }).then(() => undefined, (e: Error) => e)
+    expect(err?.name).to.equal('QuotaExceededError')
+    expect(err?.message).to.match(/quota is \d+ bytes/)
+    expect((await fetcher.usage()).bytes - before).to.be.lessThan(64 * 1024) // the root alone
+    expect(await readFile(out).then(() => true, () => false)).to.equal(false)
+    fetcher.config.storage.quota = before + 7 * MiB
+    const r = await fetcher.fetch(parseTarget(added.cid.toString()), { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    expect(r.fetchedBytes).to.be.within(4 * MiB, 4 * MiB + 64 * 1024) // data and stripe nodes; parity computed
+  })
 })
