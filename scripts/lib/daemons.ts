@@ -2,10 +2,11 @@
 // one (bounded wait for its api.json), talk to it through the CLI, stop it (SIGTERM, then
 // SIGKILL after a bound) or kill it outright. Every child is tracked by PID so a caller
 // can stop all of them, also when it fails.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
@@ -14,7 +15,20 @@ export interface CliResult { code: number | null, stdout: string, stderr: string
 
 /** Runs the built CLI as a user would; the child is killed if it overruns. */
 export async function runCli (args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return await run(spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), timeoutMs)
+}
+
+/**
+ * Runs the built CLI on a pseudo-terminal (util-linux `script`), as in an interactive shell:
+ * standard output and error both arrive in `stdout`, with the terminal's control codes.
+ */
+export async function runCliInTerminal (args: string[], timeoutMs = 15_000): Promise<CliResult> {
+  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ')
+  return await run(spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], { env: { ...process.env, COLUMNS: '120' }, stdio: ['ignore', 'pipe', 'pipe'] }), timeoutMs)
+}
+
+async function run (child: ChildProcessByStdio<null, Readable, Readable>, timeoutMs: number): Promise<CliResult> {
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { runCli, startDaemonProcess, stopDaemonProcess as stopDaemon, type DaemonProcess as Running } from '../helpers/cli.js'
+import { runCli, runCliInTerminal, startDaemonProcess, stopDaemonProcess as stopDaemon, type DaemonProcess as Running } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
@@ -39,6 +39,7 @@ describe('the daemon and the CLI through it', function () {
     const out1 = join(dir.path, 'by-ticket.bin')
     const byTicket = await cli(b, 'fetch', entry.ticket, '-o', out1)
     expect(byTicket.code, byTicket.stderr).to.equal(0)
+    expect(byTicket.stderr).to.not.include('fetching') // no progress bar into a pipe
     expect((await readFile(out1)).equals(f.bytes)).to.equal(true)
     const out2 = join(dir.path, 'by-cid.bin')
     expect((await cli(b, 'fetch', entry.cid, '-o', out2)).code).to.equal(0)
@@ -48,6 +49,21 @@ describe('the daemon and the CLI through it', function () {
     expect((JSON.parse(providers.stdout) as Array<{ peer: string }>).map(p => p.peer)).to.include(b.info.peerId)
     const ls = JSON.parse((await cli(b, 'ls', '--json')).stdout) as Array<{ cid: string }>
     expect(ls.map(p => p.cid)).to.include(entry.cid)
+  })
+
+  it('shows a progress bar with bytes, rate and peers when fetching on a terminal', async () => {
+    const [a, b] = daemons
+    const f = await randomFile(dir.path, 'bar.bin', 5 * 1024 * 1024)
+    const [entry] = JSON.parse((await runCli(['--repo', a.repo, 'add', '--json', f.path], {}, 60_000)).stdout) as Array<{ ticket: string }>
+    const out = join(dir.path, 'bar.out')
+    const r = await runCliInTerminal(['--repo', b.repo, 'fetch', entry.ticket, '-o', out], 60_000)
+    expect(r.code, r.stdout + r.stderr).to.equal(0)
+    // Each redraw moves to column 1 (CSI 1 G); the last one before the summary is complete.
+    const frames = r.stdout.replace(/\x1b\[1G/g, '\r').replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '').split(/[\r\n]+/).map(l => l.trim()).filter(l => l.startsWith('fetching'))
+    expect(frames.length, r.stdout).to.be.greaterThan(0)
+    expect(frames.at(-1)).to.match(/^fetching \S+ 100% \| 5\.0 MiB of 5\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| 1 peers$/)
+    expect(r.stdout).to.include(`wrote ${out}`)
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
   })
 
   it('refuses API calls without the token or with a wrong one (401)', async () => {
@@ -73,6 +89,6 @@ describe('the daemon and the CLI through it', function () {
     expect(existsSync(join(b.repo, 'api.json'))).to.equal(false)
     const ls = await runCli(['--repo', b.repo, 'ls', '--json'])
     expect(ls.code, ls.stderr).to.equal(0)
-    expect((JSON.parse(ls.stdout) as unknown[]).length).to.equal(1)
+    expect((JSON.parse(ls.stdout) as unknown[]).length).to.equal(2) // the two files fetched above
   })
 })
