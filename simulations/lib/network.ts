@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dhtTableSize } from '../../src/node/network.js'
+import { dhtTableSize, type NetworkInit } from '../../src/node/network.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'
 
@@ -27,13 +27,13 @@ export function bootstrapFrom (nodes: PeerLinkNode[], count = 1): string[] {
   return nodes.slice(0, count).flatMap(n => n.network.addresses().map(a => a.toString()))
 }
 
-export async function startNode (repo: string, bootstrap: string[] = []): Promise<PeerLinkNode> {
+export async function startNode (repo: string, bootstrap: string[] = [], init: Partial<Omit<NetworkInit, 'repo' | 'store' | 'network'>> = {}): Promise<PeerLinkNode> {
   await initRepo(repo, (c) => {
     c.network.listen = ['/ip4/127.0.0.1/tcp/0']
     c.network.bootstrap = bootstrap
     c.api.address = '127.0.0.1:0'
   })
-  return await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false } })
+  return await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false, ...init } })
 }
 
 /** Starts `count` nodes; every node after the first bootstraps from the first. */

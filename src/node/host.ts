@@ -51,6 +51,8 @@ export interface HostOptions {
   datastore?: Datastore
   /** How long a provider record lives; the reprovider renews records well before. */
   provideValidity?: number
+  /** Ping every connection every 10 s (default); see NetworkInit.monitorConnections. */
+  monitorConnections?: boolean
 }
 
 export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
@@ -66,7 +68,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(YAMUX_SETTINGS)],
     peerDiscovery,
-    connectionMonitor: CONNECTION_MONITOR,
+    connectionMonitor: { ...CONNECTION_MONITOR, enabled: options.monitorConnections !== false },
     connectionManager: {
       maxConnections: n.maxConnections,
       allow: n.allow

@@ -31,6 +31,12 @@ export interface NetworkInit {
   persistDht?: boolean
   dhtPath?: string
   reprovideInterval?: number
+  /**
+   * Ping every connection every 10 s to measure round trips (default). Networks of hundreds
+   * of nodes in one process turn it off: their pings, N × connections every 10 s, would
+   * fill the one event loop they share.
+   */
+  monitorConnections?: boolean
 }
 
 export class PeerLinkNetwork {
@@ -53,7 +59,7 @@ export class PeerLinkNetwork {
     }
     let host: PeerLinkHost
     try {
-      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: PROVIDE_VALIDITY })
+      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: PROVIDE_VALIDITY, monitorConnections: init.monitorConnections })
     } catch (err) {
       await datastore?.close()
       throw listenError(err, init.network.listen)
