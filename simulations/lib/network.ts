@@ -50,7 +50,7 @@ export async function startNetwork (count: number): Promise<TestNetwork> {
   }
   try {
     for (let i = 0; i < count; i++) await add()
-    await waitForRoutingTables(nodes, Math.min(count - 1, 3))
+    await waitForRoutingTables(nodes, Math.min(count - 1, 3), 10_000 + count * 250)
   } catch (err) {
     await Promise.all(nodes.map(async n => await n.stop().catch(() => {})))
     await dir.cleanup()
