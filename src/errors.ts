@@ -107,7 +107,7 @@ export class InvalidCidError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_CID'
   override readonly exitCode = 2
   constructor (readonly input: string, reason: string) {
-    super(`"${input.length > 80 ? input.slice(0, 80) + '…' : input}" is not a valid CID: ${reason}`)
+    super(`${quoted(input, 81)} is not a valid CID: ${reason}`)
   }
 }
 
@@ -181,7 +181,7 @@ export class InvalidTicketError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_TICKET'
   override readonly exitCode = 2
   constructor (readonly ticket: string, reason: string) {
-    super(`"${ticket.length > 60 ? ticket.slice(0, 57) + '…' : ticket}" is not a PeerLink CID or share ticket: ${reason}`)
+    super(`${quoted(ticket, 58)} is not a PeerLink CID or share ticket: ${reason}`)
   }
 }
 
@@ -214,4 +214,9 @@ export class DaemonRequiredError extends PeerLinkError {
   constructor (what: string, repo: string) {
     super(`${what} needs a running daemon on ${repo}: start one with \`peerlink daemon\``)
   }
+}
+
+/** What the user typed, in quotes, cut to at most `max` characters with an ellipsis. */
+function quoted (text: string, max: number): string {
+  return `"${text.length > max ? text.slice(0, max - 1) + '…' : text}"`
 }
