@@ -31,8 +31,15 @@ export function parseTarget (text: string): Ticket {
     }
   }
   let body: unknown
+  let bytes: Uint8Array
   try {
-    body = dagCbor.decode(base32.decode(t.slice(TICKET_PREFIX.length)))
+    bytes = base32.decode(t.slice(TICKET_PREFIX.length))
+  } catch {
+    // The decoder's own message repeats the whole input; the ticket is already quoted, cut.
+    throw new InvalidTicketError(text, 'its body is not valid base32 ("b" then the letters a-z and digits 2-7)')
+  }
+  try {
+    body = dagCbor.decode(bytes)
   } catch (err) {
     throw new InvalidTicketError(text, `its body does not decode (${(err as Error).message})`)
   }
