@@ -3,7 +3,8 @@
 //   npm run bench:transfer -- [--json] [--size MiB] [--rounds N]
 //
 //   (a) ceiling: raw libp2p stream throughput between two processes over TCP + Noise +
-//       Yamux with PeerLink's settings (scripts/lib/stream-peer.ts);
+//       Yamux with PeerLink's settings (scripts/lib/stream-peer.ts), and the same with
+//       libp2p's default Yamux settings, which is what PeerLink's tuning is measured against;
 //   (b) `peerlink fetch` of one file (default 1 GiB) from one provider daemon through
 //       another daemon to the output file, checked byte-for-byte;
 //   (c) the same from 3 provider daemons found through the DHT;
@@ -50,8 +51,8 @@ const daemons = new Set<DaemonProcess>()
 const dir = mkdtempSync(join(tmpdir(), 'peerlink-bench-transfer-'))
 
 /** Starts a helper process that prints one JSON line when it is ready; kept until stopped. */
-async function startPeer (argv: string[]): Promise<{ child: ChildProcess, ready: any }> {
-  const child = spawn(process.execPath, [...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function startPeer (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess, ready: any }> {
+  const child = spawn(process.execPath, [...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   children.add(child)
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096) })
@@ -64,9 +65,9 @@ async function startPeer (argv: string[]): Promise<{ child: ChildProcess, ready:
 }
 
 /** Runs a helper process to its end; returns its JSON line and peak RSS. */
-async function runPeer (argv: string[]): Promise<{ result: any, rss: number }> {
+async function runPeer (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ result: any, rss: number }> {
   const rssFile = join(dir, `rss-${Math.random().toString(36).slice(2)}`)
-  const child = spawn(process.execPath, ['--require', RSS, ...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERLINK_RSS_FILE: rssFile } })
+  const child = spawn(process.execPath, ['--require', RSS, ...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, PEERLINK_RSS_FILE: rssFile } })
   children.add(child)
   let stdout = ''
   let stderr = ''
@@ -101,11 +102,12 @@ async function cli (d: DaemonProcess, ...argv: string[]): Promise<string> {
   return r.stdout
 }
 
-/** (a) one stream, one direction, between two processes. */
-async function ceiling (bytes: number): Promise<number> {
-  const sink = await startPeer([STREAM_PEER, 'sink'])
+/** (a) one stream, one direction, between two processes; Yamux as PeerLink sets it or libp2p's defaults. */
+async function ceiling (bytes: number, yamux: 'peerlink' | 'default' = 'peerlink'): Promise<number> {
+  const env = { PEERLINK_BENCH_YAMUX: yamux }
+  const sink = await startPeer([STREAM_PEER, 'sink'], env)
   try {
-    const { result } = await runPeer([STREAM_PEER, 'source', sink.ready.addrs[0], String(bytes)])
+    const { result } = await runPeer([STREAM_PEER, 'source', sink.ready.addrs[0], String(bytes)], env)
     return result.bytes / result.seconds / 1e6
   } finally {
     await stopPeer(sink.child)
@@ -168,12 +170,14 @@ try {
   const inputHash = await blake3File(input)
 
   const a: number[] = []
+  const aDefault: number[] = []
   const b: PeerLinkRun[] = []
   const c: PeerLinkRun[] = []
   const d: Array<{ mbps: number, rss: number }> = []
   for (let r = 0; r < rounds; r++) {
     a.push(await ceiling(bytes))
-    log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s`)
+    aDefault.push(await ceiling(bytes, 'default'))
+    log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s; with libp2p's default Yamux settings ${aDefault.at(-1)?.toFixed(0)} MB/s`)
     b.push(await peerlinkFetch(input, inputHash, 1, r))
     log(`round ${r + 1}/${rounds}: (b) fetch, 1 provider ${b.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((b.at(-1)?.rss ?? 0) / MiB).toFixed(0)} MiB`)
     c.push(await peerlinkFetch(input, inputHash, 3, r))
@@ -190,6 +194,7 @@ try {
     size_mib: bytes / MiB,
     rounds,
     ceiling_mbps: round1(ceilingMbps),
+    ceiling_default_yamux_mbps: round1(median(aDefault)),
     fetch_1_provider_mbps: round1(one),
     fetch_3_providers_mbps: round1(three),
     helia_mbps: round1(helia),
@@ -204,7 +209,7 @@ try {
     process.stdout.write(JSON.stringify(result) + '\n')
   } else {
     console.log(`transfer of ${bytes / MiB} MiB on 127.0.0.1, median of ${rounds} round(s)`)
-    console.log(`  (a) raw libp2p stream       ${result.ceiling_mbps} MB/s`)
+    console.log(`  (a) raw libp2p stream       ${result.ceiling_mbps} MB/s (${result.ceiling_default_yamux_mbps} MB/s with libp2p's default Yamux settings)`)
     console.log(`  (b) fetch, 1 provider       ${result.fetch_1_provider_mbps} MB/s   ${result.ratio_1_provider_vs_ceiling}x ceiling (target >= 0.8), ${result.ratio_1_provider_vs_helia}x Helia (target >= 5)`)
     console.log(`  (c) fetch, 3 providers      ${result.fetch_3_providers_mbps} MB/s   ${result.ratio_3_vs_1_provider}x (b) (target >= 1), ${result.providers_serving_3} served`)
     console.log(`  (d) Helia 7 bitswap         ${result.helia_mbps} MB/s`)

@@ -3,7 +3,8 @@
 // and nothing on top. The sink prints its address and counts what arrives; the source
 // opens one stream, says how many bytes follow (8 bytes, big-endian) and sends them in
 // 1 MiB messages with backpressure, as the exchange server sends blocks. The sink answers
-// one byte when it has them all, so the time is end to end.
+// one byte when it has them all, so the time is end to end. With PEERLINK_BENCH_YAMUX=default
+// in the environment of both ends, Yamux runs with libp2p's defaults instead.
 //
 //   node --import tsx scripts/lib/stream-peer.ts sink
 //   node --import tsx scripts/lib/stream-peer.ts source <multiaddr> <bytes>
@@ -23,7 +24,7 @@ async function host (): Promise<Libp2p> {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux(YAMUX_SETTINGS)],
+    streamMuxers: [yamux(process.env.PEERLINK_BENCH_YAMUX === 'default' ? {} : YAMUX_SETTINGS)],
     connectionMonitor: CONNECTION_MONITOR,
     connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] }
   })
