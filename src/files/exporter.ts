@@ -215,7 +215,7 @@ export async function * exportFile (source: BlockSource, root: CID, options: Exp
     const node = await locator.node(s, options)
     const lo = Math.max(firstChunk, s * k) - s * k
     const hi = Math.min(lastChunk, s * k + node.data.length - 1) - s * k
-    const wanted = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i)
+    const wanted = range(lo, hi)
     const { chunks, rebuilt, parityUsed } = await readStripeChunks(source, manifest, node, wanted, options)
     if (rebuilt.length > 0) options.onProgress?.(new CustomProgressEvent('files:export:repaired', { stripe: s, chunks: rebuilt.map(i => s * k + i), parityUsed }))
     if (options.onStripe !== undefined && wanted.length === node.data.length) await options.onStripe(manifest, node, chunks)
