@@ -4,6 +4,7 @@
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { createHash } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
@@ -70,8 +71,7 @@ export class Routing {
   /** Waits (at most JOIN_WAIT) until the routing table holds a peer. */
   private async joined (signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + JOIN_WAIT
-    const s = signal ?? new AbortController().signal
-    while (this.tableSize() === 0 && Date.now() < deadline && !s.aborted) await sleep(50, s)
+    while (this.tableSize() === 0 && Date.now() < deadline && signal?.aborted !== true) await sleep(50, signal)
   }
 
   /** Providers of `root` other than this node, as they are found, each once. */
@@ -113,10 +113,7 @@ function count (stats: LookupStats, e: QueryEvent): void {
   else if (e.name === 'SEND_QUERY') stats.queries++
 }
 
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
-    signal.addEventListener('abort', done, { once: true })
-  })
+/** Waits `ms`, or less when the signal aborts; never throws. */
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal }).catch(() => {})
 }
