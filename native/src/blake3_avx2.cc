@@ -28,32 +28,34 @@ struct Avx2 {
   static V rot12(V x) { return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20)); }
   static V rot7(V x) { return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25)); }
 
-  // Two 8x8 transposes: m[8h + j] = word (8h + j) of lanes 0..7.
-  static void load_msg(const uint8_t *const *in, size_t off, V m[16]) {
-    for (int h = 0; h < 2; h++) {
-      V r[8];
-      for (int i = 0; i < 8; i++)
-        r[i] = _mm256_loadu_si256(reinterpret_cast<const V *>(in[i] + off + 32 * h));
-      // Within each 128-bit half: pairs of rows interleaved by dword, then by qword.
-      V a0 = _mm256_unpacklo_epi32(r[0], r[1]), b0 = _mm256_unpackhi_epi32(r[0], r[1]);
-      V a1 = _mm256_unpacklo_epi32(r[2], r[3]), b1 = _mm256_unpackhi_epi32(r[2], r[3]);
-      V a2 = _mm256_unpacklo_epi32(r[4], r[5]), b2 = _mm256_unpackhi_epi32(r[4], r[5]);
-      V a3 = _mm256_unpacklo_epi32(r[6], r[7]), b3 = _mm256_unpackhi_epi32(r[6], r[7]);
-      // c_k: column (4*half + k) of rows 0..3; d_k: the same of rows 4..7.
-      V c0 = _mm256_unpacklo_epi64(a0, a1), c1 = _mm256_unpackhi_epi64(a0, a1);
-      V c2 = _mm256_unpacklo_epi64(b0, b1), c3 = _mm256_unpackhi_epi64(b0, b1);
-      V d0 = _mm256_unpacklo_epi64(a2, a3), d1 = _mm256_unpackhi_epi64(a2, a3);
-      V d2 = _mm256_unpacklo_epi64(b2, b3), d3 = _mm256_unpackhi_epi64(b2, b3);
-      V *o = m + 8 * h;
-      o[0] = _mm256_permute2x128_si256(c0, d0, 0x20);
-      o[1] = _mm256_permute2x128_si256(c1, d1, 0x20);
-      o[2] = _mm256_permute2x128_si256(c2, d2, 0x20);
-      o[3] = _mm256_permute2x128_si256(c3, d3, 0x20);
-      o[4] = _mm256_permute2x128_si256(c0, d0, 0x31);
-      o[5] = _mm256_permute2x128_si256(c1, d1, 0x31);
-      o[6] = _mm256_permute2x128_si256(c2, d2, 0x31);
-      o[7] = _mm256_permute2x128_si256(c3, d3, 0x31);
-    }
+  static void store_cvs(const V h[8], uint8_t *out) { store_cvs_by_word<Avx2>(h, out); }
+
+  // Two 8x8 transposes, one a step: m[8h + j] = word (8h + j) of lanes 0..7.
+  static constexpr int kMsgSteps = 2;
+  static constexpr int kMsgStepAfter[kMsgSteps] = {1, 7};
+  static void load_msg_step(const uint8_t *const *in, size_t off, int h, V *, V m[16]) {
+    V r[8];
+    for (int i = 0; i < 8; i++)
+      r[i] = _mm256_loadu_si256(reinterpret_cast<const V *>(in[i] + off + 32 * h));
+    // Within each 128-bit half: pairs of rows interleaved by dword, then by qword.
+    V a0 = _mm256_unpacklo_epi32(r[0], r[1]), b0 = _mm256_unpackhi_epi32(r[0], r[1]);
+    V a1 = _mm256_unpacklo_epi32(r[2], r[3]), b1 = _mm256_unpackhi_epi32(r[2], r[3]);
+    V a2 = _mm256_unpacklo_epi32(r[4], r[5]), b2 = _mm256_unpackhi_epi32(r[4], r[5]);
+    V a3 = _mm256_unpacklo_epi32(r[6], r[7]), b3 = _mm256_unpackhi_epi32(r[6], r[7]);
+    // c_k: column (4*half + k) of rows 0..3; d_k: the same of rows 4..7.
+    V c0 = _mm256_unpacklo_epi64(a0, a1), c1 = _mm256_unpackhi_epi64(a0, a1);
+    V c2 = _mm256_unpacklo_epi64(b0, b1), c3 = _mm256_unpackhi_epi64(b0, b1);
+    V d0 = _mm256_unpacklo_epi64(a2, a3), d1 = _mm256_unpackhi_epi64(a2, a3);
+    V d2 = _mm256_unpacklo_epi64(b2, b3), d3 = _mm256_unpackhi_epi64(b2, b3);
+    V *o = m + 8 * h;
+    o[0] = _mm256_permute2x128_si256(c0, d0, 0x20);
+    o[1] = _mm256_permute2x128_si256(c1, d1, 0x20);
+    o[2] = _mm256_permute2x128_si256(c2, d2, 0x20);
+    o[3] = _mm256_permute2x128_si256(c3, d3, 0x20);
+    o[4] = _mm256_permute2x128_si256(c0, d0, 0x31);
+    o[5] = _mm256_permute2x128_si256(c1, d1, 0x31);
+    o[6] = _mm256_permute2x128_si256(c2, d2, 0x31);
+    o[7] = _mm256_permute2x128_si256(c3, d3, 0x31);
   }
 };
 

@@ -8,7 +8,10 @@
 // word j of every lane's current block, so one vector instruction advances all lanes.
 // The Ops type provides:
 //   V, kLanes, add, xor_, set1, loadu (kLanes uint32), storeu, rot16, rot12, rot8, rot7,
-//   load_msg(inputs, offset, m): message words of each lane's block at `offset`, transposed.
+//   store_cvs(h, out): lane i's 8 CV words (h[j] holds word j of every lane) to out + 32 i;
+//   kMsgSteps, kMsgStepAfter[kMsgSteps], load_msg_step(inputs, offset, step, scratch, m):
+//   the transpose of each lane's block at `offset` into m (m[j] = word j of every lane), in
+//   kMsgSteps steps run in order, passing state between them in scratch.
 #ifndef PEERLINK_BLAKE3_LANES_H
 #define PEERLINK_BLAKE3_LANES_H
 
@@ -33,17 +36,21 @@ PL_INLINE void g_lanes(typename O::V *v, int a, int b, int c, int d, typename O:
   v[b] = O::rot7(O::xor_(v[b], v[c]));
 }
 
+// Half k of the 14 half-rounds: even k mixes the columns, odd k the diagonals of round k / 2.
 template <class O>
-PL_INLINE void round_lanes(typename O::V *v, const typename O::V *m, int r) {
-  const uint8_t *s = kSchedule[r];
-  g_lanes<O>(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-  g_lanes<O>(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-  g_lanes<O>(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-  g_lanes<O>(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-  g_lanes<O>(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-  g_lanes<O>(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-  g_lanes<O>(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-  g_lanes<O>(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+PL_INLINE void half_round_lanes(typename O::V *v, const typename O::V *m, int k) {
+  const uint8_t *s = kSchedule[k / 2];
+  if (k % 2 == 0) {
+    g_lanes<O>(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+    g_lanes<O>(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+    g_lanes<O>(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+    g_lanes<O>(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+  } else {
+    g_lanes<O>(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+    g_lanes<O>(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+    g_lanes<O>(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+    g_lanes<O>(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+  }
 }
 
 template <class O>
@@ -63,20 +70,40 @@ void hash_lanes_impl(const uint8_t *const *inputs, size_t blocks, const uint32_t
   const V ctr_lo = O::loadu(lo), ctr_hi = O::loadu(hi);
   const V block_len = O::set1(static_cast<uint32_t>(kBlockLen));
   uint8_t block_flags = flags | flags_start;
+  // Software-pipelined message loads: the transpose of block b + 1 runs in steps between
+  // the half-rounds of block b (after half-round O::kMsgStepAfter[step]), so its shuffles
+  // fill the issue slots the rounds leave free instead of stalling the start of each block.
+  V msg[2][16], scratch[16];
+  for (int step = 0; step < O::kMsgSteps; step++)
+    O::load_msg_step(inputs, 0, step, scratch, msg[0]);
   for (size_t b = 0; b < blocks; b++) {
     if (b + 1 == blocks) block_flags |= flags_end;
-    V m[16];
-    O::load_msg(inputs, b * kBlockLen, m);
+    const V *m = msg[b & 1];
+    V *next = msg[(b + 1) & 1];
+    const bool more = b + 1 < blocks;
     V v[16] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
                O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
                ctr_lo, ctr_hi, block_len, O::set1(block_flags)};
-    // Unrolled so every message index is a constant and m[] can live in registers.
-//#pragma GCC unroll 7
-    for (int r = 0; r < 7; r++) round_lanes<O>(v, m, r);
+    // Unrolled so every message index and step is a constant.
+#pragma GCC unroll 14
+    for (int k = 0; k < 14; k++) {
+      half_round_lanes<O>(v, m, k);
+      if (!more) continue;
+#pragma GCC unroll 16
+      for (int step = 0; step < O::kMsgSteps; step++)
+        if (O::kMsgStepAfter[step] == k)
+          O::load_msg_step(inputs, (b + 1) * kBlockLen, step, scratch, next);
+    }
     for (int i = 0; i < 8; i++) h[i] = O::xor_(v[i], v[i + 8]);
     block_flags = flags;
   }
-  // Un-transpose the 8 CV words of each lane into 32-byte outputs.
+  O::store_cvs(h, out);
+}
+
+// Un-transposes the 8 CV words of each lane into 32-byte outputs, one word at a time.
+template <class O>
+PL_INLINE void store_cvs_by_word(const typename O::V h[8], uint8_t *out) {
+  constexpr size_t N = O::kLanes;
   alignas(64) uint32_t words[8][N];
   for (int i = 0; i < 8; i++) O::storeu(words[i], h[i]);
   for (size_t lane = 0; lane < N; lane++)

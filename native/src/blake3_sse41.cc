@@ -25,20 +25,22 @@ struct Sse41 {
   static V rot12(V x) { return _mm_or_si128(_mm_srli_epi32(x, 12), _mm_slli_epi32(x, 20)); }
   static V rot7(V x) { return _mm_or_si128(_mm_srli_epi32(x, 7), _mm_slli_epi32(x, 25)); }
 
-  // Four 4x4 transposes: m[4g + j] = word (4g + j) of lanes 0..3.
-  static void load_msg(const uint8_t *const *in, size_t off, V m[16]) {
-    for (int g = 0; g < 4; g++) {
-      V r0 = _mm_loadu_si128(reinterpret_cast<const V *>(in[0] + off + 16 * g));
-      V r1 = _mm_loadu_si128(reinterpret_cast<const V *>(in[1] + off + 16 * g));
-      V r2 = _mm_loadu_si128(reinterpret_cast<const V *>(in[2] + off + 16 * g));
-      V r3 = _mm_loadu_si128(reinterpret_cast<const V *>(in[3] + off + 16 * g));
-      V a0 = _mm_unpacklo_epi32(r0, r1), a1 = _mm_unpackhi_epi32(r0, r1);
-      V b0 = _mm_unpacklo_epi32(r2, r3), b1 = _mm_unpackhi_epi32(r2, r3);
-      m[4 * g + 0] = _mm_unpacklo_epi64(a0, b0);
-      m[4 * g + 1] = _mm_unpackhi_epi64(a0, b0);
-      m[4 * g + 2] = _mm_unpacklo_epi64(a1, b1);
-      m[4 * g + 3] = _mm_unpackhi_epi64(a1, b1);
-    }
+  static void store_cvs(const V h[8], uint8_t *out) { store_cvs_by_word<Sse41>(h, out); }
+
+  // Four 4x4 transposes, one a step: m[4g + j] = word (4g + j) of lanes 0..3.
+  static constexpr int kMsgSteps = 4;
+  static constexpr int kMsgStepAfter[kMsgSteps] = {0, 3, 6, 9};
+  static void load_msg_step(const uint8_t *const *in, size_t off, int g, V *, V m[16]) {
+    V r0 = _mm_loadu_si128(reinterpret_cast<const V *>(in[0] + off + 16 * g));
+    V r1 = _mm_loadu_si128(reinterpret_cast<const V *>(in[1] + off + 16 * g));
+    V r2 = _mm_loadu_si128(reinterpret_cast<const V *>(in[2] + off + 16 * g));
+    V r3 = _mm_loadu_si128(reinterpret_cast<const V *>(in[3] + off + 16 * g));
+    V a0 = _mm_unpacklo_epi32(r0, r1), a1 = _mm_unpackhi_epi32(r0, r1);
+    V b0 = _mm_unpacklo_epi32(r2, r3), b1 = _mm_unpackhi_epi32(r2, r3);
+    m[4 * g + 0] = _mm_unpacklo_epi64(a0, b0);
+    m[4 * g + 1] = _mm_unpackhi_epi64(a0, b0);
+    m[4 * g + 2] = _mm_unpacklo_epi64(a1, b1);
+    m[4 * g + 3] = _mm_unpackhi_epi64(a1, b1);
   }
 };
 
