@@ -28,6 +28,15 @@ struct Avx2 {
   static V rot12(V x) { return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20)); }
   static V rot7(V x) { return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25)); }
 
+  // Within each 128-bit half, then the middle qwords swapped into order.
+  static V even(V a, V b) {
+    const __m256 t = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), 0x88);
+    return _mm256_permute4x64_epi64(_mm256_castps_si256(t), 0xD8);
+  }
+  static V odd(V a, V b) {
+    const __m256 t = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), 0xDD);
+    return _mm256_permute4x64_epi64(_mm256_castps_si256(t), 0xD8);
+  }
   static void store_cvs(const V h[8], uint8_t *out) { store_cvs_by_word<Avx2>(h, out); }
 
   // Two 8x8 transposes, one a step: m[8h + j] = word (8h + j) of lanes 0..7.
@@ -66,6 +75,14 @@ void hash_lanes_avx2(const uint8_t *const *inputs, size_t blocks, const uint32_t
                      uint8_t flags_end, uint8_t *out) {
   hash_lanes_impl<Avx2>(inputs, blocks, key, counter, increment, flags, flags_start, flags_end,
                         out);
+}
+
+void chunks_wide_avx2(const uint8_t *in, uint64_t counter, uint32_t *out) {
+  chunks_wide_impl<Avx2>(in, counter, out);
+}
+
+void parents_wide_avx2(const uint32_t *left, const uint32_t *right, uint32_t *out) {
+  parents_wide_impl<Avx2>(left, right, out);
 }
 
 }  // namespace blake3

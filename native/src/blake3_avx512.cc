@@ -21,6 +21,15 @@ struct Avx512 {
   static V rot8(V x) { return _mm512_ror_epi32(x, 8); }
   static V rot7(V x) { return _mm512_ror_epi32(x, 7); }
 
+  static V even(V a, V b) {
+    return _mm512_permutex2var_epi32(
+        a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+  }
+  static V odd(V a, V b) {
+    return _mm512_permutex2var_epi32(
+        a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+  }
+
   // An 8x16 dword transpose: unpacks gather words 0..3 and 4..7 of lane 4k + j into
   // 128-bit lane k of a[j] and b[j]; then each lane's two halves are paired and stored.
   static void store_cvs(const V h[8], uint8_t *out) {
@@ -90,6 +99,14 @@ void hash_lanes_avx512(const uint8_t *const *inputs, size_t blocks, const uint32
                        uint8_t flags_end, uint8_t *out) {
   hash_lanes_impl<Avx512>(inputs, blocks, key, counter, increment, flags, flags_start, flags_end,
                           out);
+}
+
+void chunks_wide_avx512(const uint8_t *in, uint64_t counter, uint32_t *out) {
+  chunks_wide_impl<Avx512>(in, counter, out);
+}
+
+void parents_wide_avx512(const uint32_t *left, const uint32_t *right, uint32_t *out) {
+  parents_wide_impl<Avx512>(left, right, out);
 }
 
 }  // namespace blake3

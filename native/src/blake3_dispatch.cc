@@ -47,5 +47,16 @@ void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const 
   }
 }
 
+const WideCore *wide_core() {
+  static const WideCore cores[] = {
+      {1, nullptr, nullptr},
+      {4, chunks_wide_sse41, parents_wide_sse41},
+      {8, chunks_wide_avx2, parents_wide_avx2},
+      {16, chunks_wide_avx512, parents_wide_avx512},
+  };
+  const WideCore &core = cores[simd_level().active()];
+  return core.chunks ? &core : nullptr;
+}
+
 }  // namespace blake3
 }  // namespace peerlink

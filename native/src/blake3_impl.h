@@ -82,6 +82,26 @@ void hash_lanes_avx512(const uint8_t *const *inputs, size_t blocks, const uint32
                        uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
                        uint8_t flags_end, uint8_t *out);  // 16 lanes
 
+// Wide tree cores. A CV set holds the chaining values of `lanes` sibling nodes transposed:
+// word i of node j at set[i * lanes + j]. chunks hashes `lanes` consecutive full chunks
+// (chunk `counter` first) into a set; parents hashes the 2 * lanes children in the sets
+// left then right into the set of their `lanes` parents (out may be left).
+using ChunksWideFn = void (*)(const uint8_t *in, uint64_t counter, uint32_t *out);
+using ParentsWideFn = void (*)(const uint32_t *left, const uint32_t *right, uint32_t *out);
+
+struct WideCore {
+  size_t lanes;
+  ChunksWideFn chunks;
+  ParentsWideFn parents;
+};
+
+void chunks_wide_sse41(const uint8_t *in, uint64_t counter, uint32_t *out);
+void parents_wide_sse41(const uint32_t *left, const uint32_t *right, uint32_t *out);
+void chunks_wide_avx2(const uint8_t *in, uint64_t counter, uint32_t *out);
+void parents_wide_avx2(const uint32_t *left, const uint32_t *right, uint32_t *out);
+void chunks_wide_avx512(const uint8_t *in, uint64_t counter, uint32_t *out);
+void parents_wide_avx512(const uint32_t *left, const uint32_t *right, uint32_t *out);
+
 enum class Simd : int { Portable = 0, SSE41 = 1, AVX2 = 2, AVX512 = 3 };
 
 // portable, sse41, avx2, avx512; PEERLINK_SIMD picks a lower one.
@@ -91,6 +111,9 @@ CoreLevel &simd_level();
 void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const uint32_t key[8],
                uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
                uint8_t flags_end, uint8_t *out);
+
+// The active level's wide tree core; nullptr at the portable level.
+const WideCore *wide_core();
 
 // One-shot BLAKE3-256 of any length.
 void hash(const uint8_t *input, size_t len, uint8_t out[kOutLen]);

@@ -8,6 +8,7 @@
 // word j of every lane's current block, so one vector instruction advances all lanes.
 // The Ops type provides:
 //   V, kLanes, add, xor_, set1, loadu (kLanes uint32), storeu, rot16, rot12, rot8, rot7,
+//   even(a, b), odd(a, b): the even (odd) numbered lanes of a, then those of b;
 //   store_cvs(h, out): lane i's 8 CV words (h[j] holds word j of every lane) to out + 32 i;
 //   kMsgSteps, kMsgStepAfter[kMsgSteps], load_msg_step(inputs, offset, step, scratch, m):
 //   the transpose of each lane's block at `offset` into m (m[j] = word j of every lane), in
@@ -53,13 +54,14 @@ PL_INLINE void half_round_lanes(typename O::V *v, const typename O::V *m, int k)
   }
 }
 
+// Compresses `blocks` blocks of every lane's input from `key`, leaving each lane's 8 CV words
+// in h (h[j] = word j of every lane).
 template <class O>
-void hash_lanes_impl(const uint8_t *const *inputs, size_t blocks, const uint32_t key[8],
-                     uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
-                     uint8_t flags_end, uint8_t *out) {
+PL_INLINE void compress_lanes(const uint8_t *const *inputs, size_t blocks, const uint32_t key[8],
+                              uint64_t counter, bool increment, uint8_t flags,
+                              uint8_t flags_start, uint8_t flags_end, typename O::V h[8]) {
   using V = typename O::V;
   constexpr size_t N = O::kLanes;
-  V h[8];
   for (int i = 0; i < 8; i++) h[i] = O::set1(key[i]);
   alignas(64) uint32_t lo[N], hi[N];
   for (size_t i = 0; i < N; i++) {
@@ -97,7 +99,51 @@ void hash_lanes_impl(const uint8_t *const *inputs, size_t blocks, const uint32_t
     for (int i = 0; i < 8; i++) h[i] = O::xor_(v[i], v[i + 8]);
     block_flags = flags;
   }
+}
+
+template <class O>
+void hash_lanes_impl(const uint8_t *const *inputs, size_t blocks, const uint32_t key[8],
+                     uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
+                     uint8_t flags_end, uint8_t *out) {
+  typename O::V h[8];
+  compress_lanes<O>(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, h);
   O::store_cvs(h, out);
+}
+
+// Wide tree cores (WideCore in blake3_impl.h): CV sets stay transposed from the chunks up
+// through the parents, so a parent's message is two deinterleaves per word of its children's
+// CVs instead of a transpose, and no level is un-transposed but the last.
+template <class O>
+void chunks_wide_impl(const uint8_t *in, uint64_t counter, uint32_t *out) {
+  constexpr size_t N = O::kLanes;
+  const uint8_t *inputs[N];
+  for (size_t i = 0; i < N; i++) inputs[i] = in + i * kChunkLen;
+  typename O::V h[8];
+  compress_lanes<O>(inputs, kBlocksPerChunk, kIV, counter, true, 0, CHUNK_START, CHUNK_END, h);
+  for (int i = 0; i < 8; i++) O::storeu(out + i * N, h[i]);
+}
+
+template <class O>
+void parents_wide_impl(const uint32_t *left, const uint32_t *right, uint32_t *out) {
+  using V = typename O::V;
+  constexpr size_t N = O::kLanes;
+  // Parent j hashes children 2j and 2j + 1 of the 2N in (left, right): its message words
+  // 0..7 are the even children's CV words, 8..15 the odd children's. Every load happens
+  // before the first store, so out may be left.
+  V m[16];
+  for (int k = 0; k < 8; k++) {
+    const V a = O::loadu(left + k * N), b = O::loadu(right + k * N);
+    m[k] = O::even(a, b);
+    m[8 + k] = O::odd(a, b);
+  }
+  const V zero = O::set1(0);
+  V v[16] = {O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
+             O::set1(kIV[4]), O::set1(kIV[5]), O::set1(kIV[6]), O::set1(kIV[7]),
+             O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
+             zero, zero, O::set1(static_cast<uint32_t>(kBlockLen)), O::set1(PARENT)};
+#pragma GCC unroll 14
+  for (int k = 0; k < 14; k++) half_round_lanes<O>(v, m, k);
+  for (int i = 0; i < 8; i++) O::storeu(out + i * N, O::xor_(v[i], v[i + 8]));
 }
 
 // Un-transposes the 8 CV words of each lane into 32-byte outputs, one word at a time.

@@ -25,6 +25,12 @@ struct Sse41 {
   static V rot12(V x) { return _mm_or_si128(_mm_srli_epi32(x, 12), _mm_slli_epi32(x, 20)); }
   static V rot7(V x) { return _mm_or_si128(_mm_srli_epi32(x, 7), _mm_slli_epi32(x, 25)); }
 
+  static V even(V a, V b) {
+    return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), 0x88));
+  }
+  static V odd(V a, V b) {
+    return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), 0xDD));
+  }
   static void store_cvs(const V h[8], uint8_t *out) { store_cvs_by_word<Sse41>(h, out); }
 
   // Four 4x4 transposes, one a step: m[4g + j] = word (4g + j) of lanes 0..3.
@@ -51,6 +57,14 @@ void hash_lanes_sse41(const uint8_t *const *inputs, size_t blocks, const uint32_
                       uint8_t flags_end, uint8_t *out) {
   hash_lanes_impl<Sse41>(inputs, blocks, key, counter, increment, flags, flags_start, flags_end,
                          out);
+}
+
+void chunks_wide_sse41(const uint8_t *in, uint64_t counter, uint32_t *out) {
+  chunks_wide_impl<Sse41>(in, counter, out);
+}
+
+void parents_wide_sse41(const uint32_t *left, const uint32_t *right, uint32_t *out) {
+  parents_wide_impl<Sse41>(left, right, out);
 }
 
 }  // namespace blake3

@@ -65,10 +65,27 @@ void subtree(const uint8_t *in, size_t len, uint64_t chunk_counter, bool root,
   const size_t tail = len % kChunkLen;
   // A chunk that is not last in the input is always full; when the input ends on a chunk
   // boundary the last chunk is full too and goes wide with the rest.
-  for (size_t i = 0; i < full; i++) ptrs[i] = in + i * kChunkLen;
-  hash_many(ptrs, full, kBlocksPerChunk, kIV, chunk_counter, true, 0, CHUNK_START, CHUNK_END,
-            cvs);
   size_t count = full;
+  const WideCore *wide = tail == 0 ? wide_core() : nullptr;
+  if (wide && full >= 2 * wide->lanes && (full & (full - 1)) == 0) {
+    // A perfect tree of two or more CV sets stays transposed until one set is left.
+    const size_t lanes = wide->lanes, set_words = 8 * lanes;
+    alignas(64) uint32_t sets[kMaxSubtreeChunks * 8];
+    size_t n = full / lanes;
+    for (size_t s = 0; s < n; s++)
+      wide->chunks(in + s * lanes * kChunkLen, chunk_counter + s * lanes, sets + s * set_words);
+    for (; n > 1; n /= 2)
+      for (size_t s = 0; s < n / 2; s++)
+        wide->parents(sets + 2 * s * set_words, sets + (2 * s + 1) * set_words,
+                      sets + s * set_words);
+    for (size_t j = 0; j < lanes; j++)
+      for (int i = 0; i < 8; i++) store_le32(cvs + j * kOutLen + 4 * i, sets[i * lanes + j]);
+    count = lanes;
+  } else {
+    for (size_t i = 0; i < full; i++) ptrs[i] = in + i * kChunkLen;
+    hash_many(ptrs, full, kBlocksPerChunk, kIV, chunk_counter, true, 0, CHUNK_START, CHUNK_END,
+              cvs);
+  }
   if (tail) {
     chunk_cv(in + full * kChunkLen, tail, chunk_counter + full, false, cvs + full * kOutLen);
     count++;

@@ -21,9 +21,12 @@ function vectorInput (length: number): Uint8Array {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 // Lengths around every boundary the tree hasher has: blocks, chunks, lane groups
-// (4/8/16 chunks), and the 1 MiB subtrees that meet on the CV stack.
+// (4/8/16 chunks), perfect trees of two or more lane groups (hashed with the CVs kept
+// transposed: 8, 16, 32 chunks are the smallest for 4, 8, 16 lanes), and the 1 MiB subtrees
+// that meet on the CV stack.
 const EDGE_LENGTHS = [
-  0, 1, 64, 1024, 1025, 4 * 1024 - 1, 8 * 1024 + 1, 16 * 1024, 16 * 1024 + 1, 17 * 1024, 33 * 1024 + 5,
+  0, 1, 64, 1024, 1025, 4 * 1024 - 1, 8 * 1024, 8 * 1024 + 1, 16 * 1024, 16 * 1024 + 1, 17 * 1024,
+  32 * 1024, 33 * 1024 + 5,
   65536, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (2 << 20) - 1024, 2 << 20, (3 << 20) + 1024, (5 << 20) + 7
 ]
 
