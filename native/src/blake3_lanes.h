@@ -23,6 +23,7 @@ namespace blake3 {
 namespace {
 
 #define PL_INLINE inline __attribute__((always_inline))
+#define PL_LAMBDA_INLINE __attribute__((always_inline))
 
 template <class O>
 PL_INLINE void g_lanes(typename O::V *v, int a, int b, int c, int d, typename O::V x,
@@ -54,6 +55,26 @@ PL_INLINE void half_round_lanes(typename O::V *v, const typename O::V *m, int k)
   }
 }
 
+// One full block in every lane: h (each lane's CV, h[j] = word j of every lane) advances by
+// message m. after(k) runs after half-round k: a place for independent work to fill the
+// issue slots the rounds leave free.
+template <class O, class After>
+PL_INLINE void compress_block_lanes(typename O::V h[8], const typename O::V *m,
+                                    typename O::V ctr_lo, typename O::V ctr_hi, uint8_t flags,
+                                    After after) {
+  typename O::V v[16] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
+                         O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
+                         ctr_lo, ctr_hi, O::set1(static_cast<uint32_t>(kBlockLen)),
+                         O::set1(flags)};
+  // Unrolled so every message index, and whatever after(k) selects by k, is a constant.
+#pragma GCC unroll 14
+  for (int k = 0; k < 14; k++) {
+    half_round_lanes<O>(v, m, k);
+    after(k);
+  }
+  for (int i = 0; i < 8; i++) h[i] = O::xor_(v[i], v[i + 8]);
+}
+
 // Compresses `blocks` blocks of every lane's input from `key`, leaving each lane's 8 CV words
 // in h (h[j] = word j of every lane).
 template <class O>
@@ -70,7 +91,6 @@ PL_INLINE void compress_lanes(const uint8_t *const *inputs, size_t blocks, const
     hi[i] = counter_high(c);
   }
   const V ctr_lo = O::loadu(lo), ctr_hi = O::loadu(hi);
-  const V block_len = O::set1(static_cast<uint32_t>(kBlockLen));
   uint8_t block_flags = flags | flags_start;
   // Software-pipelined message loads: the transpose of block b + 1 runs in steps between
   // the half-rounds of block b (after half-round O::kMsgStepAfter[step]), so its shuffles
@@ -80,23 +100,16 @@ PL_INLINE void compress_lanes(const uint8_t *const *inputs, size_t blocks, const
     O::load_msg_step(inputs, 0, step, scratch, msg[0]);
   for (size_t b = 0; b < blocks; b++) {
     if (b + 1 == blocks) block_flags |= flags_end;
-    const V *m = msg[b & 1];
     V *next = msg[(b + 1) & 1];
     const bool more = b + 1 < blocks;
-    V v[16] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
-               O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
-               ctr_lo, ctr_hi, block_len, O::set1(block_flags)};
-    // Unrolled so every message index and step is a constant.
-#pragma GCC unroll 14
-    for (int k = 0; k < 14; k++) {
-      half_round_lanes<O>(v, m, k);
-      if (!more) continue;
+    auto load_next = [&](int k) PL_LAMBDA_INLINE {
+      if (!more) return;
 #pragma GCC unroll 16
       for (int step = 0; step < O::kMsgSteps; step++)
         if (O::kMsgStepAfter[step] == k)
           O::load_msg_step(inputs, (b + 1) * kBlockLen, step, scratch, next);
-    }
-    for (int i = 0; i < 8; i++) h[i] = O::xor_(v[i], v[i + 8]);
+    };
+    compress_block_lanes<O>(h, msg[b & 1], ctr_lo, ctr_hi, block_flags, load_next);
     block_flags = flags;
   }
 }
@@ -136,14 +149,11 @@ void parents_wide_impl(const uint32_t *left, const uint32_t *right, uint32_t *ou
     m[k] = O::even(a, b);
     m[8 + k] = O::odd(a, b);
   }
+  V h[8];
+  for (int i = 0; i < 8; i++) h[i] = O::set1(kIV[i]);
   const V zero = O::set1(0);
-  V v[16] = {O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
-             O::set1(kIV[4]), O::set1(kIV[5]), O::set1(kIV[6]), O::set1(kIV[7]),
-             O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
-             zero, zero, O::set1(static_cast<uint32_t>(kBlockLen)), O::set1(PARENT)};
-#pragma GCC unroll 14
-  for (int k = 0; k < 14; k++) half_round_lanes<O>(v, m, k);
-  for (int i = 0; i < 8; i++) O::storeu(out + i * N, O::xor_(v[i], v[i + 8]));
+  compress_block_lanes<O>(h, m, zero, zero, PARENT, [](int) {});
+  for (int i = 0; i < 8; i++) O::storeu(out + i * N, h[i]);
 }
 
 // Un-transposes the 8 CV words of each lane into 32-byte outputs, one word at a time.
@@ -157,6 +167,7 @@ PL_INLINE void store_cvs_by_word(const typename O::V h[8], uint8_t *out) {
 }
 
 #undef PL_INLINE
+#undef PL_LAMBDA_INLINE
 
 }  // namespace
 }  // namespace blake3
