@@ -17,6 +17,20 @@ Simd detect() {
   return Simd::Portable;
 }
 
+struct Level {
+  Simd level;
+  LaneCore core;
+};
+
+// Widest first: hash_many runs the widest core the active level allows, then narrower ones
+// for the remainder.
+const Level kLevels[] = {
+    {Simd::AVX512, {16, hash_lanes_avx512, chunks_wide_avx512, parents_wide_avx512}},
+    {Simd::AVX2, {8, hash_lanes_avx2, chunks_wide_avx2, parents_wide_avx2}},
+    {Simd::SSE41, {4, hash_lanes_sse41, chunks_wide_sse41, parents_wide_sse41}},
+    {Simd::Portable, {1, hash_lanes_portable, nullptr, nullptr}},
+};
+
 }  // namespace
 
 CoreLevel &simd_level() {
@@ -27,18 +41,12 @@ CoreLevel &simd_level() {
 void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const uint32_t key[8],
                uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
                uint8_t flags_end, uint8_t *out) {
-  struct Core { Simd level; size_t lanes; HashLanesFn fn; };
-  static const Core cores[] = {
-      {Simd::AVX512, 16, hash_lanes_avx512},
-      {Simd::AVX2, 8, hash_lanes_avx2},
-      {Simd::SSE41, 4, hash_lanes_sse41},
-      {Simd::Portable, 1, hash_lanes_portable},
-  };
   const Simd active = static_cast<Simd>(simd_level().active());
-  for (const Core &core : cores) {
-    if (core.level > active) continue;
+  for (const Level &l : kLevels) {
+    if (l.level > active) continue;
+    const LaneCore &core = l.core;
     while (count >= core.lanes) {
-      core.fn(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
+      core.many(inputs, blocks, key, counter, increment, flags, flags_start, flags_end, out);
       inputs += core.lanes;
       count -= core.lanes;
       if (increment) counter += core.lanes;
@@ -47,15 +55,11 @@ void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const 
   }
 }
 
-const WideCore *wide_core() {
-  static const WideCore cores[] = {
-      {1, nullptr, nullptr},
-      {4, chunks_wide_sse41, parents_wide_sse41},
-      {8, chunks_wide_avx2, parents_wide_avx2},
-      {16, chunks_wide_avx512, parents_wide_avx512},
-  };
-  const WideCore &core = cores[simd_level().active()];
-  return core.chunks ? &core : nullptr;
+const LaneCore *wide_core() {
+  const Simd active = static_cast<Simd>(simd_level().active());
+  for (const Level &l : kLevels)
+    if (l.level == active) return l.core.chunks ? &l.core : nullptr;
+  return nullptr;
 }
 
 }  // namespace blake3

@@ -89,8 +89,11 @@ void hash_lanes_avx512(const uint8_t *const *inputs, size_t blocks, const uint32
 using ChunksWideFn = void (*)(const uint8_t *in, uint64_t counter, uint32_t *out);
 using ParentsWideFn = void (*)(const uint32_t *left, const uint32_t *right, uint32_t *out);
 
-struct WideCore {
+// One SIMD level's core: `many` hashes `lanes` inputs a call; chunks and parents are its wide
+// tree functions (nullptr at the portable level).
+struct LaneCore {
   size_t lanes;
+  HashLanesFn many;
   ChunksWideFn chunks;
   ParentsWideFn parents;
 };
@@ -112,8 +115,8 @@ void hash_many(const uint8_t *const *inputs, size_t count, size_t blocks, const 
                uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
                uint8_t flags_end, uint8_t *out);
 
-// The active level's wide tree core; nullptr at the portable level.
-const WideCore *wide_core();
+// The active level's core when it has the wide tree functions; nullptr at the portable level.
+const LaneCore *wide_core();
 
 // One-shot BLAKE3-256 of any length.
 void hash(const uint8_t *input, size_t len, uint8_t out[kOutLen]);

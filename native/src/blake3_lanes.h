@@ -123,7 +123,7 @@ void hash_lanes_impl(const uint8_t *const *inputs, size_t blocks, const uint32_t
   O::store_cvs(h, out);
 }
 
-// Wide tree cores (WideCore in blake3_impl.h): CV sets stay transposed from the chunks up
+// Wide tree cores (LaneCore::chunks and ::parents in blake3_impl.h): CV sets stay transposed from the chunks up
 // through the parents, so a parent's message is two deinterleaves per word of its children's
 // CVs instead of a transpose, and no level is un-transposed but the last.
 template <class O>

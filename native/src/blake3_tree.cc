@@ -66,7 +66,7 @@ void subtree(const uint8_t *in, size_t len, uint64_t chunk_counter, bool root,
   // A chunk that is not last in the input is always full; when the input ends on a chunk
   // boundary the last chunk is full too and goes wide with the rest.
   size_t count = full;
-  const WideCore *wide = tail == 0 ? wide_core() : nullptr;
+  const LaneCore *wide = tail == 0 ? wide_core() : nullptr;
   if (wide && full >= 2 * wide->lanes && (full & (full - 1)) == 0) {
     // A perfect tree of two or more CV sets stays transposed until one set is left.
     const size_t lanes = wide->lanes, set_words = 8 * lanes;
