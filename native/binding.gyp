@@ -56,6 +56,7 @@
       ],
       "sources": [
         "src/addon.cc",
+        "src/aead.cc",
         "src/blake3_dispatch.cc",
         "src/blake3_portable.cc",
         "src/blake3_tree.cc",

@@ -13,6 +13,8 @@ export interface NativeBinding {
   gfDotSync (coefs: Uint8Array, inputs: Uint8Array[], outputs: Uint8Array[]): void
   gfInfo (): { active: string, detected: string, available: string[] }
   gfSetLevel (level: string): boolean
+  aeadSeal (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[]): Buffer
+  aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array): boolean
 }
 
 /** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */

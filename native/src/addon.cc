@@ -8,12 +8,14 @@
 #include <thread>
 #include <vector>
 
+#include "aead.h"
 #include "blake3_impl.h"
 #include "core_level.h"
 #include "gf256.h"
 
 namespace {
 
+namespace aead = peerlink::aead;
 namespace b3 = peerlink::blake3;
 
 struct Span {
@@ -301,7 +303,79 @@ Napi::Value GfInfo(const Napi::CallbackInfo &info) { return LevelInfo(info.Env()
 
 Napi::Value GfSetLevel(const Napi::CallbackInfo &info) { return SetLevel(info, gf::level(), "GF"); }
 
+// ChaCha20-Poly1305 for the Noise transport (aead.h). Sizes are checked here because a
+// wrong one would read or write past a buffer.
+Span require_len(const Napi::CallbackInfo &info, size_t i, const char *what, size_t len) {
+  Span s = require_span(info, i, what);
+  if (s.len != len)
+    throw Napi::RangeError::New(info.Env(), std::string(what) + " must be " + std::to_string(len) + " bytes");
+  return s;
+}
+
+constexpr size_t kMaxAeadLen = 1u << 30;
+
+Span require_ad(const Napi::CallbackInfo &info, size_t i) {
+  Span ad = require_span(info, i, "ad");
+  if (ad.len > kMaxAeadLen) throw Napi::RangeError::New(info.Env(), "ad too large");
+  return ad;
+}
+
+std::vector<aead::Piece> require_pieces(const Napi::CallbackInfo &info, size_t i, size_t *total) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "pieces must be an array");
+  Napi::Array list = info[i].As<Napi::Array>();
+  std::vector<aead::Piece> pieces(list.Length());
+  *total = 0;
+  for (uint32_t k = 0; k < list.Length(); k++) {
+    Span p{nullptr, 0};
+    if (!to_span(list.Get(k), &p)) throw Napi::TypeError::New(env, "pieces must be Uint8Arrays");
+    pieces[k] = {p.data, p.len};
+    *total += p.len;
+  }
+  if (*total > kMaxAeadLen) throw Napi::RangeError::New(env, "message too large");
+  return pieces;
+}
+
+// aeadSeal(key, nonce, ad, pieces[]) -> Buffer: the pieces' ciphertext, then the tag.
+Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Span key = require_len(info, 0, "key", aead::kKeyLen);
+  Span nonce = require_len(info, 1, "nonce", aead::kNonceLen);
+  Span ad = require_ad(info, 2);
+  size_t total = 0;
+  std::vector<aead::Piece> pieces = require_pieces(info, 3, &total);
+  auto out = Napi::Buffer<uint8_t>::New(env, total + aead::kTagLen);
+  if (aead::seal(key.data, nonce.data, ad.data, ad.len, pieces.data(), pieces.size(), out.Data()) != aead::Result::Ok)
+    throw Napi::Error::New(env, "ChaCha20-Poly1305 encryption failed");
+  return out;
+}
+
+// aeadOpen(key, nonce, ad, pieces[], tag, dst) -> boolean: decrypts the pieces into dst,
+// which may be the one piece itself; false when the tag does not match.
+Napi::Value AeadOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Span key = require_len(info, 0, "key", aead::kKeyLen);
+  Span nonce = require_len(info, 1, "nonce", aead::kNonceLen);
+  Span ad = require_ad(info, 2);
+  size_t total = 0;
+  std::vector<aead::Piece> pieces = require_pieces(info, 3, &total);
+  Span tag = require_len(info, 4, "tag", aead::kTagLen);
+  Span dst = require_span(info, 5, "dst");
+  if (dst.len != total) throw Napi::RangeError::New(env, "dst must be as long as the ciphertext");
+  for (const aead::Piece &p : pieces) {
+    const bool same = pieces.size() == 1 && p.data == dst.data;
+    if (!same && p.len > 0 && dst.data < p.data + p.len && p.data < dst.data + dst.len)
+      throw Napi::RangeError::New(env, "dst must be the ciphertext itself or not overlap it");
+  }
+  const aead::Result r = aead::open(key.data, nonce.data, ad.data, ad.len, pieces.data(), pieces.size(),
+                                    tag.data, const_cast<uint8_t *>(dst.data));
+  if (r == aead::Result::Failed) throw Napi::Error::New(env, "ChaCha20-Poly1305 decryption failed");
+  return Napi::Boolean::New(env, r == aead::Result::Ok);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("aeadSeal", Napi::Function::New(env, AeadSeal, "aeadSeal"));
+  exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen, "aeadOpen"));
   exports.Set("gfDot", Napi::Function::New(env, GfDot, "gfDot"));
   exports.Set("gfDotSync", Napi::Function::New(env, GfDotSync, "gfDotSync"));
   exports.Set("gfInfo", Napi::Function::New(env, GfInfo, "gfInfo"));

@@ -30,6 +30,7 @@ import { LevelDatastore } from 'datastore-level'
 import { createHelia } from 'helia'
 import { CID } from 'multiformats/cid'
 import { YAMUX_SETTINGS } from '../../src/node/host.js'
+import { noiseCrypto } from '../../src/node/noise-crypto.js'
 
 const USAGE = 'usage: helia-peer.ts provide <file> <repoDir>\n' +
   '       helia-peer.ts fetch <cid> <multiaddr> <outFile> <repoDir>'
@@ -57,7 +58,7 @@ async function createNode (repoDir: string) {
       config: 'replace',
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
       streamMuxers: [yamux(YAMUX_SETTINGS)],
       peerDiscovery: [],
       connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] },

@@ -15,6 +15,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { CONNECTION_MONITOR, YAMUX_SETTINGS } from '../../src/node/host.js'
+import { noiseCrypto } from '../../src/node/noise-crypto.js'
 
 const PROTOCOL = '/peerlink-bench/stream/1.0.0'
 const MESSAGE = 1024 * 1024
@@ -23,7 +24,7 @@ async function host (): Promise<Libp2p> {
   return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
     streamMuxers: [yamux(process.env.PEERLINK_BENCH_YAMUX === 'default' ? {} : YAMUX_SETTINGS)],
     connectionMonitor: CONNECTION_MONITOR,
     connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] }

@@ -14,6 +14,7 @@ import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { NetworkConfig } from '../repo/repo.js'
+import { noiseCrypto } from './noise-crypto.js'
 
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
 
@@ -65,7 +66,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     datastore: options.datastore,
     addresses: { listen: n.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
     streamMuxers: [yamux(YAMUX_SETTINGS)],
     peerDiscovery,
     connectionMonitor: { ...CONNECTION_MONITOR, enabled: options.monitorConnections !== false },

@@ -1,0 +1,115 @@
+// Noise's ChaCha20-Poly1305 through the addon, against Node's own (node:crypto) as the
+// reference: the same ciphertext, frames opened in place or from pieces, forgeries refused.
+import { createCipheriv, randomBytes } from 'node:crypto'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+import { expect } from 'chai'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { loadAddon } from '../../src/native.js'
+import { nativeNoiseCrypto, noiseCrypto } from '../../src/node/noise-crypto.js'
+
+const crypto = nativeNoiseCrypto(loadAddon())
+const NOISE_FRAME = 65535 - 16
+
+function reference (plaintext: Uint8Array, nonce: Uint8Array, ad: Uint8Array, key: Uint8Array): Buffer {
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 })
+  c.setAAD(ad, { plaintextLength: plaintext.byteLength })
+  return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()])
+}
+
+const bytes = (x: { subarray: () => Uint8Array }): Buffer => Buffer.from(x.subarray())
+/** A Uint8ArrayList typed as Noise's (it may bring its own copy of the package). */
+type NoiseInput = Parameters<typeof crypto.chaCha20Poly1305Decrypt>[0]
+const list = (...parts: Uint8Array[]): NoiseInput => new Uint8ArrayList(...parts) as unknown as NoiseInput
+
+describe('Noise ChaCha20-Poly1305 through the addon', () => {
+  const key = randomBytes(32)
+  const nonce = randomBytes(12)
+  const ad = randomBytes(32)
+
+  it('seals as node:crypto does, from one buffer or from pieces', () => {
+    for (const length of [0, 1, 63, 64, 1199, 1200, 4096, NOISE_FRAME]) {
+      const plaintext = randomBytes(length)
+      const expected = reference(plaintext, nonce, ad, key)
+      expect(bytes(crypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, key))).to.deep.equal(expected, `length ${length}`)
+      const pieces = list(plaintext.subarray(0, length >> 1), plaintext.subarray(length >> 1))
+      expect(bytes(crypto.chaCha20Poly1305Encrypt(pieces, nonce, ad, key))).to.deep.equal(expected, `length ${length} in pieces`)
+    }
+  })
+
+  it('opens a frame in place, into the destination Noise passes', () => {
+    const plaintext = randomBytes(NOISE_FRAME)
+    const frame = reference(plaintext, nonce, ad, key)
+    const dst = frame.subarray(0, frame.byteLength - 16)
+    const out = crypto.chaCha20Poly1305Decrypt(frame, nonce, ad, key, dst)
+    expect(bytes(out)).to.deep.equal(plaintext)
+    expect(out).to.be.instanceOf(Uint8Array)
+    expect((out as Uint8Array).buffer).to.equal(frame.buffer) // no new buffer
+    expect(dst).to.deep.equal(plaintext)
+  })
+
+  it('opens a frame that arrived in pieces, with or without a destination', () => {
+    const plaintext = randomBytes(50_000)
+    const frame = reference(plaintext, nonce, ad, key)
+    // Split inside the body and inside the tag.
+    const pieces = list(frame.subarray(0, 1000), frame.subarray(1000, frame.byteLength - 7), frame.subarray(frame.byteLength - 7))
+    expect(bytes(crypto.chaCha20Poly1305Decrypt(pieces, nonce, ad, key))).to.deep.equal(plaintext)
+    const dst = new Uint8Array(plaintext.byteLength)
+    expect(bytes(crypto.chaCha20Poly1305Decrypt(pieces, nonce, ad, key, dst))).to.deep.equal(plaintext)
+    expect(Buffer.from(dst)).to.deep.equal(plaintext)
+  })
+
+  it('agrees with Noise\'s default crypto both ways', () => {
+    const plaintext = randomBytes(3000)
+    const sealed = defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, key)
+    expect(bytes(crypto.chaCha20Poly1305Decrypt(sealed, nonce, ad, key))).to.deep.equal(plaintext)
+    const ours = crypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, key)
+    expect(bytes(defaultCrypto.chaCha20Poly1305Decrypt(ours, nonce, ad, key))).to.deep.equal(plaintext)
+  })
+
+  it('refuses a flipped bit anywhere, the wrong key, nonce or associated data, and a frame shorter than its tag', () => {
+    const plaintext = randomBytes(2048)
+    const frame = reference(plaintext, nonce, ad, key)
+    for (const at of [0, 1000, frame.byteLength - 17, frame.byteLength - 16, frame.byteLength - 1]) {
+      const bad = Buffer.from(frame)
+      bad[at] ^= 0x01
+      expect(() => crypto.chaCha20Poly1305Decrypt(bad, nonce, ad, key), `bit flipped at ${at}`).to.throw(/Invalid chacha20poly1305 decryption/)
+    }
+    expect(() => crypto.chaCha20Poly1305Decrypt(Buffer.from(frame), nonce, ad, randomBytes(32))).to.throw(/Invalid/)
+    expect(() => crypto.chaCha20Poly1305Decrypt(Buffer.from(frame), randomBytes(12), ad, key)).to.throw(/Invalid/)
+    expect(() => crypto.chaCha20Poly1305Decrypt(Buffer.from(frame), nonce, randomBytes(32), key)).to.throw(/Invalid/)
+    expect(() => crypto.chaCha20Poly1305Decrypt(frame.subarray(0, 15), nonce, ad, key)).to.throw(/shorter than its tag/)
+  })
+
+  it('refuses a key or nonce of the wrong size and a destination overlapping the input elsewhere', () => {
+    const addon = loadAddon()
+    const frame = reference(randomBytes(100), nonce, ad, key)
+    const body = frame.subarray(0, 100)
+    const tag = frame.subarray(100)
+    expect(() => addon.aeadSeal(key.subarray(0, 31), nonce, ad, [body])).to.throw(RangeError, /key must be 32 bytes/)
+    expect(() => addon.aeadOpen(key, nonce.subarray(0, 8), ad, [body], tag, body)).to.throw(RangeError, /nonce must be 12 bytes/)
+    expect(() => addon.aeadOpen(key, nonce, ad, [body], tag, new Uint8Array(99))).to.throw(RangeError, /as long as the ciphertext/)
+    const shifted = Buffer.alloc(120)
+    expect(() => addon.aeadOpen(key, nonce, ad, [shifted.subarray(0, 100)], tag, shifted.subarray(1, 101))).to.throw(RangeError, /not overlap/)
+    expect(() => addon.aeadSeal(key, nonce, ad, ['text' as unknown as Uint8Array])).to.throw(TypeError, /Uint8Arrays/)
+  })
+
+  it('is the crypto a node uses, and PEERLINK_NOISE_CRYPTO=default chooses Noise\'s own', async () => {
+    const saved = process.env.PEERLINK_NOISE_CRYPTO
+    try {
+      delete process.env.PEERLINK_NOISE_CRYPTO
+      const chosen = await noiseCrypto()
+      expect(chosen).to.not.equal(defaultCrypto)
+      const plaintext = randomBytes(100)
+      expect(bytes(chosen.chaCha20Poly1305Encrypt(plaintext, nonce, ad, key))).to.deep.equal(reference(plaintext, nonce, ad, key))
+      process.env.PEERLINK_NOISE_CRYPTO = 'default'
+      expect(await noiseCrypto()).to.equal(defaultCrypto)
+      process.env.PEERLINK_NOISE_CRYPTO = 'fast'
+      let error: Error | undefined
+      await noiseCrypto().catch((err: Error) => { error = err })
+      expect(error?.message).to.match(/PEERLINK_NOISE_CRYPTO must be "native" or "default"/)
+    } finally {
+      if (saved === undefined) delete process.env.PEERLINK_NOISE_CRYPTO
+      else process.env.PEERLINK_NOISE_CRYPTO = saved
+    }
+  })
+})
