@@ -320,33 +320,37 @@ Span require_ad(const Napi::CallbackInfo &info, size_t i) {
   return ad;
 }
 
-std::vector<aead::Piece> require_pieces(const Napi::CallbackInfo &info, size_t i, size_t *total) {
+// The arguments both calls start with: key, nonce, associated data, the message's pieces.
+struct AeadArgs {
+  Span key, nonce, ad;
+  std::vector<aead::Piece> pieces;
+  size_t total = 0;
+};
+
+AeadArgs require_aead_args(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "pieces must be an array");
-  Napi::Array list = info[i].As<Napi::Array>();
-  std::vector<aead::Piece> pieces(list.Length());
-  *total = 0;
+  AeadArgs a{require_len(info, 0, "key", aead::kKeyLen), require_len(info, 1, "nonce", aead::kNonceLen),
+             require_ad(info, 2), {}, 0};
+  if (info.Length() <= 3 || !info[3].IsArray()) throw Napi::TypeError::New(env, "pieces must be an array");
+  Napi::Array list = info[3].As<Napi::Array>();
+  a.pieces.resize(list.Length());
   for (uint32_t k = 0; k < list.Length(); k++) {
     Span p{nullptr, 0};
     if (!to_span(list.Get(k), &p)) throw Napi::TypeError::New(env, "pieces must be Uint8Arrays");
-    pieces[k] = {p.data, p.len};
-    *total += p.len;
+    a.pieces[k] = {p.data, p.len};
+    a.total += p.len;
   }
-  if (*total > kMaxAeadLen) throw Napi::RangeError::New(env, "message too large");
-  return pieces;
+  if (a.total > kMaxAeadLen) throw Napi::RangeError::New(env, "message too large");
+  return a;
 }
 
 // aeadSeal(key, nonce, ad, pieces[]) -> Buffer: the pieces' ciphertext, then the tag.
 Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  Span key = require_len(info, 0, "key", aead::kKeyLen);
-  Span nonce = require_len(info, 1, "nonce", aead::kNonceLen);
-  Span ad = require_ad(info, 2);
-  size_t total = 0;
-  std::vector<aead::Piece> pieces = require_pieces(info, 3, &total);
-  auto out = Napi::Buffer<uint8_t>::New(env, total + aead::kTagLen);
-  if (aead::seal(key.data, nonce.data, ad.data, ad.len, pieces.data(), pieces.size(), out.Data()) != aead::Result::Ok)
-    throw Napi::Error::New(env, "ChaCha20-Poly1305 encryption failed");
+  AeadArgs a = require_aead_args(info);
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), a.total + aead::kTagLen);
+  if (aead::seal(a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(), a.pieces.size(),
+                 out.Data()) != aead::Result::Ok)
+    throw Napi::Error::New(info.Env(), "ChaCha20-Poly1305 encryption failed");
   return out;
 }
 
@@ -354,21 +358,17 @@ Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
 // which may be the one piece itself; false when the tag does not match.
 Napi::Value AeadOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  Span key = require_len(info, 0, "key", aead::kKeyLen);
-  Span nonce = require_len(info, 1, "nonce", aead::kNonceLen);
-  Span ad = require_ad(info, 2);
-  size_t total = 0;
-  std::vector<aead::Piece> pieces = require_pieces(info, 3, &total);
+  AeadArgs a = require_aead_args(info);
   Span tag = require_len(info, 4, "tag", aead::kTagLen);
   Span dst = require_span(info, 5, "dst");
-  if (dst.len != total) throw Napi::RangeError::New(env, "dst must be as long as the ciphertext");
-  for (const aead::Piece &p : pieces) {
-    const bool same = pieces.size() == 1 && p.data == dst.data;
+  if (dst.len != a.total) throw Napi::RangeError::New(env, "dst must be as long as the ciphertext");
+  for (const aead::Piece &p : a.pieces) {
+    const bool same = a.pieces.size() == 1 && p.data == dst.data;
     if (!same && p.len > 0 && dst.data < p.data + p.len && p.data < dst.data + dst.len)
       throw Napi::RangeError::New(env, "dst must be the ciphertext itself or not overlap it");
   }
-  const aead::Result r = aead::open(key.data, nonce.data, ad.data, ad.len, pieces.data(), pieces.size(),
-                                    tag.data, const_cast<uint8_t *>(dst.data));
+  const aead::Result r = aead::open(a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(),
+                                    a.pieces.size(), tag.data, const_cast<uint8_t *>(dst.data));
   if (r == aead::Result::Failed) throw Napi::Error::New(env, "ChaCha20-Poly1305 decryption failed");
   return Napi::Boolean::New(env, r == aead::Result::Ok);
 }

@@ -33,20 +33,28 @@ Ctx start(bool encrypt, const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLe
   return ctx;
 }
 
+// Runs the pieces through the cipher into out; the bytes written, or -1 on failure.
+long update_pieces(EVP_CIPHER_CTX *ctx, const Piece *pieces, size_t count, uint8_t *out) {
+  size_t at = 0;
+  for (size_t i = 0; i < count; i++) {
+    int n = 0;
+    if (pieces[i].len > 0 &&
+        EVP_CipherUpdate(ctx, out + at, &n, pieces[i].data, static_cast<int>(pieces[i].len)) != 1)
+      return -1;
+    at += static_cast<size_t>(n);
+  }
+  return static_cast<long>(at);
+}
+
 }  // namespace
 
 Result seal(const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const uint8_t *ad,
             size_t ad_len, const Piece *pieces, size_t count, uint8_t *out) {
   Ctx ctx = start(true, key, nonce, ad, ad_len);
   if (!ctx) return Result::Failed;
-  size_t at = 0;
-  for (size_t i = 0; i < count; i++) {
-    int n = 0;
-    if (pieces[i].len > 0 &&
-        EVP_CipherUpdate(ctx.get(), out + at, &n, pieces[i].data, static_cast<int>(pieces[i].len)) != 1)
-      return Result::Failed;
-    at += static_cast<size_t>(n);
-  }
+  const long written = update_pieces(ctx.get(), pieces, count, out);
+  if (written < 0) return Result::Failed;
+  size_t at = static_cast<size_t>(written);
   int n = 0;
   if (EVP_CipherFinal_ex(ctx.get(), out + at, &n) != 1) return Result::Failed;
   at += static_cast<size_t>(n);
@@ -60,14 +68,8 @@ Result open(const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const ui
             uint8_t *out) {
   Ctx ctx = start(false, key, nonce, ad, ad_len);
   if (!ctx) return Result::Failed;
-  size_t at = 0;
-  for (size_t i = 0; i < count; i++) {
-    int n = 0;
-    if (pieces[i].len > 0 &&
-        EVP_CipherUpdate(ctx.get(), out + at, &n, pieces[i].data, static_cast<int>(pieces[i].len)) != 1)
-      return Result::Failed;
-    at += static_cast<size_t>(n);
-  }
+  const long at = update_pieces(ctx.get(), pieces, count, out);
+  if (at < 0) return Result::Failed;
   uint8_t t[kTagLen];
   for (size_t i = 0; i < kTagLen; i++) t[i] = tag[i];
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagLen, t) != 1) return Result::Failed;
