@@ -93,7 +93,7 @@ describe('Noise ChaCha20-Poly1305 through the addon', () => {
     expect(() => addon.aeadSeal(key, nonce, ad, ['text' as unknown as Uint8Array])).to.throw(TypeError, /Uint8Arrays/)
   })
 
-  it('is the crypto a node uses, and PEERLINK_NOISE_CRYPTO=default chooses Noise\'s own', async () => {
+  it('is chosen by default, and PEERLINK_NOISE_CRYPTO=default chooses Noise\'s own', async () => {
     const saved = process.env.PEERLINK_NOISE_CRYPTO
     try {
       delete process.env.PEERLINK_NOISE_CRYPTO
