@@ -18,19 +18,15 @@ import { createReadStream, createWriteStream, mkdirSync } from 'node:fs'
 import { once, setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { noise } from '@chainsafe/libp2p-noise'
 import { unixfs } from '@helia/unixfs'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FsBlockstore } from 'blockstore-fs'
 import { LevelDatastore } from 'datastore-level'
 import { createHelia } from 'helia'
 import { CID } from 'multiformats/cid'
-import { YAMUX_SETTINGS } from '../../src/node/host.js'
-import { noiseCrypto } from '../../src/node/noise-crypto.js'
+import { transportSettings } from '../../src/node/host.js'
 
 const USAGE = 'usage: helia-peer.ts provide <file> <repoDir>\n' +
   '       helia-peer.ts fetch <cid> <multiaddr> <outFile> <repoDir>'
@@ -57,9 +53,7 @@ async function createNode (repoDir: string) {
       // routing, ...), so every key Helia's defaults set is named, most of them empty.
       config: 'replace',
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
-      streamMuxers: [yamux(YAMUX_SETTINGS)],
+      ...await transportSettings(),
       peerDiscovery: [],
       connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] },
       services: {

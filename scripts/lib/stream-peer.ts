@@ -1,5 +1,5 @@
 // One end of the raw-stream ceiling measurement in bench-transfer: two processes, each a
-// libp2p host with PeerLink's transport settings (TCP, Noise, Yamux with YAMUX_SETTINGS),
+// libp2p host with PeerLink's transport settings (transportSettings() in src/node/host.ts),
 // and nothing on top. The sink prints its address and counts what arrives; the source
 // opens one stream, says how many bytes follow (8 bytes, big-endian) and sends them in
 // 1 MiB messages with backpressure, as the exchange server sends blocks. The sink answers
@@ -9,13 +9,10 @@
 //   node --import tsx scripts/lib/stream-peer.ts sink
 //   node --import tsx scripts/lib/stream-peer.ts source <multiaddr> <bytes>
 import '../../src/polyfill.js'
-import { noise } from '@chainsafe/libp2p-noise'
-import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { CONNECTION_MONITOR, YAMUX_SETTINGS } from '../../src/node/host.js'
-import { noiseCrypto } from '../../src/node/noise-crypto.js'
+import { CONNECTION_MONITOR, transportSettings } from '../../src/node/host.js'
 
 const PROTOCOL = '/peerlink-bench/stream/1.0.0'
 const MESSAGE = 1024 * 1024
@@ -23,9 +20,8 @@ const MESSAGE = 1024 * 1024
 async function host (): Promise<Libp2p> {
   return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
-    streamMuxers: [yamux(process.env.PEERLINK_BENCH_YAMUX === 'default' ? {} : YAMUX_SETTINGS)],
+    ...await transportSettings(),
+    ...(process.env.PEERLINK_BENCH_YAMUX === 'default' ? { streamMuxers: [yamux()] } : {}),
     connectionMonitor: CONNECTION_MONITOR,
     connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] }
   })

@@ -12,7 +12,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { NetworkConfig } from '../repo/repo.js'
 import { noiseCrypto } from './noise-crypto.js'
 
@@ -42,6 +42,19 @@ export const YAMUX_SETTINGS = {
  */
 export const CONNECTION_MONITOR = { abortConnectionOnPingFailure: false }
 
+/**
+ * The transport stack every PeerLink host runs: TCP, Noise (with the native ChaCha20-Poly1305
+ * of noise-crypto.ts) and Yamux with YAMUX_SETTINGS. The benchmarks' raw-stream and Helia
+ * peers build theirs from this too, so their figures compare like with like.
+ */
+export async function transportSettings (): Promise<Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'>> {
+  return {
+    transports: [tcp()],
+    connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
+    streamMuxers: [yamux(YAMUX_SETTINGS)]
+  }
+}
+
 export type PeerLinkServices = { identify: Identify, ping: Ping, dht: KadDHT }
 export type PeerLinkHost = Libp2p<PeerLinkServices>
 
@@ -65,9 +78,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     privateKey: options.privateKey,
     datastore: options.datastore,
     addresses: { listen: n.listen },
-    transports: [tcp()],
-    connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
-    streamMuxers: [yamux(YAMUX_SETTINGS)],
+    ...await transportSettings(),
     peerDiscovery,
     connectionMonitor: { ...CONNECTION_MONITOR, enabled: options.monitorConnections !== false },
     connectionManager: {
