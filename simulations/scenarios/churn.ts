@@ -457,7 +457,9 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   const target = {
     name: 'fetch success ≥ 99 % with a live provider',
     ok: eligible.length > 0 && rate >= 0.99,
-    detail: eligible.length === 0 ? 'no eligible fetches ran' : `${eligibleOk.length} of ${eligible.length} fetches with a live holder succeeded (${round(rate * 100, 1)} %)`
+    detail: eligible.length === 0
+      ? 'no eligible fetches ran'
+      : `${eligibleOk.length} of ${eligible.length} fetches with a live holder succeeded (${round(rate * 100, 1)} %)${eligible.filter(f => !f.ok).map(f => `; period ${f.period}, file ${f.file}, node ${f.fetcher}: ${f.error ?? '?'}`).join('')}`
   }
 
   const rateValues = perPeriod.flatMap(p => [

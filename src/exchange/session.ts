@@ -48,6 +48,7 @@ interface ProviderState {
   channel?: ProviderChannel
   connecting?: Promise<void>
   dropped: boolean
+  reason?: string
   /** What the provider said it holds (HAVE) or showed it lacks (DONT_HAVE). */
   known: Map<string, boolean>
   /** CIDs asked about in a HAVE not yet answered. */
@@ -67,7 +68,14 @@ interface Want {
   queued: boolean
 }
 
-export interface ProviderStats { peer: string, blocks: number, bytes: number, dropped: boolean }
+export interface ProviderStats {
+  peer: string
+  blocks: number
+  bytes: number
+  dropped: boolean
+  /** Why the session gave up on the provider, when it did. */
+  reason?: string
+}
 
 export class FetchSession {
   private readonly log: Logger
@@ -91,14 +99,19 @@ export class FetchSession {
   }
 
   stats (): ProviderStats[] {
-    return [...this.providers.values()].map(p => ({ peer: p.key, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped }))
+    return [...this.providers.values()].map(p => ({ peer: p.key, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped, ...(p.reason !== undefined ? { reason: p.reason } : {}) }))
   }
 
   addProvider (peer: PeerId): void {
     const key = peer.toString()
-    if (this.closed || this.providers.has(key) || this.components.penalties.isBanned(peer)) return
+    if (this.closed || this.providers.has(key)) return
     const p: ProviderState = { peer, key, dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0 }
     this.providers.set(key, p)
+    if (this.components.penalties.isBanned(peer)) {
+      // Listed, so the fetch can say why a provider it was told of served nothing.
+      this.drop(p, 'banned by this node for earlier offences')
+      return
+    }
     p.connecting = (async () => {
       try {
         const stream = await this.components.openStream(peer, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.requestTimeout)]) })
@@ -324,6 +337,7 @@ export class FetchSession {
   private drop (p: ProviderState, reason: string): void {
     if (p.dropped) return
     p.dropped = true
+    p.reason = reason
     this.log('dropping %p: %s', p.peer, reason)
     this.options.onProgress?.(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'dropped' as const, reason }))
     p.channel?.close(new PeerUnavailableError(reason))

@@ -6,7 +6,7 @@
 //   4. completion: parity computed locally (never downloaded when it can be computed),
 //      the root pinned and provided, so every fetcher becomes a full provider.
 // Blocks already in the repo are not fetched again, so an interrupted fetch resumes.
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import type { LevelBlockstore } from '../blockstore/level.js'
@@ -67,6 +67,30 @@ export interface FetchComponents {
   store: LevelBlockstore
 }
 
+/**
+ * Opens an exchange stream to a provider. When no address this node knows for it answers,
+ * the DHT is asked where the peer is now (a restarted node may listen on a new port while
+ * provider records and tickets still carry the old one) and the dial is tried once more.
+ */
+async function openExchange (c: FetchComponents, peer: PeerId, options: { signal?: AbortSignal }): Promise<Stream> {
+  try {
+    return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, options)
+  } catch (err) {
+    if (options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
+    const known = new Set((await c.host.peerStore.get(peer).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()))
+    const fresh = (await c.routing.findPeer(peer, options).catch(() => [])).filter(a => !known.has(a.toString()))
+    if (fresh.length === 0) throw err
+    await c.host.peerStore.merge(peer, { multiaddrs: fresh })
+    return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, options)
+  }
+}
+
+/** Why each provider served nothing, for the error of a fetch that got nowhere. */
+function whyNot (providers: ProviderStats[]): string {
+  const reasons = providers.filter(p => p.reason !== undefined).map(p => `${p.peer}: ${p.reason as string}`)
+  return reasons.length > 0 ? ` (${reasons.join('; ')})` : ''
+}
+
 export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
   const started = Date.now()
   const { root } = ticket
@@ -79,7 +103,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   // Blocks from providers come in through the verifying door.
   const door = new VerifyingBlockstore(store)
   const session = new FetchSession(root, {
-    openStream: async (peer, o) => await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, o),
+    openStream: async (peer, o) => await openExchange(c, peer, o),
     sink: { put: async (cid, bytes, o) => { hold([cid]); await door.put(cid, bytes, o) } },
     penalties: c.penalties,
     logger: c.host.logger
@@ -115,7 +139,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
       if (!(err instanceof BlockNotFoundError) || !err.message.includes(root.toString())) throw err
       throw new NoProvidersError(root.toString(), providersSeen === 0
         ? `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`
-        : `${providersSeen} provider${providersSeen === 1 ? '' : 's'} found, none could serve the root`)
+        : `${providersSeen} provider${providersSeen === 1 ? '' : 's'} found, none could serve the root${whyNot(session.stats())}`)
     }
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))

@@ -2,6 +2,7 @@
 // CIDs are ever announced, never every block: one record per file keeps DHT traffic flat
 // as files grow (which blocks a provider holds travels in the exchange's HAVE messages).
 import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -46,6 +47,9 @@ export interface FindOptions {
 
 /** How long a lookup waits for a node that has just started to meet its first DHT peer. */
 const JOIN_WAIT = 5_000
+
+/** Longest a lookup of one peer's addresses may take. */
+const FIND_PEER_TIMEOUT = 5_000
 
 /** Longest a provide may take: the lookup plus the ADD_PROVIDER messages. */
 export const PROVIDE_TIMEOUT = 30_000
@@ -103,6 +107,25 @@ export class Routing {
       }
       if (seen.size > 0) return
     }
+  }
+
+  /**
+   * Where the DHT says `peer` can be reached now, asking the network rather than this node's
+   * own records (a peer that restarted on a new port is still listed at its old one here).
+   */
+  async findPeer (peer: PeerId, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<Multiaddr[]> {
+    const timeout = AbortSignal.timeout(options.timeout ?? FIND_PEER_TIMEOUT)
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
+    const found = new Map<string, Multiaddr>()
+    try {
+      for await (const e of this.dht.findPeer(peer, { signal, useCache: false })) {
+        if (e.name === 'FINAL_PEER') for (const a of e.peer.multiaddrs) found.set(a.toString(), a)
+      }
+    } catch (err) {
+      // Not found, or out of time: what was found so far is the answer.
+      if (found.size === 0 && options.signal?.aborted === true) throw err
+    }
+    return [...found.values()]
   }
 }
 

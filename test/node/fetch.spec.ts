@@ -4,8 +4,8 @@ import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
 import { parseTarget } from '../../src/node/ticket.js'
 import type { StripeNode } from '../../src/files/format.js'
-import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { randomFile, startNetwork, type TestNetwork } from '../helpers/network.js'
+import { PeerLinkNode } from '../../src/node/peerlink.js'
+import { randomFile, startNetwork, waitUntil, type TestNetwork } from '../helpers/network.js'
 import { stripesOf } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
@@ -99,6 +99,29 @@ describe('fetch across a loopback network', function () {
     expect(liarStats?.dropped).to.equal(true)
     expect(fetcher.network.penalties.isBanned(liar.network.peerId)).to.equal(true)
     expect((await fetcher.verify(root)).ok).to.equal(true)
+  })
+
+  it('reaches a provider that restarted on a new port, though its ticket and records name the old one', async () => {
+    const [holder, fetcher] = [await net.add(), await net.add()]
+    const f = await randomFile(net.dir, 'moved.bin', 2 * MiB)
+    const root = (await holder.add(f.path)).cid
+    const ticket = { root, peer: holder.network.peerId, addrs: holder.network.addresses() }
+    const peer = ticket.peer.toString()
+    await holder.stop()
+    net.nodes.splice(net.nodes.indexOf(holder), 1)
+    // Nobody serves it now: the error says who was tried and why they served nothing.
+    const down = await fetcher.fetch(ticket, { findTimeout: 3000 }).then(() => undefined, (e: Error) => e)
+    expect(down?.name).to.equal('NoProvidersError')
+    expect(down?.message).to.include(`${peer}: cannot open an exchange stream`)
+    // The same repo again, listening on a port of its own choosing (the config says tcp/0).
+    const moved = await PeerLinkNode.open(holder.repoPath, { network: true, networkInit: { persistDht: false } })
+    net.nodes.push(moved)
+    expect(moved.network.addresses().map(String)).to.not.have.members(ticket.addrs.map(String))
+    await waitUntil(() => net.nodes[0].network.host.getConnections(moved.network.peerId).length > 0, 10_000, 'the restarted node did not rejoin')
+    const out = join(net.dir, 'moved.out')
+    const r = await fetcher.fetch(ticket, { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    expect(r.providers).to.deep.include({ peer, blocks: r.fetchedBlocks, bytes: r.fetchedBytes, dropped: false })
   })
 
   it('rebuilds from parity the m data chunks of a stripe that no provider holds', async () => {
