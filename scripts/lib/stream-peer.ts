@@ -1,6 +1,6 @@
 // One end of the raw-stream ceiling measurement in bench-transfer: two processes, each a
-// libp2p host with PeerLink's transport settings (transportSettings() in src/node/host.ts),
-// and nothing on top. The sink prints its address and counts what arrives; the source
+// libp2p host with PeerLink's transport settings (transportSettings() in src/node/host.ts)
+// and the daemon's heap policy (src/node/heap.ts), and nothing on top. The sink prints its address and counts what arrives; the source
 // opens one stream, says how many bytes follow (8 bytes, big-endian) and sends them in
 // 1 MiB messages with backpressure, as the exchange server sends blocks. The sink answers
 // one byte when it has them all, so the time is end to end. With PEERLINK_BENCH_YAMUX=default
@@ -12,6 +12,7 @@ import '../../src/polyfill.js'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { tuneHeap } from '../../src/node/heap.js'
 import { CONNECTION_MONITOR, transportSettings } from '../../src/node/host.js'
 
 const PROTOCOL = '/peerlink-bench/stream/1.0.0'
@@ -27,6 +28,7 @@ async function host (): Promise<Libp2p> {
   })
 }
 
+tuneHeap()
 const [mode, target, size] = process.argv.slice(2)
 if (mode === 'sink') {
   const node = await host()

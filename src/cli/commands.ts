@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../errors.js'
 import { treeBytes } from '../files/fs.js'
+import { tuneHeap } from '../node/heap.js'
 import { parseCid } from '../node/peerlink.js'
 import { parseTarget } from '../node/ticket.js'
 import { initRepo, resolveRepoPath } from '../repo/repo.js'
@@ -83,12 +84,14 @@ export function registerCommands (program: Command): void {
     .option('--init', 'create the repo first if it does not exist')
     .action(async (o: { init?: boolean }, cmd: Command) => {
       const repo = repoOf(cmd)
+      const heap = tuneHeap()
       if (o.init === true) await initRepo(repo)
       const { startDaemon } = await import('../api/daemon.js')
       const daemon = await startDaemon(repo)
       out(`peer id  ${daemon.info.peerId}`)
       for (const a of daemon.info.addresses) out(`listen   ${a}/p2p/${daemon.info.peerId}`)
       out(`api      http://${daemon.info.address} (token in ${repo}/api.token)`)
+      out(`heap     ${heap.growingPercent === 'v8' ? 'V8\'s own growth factor' : `old generation grows to ${1 + heap.growingPercent / 100}× its live size between full collections`}`)
       await new Promise<void>((resolve) => {
         const stop = (): void => { daemon.stop().then(resolve, (err: Error) => { process.stderr.write(`peerlink: stopping failed: ${err.message}\n`); process.exitCode = 1; resolve() }) }
         process.once('SIGINT', stop)

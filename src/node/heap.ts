@@ -1,0 +1,44 @@
+// How far V8 lets the old generation grow before a full (mark-compact) collection.
+//
+// V8 counts the external memory allocated since the last full collection (every Buffer's
+// bytes) against the old generation's limit, which it sets to about twice the live heap. A
+// node moving blocks keeps each 1 MiB block alive across a few young-generation collections
+// (read ahead, queued for the socket, waiting for its write), so the blocks are promoted and
+// a node with a 20 MB heap reaches that limit every 20–30 MB of traffic: a provider serving
+// 512 MiB ran about 40 full collections, and V8's marking and sweeping threads took more CPU
+// than the provider's own work. With the limit at five times the live heap the provider ran
+// none and the fetcher about a third as many (see README, Benchmarks). Memory stays bounded:
+// V8's separate external-memory trigger still collects when unreferenced buffers pile up.
+//
+// The factor is read at every full collection, so unlike the heap-size flags it can be set
+// from inside a running process.
+import { setFlagsFromString } from 'node:v8'
+import { InvalidArgumentError } from '../errors.js'
+
+/** The old generation may reach (1 + this / 100) times its live size before a full collection. */
+export const HEAP_GROWING_PERCENT = 400
+
+/** The policy in force: the percent set here, or V8's own adaptive factor. */
+export type HeapPolicy = { growingPercent: number } | { growingPercent: 'v8' }
+
+let applied: HeapPolicy = { growingPercent: 'v8' }
+
+/**
+ * Applies the heap policy to this process: HEAP_GROWING_PERCENT, or what
+ * PEERLINK_HEAP_GROWTH says (a percent 1–2000, or "default" for V8's own factor).
+ */
+export function tuneHeap (wanted = process.env.PEERLINK_HEAP_GROWTH): HeapPolicy {
+  if (wanted === 'default') return applied
+  const percent = wanted === undefined || wanted === '' ? HEAP_GROWING_PERCENT : Number(wanted)
+  if (!Number.isInteger(percent) || percent < 1 || percent > 2000) {
+    throw new InvalidArgumentError(`PEERLINK_HEAP_GROWTH must be a percent 1..2000 or "default", not "${String(wanted)}"`)
+  }
+  setFlagsFromString(`--heap-growing-percent=${percent}`)
+  applied = { growingPercent: percent }
+  return applied
+}
+
+/** The heap policy this process runs with. */
+export function heapPolicy (): HeapPolicy {
+  return applied
+}

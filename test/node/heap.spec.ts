@@ -1,0 +1,55 @@
+// The daemon's heap policy: V8 must honour it when it is set from inside the process, and a
+// bad PEERLINK_HEAP_GROWTH must stop the daemon with a clear error before it starts.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'chai'
+import { HEAP_GROWING_PERCENT, tuneHeap } from '../../src/node/heap.js'
+import { runCli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/repo.js'
+
+const HEAP = fileURLToPath(new URL('../../src/node/heap.ts', import.meta.url))
+
+/** The growth factor V8 reports when it sets the old generation's limit after a full collection, in a child process. */
+function factorAfterFullGc (growth?: string): number {
+  const script = `const { tuneHeap } = await import(${JSON.stringify(HEAP)}); tuneHeap(); const live = Array.from({ length: 100000 }, (_, i) => ({ i })); gc(); console.log(live.length)`
+  const r = spawnSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, PEERLINK_HEAP_GROWTH: growth ?? '' }
+  })
+  expect(r.status, r.stderr).to.equal(0)
+  const limits = [...r.stdout.matchAll(/\[HeapController\] Limit: .*\((\d+(?:\.\d+)?)\)/g)]
+  expect(limits.length, 'V8 printed no old-generation limit').to.be.greaterThan(0)
+  return Number(limits[limits.length - 1][1])
+}
+
+describe('heap policy', function () {
+  this.timeout(60_000)
+
+  it('sets the old generation to grow to 5× its live size, or as PEERLINK_HEAP_GROWTH says', () => {
+    expect(factorAfterFullGc()).to.equal(1 + HEAP_GROWING_PERCENT / 100)
+    expect(factorAfterFullGc('150')).to.equal(2.5)
+  })
+
+  it('keeps V8\'s own factor with PEERLINK_HEAP_GROWTH=default and refuses anything else but a percent', () => {
+    expect(tuneHeap('default')).to.deep.equal({ growingPercent: 'v8' })
+    for (const bad of ['lots', '0', '2001', '12.5', '-3']) {
+      expect(() => tuneHeap(bad)).to.throw(`PEERLINK_HEAP_GROWTH must be a percent 1..2000 or "default", not "${bad}"`)
+    }
+  })
+
+  it('stops the daemon before it starts when PEERLINK_HEAP_GROWTH is not a percent', async () => {
+    const dir = await tempDir('peerlink-heap-')
+    try {
+      const repo = join(dir.path, 'repo')
+      const r = await runCli(['--repo', repo, 'daemon', '--init'], { PEERLINK_HEAP_GROWTH: 'lots' })
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.include('PEERLINK_HEAP_GROWTH must be a percent')
+      expect(existsSync(repo)).to.equal(false)
+    } finally {
+      await dir.cleanup()
+    }
+  })
+})
