@@ -1,14 +1,15 @@
 // How far V8 lets the old generation grow before a full (mark-compact) collection.
 //
-// V8 counts the external memory allocated since the last full collection (every Buffer's
-// bytes) against the old generation's limit, which it sets to about twice the live heap. A
-// node moving blocks keeps each 1 MiB block alive across a few young-generation collections
-// (read ahead, queued for the socket, waiting for its write), so the blocks are promoted and
-// a node with a 20 MB heap reaches that limit every 20–30 MB of traffic: a provider serving
-// 512 MiB ran about 40 full collections, and V8's marking and sweeping threads took more CPU
-// than the provider's own work. With the limit at five times the live heap the provider ran
-// none and the fetcher about a third as many (see README, Benchmarks). Memory stays bounded:
-// V8's separate external-memory trigger still collects when unreferenced buffers pile up.
+// Under load V8 sets the old generation's limit to about twice the live heap. A node moving
+// blocks keeps each 1 MiB block alive across a few young-generation collections (read
+// ahead, queued for the socket, waiting for its write), so the blocks are promoted, and V8
+// weighs that Buffer memory against the limit as well: with a 20 MB heap a full collection
+// started every 20–30 MB of traffic, the JS heap at about 22 of its ~50 MB limit. A provider
+// serving 512 MiB ran about 40 full collections, and V8's marking and sweeping threads took
+// more CPU than the provider's own work. With the limit at five times the live heap the
+// provider ran none and the fetcher about a third as many (see README, Design notes). Memory
+// stays bounded: V8's separate external-memory trigger still collects when unreferenced
+// buffers pile up.
 //
 // The factor is read at every full collection, so unlike the heap-size flags it can be set
 // from inside a running process.
