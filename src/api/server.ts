@@ -5,7 +5,7 @@
 // NDJSON lines ending with a result (or error) line.
 import { timingSafeEqual } from 'node:crypto'
 import { PassThrough } from 'node:stream'
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { InvalidArgumentError, PeerLinkError } from '../errors.js'
 import type { PeerLinkNode } from '../node/peerlink.js'
@@ -38,7 +38,7 @@ export interface ApiServer {
 
 export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   const [host, portText] = splitAddress(o.address)
-  const app = Fastify({ loggerInstance: o.logger.child({ component: 'api' }), bodyLimit: 1024 * 1024, disableRequestLogging: true })
+  const app = Fastify({ loggerInstance: o.logger.child({ component: 'api' }), bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) })
   const expected = Buffer.from(o.token)
 
   app.addHook('onRequest', async (req, reply) => {

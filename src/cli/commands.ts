@@ -89,7 +89,8 @@ export function registerCommands (program: Command): void {
       const { startDaemon } = await import('../api/daemon.js')
       const daemon = await startDaemon(repo)
       out(`peer id  ${daemon.info.peerId}`)
-      for (const a of daemon.info.addresses) out(`listen   ${a}/p2p/${daemon.info.peerId}`)
+      // libp2p's addresses already end in /p2p/<peer id>.
+      for (const a of daemon.info.addresses) out(`listen   ${a.includes('/p2p/') ? a : `${a}/p2p/${daemon.info.peerId}`}`)
       out(`api      http://${daemon.info.address} (token in ${repo}/api.token)`)
       out(`heap     ${heap.growingPercent === 'v8' ? 'V8\'s own growth factor' : `old generation grows to ${1 + heap.growingPercent / 100}× its live size between full collections`}`)
       await new Promise<void>((resolve) => {
