@@ -65,6 +65,8 @@ export interface FetchComponents {
   routing: Routing
   penalties: PeerPenalties
   store: LevelBlockstore
+  /** Announces the fetched root (and retries later when that fails). */
+  provide: (root: CID, options: { signal?: AbortSignal }) => Promise<unknown>
 }
 
 /**
@@ -150,7 +152,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     await store.pin(root, { name: node.name, size: node.size, type: node.type })
     let provided = true
     try {
-      await c.routing.provide(root, { signal: options.signal })
+      await c.provide(root, { signal: options.signal })
     } catch {
       provided = false
     }

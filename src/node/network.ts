@@ -20,8 +20,11 @@ import { encodeTicket, type Ticket } from './ticket.js'
 /** Provider records live this long in the DHT; roots are provided again every half of it. */
 export const PROVIDE_VALIDITY = 24 * 60 * 60 * 1000
 
-/** Roots kept to announce once a first DHT peer turns up. */
+/** Roots kept to announce again after a failed provide. */
 const MAX_WAITING_PROVIDES = 10_000
+
+/** Waits before announcing a root again after a failed provide: the first, doubling up to the most. */
+const PROVIDE_RETRY = { first: 1000, max: 5 * 60 * 1000 }
 
 export interface NetworkInit {
   repo: string
@@ -113,36 +116,56 @@ export class PeerLinkNetwork {
   }
 
   /**
-   * Announces a root. When the node knows no DHT peer yet (a first node, or one whose
-   * bootstrap peers are down) the provide fails, and the root is also kept and announced
-   * as soon as a peer turns up, rather than at the next reprovide hours later.
+   * Announces a root. When no DHT peer takes the record (the node knows none yet, or every
+   * peer it knows is gone) the provide fails, and the root is also kept and announced again
+   * once a peer is known, after 1 s, then 2, 4 … up to 5 min apart until it succeeds, rather
+   * than at the next reprovide hours later.
    */
   async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
     try {
       return await this.routing.provide(root, options)
     } catch (err) {
-      if (err instanceof NoProvidersError && dhtTableSize(this.host) === 0) this.provideLater(root)
+      if (err instanceof NoProvidersError) this.provideLater(root)
       throw err
     }
   }
 
-  private readonly waitingToProvide = new Map<string, CID>()
+  /** Roots whose provide failed, with when to try each again and the wait after that. */
+  private readonly waitingToProvide = new Map<string, { root: CID, at: number, backoff: number }>()
   private waitingTimer: NodeJS.Timeout | undefined
+  private retrying = false
 
   private provideLater (root: CID): void {
+    const key = root.toString()
+    if (this.waitingToProvide.has(key)) return // its retry is already scheduled
     if (this.waitingToProvide.size >= MAX_WAITING_PROVIDES) return // the reprovider still covers pinned roots
-    this.waitingToProvide.set(root.toString(), root)
-    this.waitingTimer ??= setInterval(() => {
-      if (dhtTableSize(this.host) === 0) return
-      clearInterval(this.waitingTimer)
-      this.waitingTimer = undefined
-      const roots = [...this.waitingToProvide.values()]
-      this.waitingToProvide.clear()
-      void (async () => {
-        for (const r of roots) await this.routing.provide(r).catch(() => {})
-      })()
-    }, 500)
+    this.waitingToProvide.set(key, { root, at: Date.now() + PROVIDE_RETRY.first, backoff: PROVIDE_RETRY.first })
+    this.waitingTimer ??= setInterval(() => { void this.retryProvides() }, 500)
     this.waitingTimer.unref()
+  }
+
+  private async retryProvides (): Promise<void> {
+    if (this.retrying || dhtTableSize(this.host) === 0) return
+    this.retrying = true
+    try {
+      const now = Date.now()
+      for (const [key, w] of this.waitingToProvide) {
+        if (w.at > now) continue
+        try {
+          await this.routing.provide(w.root)
+          this.waitingToProvide.delete(key)
+        } catch {
+          w.backoff = Math.min(w.backoff * 2, PROVIDE_RETRY.max)
+          w.at = Date.now() + w.backoff
+        }
+      }
+    } finally {
+      this.retrying = false
+      if (this.waitingToProvide.size === 0) {
+        clearInterval(this.waitingTimer)
+        this.waitingTimer = undefined
+      }
+    }
   }
 
   async findProviders (root: CID, options: FindOptions = {}): Promise<PeerInfo[]> {
@@ -152,7 +175,7 @@ export class PeerLinkNetwork {
   }
 
   async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
-    return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store }, ticket, options)
+    return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o) }, ticket, options)
   }
 }
 

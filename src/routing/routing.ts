@@ -3,7 +3,7 @@
 // as files grow (which blocks a provider holds travels in the exchange's HAVE messages).
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
+import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
 import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
@@ -32,6 +32,11 @@ export interface LookupStats {
   queries: number
 }
 
+export interface ProvideStats extends LookupStats {
+  /** Peers the ADD_PROVIDER record was delivered to. */
+  stored: number
+}
+
 export interface FindOptions {
   signal?: AbortSignal
   /** Give up after this long (default 10 s). */
@@ -58,17 +63,25 @@ export class Routing {
   /** `tableSize` says how many peers the DHT routing table holds. */
   constructor (private readonly dht: KadDHT, private readonly self: PeerId, private readonly tableSize: () => number) {}
 
-  /** Announces that this node holds (blocks of) `root`. */
-  async provide (root: CID, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<LookupStats> {
+  /**
+   * Announces that this node holds (blocks of) `root`. Fails when no DHT peer took the
+   * record: kad-dht itself succeeds then, for example when every peer in the routing table
+   * is gone.
+   */
+  async provide (root: CID, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<ProvideStats> {
     // kad-dht waits for peers rather than failing when it knows none; a node that has just
     // started gets a bounded wait to meet its bootstrap peers.
     await this.joined(options.signal)
     if (this.tableSize() === 0) throw new NoProvidersError(root.toString(), 'cannot announce it: this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const timeout = AbortSignal.timeout(options.timeout ?? PROVIDE_TIMEOUT)
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
-    const stats = newStats()
-    for await (const e of this.dht.provide(routingKey(root), { signal })) count(stats, e)
+    const stats: ProvideStats = { ...newStats(), stored: 0 }
+    for await (const e of this.dht.provide(routingKey(root), { signal })) {
+      count(stats, e)
+      if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
+    }
     stats.ms = Date.now() - stats.ms
+    if (stats.stored === 0) throw new NoProvidersError(root.toString(), `cannot announce it: no DHT peer took the record (${stats.responses} of ${stats.queries} queries answered)`)
     return stats
   }
 

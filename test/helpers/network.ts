@@ -1,2 +1,2 @@
 // Networks of real nodes on 127.0.0.1, shared with the simulations.
-export { randomFile, startNetwork, startNode, waitForRoutingTables, waitUntil, type TestNetwork } from '../../simulations/lib/network.js'
+export { bootstrapFrom, randomFile, startNetwork, startNode, waitForRoutingTables, waitUntil, type TestNetwork } from '../../simulations/lib/network.js'
