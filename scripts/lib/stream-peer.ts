@@ -1,10 +1,11 @@
 // One end of the raw-stream ceiling measurement in bench-transfer: two processes, each a
 // libp2p host with PeerLink's transport settings (transportSettings() in src/node/host.ts)
-// and the daemon's heap policy (src/node/heap.ts), and nothing on top. The sink prints its address and counts what arrives; the source
-// opens one stream, says how many bytes follow (8 bytes, big-endian) and sends them in
-// 1 MiB messages with backpressure, as the exchange server sends blocks. The sink answers
-// one byte when it has them all, so the time is end to end. With PEERLINK_BENCH_YAMUX=default
-// in the environment of both ends, Yamux runs with libp2p's defaults instead.
+// and the daemon's heap policy (src/node/heap.ts), and nothing on top. The sink prints its
+// address and counts what arrives; the source opens one stream, says how many bytes follow
+// (8 bytes, big-endian) and sends them in 1 MiB messages with backpressure, as the exchange
+// server sends blocks. The sink answers one byte when it has them all, so the time is end to
+// end. With PEERLINK_BENCH_YAMUX=default in the environment of both ends, Yamux runs with
+// libp2p's defaults instead.
 //
 //   node --import tsx scripts/lib/stream-peer.ts sink
 //   node --import tsx scripts/lib/stream-peer.ts source <multiaddr> <bytes>

@@ -83,6 +83,7 @@ export class PeerLinkNetwork {
 
   async stop (): Promise<void> {
     clearInterval(this.waitingTimer)
+    this.stopping.abort()
     await this.reprovider.stop()
     await this.server.stop()
     await this.host.stop()
@@ -123,7 +124,9 @@ export class PeerLinkNetwork {
    */
   async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
     try {
-      return await this.routing.provide(root, options)
+      const stats = await this.routing.provide(root, options)
+      this.waitingToProvide.delete(root.toString())
+      return stats
     } catch (err) {
       if (err instanceof NoProvidersError) this.provideLater(root)
       throw err
@@ -134,6 +137,8 @@ export class PeerLinkNetwork {
   private readonly waitingToProvide = new Map<string, { root: CID, at: number, backoff: number }>()
   private waitingTimer: NodeJS.Timeout | undefined
   private retrying = false
+  /** Ends retries still running when the node stops. */
+  private readonly stopping = new AbortController()
 
   private provideLater (root: CID): void {
     const key = root.toString()
@@ -145,14 +150,14 @@ export class PeerLinkNetwork {
   }
 
   private async retryProvides (): Promise<void> {
-    if (this.retrying || dhtTableSize(this.host) === 0) return
+    if (this.retrying || this.stopping.signal.aborted || dhtTableSize(this.host) === 0) return
     this.retrying = true
     try {
       const now = Date.now()
       for (const [key, w] of this.waitingToProvide) {
         if (w.at > now) continue
         try {
-          await this.routing.provide(w.root)
+          await this.routing.provide(w.root, { signal: this.stopping.signal })
           this.waitingToProvide.delete(key)
         } catch {
           w.backoff = Math.min(w.backoff * 2, PROVIDE_RETRY.max)
