@@ -80,7 +80,7 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
   } catch (err) {
     if (options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
     const known = new Set((await c.host.peerStore.get(peer).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()))
-    const fresh = (await c.routing.findPeer(peer, options).catch(() => [])).filter(a => !known.has(a.toString()))
+    const fresh = (await c.routing.findPeer(peer, options)).filter(a => !known.has(a.toString()))
     if (fresh.length === 0) throw err
     await c.host.peerStore.merge(peer, { multiaddrs: fresh })
     return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, options)

@@ -22,24 +22,16 @@ export const HEAP_GROWING_PERCENT = 400
 /** The policy in force: the percent set here, or V8's own adaptive factor. */
 export type HeapPolicy = { growingPercent: number } | { growingPercent: 'v8' }
 
-let applied: HeapPolicy = { growingPercent: 'v8' }
-
 /**
  * Applies the heap policy to this process: HEAP_GROWING_PERCENT, or what
  * PEERLINK_HEAP_GROWTH says (a percent 1–2000, or "default" for V8's own factor).
  */
 export function tuneHeap (wanted = process.env.PEERLINK_HEAP_GROWTH): HeapPolicy {
-  if (wanted === 'default') return applied
+  if (wanted === 'default') return { growingPercent: 'v8' }
   const percent = wanted === undefined || wanted === '' ? HEAP_GROWING_PERCENT : Number(wanted)
   if (!Number.isInteger(percent) || percent < 1 || percent > 2000) {
     throw new InvalidArgumentError(`PEERLINK_HEAP_GROWTH must be a percent 1..2000 or "default", not "${String(wanted)}"`)
   }
   setFlagsFromString(`--heap-growing-percent=${percent}`)
-  applied = { growingPercent: percent }
-  return applied
-}
-
-/** The heap policy this process runs with. */
-export function heapPolicy (): HeapPolicy {
-  return applied
+  return { growingPercent: percent }
 }

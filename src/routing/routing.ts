@@ -73,8 +73,7 @@ export class Routing {
     // started gets a bounded wait to meet its bootstrap peers.
     await this.joined(options.signal)
     if (this.tableSize() === 0) throw new NoProvidersError(root.toString(), 'cannot announce it: this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
-    const timeout = AbortSignal.timeout(options.timeout ?? PROVIDE_TIMEOUT)
-    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
+    const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
     for await (const e of this.dht.provide(routingKey(root), { signal })) {
       count(stats, e)
@@ -93,8 +92,7 @@ export class Routing {
 
   /** Providers of `root` other than this node, as they are found, each once. */
   async * findProviders (root: CID, options: FindOptions = {}): AsyncGenerator<PeerInfo> {
-    const timeout = AbortSignal.timeout(options.timeout ?? 10_000)
-    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
+    const signal = bounded(options.timeout ?? 10_000, options.signal)
     const limit = options.limit ?? 20
     const seen = new Set<string>()
     // A node that has just started may not have met its bootstrap peers yet.
@@ -125,21 +123,26 @@ export class Routing {
   /**
    * Where the DHT says `peer` can be reached now, asking the network rather than this node's
    * own records (a peer that restarted on a new port is still listed at its old one here).
+   * Never throws: a peer nobody knows gives no addresses.
    */
   async findPeer (peer: PeerId, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<Multiaddr[]> {
-    const timeout = AbortSignal.timeout(options.timeout ?? FIND_PEER_TIMEOUT)
-    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
+    const signal = bounded(options.timeout ?? FIND_PEER_TIMEOUT, options.signal)
     const found = new Map<string, Multiaddr>()
     try {
       for await (const e of this.dht.findPeer(peer, { signal, useCache: false })) {
         if (e.name === 'FINAL_PEER') for (const a of e.peer.multiaddrs) found.set(a.toString(), a)
       }
-    } catch (err) {
-      // Not found, or out of time: what was found so far is the answer.
-      if (found.size === 0 && options.signal?.aborted === true) throw err
+    } catch {
+      // Not found, out of time or aborted: what was found so far is the answer.
     }
     return [...found.values()]
   }
+}
+
+/** A signal that aborts after `ms`, or sooner with the caller's. */
+function bounded (ms: number, signal?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(ms)
+  return signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
 }
 
 function newStats (): LookupStats { return { ms: Date.now(), responses: 0, queries: 0 } }
