@@ -87,7 +87,10 @@ interface FetchRecord {
 
 interface CensusRecord { period: number, file: number, querier: number, records: number, live: number, dead: number, deadCrashed: number, deadLeft: number, unknown: number, staleAddrs: number, liveHolders: number, liveHoldersNamed: number, error?: string }
 
-interface ChurnEvent { period: number, node: number, kind: 'crash' | 'leave' | 'restart' | 'join', atMs: number }
+interface ChurnEvent { period: number, node: number, kind: 'crash' | 'leave' | 'restart' | 'join' | 'died', atMs: number }
+
+/** A daemon that exited though nobody stopped it: a crash of PeerLink itself. */
+interface Death { period: number, node: number, exit: string, stderr: string }
 
 interface PeriodStats {
   period: number
@@ -167,10 +170,14 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   const perPeriod: PeriodStats[] = []
   const daemonLog = new Map<string, number>()
   const addFailures: string[] = []
+  const deaths: Death[] = []
+  let period = 0
   let bootstrap: string[] = []
 
   const live = (): SimNode[] => nodes.filter(n => n.state === 'live')
   const byPeer = (peer: string): SimNode | undefined => nodes.find(n => n.peerId === peer)
+
+  const eventAt = (period: number, node: SimNode, kind: ChurnEvent['kind']): void => { events.push({ period, node: node.id, kind, atMs: Date.now() - started }) }
 
   /** Starts (or restarts) a node's daemon; its stop is registered before anything else can fail. */
   const launch = async (n: SimNode): Promise<void> => { await track(start(n)) }
@@ -182,13 +189,17 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
       await stopDaemonProcess(d, TIMEOUT.stop)
       signal.throwIfAborted()
     }
-    // Warnings and errors the daemon logs (pino JSON lines), tallied by message.
+    // Warnings and errors the daemon logs (pino JSON lines), tallied by message; the last few
+    // lines are kept to say why, should the daemon exit by itself.
     let partial = ''
+    const recent: string[] = []
     d.child.stderr?.on('data', (b: Buffer) => {
       const lines = (partial + b.toString()).split('\n')
       partial = lines.pop() ?? ''
       for (const line of lines) {
         if (line.trim() === '') continue
+        recent.push(line.slice(0, 300))
+        if (recent.length > 12) recent.shift()
         let msg = line.slice(0, 160)
         try {
           const j = JSON.parse(line) as { level?: number, msg?: string, err?: { message?: string } }
@@ -196,6 +207,12 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
         } catch {}
         tally(daemonLog, msg)
       }
+    })
+    d.child.once('exit', (code, sig) => {
+      if (n.daemon !== d || n.state !== 'live') return
+      n.state = 'crashed'
+      eventAt(period, n, 'died')
+      deaths.push({ period, node: n.id, exit: sig !== null ? `signal ${sig}` : `code ${String(code)}`, stderr: [...recent, partial].join('\n').trim() })
     })
     n.daemon = d
     n.state = 'live'
@@ -222,8 +239,6 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   await Promise.all(Array.from({ length: ctx.nodes - STABLE_NODES }, () => newNode(false)).map(launch))
   const startMs = Date.now() - started
   ctx.progress.update(`${ctx.nodes} daemons up in ${(startMs / 1000).toFixed(1)} s`, true)
-
-  const eventAt = (period: number, node: SimNode, kind: ChurnEvent['kind']): void => { events.push({ period, node: node.id, kind, atMs: Date.now() - started }) }
 
   /** Seeded file contents for each adder (drawn before anything runs, so the seed fixes them). */
   const planAdds = (adders: SimNode[], period: number): Array<{ n: SimNode, index: number, size: number, bytes: Buffer, period: number }> => adders.map(n => {
@@ -257,7 +272,7 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress.update(`${adds} nodes add the first files`, true)
   await addFiles(planAdds(rng.sample(live(), adds), 0))
 
-  for (let period = 1; period <= periods; period++) {
+  for (period = 1; period <= periods; period++) {
     signal.throwIfAborted()
     const tag = `period ${period}/${periods}`
     const stepMs = { work: 0, join: 0, census: 0 }
@@ -495,6 +510,7 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
         none: { count: withoutDead.length, median: median(withoutDead) }
       },
       addFailures,
+      deaths,
       addsNotProvided: files.filter(f => !f.provided).length,
       staleRecordsOf: { crashed: staleOfCrashed, left: staleOfLeft },
       staleAddressRecords: census.reduce((a, c) => a + c.staleAddrs, 0),
@@ -509,7 +525,13 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
       census,
       events
     },
-    targets: [target],
+    targets: [target, {
+      name: 'no daemon exits by itself',
+      ok: deaths.length === 0,
+      detail: deaths.length === 0
+        ? `${nodes.reduce((a, n) => a + n.starts, 0)} daemon starts; every exit was a planned crash or leave`
+        : deaths.map(d => `period ${d.period}, node ${d.node} exited (${d.exit}); its last output:\n${d.stderr}`).join('\n')
+    }],
     plots: [
       { name: 'success-and-live', title: 'Fetch success and live nodes per period', spec: lineChart('Eligible fetches that succeeded (%), and nodes up after the churn', rateValues, { field: 'period', title: 'period' }, { field: 'value', title: '% / nodes' }, { field: 'series', title: 'series' }) },
       { name: 'fetch-time', title: 'Time to fetch per period', spec: lineChart('Time to fetch (daemon side, successful eligible fetches)', timeValues, { field: 'period', title: 'period' }, { field: 'ms', title: 'ms' }, { field: 'series', title: 'series' }) },

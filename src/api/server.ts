@@ -180,16 +180,22 @@ function splitAddress (address: string): [string, string] {
   return [address.slice(0, i), address.slice(i + 1)]
 }
 
-/** Sends NDJSON: progress lines from `run`, then { result } or { error }. */
-async function streamNdjson (reply: FastifyReply, run: (emit: (line: unknown) => void) => Promise<unknown>): Promise<FastifyReply> {
+/**
+ * Sends NDJSON: progress lines from `run`, then { result } or { error }. Progress that comes
+ * after the last line (an operation's stragglers) is dropped: written after the end it would
+ * fail the stream and, with it, a reply whose last lines had not gone out yet.
+ */
+export async function streamNdjson (reply: FastifyReply, run: (emit: (line: unknown) => void) => Promise<unknown>): Promise<FastifyReply> {
   const out = new PassThrough()
-  const emit = (line: unknown): void => { out.write(JSON.stringify(line, bigintSafe) + '\n') }
-  void run(emit).then((result) => {
-    emit({ result })
+  let open = true
+  const write = (line: unknown): void => { if (!out.destroyed) out.write(JSON.stringify(line, bigintSafe) + '\n') }
+  const finish = (line: unknown): void => {
+    open = false
+    write(line)
     out.end()
-  }, (err: Error) => {
-    emit({ error: err instanceof PeerLinkError ? errorBody(err) : { error: err.name, code: 'ERR_INTERNAL', message: err.message, exitCode: 1 } })
-    out.end()
+  }
+  void run((line) => { if (open) write(line) }).then((result) => { finish({ result }) }, (err: Error) => {
+    finish({ error: err instanceof PeerLinkError ? errorBody(err) : { error: err.name, code: 'ERR_INTERNAL', message: err.message, exitCode: 1 } })
   })
   return await reply.type('application/x-ndjson').send(out)
 }

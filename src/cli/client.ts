@@ -61,7 +61,7 @@ export class DaemonClient {
     const res = await this.request('POST', path, body)
     const decoder = new TextDecoder()
     let buf = ''
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of replyBody(res)) {
       buf += decoder.decode(chunk, { stream: true })
       let nl
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -73,6 +73,16 @@ export class DaemonClient {
       }
     }
     throw new ApiError('the daemon ended the reply without a result (did it stop?)')
+  }
+}
+
+/** A reply's body; a connection closed mid-reply is an ApiError that says so (fetch says only "terminated"). */
+async function * replyBody (res: Response): AsyncGenerator<Uint8Array> {
+  try {
+    yield * res.body as unknown as AsyncIterable<Uint8Array>
+  } catch (err) {
+    const e = err as Error & { cause?: Error }
+    throw new ApiError(`the daemon's reply broke off: ${e.message}${e.cause?.message !== undefined ? ` (${e.cause.message})` : ''}`)
   }
 }
 

@@ -116,7 +116,8 @@ export class FetchSession {
       try {
         const stream = await this.components.openStream(peer, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.requestTimeout)]) })
         p.channel = new ProviderChannel(peer, stream, this.root)
-        this.options.onProgress?.(new CustomProgressEvent('exchange:session:provider', { peer: key, status: 'joined' as const }))
+        if (this.closed) { p.channel.close(); return }
+        this.progress(new CustomProgressEvent('exchange:session:provider', { peer: key, status: 'joined' as const }))
         p.connecting = undefined
         this.askHave(p, [...this.wants.values()].filter(w => w.result === undefined))
       } catch (err) {
@@ -195,6 +196,11 @@ export class FetchSession {
     }
   }
 
+  /** Progress goes out while the session is open: a fetch that has ended reports nothing more. */
+  private progress (event: SessionProgressEvents): void {
+    if (!this.closed) this.options.onProgress?.(event)
+  }
+
   private ready (p: ProviderState): p is ProviderState & { channel: ProviderChannel } {
     return !p.dropped && p.channel !== undefined && p.channel.open
   }
@@ -250,7 +256,7 @@ export class FetchSession {
       p.blockMs = p.blockMs === 0 ? ms : 0.8 * p.blockMs + 0.2 * ms
       p.blocks++
       p.bytes += bytes.byteLength
-      this.options.onProgress?.(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength }))
+      this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength }))
       this.settle(w, bytes)
     }, (err: Error) => {
       this.fail(p, channel, err)
@@ -339,7 +345,7 @@ export class FetchSession {
     p.dropped = true
     p.reason = reason
     this.log('dropping %p: %s', p.peer, reason)
-    this.options.onProgress?.(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'dropped' as const, reason }))
+    this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'dropped' as const, reason }))
     p.channel?.close(new PeerUnavailableError(reason))
     const moved = [...p.inflight.keys()]
     p.inflight.clear()
