@@ -116,9 +116,9 @@ export class FetchSession {
       try {
         const stream = await this.components.openStream(peer, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.requestTimeout)]) })
         p.channel = new ProviderChannel(peer, stream, this.root)
+        p.connecting = undefined
         if (this.closed) { p.channel.close(); return }
         this.progress(new CustomProgressEvent('exchange:session:provider', { peer: key, status: 'joined' as const }))
-        p.connecting = undefined
         this.askHave(p, [...this.wants.values()].filter(w => w.result === undefined))
       } catch (err) {
         p.connecting = undefined
