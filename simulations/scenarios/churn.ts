@@ -172,6 +172,8 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   const addFailures: string[] = []
   const deaths: Death[] = []
   let period = 0
+  /** Set once the periods are over: the daemons' stops at the end are planned. */
+  let over = false
   let bootstrap: string[] = []
 
   const live = (): SimNode[] => nodes.filter(n => n.state === 'live')
@@ -209,7 +211,7 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
       }
     })
     d.child.once('exit', (code, sig) => {
-      if (n.daemon !== d || n.state !== 'live') return
+      if (over || n.daemon !== d || n.state !== 'live') return
       n.state = 'crashed'
       eventAt(period, n, 'died')
       deaths.push({ period, node: n.id, exit: sig !== null ? `signal ${sig}` : `code ${String(code)}`, stderr: [...recent, partial].join('\n').trim() })
@@ -432,6 +434,8 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
     const last = perPeriod[perPeriod.length - 1]
     ctx.progress.update(`${tag}: ${last.eligibleOk}/${last.eligible} eligible fetches ok, ${last.staleRecords}/${last.records} provider records stale`, true)
   }
+
+  over = true
 
   // Figures.
   const eligible = fetches.filter(f => f.eligible)
