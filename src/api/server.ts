@@ -187,14 +187,12 @@ function splitAddress (address: string): [string, string] {
  */
 export async function streamNdjson (reply: FastifyReply, run: (emit: (line: unknown) => void) => Promise<unknown>): Promise<FastifyReply> {
   const out = new PassThrough()
-  let open = true
-  const write = (line: unknown): void => { if (!out.destroyed) out.write(JSON.stringify(line, bigintSafe) + '\n') }
+  const emit = (line: unknown): void => { if (!out.writableEnded && !out.destroyed) out.write(JSON.stringify(line, bigintSafe) + '\n') }
   const finish = (line: unknown): void => {
-    open = false
-    write(line)
+    emit(line)
     out.end()
   }
-  void run((line) => { if (open) write(line) }).then((result) => { finish({ result }) }, (err: Error) => {
+  void run(emit).then((result) => { finish({ result }) }, (err: Error) => {
     finish({ error: err instanceof PeerLinkError ? errorBody(err) : { error: err.name, code: 'ERR_INTERNAL', message: err.message, exitCode: 1 } })
   })
   return await reply.type('application/x-ndjson').send(out)
