@@ -78,11 +78,11 @@ export async function waitForRoutingTables (nodes: PeerLinkNode[], min: number, 
   }
 }
 
-export async function waitUntil (ok: () => boolean, timeout: number, what: string): Promise<void> {
+export async function waitUntil (ok: () => boolean | Promise<boolean>, timeout: number, what: string, intervalMs = 25): Promise<void> {
   const deadline = Date.now() + timeout
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { DHT_PROTOCOL } from '../../src/node/host.js'
-import { bootstrapFrom, randomFile, startNode, waitForRoutingTables } from '../helpers/network.js'
+import { bootstrapFrom, randomFile, startNode, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 describe('provide when no DHT peer takes the record', function () {
@@ -36,11 +36,10 @@ describe('provide when no DHT peer takes the record', function () {
     const c = await startNode(join(dir.path, 'c'), bootstrapFrom([a]))
     nodes.push(c)
     let found: string[] = []
-    const started = Date.now()
-    while (!found.includes(a.network.peerId.toString()) && Date.now() - started < 20_000) {
+    await waitUntil(async () => {
       found = (await c.network.findProviders(added.cid, { timeout: 2000, retries: 0 })).map(p => p.id.toString())
-      if (!found.includes(a.network.peerId.toString())) await new Promise(resolve => setTimeout(resolve, 500))
-    }
+      return found.includes(a.network.peerId.toString())
+    }, 20_000, 'c never found a as the provider', 500)
     expect(found).to.include(a.network.peerId.toString())
   })
 })
