@@ -42,10 +42,18 @@ export async function exists (path: string): Promise<boolean> {
 
 /** Bytes written ahead of the disk by writeAtomically. */
 const WRITE_BEHIND_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes written between flushes of the temporary file to the disk while the rest is still
+ * coming. Without them the whole file waited in the page cache and the closing sync of a
+ * 1 GiB fetch held its end for 0.6-0.8 s.
+ */
+const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
 
 /**
  * Writes a stream to `path` through a temporary file in the same directory, renamed into
- * place only when every byte is written and synced: a failure leaves no partial file.
+ * place only when every byte is written and synced: a failure leaves no partial file. What
+ * is written is flushed in the background every FLUSH_EVERY_BYTES (one flush at a time), so
+ * the closing sync finds little left to do.
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<number> {
   if (options.force !== true && await exists(path)) throw new FileExistsError(path)
@@ -56,6 +64,8 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
   // most WRITE_BEHIND_BYTES waiting on the disk.
   const inflight: Array<{ promise: Promise<void>, bytes: number }> = []
   let pending = 0
+  let flushing: Promise<void> | undefined
+  let unflushed = 0
   const writeAt = async (piece: Uint8Array, position: number): Promise<void> => {
     let off = 0
     while (off < piece.byteLength) {
@@ -71,6 +81,12 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
       inflight.push(w)
       pending += w.bytes
       written += piece.byteLength
+      unflushed += piece.byteLength
+      if (unflushed >= FLUSH_EVERY_BYTES && flushing === undefined) {
+        unflushed = 0
+        flushing = fh.datasync().finally(() => { flushing = undefined })
+        flushing.catch(() => {}) // awaited before the closing sync
+      }
       while (pending > WRITE_BEHIND_BYTES) {
         const oldest = inflight.shift() as typeof w
         await oldest.promise
@@ -78,12 +94,13 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
       }
     }
     for (const w of inflight.splice(0)) await w.promise
+    await flushing
     await fh.datasync()
     await fh.close()
     await rename(tmp, path)
     return written
   } catch (err) {
-    await Promise.allSettled(inflight.map(w => w.promise))
+    await Promise.allSettled([...inflight.map(w => w.promise), flushing])
     await fh.close().catch(() => {})
     await unlink(tmp).catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })

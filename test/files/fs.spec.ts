@@ -1,0 +1,60 @@
+// Writing a file all-or-nothing: the bytes land whole under their name, or nothing does.
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { expect } from 'chai'
+import { FileExistsError } from '../../src/errors.js'
+import { writeAtomically } from '../../src/files/fs.js'
+import { tempDir } from '../helpers/repo.js'
+
+const MiB = 1024 * 1024
+/** Past the size at which the temporary file is first flushed while the rest still comes. */
+const LARGE = 160 * MiB
+const base = randomBytes(MiB)
+
+/** LARGE bytes as 1 MiB pieces, each different; throws instead of the piece at `failAt`. */
+async function * pieces (failAt = Infinity): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < LARGE / MiB; i++) {
+    if (i * MiB >= failAt) throw new Error('the source broke off')
+    const p = Buffer.from(base)
+    p.writeUInt32LE(i, 0)
+    yield p
+  }
+}
+
+async function digest (source: AsyncIterable<Uint8Array>): Promise<string> {
+  const h = createHash('sha256')
+  for await (const p of source) h.update(p)
+  return h.digest('hex')
+}
+
+describe('writeAtomically', function () {
+  this.timeout(60_000)
+  let dir: string
+  let cleanup: () => Promise<void>
+  beforeEach(async () => { ({ path: dir, cleanup } = await tempDir()) })
+  afterEach(async () => { await cleanup() })
+
+  it('writes a large stream whole under its name, with no temporary file left', async () => {
+    const out = join(dir, 'big.bin')
+    expect(await writeAtomically(out, pieces())).to.equal(LARGE)
+    expect(createHash('sha256').update(await readFile(out)).digest('hex')).to.equal(await digest(pieces()))
+    expect(await readdir(dir)).to.deep.equal(['big.bin'])
+  })
+
+  it('leaves nothing behind when the source fails after part of the file was flushed', async () => {
+    const err = await writeAtomically(join(dir, 'broken.bin'), pieces(LARGE - 16 * MiB)).then(() => undefined, (e: Error) => e)
+    expect(err?.message).to.equal('the source broke off')
+    expect(await readdir(dir)).to.deep.equal([])
+  })
+
+  it('refuses to replace an existing file unless forced, and replaces it whole when forced', async () => {
+    const out = join(dir, 'there.bin')
+    await writeFile(out, 'old')
+    const err = await writeAtomically(out, pieces()).then(() => undefined, (e: Error) => e)
+    expect(err).to.be.instanceOf(FileExistsError)
+    expect(await readFile(out, 'utf8')).to.equal('old')
+    expect(await writeAtomically(out, pieces(), { force: true })).to.equal(LARGE)
+    expect(await readdir(dir)).to.deep.equal(['there.bin'])
+  })
+})
