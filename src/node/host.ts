@@ -19,13 +19,13 @@ import { noiseCrypto } from './noise-crypto.js'
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
 
 /**
- * Yamux settings for bulk transfer. The default 256 KiB stream window caps one stream at
- * window/RTT and the default 64 KiB frames cost a header and a Noise seal per 64 KiB; a
- * 1 MiB block then needs 16 frames. Larger windows and frames let one stream carry several
- * blocks in flight. Measured in the README's transfer benchmark.
+ * Yamux stream windows for bulk transfer. The default 256 KiB window caps one stream at
+ * window/RTT; larger windows let one exchange stream carry several 1 MiB blocks in flight
+ * over a real link. Yamux 8 cuts data into frames by the stream's current send window (its
+ * `maxMessageSize` option is validated but not used), so with these windows a block goes out
+ * as one frame. Measured in the README's transfer benchmark.
  */
 export const YAMUX_SETTINGS = {
-  maxMessageSize: 256 * 1024,
   streamOptions: {
     initialStreamWindowSize: 4 * 1024 * 1024,
     maxStreamWindowSize: 16 * 1024 * 1024,
