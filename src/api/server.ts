@@ -9,11 +9,8 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { Logger } from 'pino'
 import { InvalidArgumentError, PeerLinkError } from '../errors.js'
 import type { PeerLinkNode } from '../node/peerlink.js'
-import { parseCid } from '../node/peerlink.js'
-import { parseTarget } from '../node/ticket.js'
-import { addOut, pinsOut, providersOut } from './shapes.js'
-
-export const API_PREFIX = '/api/v1'
+import { parseCid, parseTarget } from '../node/ticket.js'
+import { API_PREFIX, addOut, pinsOut, providersOut } from './shapes.js'
 
 /** HTTP status for a CLI exit status (errors.ts): the failure class each exit status stands for. */
 const STATUS_BY_EXIT: Record<number, number> = {

@@ -4,6 +4,9 @@ import type { PeerInfo } from '@libp2p/interface'
 import type { PinInfo } from '../blockstore/blockstore.js'
 import type { AddResult } from '../node/peerlink.js'
 
+/** Where every API route lives. */
+export const API_PREFIX = '/api/v1'
+
 export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
 export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
 export interface ProviderOut { peer: string, addrs: string[] }

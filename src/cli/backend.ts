@@ -5,8 +5,8 @@ import { addOut, pinsOut, providersOut, type AddOut, type PinOut, type ProviderO
 import type { GcResult, Usage } from '../blockstore/level.js'
 import { DaemonRequiredError } from '../errors.js'
 import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
-import { PeerLinkNode, parseCid, type AddOptions, type StatResult } from '../node/peerlink.js'
-import { parseTarget } from '../node/ticket.js'
+import type { AddOptions, PeerLinkNode, StatResult } from '../node/peerlink.js'
+import { parseCid, parseTarget } from '../node/ticket.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
 import { findDaemon, type DaemonClient } from './client.js'
@@ -82,6 +82,9 @@ class LocalBackend implements Backend {
     if (this.node !== undefined && (!network || this.node.online)) return this.node
     await this.node?.stop()
     this.node = undefined
+    // Loaded here, not at the top: a command the daemon serves never needs the node (libp2p,
+    // LevelDB, the native core), and loading it took most of a CLI call's start.
+    const { PeerLinkNode } = await import('../node/peerlink.js')
     if (!network) {
       this.node = await PeerLinkNode.open(this.repo)
       return this.node

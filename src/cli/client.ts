@@ -2,7 +2,7 @@
 // authenticates. A stale api.json (its process is gone) is ignored.
 import { readFile } from 'node:fs/promises'
 import { ApiError } from '../errors.js'
-import { API_PREFIX } from '../api/server.js'
+import { API_PREFIX } from '../api/shapes.js'
 import type { DaemonInfo } from '../api/daemon.js'
 import { readToken, repoPaths } from '../repo/repo.js'
 

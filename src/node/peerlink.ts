@@ -4,7 +4,7 @@ import { stat as fsStat, statfs } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
-import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, InvalidCidError, NotPinnedError, QuotaExceededError } from '../errors.js'
+import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, NotPinnedError, QuotaExceededError } from '../errors.js'
 import { exportTree, type TreeImportResult, importPath } from '../files/directory.js'
 import { exportFile, readRoot, type ExportOptions } from '../files/exporter.js'
 import type { DirectoryNode, Manifest } from '../files/format.js'
@@ -15,16 +15,6 @@ import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
 import type { Ticket } from './ticket.js'
-
-export function parseCid (text: string): CID {
-  const t = text.trim()
-  if (t === '') throw new InvalidCidError(text, 'it is empty')
-  try {
-    return CID.parse(t)
-  } catch (err) {
-    throw new InvalidCidError(text, (err as Error).message)
-  }
-}
 
 /** Head-room kept free beyond an import's own estimate (index, nodes, other writers). */
 const SPACE_MARGIN = 16 * 1024 * 1024

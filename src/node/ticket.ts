@@ -12,6 +12,17 @@ import { InvalidCidError, InvalidTicketError } from '../errors.js'
 export const TICKET_PREFIX = 'peerlink:'
 const MAX_TICKET_ADDRS = 16
 
+/** A CID as the user typed it; a clear error for anything else. */
+export function parseCid (text: string): CID {
+  const t = text.trim()
+  if (t === '') throw new InvalidCidError(text, 'it is empty')
+  try {
+    return CID.parse(t)
+  } catch (err) {
+    throw new InvalidCidError(text, (err as Error).message)
+  }
+}
+
 export interface Ticket { root: CID, peer?: PeerId, addrs: Multiaddr[] }
 
 export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }): string {
