@@ -9,7 +9,8 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { Logger } from 'pino'
 import { InvalidArgumentError, PeerLinkError } from '../errors.js'
 import type { PeerLinkNode } from '../node/peerlink.js'
-import { parseCid, parseTarget } from '../node/ticket.js'
+import { parseCid } from '../node/cid.js'
+import { parseTarget } from '../node/ticket.js'
 import { API_PREFIX, addOut, pinsOut, providersOut } from './shapes.js'
 
 /** HTTP status for a CLI exit status (errors.ts): the failure class each exit status stands for. */

@@ -6,7 +6,7 @@ import type { GcResult, Usage } from '../blockstore/level.js'
 import { DaemonRequiredError } from '../errors.js'
 import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
 import type { AddOptions, PeerLinkNode, StatResult } from '../node/peerlink.js'
-import { parseCid, parseTarget } from '../node/ticket.js'
+import { parseCid } from '../node/cid.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
 import { findDaemon, type DaemonClient } from './client.js'
@@ -110,6 +110,7 @@ class LocalBackend implements Backend {
   }
 
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> => {
+    const { parseTarget } = await import('../node/ticket.js')
     const ticket = parseTarget(target)
     // A root this repo holds whole needs no network.
     const pinned = await (await this.open()).blockstore.isPinned(ticket.root)

@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from '../errors.js'
 import { treeBytes } from '../files/fs.js'
 import { tuneHeap } from '../node/heap.js'
-import { parseCid, parseTarget } from '../node/ticket.js'
+import { parseCid } from '../node/cid.js'
 import { initRepo, resolveRepoPath } from '../repo/repo.js'
 import { openBackend, type Backend, type ProgressLine } from './backend.js'
 
@@ -162,6 +162,8 @@ export function registerCommands (program: Command): void {
     .option('-f, --force', 'overwrite what is at the output path')
     .option('--json', 'print the result as one JSON object')
     .action(async (text: string, o: { output?: string, force?: boolean, json?: boolean }, cmd: Command) => {
+      // Tickets carry peer ids, whose parser comes with libp2p's crypto: loaded only here.
+      const { parseTarget } = await import('../node/ticket.js')
       parseTarget(text)
       await withBackend(cmd, async (b) => {
         const bar = process.stderr.isTTY && o.json !== true

@@ -7,21 +7,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { base32 } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
-import { InvalidCidError, InvalidTicketError } from '../errors.js'
+import { InvalidTicketError } from '../errors.js'
+import { parseCid } from './cid.js'
 
 export const TICKET_PREFIX = 'peerlink:'
 const MAX_TICKET_ADDRS = 16
-
-/** A CID as the user typed it; a clear error for anything else. */
-export function parseCid (text: string): CID {
-  const t = text.trim()
-  if (t === '') throw new InvalidCidError(text, 'it is empty')
-  try {
-    return CID.parse(t)
-  } catch (err) {
-    throw new InvalidCidError(text, (err as Error).message)
-  }
-}
 
 export interface Ticket { root: CID, peer?: PeerId, addrs: Multiaddr[] }
 
@@ -33,14 +23,7 @@ export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }
 /** A root CID or a share ticket; InvalidCidError / InvalidTicketError say what is wrong. */
 export function parseTarget (text: string): Ticket {
   const t = text.trim()
-  if (!t.startsWith(TICKET_PREFIX)) {
-    if (t === '') throw new InvalidCidError(text, 'it is empty')
-    try {
-      return { root: CID.parse(t), addrs: [] }
-    } catch (err) {
-      throw new InvalidCidError(text, (err as Error).message)
-    }
-  }
+  if (!t.startsWith(TICKET_PREFIX)) return { root: parseCid(t), addrs: [] }
   let body: unknown
   let bytes: Uint8Array
   try {
