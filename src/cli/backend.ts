@@ -83,7 +83,7 @@ class LocalBackend implements Backend {
     await this.node?.stop()
     this.node = undefined
     // Loaded here, not at the top: a command the daemon serves never needs the node (libp2p,
-    // LevelDB, the native core), and loading it took most of a CLI call's start.
+    // kad-dht, LevelDB), and loading it took most of a CLI call's start.
     const { PeerLinkNode } = await import('../node/peerlink.js')
     if (!network) {
       this.node = await PeerLinkNode.open(this.repo)
