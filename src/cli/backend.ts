@@ -9,7 +9,7 @@ import type { AddOptions, PeerLinkNode, StatResult } from '../node/peerlink.js'
 import { parseCid } from '../node/cid.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
-import { findDaemon, type DaemonClient } from './client.js'
+import { findDaemon, replyBody, type DaemonClient } from './client.js'
 
 export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
 
@@ -47,7 +47,7 @@ class DaemonBackend implements Backend {
     const c = this.c
     return (async function * () {
       const res = await c.request('GET', `/cat/${encodeURIComponent(cid)}?${q.toString()}`)
-      yield * res.body as unknown as AsyncIterable<Uint8Array>
+      yield * replyBody(res)
     })()
   }
 

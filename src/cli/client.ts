@@ -37,7 +37,14 @@ export class DaemonClient {
 
   async call<T> (method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const res = await this.request(method, path, body)
-    return await res.json() as T
+    const decoder = new TextDecoder()
+    let text = ''
+    for await (const chunk of replyBody(res)) text += decoder.decode(chunk, { stream: true })
+    try {
+      return JSON.parse(text + decoder.decode()) as T
+    } catch (err) {
+      throw new ApiError(`the daemon's reply is not JSON: ${(err as Error).message}`)
+    }
   }
 
   /** A raw response, for streamed bodies; throws the daemon's error on a failure status. */
@@ -76,8 +83,11 @@ export class DaemonClient {
   }
 }
 
-/** A reply's body; a connection closed mid-reply is an ApiError that says so (fetch says only "terminated"). */
-async function * replyBody (res: Response): AsyncGenerator<Uint8Array> {
+/**
+ * A reply's body, for every reader of one (JSON, NDJSON, a file's bytes); a connection closed
+ * mid-reply is an ApiError that says so (fetch itself says only "terminated").
+ */
+export async function * replyBody (res: Response): AsyncGenerator<Uint8Array> {
   try {
     yield * res.body as unknown as AsyncIterable<Uint8Array>
   } catch (err) {

@@ -27,6 +27,12 @@ describe('NDJSON replies', function () {
       setTimeout(() => { req.raw.socket.destroy() }, 20)
       return reply
     })
+    app.get(`${API_PREFIX}/cut-json`, async (req, reply) => {
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
+      reply.raw.write('{"pins":[')
+      setTimeout(() => { req.raw.socket.destroy() }, 20)
+      return reply
+    })
     await app.listen({ host: '127.0.0.1', port: 0 })
     const a = app.server.address() as { port: number }
     client = new DaemonClient({ address: `127.0.0.1:${a.port}`, pid: process.pid, peerId: '', addresses: [] }, 'token')
@@ -47,6 +53,12 @@ describe('NDJSON replies', function () {
     let lines = 0
     const err = await client.stream('/cut', {}, () => { lines++ }).then(() => undefined, (e: Error) => e)
     expect(lines).to.equal(1)
+    expect(err?.name).to.equal('ApiError')
+    expect(err?.message).to.match(/^the daemon's reply broke off: terminated \(.+\)$/)
+  })
+
+  it('says the same of a plain JSON reply cut off mid-way', async () => {
+    const err = await client.call('GET', '/cut-json').then(() => undefined, (e: Error) => e)
     expect(err?.name).to.equal('ApiError')
     expect(err?.message).to.match(/^the daemon's reply broke off: terminated \(.+\)$/)
   })
