@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, RepoNotFoundError } from '../errors.js'
-import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/format.js'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/defaults.js'
 
 export interface NetworkConfig {
   /** Multiaddrs to listen on. */
