@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from '../errors.js'
 import { treeBytes } from '../files/fs.js'
 import { tuneHeap } from '../node/heap.js'
-import { parseCid } from '../node/cid.js'
+import { isTicket, parseCid } from '../node/cid.js'
 import { initRepo, resolveRepoPath } from '../repo/repo.js'
 import { openBackend, type Backend, type ProgressLine } from './backend.js'
 
@@ -162,9 +162,9 @@ export function registerCommands (program: Command): void {
     .option('-f, --force', 'overwrite what is at the output path')
     .option('--json', 'print the result as one JSON object')
     .action(async (text: string, o: { output?: string, force?: boolean, json?: boolean }, cmd: Command) => {
-      // Tickets carry peer ids, whose parser comes with libp2p's crypto: loaded only here.
-      const { parseTarget } = await import('../node/ticket.js')
-      parseTarget(text)
+      // A CID is checked here; a ticket where it is used (by the daemon, or the local node),
+      // as its peer id needs libp2p's crypto, which no other CLI call loads.
+      if (!isTicket(text)) parseCid(text)
       await withBackend(cmd, async (b) => {
         const bar = process.stderr.isTTY && o.json !== true
           ? new cliProgress.SingleBar({ format: 'fetching {bar} {percentage}% | {done} of {total_h} | {rate} | {peers} peers', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)

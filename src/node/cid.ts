@@ -3,6 +3,13 @@
 import { CID } from 'multiformats/cid'
 import { InvalidCidError } from '../errors.js'
 
+/** What every share ticket's text starts with (tickets themselves: ticket.ts). */
+export const TICKET_PREFIX = 'peerlink:'
+
+export function isTicket (text: string): boolean {
+  return text.trim().startsWith(TICKET_PREFIX)
+}
+
 export function parseCid (text: string): CID {
   const t = text.trim()
   if (t === '') throw new InvalidCidError(text, 'it is empty')

@@ -8,9 +8,9 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { base32 } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { InvalidTicketError } from '../errors.js'
-import { parseCid } from './cid.js'
+import { isTicket, parseCid, TICKET_PREFIX } from './cid.js'
 
-export const TICKET_PREFIX = 'peerlink:'
+export { TICKET_PREFIX }
 const MAX_TICKET_ADDRS = 16
 
 export interface Ticket { root: CID, peer?: PeerId, addrs: Multiaddr[] }
@@ -23,7 +23,7 @@ export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }
 /** A root CID or a share ticket; InvalidCidError / InvalidTicketError say what is wrong. */
 export function parseTarget (text: string): Ticket {
   const t = text.trim()
-  if (!t.startsWith(TICKET_PREFIX)) return { root: parseCid(t), addrs: [] }
+  if (!isTicket(t)) return { root: parseCid(t), addrs: [] }
   let body: unknown
   let bytes: Uint8Array
   try {

@@ -81,6 +81,11 @@ describe('the daemon and the CLI through it', function () {
     expect(bad.stderr).to.include('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')
     const notCid = await runCli(['--repo', daemons[0].repo, 'fetch', 'not-a-cid'])
     expect(notCid.code).to.equal(2)
+    expect(notCid.stderr).to.include('"not-a-cid" is not a valid CID')
+    // A ticket is read by the daemon, which says what is wrong with it.
+    const cutTicket = await runCli(['--repo', daemons[0].repo, 'fetch', 'peerlink:bqqqq'])
+    expect(cutTicket.code, cutTicket.stderr).to.equal(2)
+    expect(cutTicket.stderr).to.match(/"peerlink:bqqqq" is not a PeerLink CID or share ticket: its body does not decode/)
   })
 
   it('stops cleanly on SIGTERM: exit 0, api.json removed, the repo usable offline', async () => {
