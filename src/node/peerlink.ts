@@ -1,7 +1,7 @@
 // The node facade: one object the CLI (and later the API and simulations) drive. It owns the
 // repo's blockstore and wires the layers: files over blockstore over hash and erasure.
 import { stat as fsStat, statfs } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
 import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, NotPinnedError, QuotaExceededError } from '../errors.js'
@@ -18,6 +18,8 @@ import type { Ticket } from './ticket.js'
 
 /** Head-room kept free beyond an import's own estimate (index, nodes, other writers). */
 const SPACE_MARGIN = 16 * 1024 * 1024
+
+const mib = (bytes: number): number => Math.ceil(bytes / 1048576)
 
 export interface AddOptions extends ImportOptions {
   recursive?: boolean
@@ -92,7 +94,7 @@ export class PeerLinkNode {
     }
     return await this.network.fetch(ticket, {
       ...options,
-      checkSpace: async (bytes, erasure) => { await this.checkSpace(bytes, erasure?.k ?? this.config.import.k, erasure?.m ?? this.config.import.m) }
+      checkSpace: async (bytes, erasure) => { await this.checkSpace(bytes, { k: erasure?.k ?? this.config.import.k, m: erasure?.m ?? this.config.import.m }, options.output) }
     })
   }
 
@@ -115,7 +117,7 @@ export class PeerLinkNode {
     if (!st.isDirectory() && !st.isFile()) throw new InvalidArgumentError(`${path} is neither a file nor a directory`)
     const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
     const { k, m } = checkImportOptions(opts)
-    await this.checkSpace(await treeBytes(path), k, m)
+    await this.checkSpace(await treeBytes(path), { k, m })
     let result: AddResult
     try {
       result = await importPath(this.blockstore, path, st.isDirectory() ? 'directory' : 'file', basename(path), opts)
@@ -144,14 +146,36 @@ export class PeerLinkNode {
    * head-room) before writing anything; running out half-way fails cleanly too, but only
    * after the work. A directory is estimated with the repo's own k and m.
    */
-  private async checkSpace (bytes: number, k: number, m: number): Promise<void> {
-    await this.checkQuota(bytes, k, m)
-    const needed = Math.ceil(bytes * (k + m) / k) + SPACE_MARGIN
-    const fs = await statfs(this.repoPath).catch(() => undefined)
-    if (fs === undefined) return
-    const free = fs.bavail * fs.bsize
-    if (free < needed) {
-      throw new DiskFullError(this.repoPath, { cause: new Error(`needs about ${Math.ceil(needed / 1048576)} MiB free to store ${Math.ceil(bytes / 1048576)} MiB, has ${Math.floor(free / 1048576)} MiB`) })
+  /**
+   * Refuses, before anything is written, content that cannot fit: past the storage quota, or
+   * beyond the free space of the repo's filesystem (content, parity and a margin, when
+   * `store` gives the erasure parameters) and of the output's (the content). When the
+   * output is on the repo's filesystem the two are counted together.
+   */
+  private async checkSpace (bytes: number, store?: { k: number, m: number }, output?: string): Promise<void> {
+    const needs: Array<{ path: string, bytes: number, what: string }> = []
+    if (store !== undefined) {
+      await this.checkQuota(bytes, store.k, store.m)
+      needs.push({ path: this.repoPath, bytes: Math.ceil(bytes * (store.k + store.m) / store.k) + SPACE_MARGIN, what: `store ${mib(bytes)} MiB` })
+    }
+    // The output is written beside its final path (a temporary file, then renamed).
+    if (output !== undefined) needs.push({ path: dirname(resolve(output)), bytes, what: `write ${mib(bytes)} MiB to ${output}` })
+    const byDevice = new Map<number, { path: string, bytes: number, what: string[] }>()
+    for (const n of needs) {
+      const dev = (await fsStat(n.path).catch(() => undefined))?.dev
+      if (dev === undefined) continue // a missing directory fails on its own when written
+      const d = byDevice.get(dev) ?? { path: n.path, bytes: 0, what: [] }
+      d.bytes += n.bytes
+      d.what.push(n.what)
+      byDevice.set(dev, d)
+    }
+    for (const d of byDevice.values()) {
+      const fs = await statfs(d.path).catch(() => undefined)
+      if (fs === undefined) continue
+      const free = fs.bavail * fs.bsize
+      if (free < d.bytes) {
+        throw new DiskFullError(d.path, { cause: new Error(`needs about ${mib(d.bytes)} MiB free to ${d.what.join(' and ')}, has ${Math.floor(free / 1048576)} MiB`) })
+      }
     }
   }
 
@@ -169,6 +193,7 @@ export class PeerLinkNode {
   }
 
   async exportTo (cid: CID, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
+    await this.checkSpace((await readRoot(this.blockstore, cid, options)).size, undefined, outPath)
     return await exportTree(this.blockstore, cid, outPath, options)
   }
 

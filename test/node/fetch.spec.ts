@@ -1,11 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { statfsSync, writeFileSync } from 'node:fs'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
 import { parseTarget } from '../../src/node/ticket.js'
 import type { StripeNode } from '../../src/files/format.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
-import { randomFile, startNetwork, waitUntil, type TestNetwork } from '../helpers/network.js'
+import { bootstrapFrom, randomFile, startNetwork, startNode, waitUntil, type TestNetwork } from '../helpers/network.js'
 import { stripesOf } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
@@ -167,5 +169,60 @@ describe('fetch across a loopback network', function () {
     const r = await fetcher.fetch(parseTarget(added.cid.toString()), { output: out })
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
     expect(r.fetchedBytes).to.be.within(4 * MiB, 4 * MiB + 64 * 1024) // data and stripe nodes; parity computed
+  })
+
+  it('counts the output with the repo on one disk, and fails cleanly when the disk fills mid-fetch (tmpfs)', async function () {
+    const mnt = join(net.dir, 'small-disk')
+    await mkdir(mnt)
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mnt], { stdio: 'ignore' })
+    } catch {
+      console.log('      (cannot mount a tmpfs here: needs root; a full disk is not exercised)')
+      this.skip()
+    }
+    let fetcher: PeerLinkNode | undefined
+    try {
+      fetcher = await startNode(join(mnt, 'repo'), bootstrapFrom(net.nodes))
+      const f = await randomFile(net.dir, 'disk.bin', 8 * MiB)
+      const added = await net.nodes[1].add(f.path)
+      const target = parseTarget(net.nodes[1].network.ticket(added.cid))
+      const empty = (await fetcher.usage()).bytes
+
+      // The repo needs 8 MiB, its parity and 16 MiB of head-room: that fits in 32 MiB, but
+      // not with the output on the same disk as well.
+      const inside = join(mnt, 'disk.out')
+      const refused = await fetcher.fetch(target, { output: inside }).then(() => undefined, (e: Error) => e)
+      expect(refused?.name).to.equal('DiskFullError')
+      expect(refused?.message).to.match(/needs about 36 MiB free to store 8 MiB and write 8 MiB to .*disk\.out, has 3\d MiB/)
+      expect((await fetcher.usage()).bytes - empty).to.be.lessThan(64 * 1024) // the root alone
+      expect((await readdir(mnt)).sort()).to.deep.equal(['repo'])
+
+      // Another writer fills the disk once the fetch has started: the fetch stops with the
+      // disk-full error, pins nothing and leaves no partial output.
+      const outDir = join(net.dir, 'disk-out')
+      await mkdir(outDir)
+      const filler = join(mnt, 'filler')
+      const full = await fetcher.fetch(target, {
+        output: join(outDir, 'disk.out'),
+        onProgress: (e) => {
+          if (e.type !== 'fetch:start') return
+          const fs = statfsSync(mnt)
+          writeFileSync(filler, Buffer.alloc(fs.bavail * fs.bsize - 2 * MiB))
+        }
+      }).then(() => undefined, (e: Error) => e)
+      expect(full?.name, full?.stack).to.equal('DiskFullError')
+      expect(await readdir(outDir)).to.deep.equal([])
+      expect(await fetcher.blockstore.isPinned(added.cid)).to.equal(false)
+
+      // With the space back the same node fetches the file whole.
+      await rm(filler)
+      const r = await fetcher.fetch(target, { output: join(outDir, 'disk.out') })
+      expect((await readFile(join(outDir, 'disk.out'))).equals(f.bytes)).to.equal(true)
+      expect(r.parityComputed).to.equal(4)
+      expect(await fetcher.blockstore.isPinned(added.cid)).to.equal(true)
+    } finally {
+      await fetcher?.stop()
+      execFileSync('umount', [mnt])
+    }
   })
 })
