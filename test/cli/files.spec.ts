@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 import { cidOf } from '../../src/hash/index.js'
 import { CLI, runCli } from '../helpers/cli.js'
-import { tempDir } from '../helpers/repo.js'
+import { smallDisk, tempDir } from '../helpers/repo.js'
 
 describe('cli files (offline)', function () {
   this.timeout(60_000)
@@ -143,14 +143,8 @@ describe('cli files (offline)', function () {
   })
 
   it('reports a full disk clearly and leaves the repo usable (tmpfs)', async function () {
-    const mnt = join(dir.path, 'small-disk')
-    await mkdir(mnt)
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { stdio: 'ignore' })
-    } catch {
-      console.log('      (cannot mount a tmpfs here: needs root; a full disk is not exercised)')
-      this.skip()
-    }
+    const disk = await smallDisk(this, join(dir.path, 'small-disk'), 24)
+    const mnt = disk.path
     try {
       const small = join(mnt, 'repo')
       await runCli(['--repo', small, 'init'])
@@ -172,7 +166,7 @@ describe('cli files (offline)', function () {
       expect(w.code).to.equal(9)
       expect(readdirSync(mnt).filter(n => n.includes('copy'))).to.deep.equal([])
     } finally {
-      execFileSync('umount', [mnt])
+      disk.unmount()
     }
   })
 })

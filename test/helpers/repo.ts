@@ -1,4 +1,6 @@
 // Temporary repos and stores for tests, removed afterwards.
+import { execFileSync } from 'node:child_process'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LevelBlockstore } from '../../src/blockstore/index.js'
 import { tempDir } from '../../simulations/lib/network.js'
@@ -19,3 +21,18 @@ export async function collect (source: AsyncIterable<Uint8Array>): Promise<Buffe
 }
 
 export { stripesOf } from '../../simulations/lib/dag.js'
+
+/**
+ * A small disk: a tmpfs of `sizeMiB` mounted at `path` (made here), for full-disk tests.
+ * Mounting needs root; elsewhere the test is skipped, saying why.
+ */
+export async function smallDisk (test: Mocha.Context, path: string, sizeMiB: number): Promise<{ path: string, unmount: () => void }> {
+  await mkdir(path)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', path], { stdio: 'ignore' })
+  } catch {
+    console.log('      (cannot mount a tmpfs here: needs root; a full disk is not exercised)')
+    test.skip()
+  }
+  return { path, unmount: () => { execFileSync('umount', [path]) } }
+}

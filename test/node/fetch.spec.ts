@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { statfsSync, writeFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -8,7 +7,7 @@ import { parseTarget } from '../../src/node/ticket.js'
 import type { StripeNode } from '../../src/files/format.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { bootstrapFrom, randomFile, startNetwork, startNode, waitUntil, type TestNetwork } from '../helpers/network.js'
-import { stripesOf } from '../helpers/repo.js'
+import { smallDisk, stripesOf } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
 
@@ -172,14 +171,8 @@ describe('fetch across a loopback network', function () {
   })
 
   it('counts the output with the repo on one disk, and fails cleanly when the disk fills mid-fetch (tmpfs)', async function () {
-    const mnt = join(net.dir, 'small-disk')
-    await mkdir(mnt)
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mnt], { stdio: 'ignore' })
-    } catch {
-      console.log('      (cannot mount a tmpfs here: needs root; a full disk is not exercised)')
-      this.skip()
-    }
+    const disk = await smallDisk(this, join(net.dir, 'small-disk'), 32)
+    const mnt = disk.path
     let fetcher: PeerLinkNode | undefined
     try {
       fetcher = await startNode(join(mnt, 'repo'), bootstrapFrom(net.nodes))
@@ -222,7 +215,7 @@ describe('fetch across a loopback network', function () {
       expect(await fetcher.blockstore.isPinned(added.cid)).to.equal(true)
     } finally {
       await fetcher?.stop()
-      execFileSync('umount', [mnt])
+      disk.unmount()
     }
   })
 })
