@@ -142,15 +142,11 @@ export class PeerLinkNode {
   }
 
   /**
-   * Refuses an import or fetch the disk or the quota cannot hold (content plus parity plus
-   * head-room) before writing anything; running out half-way fails cleanly too, but only
-   * after the work. A directory is estimated with the repo's own k and m.
-   */
-  /**
-   * Refuses, before anything is written, content that cannot fit: past the storage quota, or
-   * beyond the free space of the repo's filesystem (content, parity and a margin, when
-   * `store` gives the erasure parameters) and of the output's (the content). When the
-   * output is on the repo's filesystem the two are counted together.
+   * Refuses an import, fetch or export that cannot fit before writing anything: past the
+   * storage quota, or beyond the free space of the repo's filesystem (content, parity and
+   * head-room, when `store` gives the erasure parameters) and of the output's (the content),
+   * the two counted together when they share a filesystem. Running out half-way fails
+   * cleanly too, but only after the work. A directory is estimated with the repo's k and m.
    */
   private async checkSpace (bytes: number, store?: { k: number, m: number }, output?: string): Promise<void> {
     const needs: Array<{ path: string, bytes: number, what: string }> = []
