@@ -89,7 +89,10 @@ export class PeerLinkNode {
     if (await this.blockstore.isPinned(ticket.root)) {
       // Held whole already: no network, only the output.
       const s = await this.stat(ticket.root, options)
-      if (options.output !== undefined) await this.exportTo(ticket.root, options.output, options)
+      if (options.output !== undefined) {
+        await this.checkSpace(s.size, undefined, options.output)
+        await this.exportTo(ticket.root, options.output, options)
+      }
       return { cid: s.cid, name: s.name, type: s.type, size: s.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
     }
     return await this.network.fetch(ticket, {
@@ -142,7 +145,7 @@ export class PeerLinkNode {
   }
 
   /**
-   * Refuses an import, fetch or export that cannot fit before writing anything: past the
+   * Refuses an import or fetch that cannot fit before writing anything: past the
    * storage quota, or beyond the free space of the repo's filesystem (content, parity and
    * head-room, when `store` gives the erasure parameters) and of the output's (the content),
    * the two counted together when they share a filesystem. Running out half-way fails
@@ -189,7 +192,6 @@ export class PeerLinkNode {
   }
 
   async exportTo (cid: CID, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
-    await this.checkSpace((await readRoot(this.blockstore, cid, options)).size, undefined, outPath)
     return await exportTree(this.blockstore, cid, outPath, options)
   }
 
