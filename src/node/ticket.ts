@@ -10,7 +10,6 @@ import { CID } from 'multiformats/cid'
 import { InvalidTicketError } from '../errors.js'
 import { isTicket, parseCid, TICKET_PREFIX } from './cid.js'
 
-export { TICKET_PREFIX }
 const MAX_TICKET_ADDRS = 16
 
 export interface Ticket { root: CID, peer?: PeerId, addrs: Multiaddr[] }

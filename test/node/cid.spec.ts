@@ -6,8 +6,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { InvalidCidError, InvalidTicketError } from '../../src/errors.js'
 import { cidOf } from '../../src/hash/index.js'
-import { parseCid } from '../../src/node/cid.js'
-import { encodeTicket, parseTarget, TICKET_PREFIX } from '../../src/node/ticket.js'
+import { parseCid, TICKET_PREFIX } from '../../src/node/cid.js'
+import { encodeTicket, parseTarget } from '../../src/node/ticket.js'
 
 function thrown (fn: () => unknown): Error {
   try { fn() } catch (err) { return err as Error }
