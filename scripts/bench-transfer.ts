@@ -10,7 +10,7 @@
 //   (c) the same from 3 provider daemons found through the DHT;
 //   (d) Helia 7 (unixfs + bitswap, same transport settings, offline) fetching the same file
 //       between two processes (scripts/lib/helia-peer.ts);
-//   and the fetching daemon's peak RSS.
+//   and the fetching daemon's peak RSS in MB (10^6 bytes).
 //
 // Each figure is the median of --rounds runs; every run uses fresh repos. The ratios the
 // targets are stated in are printed beside the figures.
@@ -39,6 +39,8 @@ if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 16384) throw new Erro
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) throw new Error('--rounds must be 1..10')
 
 const MiB = 1024 * 1024
+/** Megabytes, as the throughput figures (MB/s) and the targets count them. */
+const MB = 1e6
 const TSX = ['--import', 'tsx']
 const STREAM_PEER = fileURLToPath(new URL('./lib/stream-peer.ts', import.meta.url))
 const HELIA_PEER = fileURLToPath(new URL('./lib/helia-peer.ts', import.meta.url))
@@ -179,17 +181,17 @@ try {
     aDefault.push(await ceiling(bytes, 'default'))
     log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s; with libp2p's default Yamux settings ${aDefault.at(-1)?.toFixed(0)} MB/s`)
     b.push(await peerlinkFetch(input, inputHash, 1, r))
-    log(`round ${r + 1}/${rounds}: (b) fetch, 1 provider ${b.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((b.at(-1)?.rss ?? 0) / MiB).toFixed(0)} MiB`)
+    log(`round ${r + 1}/${rounds}: (b) fetch, 1 provider ${b.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((b.at(-1)?.rss ?? 0) / MB).toFixed(0)} MB`)
     c.push(await peerlinkFetch(input, inputHash, 3, r))
     log(`round ${r + 1}/${rounds}: (c) fetch, 3 providers ${c.at(-1)?.mbps.toFixed(0)} MB/s from ${c.at(-1)?.providers} (shares ${c.at(-1)?.shares.map(s => (s * 100).toFixed(0) + '%').join(' ')})`)
     d.push(await heliaFetch(input, inputHash, r))
-    log(`round ${r + 1}/${rounds}: (d) Helia ${d.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((d.at(-1)?.rss ?? 0) / MiB).toFixed(0)} MiB`)
+    log(`round ${r + 1}/${rounds}: (d) Helia ${d.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((d.at(-1)?.rss ?? 0) / MB).toFixed(0)} MB`)
   }
   const ceilingMbps = median(a)
   const one = median(b.map(x => x.mbps))
   const three = median(c.map(x => x.mbps))
   const helia = median(d.map(x => x.mbps))
-  const rss = Math.max(...b.map(x => x.rss), ...c.map(x => x.rss)) / MiB
+  const rss = Math.max(...b.map(x => x.rss), ...c.map(x => x.rss)) / MB
   const result = {
     size_mib: bytes / MiB,
     rounds,
@@ -203,7 +205,7 @@ try {
     ratio_1_provider_vs_helia: round2(one / helia),
     ratio_3_vs_1_provider: round2(three / one),
     providers_serving_3: median(c.map(x => x.providers)),
-    helia_peak_rss_mb: round1(Math.max(...d.map(x => x.rss)) / MiB)
+    helia_peak_rss_mb: round1(Math.max(...d.map(x => x.rss)) / MB)
   }
   if (args.json) {
     process.stdout.write(JSON.stringify(result) + '\n')
@@ -213,7 +215,7 @@ try {
     console.log(`  (b) fetch, 1 provider       ${result.fetch_1_provider_mbps} MB/s   ${result.ratio_1_provider_vs_ceiling}x ceiling (target >= 0.8), ${result.ratio_1_provider_vs_helia}x Helia (target >= 5)`)
     console.log(`  (c) fetch, 3 providers      ${result.fetch_3_providers_mbps} MB/s   ${result.ratio_3_vs_1_provider}x (b) (target >= 1), ${result.providers_serving_3} served`)
     console.log(`  (d) Helia 7 bitswap         ${result.helia_mbps} MB/s`)
-    console.log(`  fetcher peak RSS            ${result.fetch_peak_rss_mb} MiB (target <= 300); Helia fetcher ${result.helia_peak_rss_mb} MiB`)
+    console.log(`  fetcher peak RSS            ${result.fetch_peak_rss_mb} MB (target <= 300); Helia fetcher ${result.helia_peak_rss_mb} MB`)
   }
 } finally {
   await cleanup()
