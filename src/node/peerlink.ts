@@ -154,8 +154,9 @@ export class PeerLinkNode {
   private async checkSpace (bytes: number, store?: { k: number, m: number }, output?: string): Promise<void> {
     const needs: Array<{ path: string, bytes: number, what: string }> = []
     if (store !== undefined) {
-      await this.checkQuota(bytes, store.k, store.m)
-      needs.push({ path: this.repoPath, bytes: Math.ceil(bytes * (store.k + store.m) / store.k) + SPACE_MARGIN, what: `store ${mib(bytes)} MiB` })
+      const stored = Math.ceil(bytes * (store.k + store.m) / store.k) // content and parity
+      await this.checkQuota(stored)
+      needs.push({ path: this.repoPath, bytes: stored + SPACE_MARGIN, what: `store ${mib(bytes)} MiB` })
     }
     // The output is written beside its final path (a temporary file, then renamed).
     if (output !== undefined) needs.push({ path: dirname(resolve(output)), bytes, what: `write ${mib(bytes)} MiB to ${output}` })
@@ -178,11 +179,10 @@ export class PeerLinkNode {
     }
   }
 
-  /** Refuses growth past the repo's storage quota (an estimate: content plus parity). */
-  private async checkQuota (bytes: number, k: number, m: number): Promise<void> {
+  /** Refuses growth by `needed` bytes (content plus parity, estimated) past the repo's storage quota. */
+  private async checkQuota (needed: number): Promise<void> {
     const quota = this.config.storage.quota
     if (quota === 0) return
-    const needed = Math.ceil(bytes * (k + m) / k)
     const used = (await this.blockstore.usage()).bytes
     if (used + needed > quota) throw new QuotaExceededError(needed, quota, used)
   }
