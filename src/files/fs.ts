@@ -54,15 +54,21 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
  * place only when every byte is written and synced: a failure leaves no partial file. What
  * is written is flushed in the background every FLUSH_EVERY_BYTES (one flush at a time), so
  * the closing sync finds little left to do.
+ *
+ * The pieces go to the file one write at a time, in order, while the source produces the
+ * next ones. Parallel writes to one file gained nothing: a buffered write holds the file's
+ * lock (ext4 and most Linux filesystems), so the others only spun on it, costing a 1 GiB
+ * fetch about 2 % of its CPU.
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<number> {
   if (options.force !== true && await exists(path)) throw new FileExistsError(path)
   const tmp = join(dirname(path), `.${basename(path)}.peerlink-${randomBytes(6).toString('hex')}.tmp`)
   const fh = await open(tmp, 'wx', 0o644)
   let written = 0
-  // Pieces are written at their offsets while the source produces the next ones, with at
-  // most WRITE_BEHIND_BYTES waiting on the disk.
+  // Pieces wait for the write before them, with at most WRITE_BEHIND_BYTES queued; after a
+  // failed write the rest are not attempted.
   const inflight: Array<{ promise: Promise<void>, bytes: number }> = []
+  let last: Promise<void> = Promise.resolve()
   let pending = 0
   let flushing: Promise<void> | undefined
   let unflushed = 0
@@ -76,7 +82,9 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
   try {
     for await (const piece of source) {
       options.signal?.throwIfAborted()
-      const w = { promise: writeAt(piece, written), bytes: piece.byteLength }
+      const position = written
+      last = last.then(async () => { await writeAt(piece, position) })
+      const w = { promise: last, bytes: piece.byteLength }
       w.promise.catch(() => {}) // awaited below, in order
       inflight.push(w)
       pending += w.bytes
