@@ -21,8 +21,8 @@ export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }
 
 /** A root CID or a share ticket; InvalidCidError / InvalidTicketError say what is wrong. */
 export function parseTarget (text: string): Ticket {
+  if (!isTicket(text)) return { root: parseCid(text), addrs: [] }
   const t = text.trim()
-  if (!isTicket(t)) return { root: parseCid(t), addrs: [] }
   let body: unknown
   let bytes: Uint8Array
   try {
