@@ -4,7 +4,10 @@
 //
 //   (a) ceiling: raw libp2p stream throughput between two processes over TCP + Noise +
 //       Yamux with PeerLink's settings (scripts/lib/stream-peer.ts), and the same with
-//       libp2p's default Yamux settings, which is what PeerLink's tuning is measured against;
+//       libp2p's default Yamux settings, which is what PeerLink's tuning is measured against,
+//       and the same stream with its receiver storing what a fetch of those bytes must store
+//       (block files, parity-sized files, the output file synced): the most a fetch could
+//       move on this machine with this transport and this disk;
 //   (b) `peerlink fetch` of one file (default 1 GiB) from one provider daemon through
 //       another daemon to the output file, checked byte-for-byte;
 //   (c) the same from 3 provider daemons found through the DHT;
@@ -104,10 +107,13 @@ async function cli (d: DaemonProcess, ...argv: string[]): Promise<string> {
   return r.stdout
 }
 
-/** (a) one stream, one direction, between two processes; Yamux as PeerLink sets it or libp2p's defaults. */
-async function ceiling (bytes: number, yamux: 'peerlink' | 'default' = 'peerlink'): Promise<number> {
+/**
+ * (a) one stream, one direction, between two processes; Yamux as PeerLink sets it or
+ * libp2p's defaults; with `store`, the receiver stores what a fetch stores under that folder.
+ */
+async function ceiling (bytes: number, yamux: 'peerlink' | 'default' = 'peerlink', store?: string): Promise<number> {
   const env = { PEERLINK_BENCH_YAMUX: yamux }
-  const sink = await startPeer([STREAM_PEER, 'sink'], env)
+  const sink = await startPeer([STREAM_PEER, 'sink', ...(store !== undefined ? ['--store', store] : [])], env)
   try {
     const { result } = await runPeer([STREAM_PEER, 'source', sink.ready.addrs[0], String(bytes)], env)
     return result.bytes / result.seconds / 1e6
@@ -173,13 +179,16 @@ try {
 
   const a: number[] = []
   const aDefault: number[] = []
+  const aStore: number[] = []
   const b: PeerLinkRun[] = []
   const c: PeerLinkRun[] = []
   const d: Array<{ mbps: number, rss: number }> = []
   for (let r = 0; r < rounds; r++) {
     a.push(await ceiling(bytes))
     aDefault.push(await ceiling(bytes, 'default'))
-    log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s; with libp2p's default Yamux settings ${aDefault.at(-1)?.toFixed(0)} MB/s`)
+    // Kept until the end: deleting 1500 files now would slow the file creations of (b).
+    aStore.push(await ceiling(bytes, 'peerlink', join(dir, `stored-${r}`)))
+    log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s; with libp2p's default Yamux settings ${aDefault.at(-1)?.toFixed(0)} MB/s; storing what a fetch stores ${aStore.at(-1)?.toFixed(0)} MB/s`)
     b.push(await peerlinkFetch(input, inputHash, 1, r))
     log(`round ${r + 1}/${rounds}: (b) fetch, 1 provider ${b.at(-1)?.mbps.toFixed(0)} MB/s, fetcher peak RSS ${((b.at(-1)?.rss ?? 0) / MB).toFixed(0)} MB`)
     c.push(await peerlinkFetch(input, inputHash, 3, r))
@@ -197,11 +206,13 @@ try {
     rounds,
     ceiling_mbps: round1(ceilingMbps),
     ceiling_default_yamux_mbps: round1(median(aDefault)),
+    ceiling_with_storage_mbps: round1(median(aStore)),
     fetch_1_provider_mbps: round1(one),
     fetch_3_providers_mbps: round1(three),
     helia_mbps: round1(helia),
     fetch_peak_rss_mb: round1(rss),
     ratio_1_provider_vs_ceiling: round2(one / ceilingMbps),
+    ratio_1_provider_vs_ceiling_with_storage: round2(one / median(aStore)),
     ratio_1_provider_vs_helia: round2(one / helia),
     ratio_3_vs_1_provider: round2(three / one),
     providers_serving_3: median(c.map(x => x.providers)),
@@ -212,7 +223,8 @@ try {
   } else {
     console.log(`transfer of ${bytes / MiB} MiB on 127.0.0.1, median of ${rounds} round(s)`)
     console.log(`  (a) raw libp2p stream       ${result.ceiling_mbps} MB/s (${result.ceiling_default_yamux_mbps} MB/s with libp2p's default Yamux settings)`)
-    console.log(`  (b) fetch, 1 provider       ${result.fetch_1_provider_mbps} MB/s   ${result.ratio_1_provider_vs_ceiling}x ceiling (target >= 0.8), ${result.ratio_1_provider_vs_helia}x Helia (target >= 5)`)
+    console.log(`      storing what a fetch stores ${result.ceiling_with_storage_mbps} MB/s`)
+    console.log(`  (b) fetch, 1 provider       ${result.fetch_1_provider_mbps} MB/s   ${result.ratio_1_provider_vs_ceiling}x ceiling (target >= 0.8), ${result.ratio_1_provider_vs_helia}x Helia (target >= 5), ${result.ratio_1_provider_vs_ceiling_with_storage}x the storing stream`)
     console.log(`  (c) fetch, 3 providers      ${result.fetch_3_providers_mbps} MB/s   ${result.ratio_3_vs_1_provider}x (b) (target >= 1), ${result.providers_serving_3} served`)
     console.log(`  (d) Helia 7 bitswap         ${result.helia_mbps} MB/s`)
     console.log(`  fetcher peak RSS            ${result.fetch_peak_rss_mb} MB (target <= 300); Helia fetcher ${result.helia_peak_rss_mb} MB`)

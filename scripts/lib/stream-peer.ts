@@ -7,17 +7,30 @@
 // end. With PEERLINK_BENCH_YAMUX=default in the environment of both ends, Yamux runs with
 // libp2p's defaults instead.
 //
-//   node --import tsx scripts/lib/stream-peer.ts sink
+// With --store <dir> the sink also stores what a fetch of the same bytes must store (the
+// fetch's storage without its exchange, hashing or parity arithmetic): each 1 MiB as a block
+// file written as the blockstore writes them, DEFAULT_M parity-sized files for every
+// stripe of DEFAULT_K blocks (their bytes copied from the stripe, not computed), and the stream in
+// order to an output file through writeAtomically, synced before the answer. The files stay
+// for the caller to remove.
+//
+//   node --import tsx scripts/lib/stream-peer.ts sink [--store <dir>]
 //   node --import tsx scripts/lib/stream-peer.ts source <multiaddr> <bytes>
 import '../../src/polyfill.js'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../../src/files/defaults.js'
+import { writeAtomically } from '../../src/files/fs.js'
 import { tuneHeap } from '../../src/node/heap.js'
 import { CONNECTION_MONITOR, transportSettings } from '../../src/node/host.js'
 
 const PROTOCOL = '/peerlink-bench/stream/1.0.0'
 const MESSAGE = 1024 * 1024
+/** Block files being written at once by the storing sink (the fetch's window is as many blocks). */
+const FILES_IN_FLIGHT = 16
 
 async function host (): Promise<Libp2p> {
   return await createLibp2p({
@@ -29,17 +42,87 @@ async function host (): Promise<Libp2p> {
   })
 }
 
+/** What arrives after the 8-byte length, cut into fresh DEFAULT_CHUNK_SIZE blocks as the fetch receives them. */
+async function * blocksOf (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>): AsyncGenerator<Uint8Array> {
+  let remaining = -1
+  let block: Uint8Array | undefined
+  let fill = 0
+  for await (const chunk of stream) {
+    let bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+    if (remaining < 0) {
+      remaining = Number(Buffer.from(bytes.subarray(0, 8)).readBigUInt64BE())
+      bytes = bytes.subarray(8)
+    }
+    while (bytes.byteLength > 0) {
+      block ??= Buffer.allocUnsafe(Math.min(DEFAULT_CHUNK_SIZE, remaining))
+      const n = Math.min(bytes.byteLength, block.byteLength - fill)
+      block.set(bytes.subarray(0, n), fill)
+      bytes = bytes.subarray(n)
+      fill += n
+      remaining -= n
+      if (fill === block.byteLength) {
+        yield block
+        block = undefined
+        fill = 0
+      }
+    }
+    if (remaining === 0) return
+  }
+  throw new Error(`the stream ended ${remaining} bytes short`)
+}
+
+/** Stores the stream as a fetch would (see the top of the file); resolves once it is all on disk. */
+async function store (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>, dir: string): Promise<void> {
+  const writing = new Set<Promise<void>>()
+  let failed: Error | undefined
+  const write = async (name: string, bytes: Uint8Array): Promise<void> => {
+    while (writing.size >= FILES_IN_FLIGHT) await Promise.race(writing)
+    if (failed !== undefined) throw failed
+    const sub = join(dir, 'blocks', name.slice(-2))
+    await mkdir(sub, { recursive: true })
+    const p: Promise<void> = writeFile(join(sub, name), bytes)
+      .catch((err: Error) => { failed ??= err })
+      .finally(() => writing.delete(p))
+    writing.add(p)
+  }
+  async function * stored (): AsyncGenerator<Uint8Array> {
+    let stripe: Uint8Array[] = []
+    let n = 0
+    const parity = async (): Promise<void> => {
+      for (let j = 0; j < DEFAULT_M; j++) await write(`p${n}-${j}`, Buffer.from(stripe[j % stripe.length]))
+      stripe = []
+    }
+    for await (const block of blocksOf(stream)) {
+      await write(`d${n++}`, block)
+      stripe.push(block)
+      if (stripe.length === DEFAULT_K) await parity()
+      yield block
+    }
+    if (stripe.length > 0) await parity()
+    await Promise.all(writing)
+    if (failed !== undefined) throw failed
+  }
+  await mkdir(dir, { recursive: true })
+  await writeAtomically(join(dir, 'output.bin'), stored())
+}
+
 tuneHeap()
-const [mode, target, size] = process.argv.slice(2)
-if (mode === 'sink') {
+const args = process.argv.slice(2)
+const [mode, target, size] = args
+if (mode === 'sink' && (args.length === 1 || (args.length === 3 && args[1] === '--store'))) {
+  const storeDir = args[2]
   const node = await host()
   await node.handle(PROTOCOL, async (stream) => {
-    let got = 0
-    let expected = Infinity
-    for await (const chunk of stream) {
-      if (got === 0) expected = Number(Buffer.from(chunk.subarray(0, 8)).readBigUInt64BE()) + 8
-      got += chunk.byteLength
-      if (got >= expected) break
+    if (storeDir !== undefined) {
+      await store(stream, storeDir)
+    } else {
+      let got = 0
+      let expected = Infinity
+      for await (const chunk of stream) {
+        if (got === 0) expected = Number(Buffer.from(chunk.subarray(0, 8)).readBigUInt64BE()) + 8
+        got += chunk.byteLength
+        if (got >= expected) break
+      }
     }
     stream.send(Uint8Array.of(1))
     await stream.close()
@@ -68,6 +151,6 @@ if (mode === 'sink') {
   process.stdout.write(JSON.stringify({ bytes: total, seconds }) + '\n')
   await node.stop()
 } else {
-  process.stderr.write('usage: stream-peer.ts sink | source <multiaddr> <bytes>\n')
+  process.stderr.write('usage: stream-peer.ts sink [--store <dir>] | source <multiaddr> <bytes>\n')
   process.exit(2)
 }
