@@ -19,7 +19,7 @@
 // targets are stated in are printed beside the figures.
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -50,6 +50,16 @@ const HELIA_PEER = fileURLToPath(new URL('./lib/helia-peer.ts', import.meta.url)
 const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
 const STEP_TIMEOUT = 15 * 60_000
 const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
+
+// Every round's repos and stored streams stay on disk until the end (deleting thousands of
+// block files would slow the file creation of the measurements after it): per round about
+// 12.8 times the file (the storing stream 2.4, (b) 2.8, (c) 5.6, Helia 2), plus the input
+// and one output at a time.
+const diskNeeded = sizeMiB * MiB * (2 + 12.8 * rounds)
+const fsInfo = statfsSync(tmpdir())
+if (fsInfo.bavail * fsInfo.bsize < diskNeeded) {
+  throw new Error(`bench:transfer needs about ${(diskNeeded / 1e9).toFixed(1)} GB free under ${tmpdir()} for --size ${sizeMiB} --rounds ${rounds}; ${(fsInfo.bavail * fsInfo.bsize / 1e9).toFixed(1)} GB are free (TMPDIR chooses the place)`)
+}
 
 const children = new Set<ChildProcess>()
 const daemons = new Set<DaemonProcess>()
@@ -186,7 +196,6 @@ try {
   for (let r = 0; r < rounds; r++) {
     a.push(await ceiling(bytes))
     aDefault.push(await ceiling(bytes, 'default'))
-    // Kept until the end: deleting 1500 files now would slow the file creations of (b).
     aStore.push(await ceiling(bytes, 'peerlink', join(dir, `stored-${r}`)))
     log(`round ${r + 1}/${rounds}: (a) raw stream ${a.at(-1)?.toFixed(0)} MB/s; with libp2p's default Yamux settings ${aDefault.at(-1)?.toFixed(0)} MB/s; storing what a fetch stores ${aStore.at(-1)?.toFixed(0)} MB/s`)
     b.push(await peerlinkFetch(input, inputHash, 1, r))
