@@ -66,7 +66,7 @@ const daemons = new Set<DaemonProcess>()
 const dir = mkdtempSync(join(tmpdir(), 'peerlink-bench-transfer-'))
 
 /** Starts a helper process that prints one JSON line when it is ready; kept until stopped. */
-async function startPeer (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess, ready: any }> {
+async function startPeer (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess, ready: any, stderr: () => string }> {
   const child = spawn(process.execPath, [...TSX, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   children.add(child)
   let stderr = ''
@@ -76,7 +76,7 @@ async function startPeer (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
     createInterface({ input: child.stdout! }).once('line', (l) => { clearTimeout(timer); resolve(l) })
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${argv[0]} exited (${code}): ${stderr}`)) })
   })
-  return { child, ready: JSON.parse(line) }
+  return { child, ready: JSON.parse(line), stderr: () => stderr }
 }
 
 /** Runs a helper process to its end; returns its JSON line and peak RSS. */
@@ -127,6 +127,8 @@ async function ceiling (bytes: number, yamux: 'peerlink' | 'default' = 'peerlink
   try {
     const { result } = await runPeer([STREAM_PEER, 'source', sink.ready.addrs[0], String(bytes)], env)
     return result.bytes / result.seconds / 1e6
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nthe sink said: ${sink.stderr() || '(nothing)'}`)
   } finally {
     await stopPeer(sink.child)
   }

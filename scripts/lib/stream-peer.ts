@@ -8,11 +8,11 @@
 // libp2p's defaults instead.
 //
 // With --store <dir> the sink also stores what a fetch of the same bytes must store (the
-// fetch's storage without its exchange, hashing or parity arithmetic): each 1 MiB as a block
-// file written as the blockstore writes them, DEFAULT_M parity-sized files for every
-// stripe of DEFAULT_K blocks (their bytes copied from the stripe, not computed), and the stream in
-// order to an output file through writeAtomically, synced before the answer. The files stay
-// for the caller to remove.
+// fetch's storage without its exchange, hashing or parity arithmetic): each 1 MiB as a
+// block file written as the blockstore writes them, DEFAULT_M parity-sized files for every
+// stripe of DEFAULT_K blocks (their bytes copied from the stripe, not computed), and the
+// stream in order to an output file through writeAtomically, synced before the answer. The
+// files stay for the caller to remove.
 //
 //   node --import tsx scripts/lib/stream-peer.ts sink [--store <dir>]
 //   node --import tsx scripts/lib/stream-peer.ts source <multiaddr> <bytes>
@@ -114,7 +114,13 @@ if (mode === 'sink' && (args.length === 1 || (args.length === 3 && args[1] === '
   const node = await host()
   await node.handle(PROTOCOL, async (stream) => {
     if (storeDir !== undefined) {
-      await store(stream, storeDir)
+      try {
+        await store(stream, storeDir)
+      } catch (err) {
+        process.stderr.write(`stream-peer sink: ${(err as Error).message}\n`)
+        stream.abort(err as Error)
+        return
+      }
     } else {
       let got = 0
       let expected = Infinity
@@ -145,8 +151,13 @@ if (mode === 'sink' && (args.length === 1 || (args.length === 3 && args[1] === '
     const piece = total - sent < MESSAGE ? block.subarray(0, total - sent) : block
     if (!stream.send(piece)) await stream.onDrain({ signal: AbortSignal.timeout(60_000) })
   }
-  for await (const ack of stream) if (ack.byteLength > 0) break
+  let acked = false
+  for await (const ack of stream) {
+    if (ack.byteLength > 0) { acked = true; break }
+  }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  // A sink that failed (a storing sink whose disk filled, say) closes without the answer.
+  if (!acked) throw new Error('the sink closed the stream without confirming it had every byte')
   stream.abort(new Error('done'))
   process.stdout.write(JSON.stringify({ bytes: total, seconds }) + '\n')
   await node.stop()
