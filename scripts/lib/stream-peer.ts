@@ -24,6 +24,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../../src/files/defaults.js'
 import { writeAtomically } from '../../src/files/fs.js'
+import { rechunk } from '../../src/files/importer.js'
 import { tuneHeap } from '../../src/node/heap.js'
 import { CONNECTION_MONITOR, transportSettings } from '../../src/node/host.js'
 
@@ -42,30 +43,18 @@ async function host (): Promise<Libp2p> {
   })
 }
 
-/** What arrives after the 8-byte length, cut into fresh DEFAULT_CHUNK_SIZE blocks as the fetch receives them. */
-async function * blocksOf (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>): AsyncGenerator<Uint8Array> {
+/** What arrives after the 8-byte length, as it arrives; ends once that many bytes have come. */
+async function * payload (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>): AsyncGenerator<Uint8Array> {
   let remaining = -1
-  let block: Uint8Array | undefined
-  let fill = 0
   for await (const chunk of stream) {
     let bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
     if (remaining < 0) {
       remaining = Number(Buffer.from(bytes.subarray(0, 8)).readBigUInt64BE())
       bytes = bytes.subarray(8)
     }
-    while (bytes.byteLength > 0) {
-      block ??= Buffer.allocUnsafe(Math.min(DEFAULT_CHUNK_SIZE, remaining))
-      const n = Math.min(bytes.byteLength, block.byteLength - fill)
-      block.set(bytes.subarray(0, n), fill)
-      bytes = bytes.subarray(n)
-      fill += n
-      remaining -= n
-      if (fill === block.byteLength) {
-        yield block
-        block = undefined
-        fill = 0
-      }
-    }
+    const piece = bytes.subarray(0, remaining)
+    remaining -= piece.byteLength
+    if (piece.byteLength > 0) yield piece
     if (remaining === 0) return
   }
   throw new Error(`the stream ended ${remaining} bytes short`)
@@ -74,12 +63,14 @@ async function * blocksOf (stream: AsyncIterable<Uint8Array | { subarray: () => 
 /** Stores the stream as a fetch would (see the top of the file); resolves once it is all on disk. */
 async function store (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>, dir: string): Promise<void> {
   const writing = new Set<Promise<void>>()
+  const madeDirs = new Set<string>()
   let failed: Error | undefined
   const write = async (name: string, bytes: Uint8Array): Promise<void> => {
     while (writing.size >= FILES_IN_FLIGHT) await Promise.race(writing)
     if (failed !== undefined) throw failed
+    // Sharded as the blockstore shards, which also makes each directory once.
     const sub = join(dir, 'blocks', name.slice(-2))
-    await mkdir(sub, { recursive: true })
+    if (!madeDirs.has(sub)) { await mkdir(sub, { recursive: true }); madeDirs.add(sub) }
     const p: Promise<void> = writeFile(join(sub, name), bytes)
       .catch((err: Error) => { failed ??= err })
       .finally(() => writing.delete(p))
@@ -92,7 +83,8 @@ async function store (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8
       for (let j = 0; j < DEFAULT_M; j++) await write(`p${n}-${j}`, Buffer.from(stripe[j % stripe.length]))
       stripe = []
     }
-    for await (const block of blocksOf(stream)) {
+    // Cut into blocks as the fetch receives them: one copy of each into a fresh buffer.
+    for await (const block of rechunk(payload(stream), DEFAULT_CHUNK_SIZE)) {
       await write(`d${n++}`, block)
       stripe.push(block)
       if (stripe.length === DEFAULT_K) await parity()
