@@ -25,6 +25,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { DEFAULT_K, DEFAULT_M } from '../src/files/defaults.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
 import { peakRss, runCli, startDaemonProcess, stopChild, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
 import { median } from './lib/stats.js'
@@ -52,10 +53,12 @@ const STEP_TIMEOUT = 15 * 60_000
 const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
 
 // Every round's repos and stored streams stay on disk until the end (deleting thousands of
-// block files would slow the file creation of the measurements after it): per round about
-// 12.8 times the file (the storing stream 2.4, (b) 2.8, (c) 5.6, Helia 2), plus the input
-// and one output at a time.
-const diskNeeded = sizeMiB * MiB * (2 + 12.8 * rounds)
+// block files would slow the file creation of the measurements after it). In files' sizes,
+// with a PeerLink repo holding its content and parity: per round the storing stream (an
+// output and a repo's worth), (b) two repos, (c) four, Helia's two repos (no parity);
+// plus the input and one output at a time. About 12.8 per round with k = 10, m = 4.
+const repo = (DEFAULT_K + DEFAULT_M) / DEFAULT_K
+const diskNeeded = sizeMiB * MiB * (2 + rounds * ((1 + repo) + 2 * repo + 4 * repo + 2))
 const fsInfo = statfsSync(tmpdir())
 if (fsInfo.bavail * fsInfo.bsize < diskNeeded) {
   throw new Error(`bench:transfer needs about ${(diskNeeded / 1e9).toFixed(1)} GB free under ${tmpdir()} for --size ${sizeMiB} --rounds ${rounds}; ${(fsInfo.bavail * fsInfo.bsize / 1e9).toFixed(1)} GB are free (TMPDIR chooses the place)`)
