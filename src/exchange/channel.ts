@@ -6,11 +6,11 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
-import { STREAM_IDLE_TIMEOUT } from './constants.js'
+import { REQUEST_TIMEOUT } from './constants.js'
 import { checkShape, fromBitfield, Message, readMessages, send, type Outgoing } from './wire.js'
 
 type Pending =
-  { kind: 'have', count: number, resolve: (has: boolean[]) => void, reject: (err: Error) => void } |
+  { kind: 'have', count: number, timer?: NodeJS.Timeout, resolve: (has: boolean[] | undefined) => void, reject: (err: Error) => void } |
   { kind: 'block', cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
 
 const FROM_PROVIDER = new Set([Message.Type.HAVE, Message.Type.BLOCK, Message.Type.DONT_HAVE])
@@ -27,18 +27,26 @@ export class ProviderChannel {
   violation: ProtocolError | undefined
 
   constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID) {
-    stream.inactivityTimeout = STREAM_IDLE_TIMEOUT
     void this.read()
   }
 
   get open (): boolean { return this.failure === undefined }
   get outstanding (): number { return this.pending.size }
 
-  /** Which of `cids` the provider holds. */
-  async have (cids: CID[], signal?: AbortSignal): Promise<boolean[]> {
-    const { promise, resolve, reject } = Promise.withResolvers<boolean[]>()
-    const id = this.register({ kind: 'have', count: cids.length, resolve, reject })
-    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, signal)
+  /**
+   * Which of `cids` the provider holds, or undefined when it has not answered within
+   * `timeout` ms (an answer that comes later is then ignored).
+   */
+  async have (cids: CID[], options: { signal?: AbortSignal, timeout?: number } = {}): Promise<boolean[] | undefined> {
+    const { promise, resolve, reject } = Promise.withResolvers<boolean[] | undefined>()
+    const pending: Pending & { kind: 'have' } = { kind: 'have', count: cids.length, resolve, reject }
+    const id = this.register(pending)
+    pending.timer = setTimeout(() => {
+      this.forget(id)
+      resolve(undefined)
+    }, options.timeout ?? REQUEST_TIMEOUT)
+    pending.timer.unref()
+    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, options.signal)
     return await promise
   }
 
@@ -53,9 +61,7 @@ export class ProviderChannel {
   cancel (id: bigint): void {
     const p = this.pending.get(id)
     if (p === undefined) return
-    this.pending.delete(id)
-    this.cancelled.add(id)
-    if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
+    this.forget(id)
     if (p.kind === 'block') p.resolve(undefined)
     else p.reject(new PeerUnavailableError('cancelled'))
     if (this.open) this.write({ type: Message.Type.CANCEL, id }).catch(() => {})
@@ -64,10 +70,22 @@ export class ProviderChannel {
   close (err?: Error): void {
     if (this.failure !== undefined) return
     this.failure = err ?? new PeerUnavailableError(`exchange stream to ${this.peer.toString()} closed`)
-    for (const p of this.pending.values()) p.reject(this.failure)
+    for (const p of this.pending.values()) {
+      if (p.kind === 'have') clearTimeout(p.timer)
+      p.reject(this.failure)
+    }
     this.pending.clear()
     if (err !== undefined) this.stream.abort(err)
     else void this.stream.close().catch(() => {})
+  }
+
+  /** Drops a request whose answer may still come: that answer is then not a violation. */
+  private forget (id: bigint): void {
+    const p = this.pending.get(id)
+    if (p?.kind === 'have') clearTimeout(p.timer)
+    this.pending.delete(id)
+    this.cancelled.add(id)
+    if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
   }
 
   private register (p: Pending): bigint {
@@ -102,6 +120,7 @@ export class ProviderChannel {
     if (msg.type === Message.Type.HAVE) {
       if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
       const has = fromBitfield(msg.bitfield, p.count)
+      clearTimeout(p.timer)
       this.pending.delete(msg.id)
       p.resolve(has)
       return

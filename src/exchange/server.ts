@@ -4,7 +4,7 @@
 // peer penalty points; a banned peer's streams are refused and its connections closed.
 import type { ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { BlockNotFoundError, ProtocolError } from '../errors.js'
+import { BlockNotFoundError, PeerUnavailableError, ProtocolError } from '../errors.js'
 import { EXCHANGE_PROTOCOL, MAX_INBOUND_STREAMS, MAX_QUEUED_BLOCKS, STREAM_IDLE_TIMEOUT } from './constants.js'
 import type { Offence, PeerPenalties } from './penalties.js'
 import { checkShape, Message, parseCid, readMessages, send, toBitfield } from './wire.js'
@@ -22,6 +22,14 @@ export interface ExchangeServerComponents {
   logger: ComponentLogger
 }
 
+export interface ExchangeServerOptions {
+  /**
+   * A stream with nothing asked and nothing to send is closed after this long, and a send
+   * the peer does not read for this long fails (default STREAM_IDLE_TIMEOUT).
+   */
+  idleTimeout?: number
+}
+
 export interface ServerStats { streams: number, blocksSent: number, bytesSent: number, violations: number }
 
 const FROM_REQUESTER = new Set([Message.Type.WANT, Message.Type.CANCEL])
@@ -36,9 +44,11 @@ export class ExchangeServer {
   private readonly log: Logger
   private readonly streams = new Set<Stream>()
   readonly stats: ServerStats = { streams: 0, blocksSent: 0, bytesSent: 0, violations: 0 }
+  private readonly idleTimeout: number
 
-  constructor (private readonly components: ExchangeServerComponents) {
+  constructor (private readonly components: ExchangeServerComponents, options: ExchangeServerOptions = {}) {
     this.log = components.logger.forComponent('peerlink:exchange:server')
+    this.idleTimeout = options.idleTimeout ?? STREAM_IDLE_TIMEOUT
   }
 
   async start (): Promise<void> {
@@ -72,11 +82,19 @@ export class ExchangeServer {
     }
     this.streams.add(stream)
     this.stats.streams++
-    stream.inactivityTimeout = STREAM_IDLE_TIMEOUT
     const queue: Queued[] = []
     let wake: (() => void) | undefined
     let done = false
     const controller = new AbortController()
+    // libp2p 3 keeps a muxed stream open however long it is silent, so silence is timed here:
+    // nothing heard and nothing left to send for idleTimeout ends the stream.
+    let lastActive = Date.now()
+    const idle = setInterval(() => {
+      if (queue.length > 0 || wake === undefined || Date.now() - lastActive < this.idleTimeout) return
+      this.log('closing the idle stream from %p', peer)
+      stream.abort(new PeerUnavailableError(`nothing asked for ${this.idleTimeout / 1000} s`))
+    }, Math.max(50, this.idleTimeout / 4))
+    idle.unref()
     const read = (q: Queued): Promise<Uint8Array | undefined> => {
       if (q.bytes === undefined) {
         q.bytes = this.components.blocks.get(q.cid, { signal: controller.signal }).catch((err: Error) => {
@@ -100,12 +118,13 @@ export class ExchangeServer {
         for (let i = 0; i < Math.min(queue.length, SERVE_READ_AHEAD); i++) void read(queue[i])
         const bytes = await read(next)
         if (bytes === undefined) {
-          await send(stream, { type: Message.Type.DONT_HAVE, id: next.id, cid: next.cid.bytes }, controller.signal)
+          await send(stream, { type: Message.Type.DONT_HAVE, id: next.id, cid: next.cid.bytes }, controller.signal, this.idleTimeout)
         } else {
-          await send(stream, { type: Message.Type.BLOCK, id: next.id, cid: next.cid.bytes, data: bytes }, controller.signal)
+          await send(stream, { type: Message.Type.BLOCK, id: next.id, cid: next.cid.bytes, data: bytes }, controller.signal, this.idleTimeout)
           this.stats.blocksSent++
           this.stats.bytesSent += bytes.byteLength
         }
+        lastActive = Date.now()
       }
     })()
     // A read failure while serving (storage, not the peer) ends the stream rather than leaving
@@ -118,6 +137,7 @@ export class ExchangeServer {
     })
     try {
       for await (const msg of readMessages(stream)) {
+        lastActive = Date.now()
         checkShape(msg, FROM_REQUESTER)
         if (msg.type === Message.Type.CANCEL) {
           for (let i = queue.length - 1; i >= 0; i--) if (queue[i].id === msg.id) queue.splice(i, 1)
@@ -127,7 +147,7 @@ export class ExchangeServer {
         parseCid(msg.root, 'WANT root')
         if (msg.haveOnly) {
           const has = await this.components.blocks.hasMany(cids)
-          await send(stream, { type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(has) }, controller.signal)
+          await send(stream, { type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(has) }, controller.signal, this.idleTimeout)
           continue
         }
         if (queue.length + cids.length > MAX_QUEUED_BLOCKS) {
@@ -152,6 +172,7 @@ export class ExchangeServer {
         stream.abort(err as Error)
       }
     } finally {
+      clearInterval(idle)
       this.streams.delete(stream)
     }
   }

@@ -186,8 +186,15 @@ export class FetchSession {
       const batch = keys.slice(i, i + MAX_WANT_CIDS)
       for (const w of batch) p.asking.add(w.key)
       const channel = p.channel
-      channel.have(batch.map(w => w.cid), this.abort.signal).then((has) => {
-        batch.forEach((w, j) => { p.asking.delete(w.key); p.known.set(w.key, has[j]) })
+      channel.have(batch.map(w => w.cid), { signal: this.abort.signal, timeout: this.requestTimeout }).then((has) => {
+        for (const w of batch) p.asking.delete(w.key)
+        if (has === undefined) {
+          // Silence is not an answer: a provider that gives none cannot hold the session up.
+          this.penalise(p, 'timeout')
+          this.drop(p, `did not answer a HAVE query within ${this.requestTimeout / 1000} s`)
+          return
+        }
+        batch.forEach((w, j) => { p.known.set(w.key, has[j]) })
         this.pump()
       }, (err: Error) => {
         for (const w of batch) p.asking.delete(w.key)

@@ -5,8 +5,8 @@ import type { Stream } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { ProtocolError } from '../errors.js'
-import { MAX_MESSAGE_SIZE, MAX_WANT_CIDS } from './constants.js'
+import { PeerUnavailableError, ProtocolError } from '../errors.js'
+import { MAX_MESSAGE_SIZE, MAX_WANT_CIDS, STREAM_IDLE_TIMEOUT } from './constants.js'
 import { Message } from './pb/message.js'
 
 export { Message }
@@ -35,9 +35,44 @@ export function frame (msg: Outgoing): Uint8ArrayList {
   return new Uint8ArrayList(varint.encode(size), head, dataHead, data)
 }
 
-/** Sends, waiting for the stream to drain when its buffer is full. */
-export async function send (stream: Stream, msg: Outgoing, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(frame(msg))) await stream.onDrain({ signal })
+/** Most bytes a stream may hold unsent before `send` waits: about two blocks. */
+const SEND_BUFFER_LIMIT = MAX_MESSAGE_SIZE
+
+/**
+ * Sends, then waits while the stream holds more than SEND_BUFFER_LIMIT unsent. libp2p's
+ * onDrain is no bound here: it resolves whenever the connection drains, even while this
+ * stream's own window is shut, so a sender that waited for it piled a non-reading peer's
+ * blocks up in memory (hundreds of MiB per stream). A peer that lets nothing more go out for
+ * `stallTimeout` ms fails the send, so it cannot hold the sender forever either.
+ */
+export async function send (stream: Stream, msg: Outgoing, signal?: AbortSignal, stallTimeout = STREAM_IDLE_TIMEOUT): Promise<void> {
+  stream.send(frame(msg))
+  if (stream.writeBufferLength <= SEND_BUFFER_LIMIT) return
+  signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      clearTimeout(timer)
+      stream.removeEventListener('idle', onIdle)
+      stream.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const onIdle = (): void => { settle() }
+    const onClose = (evt: Event): void => { settle((evt as Event & { error?: Error }).error ?? new PeerUnavailableError('the stream closed before its data went out')) }
+    const onAbort = (): void => { settle(signal?.reason as Error) }
+    // A slow peer is waited for as long as its share of the buffer keeps going out.
+    let unsent = stream.writeBufferLength
+    const check = (): void => {
+      if (stream.writeBufferLength >= unsent) { settle(new PeerUnavailableError(`the peer read nothing for ${stallTimeout / 1000} s`)); return }
+      unsent = stream.writeBufferLength
+      timer = setTimeout(check, stallTimeout)
+    }
+    let timer = setTimeout(check, stallTimeout)
+    stream.addEventListener('idle', onIdle)
+    stream.addEventListener('close', onClose)
+    signal?.addEventListener('abort', onAbort)
+  })
 }
 
 /** Longest varint a length prefix below MAX_MESSAGE_SIZE can take. */

@@ -4,10 +4,12 @@ import type { Stream } from '@libp2p/interface'
 import { expect } from 'chai'
 import * as varint from 'uint8-varint'
 import { EXCHANGE_PROTOCOL, MAX_MESSAGE_SIZE, MAX_QUEUED_BLOCKS } from '../../src/exchange/constants.js'
+import { ExchangeServer } from '../../src/exchange/server.js'
 import { frame, Message, readMessages } from '../../src/exchange/wire.js'
+import { cidOf } from '../../src/hash/index.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { parseTarget } from '../../src/node/ticket.js'
-import { randomFile, startNetwork, type TestNetwork } from '../helpers/network.js'
+import { randomFile, startNetwork, waitUntil, type TestNetwork } from '../helpers/network.js'
 
 /** Sends raw bytes on a fresh exchange stream and reports how the provider ended it. */
 async function attack (from: PeerLinkNode, to: PeerLinkNode, chunks: Uint8Array[], closeWrite = false): Promise<{ outcome: 'reset' | 'closed', ms: number }> {
@@ -99,5 +101,69 @@ describe('exchange: hostile messages', function () {
     expect(err?.name).to.equal('NoProvidersError')
     const standing = fetcher.network.penalties.list().find(p => p.peer === fake.network.peerId.toString())
     expect(standing?.offences).to.include('protocol')
+  })
+
+  describe('with a 1 s idle timeout', () => {
+    let quick: PeerLinkNode
+    let server: ExchangeServer
+    before(async () => {
+      quick = await net.add()
+      await quick.network.server.stop()
+      server = new ExchangeServer({ libp2p: quick.network.host, blocks: quick.blockstore, penalties: quick.network.penalties, logger: quick.network.host.logger }, { idleTimeout: 1000 })
+      await server.start()
+    })
+    after(async () => { await server?.stop() })
+
+    it('ends a stream on which nothing is asked', async () => {
+      const r = await attack(await net.add(), quick, [])
+      expect(r.outcome).to.equal('reset')
+      expect(r.ms).to.be.within(900, 5000)
+    })
+
+    it('ends a stream whose requester stops reading, and keeps serving others', async () => {
+      const f = await randomFile(net.dir, 'unread.bin', 2 * 1024 * 1024)
+      const cid = (await quick.add(f.path)).cid
+      const chunk = cidOf(f.bytes.subarray(0, 1024 * 1024)) // the file's first 1 MiB chunk
+      const reader = await net.add()
+      const stream: Stream = await reader.network.host.dialProtocol(quick.network.peerId, EXCHANGE_PROTOCOL)
+      const started = Date.now()
+      // 200 MiB asked at once (under the flood limit), then the stream paused: no window
+      // updates go back, so the provider can send no more than one window.
+      for (let i = 0; i < 200; i++) stream.send(frame({ type: Message.Type.WANT, id: BigInt(i + 1), root: cid.bytes, cids: [chunk.bytes] }))
+      stream.pause()
+      await waitUntil(() => stream.status !== 'open' || server.stats.blocksSent >= 200, 15_000, 'the stream to end')
+      expect(stream.status).to.not.equal('open')
+      // One stream window (at most 16 MiB) and about two blocks of buffer, not the 200 asked for.
+      expect(server.stats.blocksSent).to.be.lessThan(24)
+      expect(Date.now() - started).to.be.lessThan(10_000)
+      const out = join(net.dir, 'after-stall.out')
+      const honest = await net.add()
+      await honest.fetch(parseTarget(quick.network.ticket(cid)), { output: out })
+      expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    })
+  })
+
+  it('gives up on a provider that takes the stream but never answers: the fetch fails in bounded time', async () => {
+    const silent = await net.add()
+    const f = await randomFile(net.dir, 'silent.bin', 4096)
+    const silentRoot = (await silent.add(f.path)).cid
+    await silent.network.host.unhandle(EXCHANGE_PROTOCOL)
+    await silent.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
+      // Reads every request, answers none.
+      void (async () => { try { for await (const piece of stream) { void piece } } catch {} })()
+    })
+    const fetcher = await net.add()
+    const started = Date.now()
+    const hung = new Promise<string>(resolve => setTimeout(() => { resolve('still waiting after 20 s') }, 20_000).unref())
+    const outcome = await Promise.race([
+      fetcher.fetch({ root: silentRoot, peer: silent.network.peerId, addrs: silent.network.addresses() }, { findTimeout: 1000, requestTimeout: 2000 }).then(() => 'fetched', (e: Error) => e),
+      hung
+    ])
+    expect(outcome).to.be.instanceOf(Error)
+    expect((outcome as Error).name).to.equal('NoProvidersError')
+    expect((outcome as Error).message).to.match(/HAVE/)
+    expect(Date.now() - started).to.be.lessThan(10_000)
+    const standing = fetcher.network.penalties.list().find(p => p.peer === silent.network.peerId.toString())
+    expect(standing?.offences).to.include('timeout')
   })
 })
