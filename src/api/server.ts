@@ -11,6 +11,7 @@ import { InvalidArgumentError, PeerLinkError } from '../errors.js'
 import type { PeerLinkNode } from '../node/peerlink.js'
 import { parseCid } from '../node/cid.js'
 import { parseTarget } from '../node/ticket.js'
+import { MIN_TOKEN_LENGTH } from '../repo/repo.js'
 import { API_PREFIX, addOut, pinsOut, providersOut } from './shapes.js'
 
 /** HTTP status for a CLI exit status (errors.ts): the failure class each exit status stands for. */
@@ -38,6 +39,8 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   const [host, portText] = splitAddress(o.address)
   const app = Fastify({ loggerInstance: o.logger.child({ component: 'api' }), bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) })
   const expected = Buffer.from(o.token)
+  // An empty token would let a request without one through: never serve with a short one.
+  if (expected.length < MIN_TOKEN_LENGTH) throw new InvalidArgumentError(`the API token is ${expected.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`)
 
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization ?? ''

@@ -2,10 +2,10 @@
 // api.token (the HTTP API's bearer token), api.json (where a running daemon listens),
 // dht/ (the DHT's datastore) and blocks/ (the LevelDB blockstore).
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { InvalidArgumentError, RepoNotFoundError } from '../errors.js'
+import { DiskFullError, InvalidArgumentError, RepoNotFoundError } from '../errors.js'
 import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/defaults.js'
 
 export interface NetworkConfig {
@@ -84,9 +84,28 @@ export async function initRepo (root: string, overrides: (config: RepoConfig) =>
   await mkdir(root, { recursive: true, mode: 0o700 })
   const config = defaultConfig()
   overrides(config)
-  await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  await writeWhole(paths.config, JSON.stringify(config, null, 2) + '\n', 'new')
   await readToken(root)
   return { created: true, config }
+}
+
+/**
+ * Writes a small repo file so that it is there whole or not at all: a full disk or a crash
+ * leaves no empty or half-written file behind (an empty api.token would be a token anyone
+ * can present). 'new' fails with EEXIST when the file exists; 'replace' replaces it.
+ */
+async function writeWhole (path: string, text: string, how: 'new' | 'replace'): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
+    if (how === 'new') await link(tmp, path)
+    else await rename(tmp, path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(path, { cause: err })
+    throw err
+  } finally {
+    await unlink(tmp).catch(() => {})
+  }
 }
 
 export async function readConfig (root: string): Promise<RepoConfig> {
@@ -128,16 +147,25 @@ function checkConfig (c: RepoConfig, where: string): void {
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
 }
 
-/** The API token; made (mode 0600) at init, or on first use in a repo made by an older PeerLink. */
+/** Shortest token the API accepts; a made one is 43 characters (32 random bytes). */
+export const MIN_TOKEN_LENGTH = 32
+
+/**
+ * The API token; made (mode 0600) at init, on first use in a repo made by an older PeerLink,
+ * or again when the file holds too short a token to be one (emptied by a full disk or by hand).
+ */
 export async function readToken (root: string): Promise<string> {
   const path = repoPaths(root).token
+  let how: 'new' | 'replace' = 'new'
   try {
-    return (await readFile(path, 'utf8')).trim()
+    const token = (await readFile(path, 'utf8')).trim()
+    if (token.length >= MIN_TOKEN_LENGTH) return token
+    how = 'replace'
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  const token = randomBytes(32).toString('base64url')
-  await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+  // Of two processes making it at once, one writes it and both read that one.
+  await writeWhole(path, randomBytes(32).toString('base64url') + '\n', how).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err
   })
   return (await readFile(path, 'utf8')).trim()

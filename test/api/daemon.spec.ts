@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { runCli, runCliInTerminal, startDaemonProcess, stopDaemonProcess as stopDaemon, type DaemonProcess as Running } from '../helpers/cli.js'
@@ -73,6 +73,23 @@ describe('the daemon and the CLI through it', function () {
     expect((await fetch(url, { headers: { authorization: 'Bearer wrong' } })).status).to.equal(401)
     const token = (await readFile(join(a.repo, 'api.token'), 'utf8')).trim()
     expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).to.equal(200)
+  })
+
+  it('serves with a new token, not with none, when api.token was emptied', async () => {
+    const repo = join(dir.path, 'emptied-token')
+    expect((await runCli(['--repo', repo, 'init'])).code).to.equal(0)
+    await writeFile(join(repo, 'api.token'), '')
+    const c = await startDaemonProcess(repo)
+    daemons.push(c)
+    const url = `http://${c.info.address}/api/v1/id`
+    expect((await fetch(url)).status).to.equal(401)
+    expect((await fetch(url, { headers: { authorization: 'Bearer ' } })).status).to.equal(401)
+    const token = (await readFile(join(repo, 'api.token'), 'utf8')).trim()
+    expect(token.length).to.be.at.least(32)
+    expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).to.equal(200)
+    expect((await runCli(['--repo', repo, 'id', '--json'])).code).to.equal(0)
+    expect(await stopDaemon(c)).to.equal(0)
+    daemons.pop()
   })
 
   it('reports the daemon\'s errors with their exit status', async () => {
