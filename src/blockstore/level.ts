@@ -290,7 +290,10 @@ export class LevelBlockstore implements Blockstore {
     })
   }
 
-  /** Keeps these blocks from garbage collection until the returned release is called. */
+  /**
+   * Keeps these blocks, and whatever held DAG nodes link to, from garbage collection until
+   * the returned release is called.
+   */
   hold (cids: CID[]): () => void {
     const ids = cids.map(c => c.toString())
     for (const id of ids) this.held.set(id, (this.held.get(id) ?? 0) + 1)
@@ -331,12 +334,15 @@ export class LevelBlockstore implements Blockstore {
   }
 
   /**
-   * Every block reachable from a pin, found by following links. Blocks that are missing or
-   * undecodable end that branch of the walk; they do not stop the collection.
+   * Every block reachable from a pin or a held node, found by following links. A held node
+   * keeps what it links to as a pin would: a fetch holds its root from the start, so what an
+   * interrupted fetch of that root stored stays while the root is not pinned yet. Blocks that
+   * are missing or undecodable end that branch of the walk; they do not stop the collection.
    */
   private async reachable (options: AbortOptions): Promise<Set<string>> {
     const marked = new Set<string>()
-    const stack: CID[] = (await this.listPins()).map(p => p.cid)
+    const held = [...this.held.keys()].map(id => CID.parse(id)).filter(c => c.code !== raw.code)
+    const stack: CID[] = [...(await this.listPins()).map(p => p.cid), ...held]
     while (stack.length > 0) {
       options.signal?.throwIfAborted()
       const cid = stack.pop() as CID

@@ -103,6 +103,8 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   // Everything written is held from garbage collection until the root is pinned.
   const releases: Array<() => void> = []
   const hold = (cids: CID[]): void => { releases.push(store.hold(cids)) }
+  // The root from the start: what an interrupted fetch of it stored is kept through a gc.
+  hold([root])
   // Blocks from providers come in through the verifying door.
   const door = new VerifyingBlockstore(store)
   const session = new FetchSession(root, {

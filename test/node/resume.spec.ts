@@ -7,6 +7,8 @@ import { LevelBlockstore } from '../../src/blockstore/level.js'
 import { CLI, runCli } from '../helpers/cli.js'
 import { randomFile, startNetwork, type TestNetwork } from '../helpers/network.js'
 import { stripesOf } from '../helpers/repo.js'
+import { parseTarget } from '../../src/node/ticket.js'
+import type { GcResult } from '../../src/blockstore/level.js'
 
 async function countFiles (dir: string): Promise<number> {
   const shards = await readdir(dir).catch(() => [] as string[])
@@ -56,5 +58,36 @@ describe('a fetch killed mid-way resumes', function () {
     const r = JSON.parse(again.stdout) as { fetchedBlocks: number }
     expect(r.fetchedBlocks).to.equal(needed.length - stored)
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+  })
+  it('keeps what an interrupted fetch stored through a gc that runs while it resumes', async () => {
+    const [provider] = net.nodes
+    const f = await randomFile(net.dir, 'gc-resume.bin', 24 * 1024 * 1024)
+    const root: CID = (await provider.add(f.path, { chunkSize: 256 * 1024 })).cid
+    const ticket = parseTarget(provider.network.ticket(root))
+    const fetcher = await net.add()
+    const out = join(net.dir, 'gc-resume.out')
+    // The first fetch stops once 30 blocks are stored, as a killed one would.
+    const stop = new AbortController()
+    let blocks = 0
+    const first = await fetcher.fetch(ticket, {
+      output: out,
+      signal: stop.signal,
+      onProgress: (e) => { if (e.type === 'exchange:session:block' && ++blocks === 30) stop.abort(new Error('stopped')) }
+    }).then(() => 'finished', (e: Error) => e.message)
+    expect(first).to.not.equal('finished')
+    // The second runs a gc as soon as it has read the root: the first fetch's blocks are
+    // pinned by nobody yet, and must not go.
+    let gc: Promise<GcResult> | undefined
+    const r = await fetcher.fetch(ticket, {
+      output: out,
+      onProgress: (e) => { if (e.type === 'fetch:start') gc = fetcher.gc() }
+    })
+    expect(gc).to.not.equal(undefined)
+    await gc
+    const needed = 1 + (await stripesOf(provider.blockstore, root)).reduce((n, s) => n + 1 + s.node.data.length, 0)
+    expect(r.fetchedBlocks).to.be.lessThan(needed) // what the first fetch stored was used, not fetched again
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    const report = await fetcher.verify(root, { repair: false })
+    expect(report.ok, JSON.stringify(report.unrecoverable.concat(report.damaged))).to.equal(true)
   })
 })
