@@ -1,6 +1,6 @@
 // Files on disk: chunked reads and all-or-nothing writes.
 import { randomBytes } from 'node:crypto'
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises'
+import { link, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { DiskFullError, FileExistsError } from '../errors.js'
 
@@ -62,7 +62,9 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<number> {
   if (options.force !== true && await exists(path)) throw new FileExistsError(path)
-  const tmp = join(dirname(path), `.${basename(path)}.peerlink-${randomBytes(6).toString('hex')}.tmp`)
+  await removeStaleTemps(path)
+  // The writer's pid in the name tells a later write whether this one is still alive.
+  const tmp = join(dirname(path), `.${basename(path)}.peerlink-${process.pid}-${randomBytes(6).toString('hex')}.tmp`)
   const fh = await open(tmp, 'wx', 0o644)
   let written = 0
   // Pieces wait for the write before them, with at most WRITE_BEHIND_BYTES queued; after a
@@ -105,7 +107,7 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
     await flushing
     await fh.datasync()
     await fh.close()
-    await rename(tmp, path)
+    await moveIntoPlace(tmp, path, options.force === true)
     return written
   } catch (err) {
     await Promise.allSettled([...inflight.map(w => w.promise), flushing])
@@ -113,5 +115,47 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
     await unlink(tmp).catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
     throw err
+  }
+}
+
+/**
+ * Renames the finished temp file to `path`. Without `force` it is linked instead, which fails
+ * if `path` has appeared since the write began (another fetch, or the user), so nothing is
+ * replaced that was not there to check at the start.
+ */
+async function moveIntoPlace (tmp: string, path: string, force: boolean): Promise<void> {
+  if (force) { await rename(tmp, path); return }
+  try {
+    await link(tmp, path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') throw new FileExistsError(path)
+    // A filesystem without hard links: check, then rename, as close together as it allows.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err
+    if (await exists(path)) throw new FileExistsError(path)
+    await rename(tmp, path)
+    return
+  }
+  await unlink(tmp)
+}
+
+/** Temp files of earlier writes to `path` whose process has died (killed mid-write): deleted. */
+async function removeStaleTemps (path: string): Promise<void> {
+  const prefix = `.${basename(path)}.peerlink-`
+  const names = await readdir(dirname(path)).catch(() => [] as string[])
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue
+    const pid = Number(/^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length))?.[1])
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue
+    await unlink(join(dirname(path), name)).catch(() => {})
+  }
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // there, but another user's
   }
 }

@@ -1,5 +1,6 @@
 // Writing a file all-or-nothing: the bytes land whole under their name, or nothing does.
 import { createHash, randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
@@ -56,5 +57,28 @@ describe('writeAtomically', function () {
     expect(await readFile(out, 'utf8')).to.equal('old')
     expect(await writeAtomically(out, pieces(), { force: true })).to.equal(LARGE)
     expect(await readdir(dir)).to.deep.equal(['there.bin'])
+  })
+  it('does not replace a file that appears while it writes, unless forced', async () => {
+    const out = join(dir, 'raced.bin')
+    async function * appearing (): AsyncGenerator<Uint8Array> {
+      yield Buffer.from(base)
+      await writeFile(out, 'written meanwhile') // by the user, or by another fetch
+      yield Buffer.from(base)
+    }
+    const err = await writeAtomically(out, appearing()).then(() => undefined, (e: Error) => e)
+    expect(err).to.be.instanceOf(FileExistsError)
+    expect(await readFile(out, 'utf8')).to.equal('written meanwhile')
+    expect(await readdir(dir)).to.deep.equal(['raced.bin'])
+  })
+
+  it('deletes the temporary file of a writer that was killed, and keeps a live writer\'s', async () => {
+    const child = spawn(process.execPath, ['-e', '0'])
+    const deadPid = await new Promise<number>(resolve => child.once('exit', () => { resolve(child.pid as number) }))
+    const dead = `.left.bin.peerlink-${deadPid}-0123456789ab.tmp`
+    const live = `.left.bin.peerlink-${process.ppid}-0123456789ab.tmp`
+    await writeFile(join(dir, dead), 'half a file')
+    await writeFile(join(dir, live), 'being written')
+    expect(await writeAtomically(join(dir, 'left.bin'), pieces())).to.equal(LARGE)
+    expect((await readdir(dir)).sort()).to.deep.equal([live, 'left.bin'].sort())
   })
 })
