@@ -72,10 +72,25 @@ class DaemonBackend implements Backend {
 /** How long a node started for one command waits to reach a bootstrap peer. */
 const BOOTSTRAP_WAIT = 5000
 
+/** How long `close` waits for the commands it interrupted to clean up (temp files, writes). */
+const UNWIND_WAIT = 10_000
+
 class LocalBackend implements Backend {
   readonly kind = 'local'
   private node: PeerLinkNode | undefined
+  /** Aborted by `close`, so an interrupted command unwinds (and removes what it half wrote). */
+  private readonly stopping = new AbortController()
+  private readonly running = new Set<Promise<unknown>>()
   constructor (private readonly repo: string) {}
+
+  private async track<T> (op: Promise<T>): Promise<T> {
+    this.running.add(op)
+    try {
+      return await op
+    } finally {
+      this.running.delete(op)
+    }
+  }
 
   /** The repo opened here; with `network`, also a short-lived network node on a free port. */
   private async open (network = false): Promise<PeerLinkNode> {
@@ -101,7 +116,8 @@ class LocalBackend implements Backend {
   }
 
   add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void): Promise<AddOut> => {
-    return addOut(await (await this.open()).add(path, { ...o, onProgress: (e) => onBytes?.(e.detail.bytes) }))
+    const node = await this.open()
+    return addOut(await this.track(node.add(path, { ...o, signal: this.stopping.signal, onProgress: (e) => onBytes?.(e.detail.bytes) })))
   }
 
   cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
@@ -115,7 +131,7 @@ class LocalBackend implements Backend {
     // A root this repo holds whole needs no network.
     const pinned = await (await this.open()).blockstore.isPinned(ticket.root)
     const node = await this.open(!pinned)
-    return await node.fetch(ticket, { ...o, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } })
+    return await this.track(node.fetch(ticket, { ...o, signal: this.stopping.signal, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } }))
   }
 
   stat = async (cid: string): Promise<StatResult> => await (await this.open()).stat(parseCid(cid))
@@ -130,8 +146,13 @@ class LocalBackend implements Backend {
     for (const c of parsed) await node.rm(c)
   }
 
-  gc = async (): Promise<GcResult> => await (await this.open()).gc()
-  verify = async (cid: string, repair: boolean): Promise<VerifyReport> => await (await this.open()).verify(parseCid(cid), { repair })
+  gc = async (): Promise<GcResult> => { const node = await this.open(); return await this.track(node.gc({ signal: this.stopping.signal })) }
+  verify = async (cid: string, repair: boolean): Promise<VerifyReport> => {
+    const c = parseCid(cid)
+    const node = await this.open()
+    return await this.track(node.verify(c, { repair, signal: this.stopping.signal }))
+  }
+
   provide = async (): Promise<never> => { throw new DaemonRequiredError('provide (the record must point at a node that stays up)', this.repo) }
   findProviders = async (cid: string, timeout?: number): Promise<ProviderOut[]> => {
     const c = parseCid(cid)
@@ -141,5 +162,17 @@ class LocalBackend implements Backend {
   id = async (): Promise<never> => { throw new DaemonRequiredError('id', this.repo) }
   peers = async (): Promise<never> => { throw new DaemonRequiredError('peers', this.repo) }
   connect = async (): Promise<never> => { throw new DaemonRequiredError('connect', this.repo) }
-  close = async (): Promise<void> => { await this.node?.stop(); this.node = undefined }
+  private closing: Promise<void> | undefined
+  close = async (): Promise<void> => { this.closing ??= this.shut(); await this.closing }
+
+  private async shut (): Promise<void> {
+    this.stopping.abort(new Error('interrupted'))
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.allSettled(this.running), new Promise(resolve => { timer = setTimeout(resolve, UNWIND_WAIT) })])
+      clearTimeout(timer)
+    }
+    await this.node?.stop()
+    this.node = undefined
+  }
 }

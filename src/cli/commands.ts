@@ -1,6 +1,7 @@
 // The commands. Each runs against the daemon's API when a daemon holds the repo, or opens
 // the repo itself otherwise (see backend.ts), does one thing, and closes it.
 import { once } from 'node:events'
+import { constants as osConstants } from 'node:os'
 import { resolve as resolvePath } from 'node:path'
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
@@ -19,15 +20,25 @@ function repoOf (cmd: Command): string {
 
 async function withBackend<T> (cmd: Command, fn: (b: Backend) => Promise<T>): Promise<T> {
   const backend = await openBackend(repoOf(cmd))
-  const stop = (): void => { process.exitCode = 130; backend.close().finally(() => process.exit()) }
+  // A signal interrupts the command (the local backend aborts it and waits for it to clean
+  // up), then the process exits as a shell reports a signal: 128 + its number.
+  let interrupted: Promise<void> | undefined
+  const stop = (signal: NodeJS.Signals): void => {
+    const code = 128 + osConstants.signals[signal]
+    process.exitCode = code
+    interrupted ??= backend.close().finally(() => process.exit(code))
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
     return await fn(backend)
+  } catch (err) {
+    if (interrupted !== undefined) await interrupted // the command failed because it was stopped
+    throw err
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
-    await backend.close()
+    if (interrupted === undefined) await backend.close()
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
@@ -90,4 +90,28 @@ describe('a fetch killed mid-way resumes', function () {
     const report = await fetcher.verify(root, { repair: false })
     expect(report.ok, JSON.stringify(report.unrecoverable.concat(report.damaged))).to.equal(true)
   })
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`stops an offline fetch on ${signal} with exit status ${code}, leaving no temporary file`, async () => {
+      const [provider] = net.nodes
+      const f = await randomFile(net.dir, `${signal}.bin`, 48 * 1024 * 1024)
+      const root: CID = (await provider.add(f.path, { chunkSize: 256 * 1024 })).cid
+      const repo = join(net.dir, `fetcher-${signal}`)
+      expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'])).code).to.equal(0)
+      const outDir = join(net.dir, `out-${signal}`)
+      await mkdir(outDir)
+      const child = spawn(process.execPath, [CLI, '--repo', repo, 'fetch', provider.network.ticket(root), '-o', join(outDir, 'x.bin')], { stdio: 'ignore' })
+      const exited = new Promise<number | null>(resolve => child.once('exit', resolve))
+      // Stopped once the output's temporary file has grown past 4 MiB.
+      const deadline = Date.now() + 60_000
+      while (child.exitCode === null && Date.now() < deadline) {
+        const sizes = await Promise.all((await readdir(outDir)).map(async n => (await stat(join(outDir, n))).size))
+        if (sizes.some(s => s > 4 * 1024 * 1024)) break
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      expect(child.exitCode, 'the fetch finished before it could be stopped').to.equal(null)
+      child.kill(signal)
+      expect(await exited).to.equal(code)
+      expect(await readdir(outDir)).to.deep.equal([])
+    })
+  }
 })
