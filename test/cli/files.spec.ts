@@ -82,7 +82,10 @@ describe('cli files (offline)', function () {
       [['add', '-k', '200', '-m', '60', f], 2, /must be 1 to 128/],
       [['add', '-m', '65', f], 2, /m \(parity blocks per stripe\) must be 0 to 64/],
       [['cat', 'not-a-cid'], 2, /is not a valid CID/],
-      [['stat', 'bafyr4icerajnqba2jc6ck7okyolknpmnw2pkxlaos5r7wnmnjrcud6ncve'], 7, /is not in the blockstore/]
+      [['stat', 'bafyr4icerajnqba2jc6ck7okyolknpmnw2pkxlaos5r7wnmnjrcud6ncve'], 7, /is not in the blockstore/],
+      [['add', '--no-such-option', f], 2, /unknown option '--no-such-option'/],
+      [['stat'], 2, /missing required argument 'cid'/],
+      [['no-such-command'], 2, /unknown command 'no-such-command'/]
     ]
     for (const [args, code, message] of cases) {
       const r = await cli(...args)
