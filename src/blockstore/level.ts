@@ -15,7 +15,7 @@
 // atomic LevelDB write, so a crash leaves at worst unindexed files, which gc removes. As with
 // LevelDB's default writes, nothing is fsynced: a killed process loses nothing; a power cut
 // may lose the newest blocks, which verify then finds and rebuilds from parity.
-import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
@@ -403,7 +403,9 @@ export class LevelBlockstore implements Blockstore {
         const indexed = await this.blocks.hasMany(cids.map(c => c?.bytes ?? new Uint8Array(0)))
         for (const [i, name] of names.entries()) {
           if (cids[i] !== undefined && indexed[i]) continue
-          await rm(join(this.dataDir, shard, name), { force: true })
+          const file = join(this.dataDir, shard, name)
+          removedBytes += await stat(file).then(s => s.size, () => 0)
+          await rm(file, { force: true })
           removedBlocks++
         }
       }

@@ -76,6 +76,7 @@ describe('blockstore/level', () => {
     await writeFile(join(path, 'blocks', 'data', id.slice(-2), 'not-a-cid.tmp'), 'junk')
     const r = await store.gc()
     expect(r.removedBlocks).to.equal(2)
+    expect(r.removedBytes).to.equal(100_000 + 'junk'.length)
     expect(await readdir(join(path, 'blocks', 'data', id.slice(-2)))).to.not.include(id)
     expect(Buffer.from(await store.get(kept.cid)).equals(kept.bytes)).to.equal(true)
     expect(await store.usage()).to.deep.equal({ bytes: 100_000, blocks: 1 })
