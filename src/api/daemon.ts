@@ -4,6 +4,7 @@
 // blockstore's pending writes finish before LevelDB closes) and removes api.json.
 import { rename, rm, writeFile } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
+import { InvalidArgumentError } from '../errors.js'
 import { PeerLinkNode } from '../node/peerlink.js'
 import { readToken, repoPaths } from '../repo/repo.js'
 import { startApi } from './server.js'
@@ -29,6 +30,10 @@ export async function startDaemon (repo: string, options: { logger?: Logger, api
     api = await startApi({ node, token: await readToken(repo), address: options.apiAddress ?? node.config.api.address, logger: log, signal: shutdown.signal })
   } catch (err) {
     await node.stop()
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const address = options.apiAddress ?? node.config.api.address
+      throw new InvalidArgumentError(`cannot serve the API on ${address}: the address is in use (another daemon? change api.address in config.json)`)
+    }
     throw err
   }
   const info: DaemonInfo = {

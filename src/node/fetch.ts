@@ -114,11 +114,12 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     logger: c.host.logger
   }, { signal, requestTimeout: options.requestTimeout, onProgress: options.onProgress })
 
-  let providersSeen = 0
+  // Distinct peers: the ticket's sharer is often named by the DHT as well.
+  const seen = new Set<string>()
   const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
     if (peer.equals(c.host.peerId)) return
     if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
-    providersSeen++
+    seen.add(peer.toString())
     session.addProvider(peer)
   }
   let lookupError: Error | undefined
@@ -142,9 +143,9 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
       node = await readRoot(source, root, { signal })
     } catch (err) {
       if (!(err instanceof BlockNotFoundError) || !err.message.includes(root.toString())) throw err
-      throw new NoProvidersError(root.toString(), providersSeen === 0
+      throw new NoProvidersError(root.toString(), seen.size === 0
         ? `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`
-        : `${providersSeen} provider${providersSeen === 1 ? '' : 's'} found, none could serve the root${whyNot(session.stats())}`)
+        : `${seen.size} provider${seen.size === 1 ? '' : 's'} found, none could serve the root${whyNot(session.stats())}`)
     }
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
