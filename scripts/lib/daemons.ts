@@ -58,11 +58,14 @@ export function dialable (info: { peerId: string, addresses: string[] }): string
   return info.addresses.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`)
 }
 
-/** Inits a repo listening on a free loopback port and starts `peerlink daemon` on it. */
+/** Inits a repo listening on a free loopback port (unless it exists) and starts `peerlink daemon` on it. */
 export async function startDaemonProcess (repo: string, options: { bootstrap?: string[], env?: NodeJS.ProcessEnv, nodeArgs?: string[], timeoutMs?: number } = {}): Promise<DaemonProcess> {
   const bootstrap = options.bootstrap ?? []
-  const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
-  if (init.code !== 0) throw new Error(`peerlink init failed (${init.code}): ${init.stderr}`)
+  // A repo that exists (a restart) keeps its config: init refuses options on it.
+  if (!existsSync(join(repo, 'config.json'))) {
+    const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
+    if (init.code !== 0) throw new Error(`peerlink init failed (${init.code}): ${init.stderr}`)
+  }
   const apiFile = join(repo, 'api.json')
   rmSync(apiFile, { force: true }) // left behind by a daemon that was killed
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '--repo', repo, 'daemon'], {

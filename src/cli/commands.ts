@@ -2,7 +2,7 @@
 // the repo itself otherwise (see backend.ts), does one thing, and closes it.
 import { once } from 'node:events'
 import { constants as osConstants } from 'node:os'
-import { resolve as resolvePath } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../errors.js'
@@ -75,7 +75,7 @@ async function writeOut (piece: Uint8Array): Promise<void> {
 
 export function registerCommands (program: Command): void {
   program.command('init')
-    .description('create the repo (config, identity, API token and blockstore) if it does not exist')
+    .description('create the repo (config and API token; the identity and blockstore follow on first use) if it does not exist')
     .option('--listen <multiaddr...>', 'addresses the node listens on (default /ip4/0.0.0.0/tcp/4021)')
     .option('--bootstrap <multiaddr...>', 'peers to join the network through')
     .option('--api <host:port>', 'where the daemon\'s HTTP API listens (default 127.0.0.1:5021)')
@@ -86,6 +86,9 @@ export function registerCommands (program: Command): void {
         if (o.bootstrap !== undefined) c.network.bootstrap = o.bootstrap
         if (o.api !== undefined) c.api.address = o.api
       })
+      if (!created && (o.listen !== undefined || o.bootstrap !== undefined || o.api !== undefined)) {
+        throw new InvalidArgumentError(`a PeerLink repo already exists at ${path}, and init does not change it: edit ${join(path, 'config.json')} instead`)
+      }
       out(created ? `initialized a PeerLink repo at ${path}` : `a PeerLink repo already exists at ${path}`)
     })
 

@@ -77,7 +77,7 @@ describe('the daemon and the CLI through it', function () {
 
   it('serves with a new token, not with none, when api.token was emptied', async () => {
     const repo = join(dir.path, 'emptied-token')
-    expect((await runCli(['--repo', repo, 'init'])).code).to.equal(0)
+    expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])).code).to.equal(0)
     await writeFile(join(repo, 'api.token'), '')
     const c = await startDaemonProcess(repo)
     daemons.push(c)

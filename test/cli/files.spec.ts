@@ -85,7 +85,8 @@ describe('cli files (offline)', function () {
       [['stat', 'bafyr4icerajnqba2jc6ck7okyolknpmnw2pkxlaos5r7wnmnjrcud6ncve'], 7, /is not in the blockstore/],
       [['add', '--no-such-option', f], 2, /unknown option '--no-such-option'/],
       [['stat'], 2, /missing required argument 'cid'/],
-      [['no-such-command'], 2, /unknown command 'no-such-command'/]
+      [['no-such-command'], 2, /unknown command 'no-such-command'/],
+      [['init', '--api', '127.0.0.1:1'], 2, /already exists at .*, and init does not change it: edit .*config\.json/]
     ]
     for (const [args, code, message] of cases) {
       const r = await cli(...args)
