@@ -6,11 +6,10 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
-import { REQUEST_TIMEOUT } from './constants.js'
 import { checkShape, fromBitfield, Message, readMessages, send, type Outgoing } from './wire.js'
 
 type Pending =
-  { kind: 'have', count: number, timer?: NodeJS.Timeout, resolve: (has: boolean[] | undefined) => void, reject: (err: Error) => void } |
+  { kind: 'have', count: number, resolve: (has: boolean[]) => void, reject: (err: Error) => void } |
   { kind: 'block', cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
 
 const FROM_PROVIDER = new Set([Message.Type.HAVE, Message.Type.BLOCK, Message.Type.DONT_HAVE])
@@ -23,6 +22,7 @@ export class ProviderChannel {
   private readonly pending = new Map<bigint, Pending>()
   private readonly cancelled = new Set<bigint>()
   private failure: Error | undefined
+  private lastProgress = Date.now()
   /** Set when the provider broke the protocol (as opposed to going away). */
   violation: ProtocolError | undefined
 
@@ -33,21 +33,21 @@ export class ProviderChannel {
   get open (): boolean { return this.failure === undefined }
   get outstanding (): number { return this.pending.size }
 
-  /**
-   * Which of `cids` the provider holds, or undefined when it has not answered within
-   * `timeout` ms (an answer that comes later is then ignored).
-   */
-  async have (cids: CID[], options: { signal?: AbortSignal, timeout?: number } = {}): Promise<boolean[] | undefined> {
-    const { promise, resolve, reject } = Promise.withResolvers<boolean[] | undefined>()
-    const pending: Pending & { kind: 'have' } = { kind: 'have', count: cids.length, resolve, reject }
-    const id = this.register(pending)
-    pending.timer = setTimeout(() => {
-      this.forget(id)
-      resolve(undefined)
-    }, options.timeout ?? REQUEST_TIMEOUT)
-    pending.timer.unref()
-    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, options.signal)
+  /** Which of `cids` the provider holds. */
+  async have (cids: CID[], signal?: AbortSignal): Promise<boolean[]> {
+    const { promise, resolve, reject } = Promise.withResolvers<boolean[]>()
+    const id = this.register({ kind: 'have', count: cids.length, resolve, reject })
+    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, signal)
     return await promise
+  }
+
+  /**
+   * How long the provider has answered nothing while something was asked of it (0 when
+   * nothing is). A provider serves a stream's requests in order, so on a slow link the last
+   * of many requests waits long for its answer; silence this long means a stall.
+   */
+  silentFor (now: number): number {
+    return this.pending.size === 0 ? 0 : now - this.lastProgress
   }
 
   /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
@@ -70,10 +70,7 @@ export class ProviderChannel {
   close (err?: Error): void {
     if (this.failure !== undefined) return
     this.failure = err ?? new PeerUnavailableError(`exchange stream to ${this.peer.toString()} closed`)
-    for (const p of this.pending.values()) {
-      if (p.kind === 'have') clearTimeout(p.timer)
-      p.reject(this.failure)
-    }
+    for (const p of this.pending.values()) p.reject(this.failure)
     this.pending.clear()
     if (err !== undefined) this.stream.abort(err)
     else void this.stream.close().catch(() => {})
@@ -81,8 +78,6 @@ export class ProviderChannel {
 
   /** Drops a request whose answer may still come: that answer is then not a violation. */
   private forget (id: bigint): void {
-    const p = this.pending.get(id)
-    if (p?.kind === 'have') clearTimeout(p.timer)
     this.pending.delete(id)
     this.cancelled.add(id)
     if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
@@ -90,6 +85,7 @@ export class ProviderChannel {
 
   private register (p: Pending): bigint {
     if (this.failure !== undefined) throw this.failure
+    if (this.pending.size === 0) this.lastProgress = Date.now() // silence counts from here
     const id = this.nextId++
     this.pending.set(id, p)
     return id
@@ -112,15 +108,16 @@ export class ProviderChannel {
 
   private answer (msg: Message): void {
     checkShape(msg, FROM_PROVIDER)
+    this.lastProgress = Date.now()
     const p = this.pending.get(msg.id)
     if (p === undefined) {
-      if (this.cancelled.has(msg.id)) return
-      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made`)
+      // The one answer a cancelled request may still get; a second is not allowed.
+      if (this.cancelled.delete(msg.id)) return
+      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
     }
     if (msg.type === Message.Type.HAVE) {
       if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
       const has = fromBitfield(msg.bitfield, p.count)
-      clearTimeout(p.timer)
       this.pending.delete(msg.id)
       p.resolve(has)
       return

@@ -58,6 +58,8 @@ interface ProviderState {
   bytes: number
   /** Moving average of one block's time, ms. */
   blockMs: number
+  /** Id of the newest request the provider has answered (ids grow with each request). */
+  answeredUpTo: bigint
 }
 
 interface Want {
@@ -105,7 +107,7 @@ export class FetchSession {
   addProvider (peer: PeerId): void {
     const key = peer.toString()
     if (this.closed || this.providers.has(key)) return
-    const p: ProviderState = { peer, key, dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0 }
+    const p: ProviderState = { peer, key, dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0, answeredUpTo: 0n }
     this.providers.set(key, p)
     if (this.components.penalties.isBanned(peer)) {
       // Listed, so the fetch can say why a provider it was told of served nothing.
@@ -186,15 +188,8 @@ export class FetchSession {
       const batch = keys.slice(i, i + MAX_WANT_CIDS)
       for (const w of batch) p.asking.add(w.key)
       const channel = p.channel
-      channel.have(batch.map(w => w.cid), { signal: this.abort.signal, timeout: this.requestTimeout }).then((has) => {
-        for (const w of batch) p.asking.delete(w.key)
-        if (has === undefined) {
-          // Silence is not an answer: a provider that gives none cannot hold the session up.
-          this.penalise(p, 'timeout')
-          this.drop(p, `did not answer a HAVE query within ${this.requestTimeout / 1000} s`)
-          return
-        }
-        batch.forEach((w, j) => { p.known.set(w.key, has[j]) })
+      channel.have(batch.map(w => w.cid), this.abort.signal).then((has) => {
+        batch.forEach((w, j) => { p.asking.delete(w.key); p.known.set(w.key, has[j]) })
         this.pump()
       }, (err: Error) => {
         for (const w of batch) p.asking.delete(w.key)
@@ -238,6 +233,7 @@ export class FetchSession {
     result.then(async (bytes) => {
       if (p.inflight.get(w.key)?.id !== id) return // cancelled or timed out
       p.inflight.delete(w.key)
+      if (id > p.answeredUpTo) p.answeredUpTo = id
       // The provider's pipe is refilled now, not after this block is verified and stored.
       this.pump()
       if (w.result !== undefined) return
@@ -321,13 +317,26 @@ export class FetchSession {
     for (const w of missing) { w.queued = false; this.settle(w, undefined) }
   }
 
+  /**
+   * A provider that has answered nothing for the request timeout while it was asked something
+   * is dropped. Its requests are not timed one by one from when each was sent: it serves them
+   * in order, so on a slow link the last of a full window waits long for its turn, and timing
+   * that wait dropped honest providers (and banned them). A request it passed over (one sent
+   * later has been answered) is given up at that provider after the timeout and moved.
+   */
   private checkTimeouts (): void {
     const now = Date.now()
     for (const p of this.providers.values()) {
+      if (!this.ready(p)) continue
+      if (p.channel.silentFor(now) >= this.requestTimeout) {
+        this.penalise(p, 'timeout')
+        this.drop(p, `answered nothing for ${this.requestTimeout / 1000} s (${p.inflight.size} blocks and ${p.asking.size} HAVE queries outstanding)`)
+        continue
+      }
       for (const [key, f] of p.inflight) {
-        if (now - f.started < this.requestTimeout) continue
+        if (f.id > p.answeredUpTo || now - f.started < this.requestTimeout) continue
         p.inflight.delete(key)
-        p.channel?.cancel(f.id)
+        p.channel.cancel(f.id)
         p.known.set(key, false)
         this.penalise(p, 'timeout')
         const w = this.wants.get(key)
@@ -337,8 +346,9 @@ export class FetchSession {
     this.pump()
   }
 
+  /** A channel that failed rejects every request it had open: the provider is charged once. */
   private fail (p: ProviderState, channel: ProviderChannel, err: Error): void {
-    if (this.closed) return
+    if (this.closed || p.dropped) return
     if (channel.violation !== undefined) this.penalise(p, 'protocol')
     this.drop(p, err.message)
   }

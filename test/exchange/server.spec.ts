@@ -5,7 +5,9 @@ import { expect } from 'chai'
 import * as varint from 'uint8-varint'
 import { EXCHANGE_PROTOCOL, MAX_MESSAGE_SIZE, MAX_QUEUED_BLOCKS } from '../../src/exchange/constants.js'
 import { ExchangeServer } from '../../src/exchange/server.js'
-import { frame, Message, readMessages } from '../../src/exchange/wire.js'
+import { ProviderChannel } from '../../src/exchange/channel.js'
+import { CID } from 'multiformats/cid'
+import { frame, Message, readMessages, toBitfield } from '../../src/exchange/wire.js'
 import { cidOf } from '../../src/hash/index.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { parseTarget } from '../../src/node/ticket.js'
@@ -101,6 +103,61 @@ describe('exchange: hostile messages', function () {
     expect(err?.name).to.equal('NoProvidersError')
     const standing = fetcher.network.penalties.list().find(p => p.peer === fake.network.peerId.toString())
     expect(standing?.offences).to.include('protocol')
+  })
+
+  it('charges a provider once for one broken answer, though many requests were open on its stream', async () => {
+    const [honest, faulty, fetcher] = [await net.add(), await net.add(), await net.add()]
+    const f = await randomFile(net.dir, 'once.bin', 16 * 1024 * 1024)
+    const onceRoot = (await honest.add(f.path, { chunkSize: 256 * 1024 })).cid
+    await faulty.add(f.path, { chunkSize: 256 * 1024 })
+    // Serves honestly, except that its tenth block answer names another block.
+    await faulty.network.host.unhandle(EXCHANGE_PROTOCOL)
+    let answered = 0
+    await faulty.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
+      void (async () => {
+        try {
+          for await (const msg of readMessages(stream)) {
+            if (msg.haveOnly) {
+              stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(msg.cids.map(() => true)) }))
+              continue
+            }
+            const cid = CID.decode(msg.cids[0])
+            const data = await faulty.blockstore.get(cid)
+            stream.send(frame({ type: Message.Type.BLOCK, id: msg.id, cid: ++answered === 10 ? onceRoot.bytes : cid.bytes, data }))
+          }
+        } catch {}
+      })()
+    })
+    const out = join(net.dir, 'once.out')
+    await fetcher.fetch({ root: onceRoot, peer: faulty.network.peerId, addrs: faulty.network.addresses() }, { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    const standing = fetcher.network.penalties.list().find(p => p.peer === faulty.network.peerId.toString())
+    expect(standing?.offences).to.deep.equal(['protocol'])
+    expect(standing?.banned).to.equal(false)
+  })
+
+  it('takes one late answer to a cancelled request, and resets the stream on a second', async () => {
+    const echo = await net.add()
+    await echo.network.host.unhandle(EXCHANGE_PROTOCOL)
+    await echo.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
+      void (async () => {
+        try {
+          for await (const msg of readMessages(stream)) {
+            if (msg.type !== Message.Type.WANT) continue
+            // Every request answered twice.
+            for (let i = 0; i < 2; i++) stream.send(frame({ type: Message.Type.DONT_HAVE, id: msg.id, cid: msg.cids[0] }))
+          }
+        } catch {}
+      })()
+    })
+    const requester = await net.add()
+    const target = parseTarget(root).root
+    const stream = await requester.network.host.dialProtocol(echo.network.peerId, EXCHANGE_PROTOCOL)
+    const channel = new ProviderChannel(echo.network.peerId, stream, target)
+    const { id } = channel.request(target)
+    channel.cancel(id)
+    await waitUntil(() => !channel.open, 5000, 'the channel to fail')
+    expect(channel.violation?.message).to.match(/never made or was answered already/)
   })
 
   describe('with a 1 s idle timeout', () => {

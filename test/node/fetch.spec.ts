@@ -1,4 +1,6 @@
 import { statfsSync, writeFileSync } from 'node:fs'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
@@ -10,6 +12,29 @@ import { bootstrapFrom, randomFile, startNetwork, startNode, waitUntil, type Tes
 import { smallDisk, stripesOf } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
+
+/** A TCP relay to `port` on 127.0.0.1 whose answers come back at `bytesPerSecond`. */
+async function slowLink (port: number, bytesPerSecond: number): Promise<{ port: number, close: () => void }> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => {
+      upstream.pause()
+      client.write(chunk)
+      setTimeout(() => upstream.resume(), chunk.byteLength / bytesPerSecond * 1000)
+    })
+    const end = (): void => { client.destroy(); upstream.destroy() }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => { for (const s of sockets) s.destroy(); server.close() }
+  }
+}
 
 async function stripes (node: PeerLinkNode, root: CID): Promise<StripeNode[]> {
   return (await stripesOf(node.blockstore, root)).map(s => s.node)
@@ -100,6 +125,29 @@ describe('fetch across a loopback network', function () {
     expect(liarStats?.dropped).to.equal(true)
     expect(fetcher.network.penalties.isBanned(liar.network.peerId)).to.equal(true)
     expect((await fetcher.verify(root)).ok).to.equal(true)
+  })
+
+  it('fetches from a provider on a slow link without giving up on it or penalising it', async () => {
+    // Outside the network, so the fetcher reaches it only through the slow link.
+    const provider = await startNode(join(net.dir, 'slow-provider'))
+    const fetcher = await net.add()
+    const f = await randomFile(net.dir, 'slow.bin', 6 * MiB)
+    const root = (await provider.add(f.path, { chunkSize: 256 * 1024 })).cid
+    // 1 MB/s from the provider: a full window of 16 blocks (4 MiB) takes about 4 s to arrive,
+    // twice the 2 s request timeout, while each block takes about 0.26 s.
+    const link = await slowLink(Number(provider.network.addresses()[0].getComponents().find(c => c.name === 'tcp')?.value), 1_000_000)
+    try {
+      const out = join(net.dir, 'slow.out')
+      const started = Date.now()
+      const r = await fetcher.fetch({ root, peer: provider.network.peerId, addrs: [multiaddr(`/ip4/127.0.0.1/tcp/${link.port}`)] }, { output: out, requestTimeout: 2000, findTimeout: 1000 })
+      expect(Date.now() - started).to.be.greaterThan(5000) // it did come through the slow link
+      expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+      expect(r.providers.find(p => p.peer === provider.network.peerId.toString())?.dropped).to.equal(false)
+      expect(fetcher.network.penalties.list().find(p => p.peer === provider.network.peerId.toString())).to.equal(undefined)
+    } finally {
+      link.close()
+      await provider.stop()
+    }
   })
 
   it('reaches a provider that restarted on a new port, though its ticket and records name the old one', async () => {
