@@ -43,6 +43,8 @@ interface Queued { id: bigint, cid: CID, bytes?: Promise<Uint8Array | undefined>
 export class ExchangeServer {
   private readonly log: Logger
   private readonly streams = new Set<Stream>()
+  /** Open streams per peer: libp2p's maxInboundStreams counts per connection, and a peer may hold several. */
+  private readonly perPeer = new Map<string, number>()
   readonly stats: ServerStats = { streams: 0, blocksSent: 0, bytesSent: 0, violations: 0 }
   private readonly idleTimeout: number
 
@@ -80,6 +82,13 @@ export class ExchangeServer {
       stream.abort(new ProtocolError('banned'))
       return
     }
+    const key = peer.toString()
+    const open = this.perPeer.get(key) ?? 0
+    if (open >= MAX_INBOUND_STREAMS) {
+      stream.abort(new PeerUnavailableError(`${open} exchange streams from this peer are open already, the limit is ${MAX_INBOUND_STREAMS}`))
+      return
+    }
+    this.perPeer.set(key, open + 1)
     this.streams.add(stream)
     this.stats.streams++
     const queue: Queued[] = []
@@ -174,6 +183,9 @@ export class ExchangeServer {
     } finally {
       clearInterval(idle)
       this.streams.delete(stream)
+      const left = (this.perPeer.get(key) ?? 1) - 1
+      if (left > 0) this.perPeer.set(key, left)
+      else this.perPeer.delete(key)
     }
   }
 }

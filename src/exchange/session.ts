@@ -60,6 +60,8 @@ interface ProviderState {
   blockMs: number
   /** Id of the newest request the provider has answered (ids grow with each request). */
   answeredUpTo: bigint
+  /** Blocks it said it held (HAVE), then answered DONT_HAVE for. */
+  refused: number
 }
 
 interface Want {
@@ -101,13 +103,17 @@ export class FetchSession {
   }
 
   stats (): ProviderStats[] {
-    return [...this.providers.values()].map(p => ({ peer: p.key, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped, ...(p.reason !== undefined ? { reason: p.reason } : {}) }))
+    return [...this.providers.values()].map(p => {
+      // A provider that served nothing says why, even when it was not dropped.
+      const reason = p.reason ?? (p.blocks === 0 && p.refused > 0 ? `said it held ${p.refused} block${p.refused === 1 ? '' : 's'}, then answered DONT_HAVE for each` : undefined)
+      return { peer: p.key, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped, ...(reason !== undefined ? { reason } : {}) }
+    })
   }
 
   addProvider (peer: PeerId): void {
     const key = peer.toString()
     if (this.closed || this.providers.has(key)) return
-    const p: ProviderState = { peer, key, dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0, answeredUpTo: 0n }
+    const p: ProviderState = { peer, key, dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0, answeredUpTo: 0n, refused: 0 }
     this.providers.set(key, p)
     if (this.components.penalties.isBanned(peer)) {
       // Listed, so the fetch can say why a provider it was told of served nothing.
@@ -238,6 +244,7 @@ export class FetchSession {
       this.pump()
       if (w.result !== undefined) return
       if (bytes === undefined) {
+        p.refused++
         p.known.set(w.key, false)
         this.requeue(w)
         return

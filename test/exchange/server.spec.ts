@@ -160,6 +160,51 @@ describe('exchange: hostile messages', function () {
     expect(channel.violation?.message).to.match(/never made or was answered already/)
   })
 
+  it('says why a provider that claims blocks but serves none served nothing', async () => {
+    const liar = await net.add()
+    const f = await randomFile(net.dir, 'claimed.bin', 4096)
+    const claimed = (await liar.add(f.path)).cid
+    await liar.network.host.unhandle(EXCHANGE_PROTOCOL)
+    await liar.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
+      void (async () => {
+        try {
+          for await (const msg of readMessages(stream)) {
+            if (msg.type !== Message.Type.WANT) continue
+            if (msg.haveOnly) stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(msg.cids.map(() => true)) }))
+            else stream.send(frame({ type: Message.Type.DONT_HAVE, id: msg.id, cid: msg.cids[0] }))
+          }
+        } catch {}
+      })()
+    })
+    const fetcher = await net.add()
+    const err = await fetcher.fetch({ root: claimed, peer: liar.network.peerId, addrs: liar.network.addresses() }, { findTimeout: 1000 }).then(() => undefined, (e: Error) => e)
+    expect(err?.name).to.equal('NoProvidersError')
+    expect(err?.message).to.include(`1 provider found, none could serve the root (${liar.network.peerId.toString()}: said it held 1 block, then answered DONT_HAVE for each)`)
+  })
+
+  it('holds a peer to 16 exchange streams however many connections it opens', async () => {
+    const many = await net.add()
+    const [address] = provider.network.addresses()
+    const target = address.toString().includes('/p2p/') ? address : address.encapsulate(`/p2p/${provider.network.peerId.toString()}`)
+    const first = await many.network.host.dial(target)
+    const second = await many.network.host.dial(target, { force: true })
+    expect(second.id).to.not.equal(first.id)
+    const held: Stream[] = []
+    const before = provider.network.server.stats.streams
+    try {
+      for (let i = 0; i < 16; i++) held.push(await first.newStream(EXCHANGE_PROTOCOL))
+      // Each stream asks for something, so the provider has surely taken all 16.
+      for (const [i, s] of held.entries()) s.send(frame({ type: Message.Type.WANT, id: BigInt(i + 1), root: parseTarget(root).root.bytes, cids: [parseTarget(root).root.bytes], haveOnly: true }))
+      await waitUntil(() => provider.network.server.stats.streams >= before + 16, 5000, 'the provider to take 16 streams')
+      const extra = await second.newStream(EXCHANGE_PROTOCOL)
+      await waitUntil(() => extra.status !== 'open', 5000, 'the 17th stream to be refused')
+      expect(extra.status).to.equal('reset')
+      expect(held.every(s => s.status === 'open')).to.equal(true)
+    } finally {
+      for (const s of held) s.abort(new Error('done'))
+    }
+  })
+
   describe('with a 1 s idle timeout', () => {
     let quick: PeerLinkNode
     let server: ExchangeServer
