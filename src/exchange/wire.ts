@@ -1,7 +1,8 @@
 // Framing and checks for exchange messages on a libp2p stream: varint length prefixes, a
 // hard size bound before any bytes are kept, and a shape check per message type. Anything
 // malformed becomes a ProtocolError; the caller resets the stream.
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import { pushable } from 'it-pushable'
 import { CID } from 'multiformats/cid'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -119,12 +120,10 @@ export class FrameDecoder {
  */
 export async function * readMessages (stream: Stream): AsyncGenerator<Message> {
   const decoder = new FrameDecoder()
-  const chunks = stream[Symbol.asyncIterator]()
+  const chunks = listen(stream)
   try {
-    while (true) {
-      const next = await chunks.next()
-      if (next.done === true) break
-      for (const f of decoder.push(next.value)) {
+    for await (const chunk of chunks.output) {
+      for (const f of decoder.push(chunk)) {
         let msg: Message
         try {
           msg = Message.decode(f, { limits: { cids: MAX_WANT_CIDS } })
@@ -138,6 +137,35 @@ export async function * readMessages (stream: Stream): AsyncGenerator<Message> {
   } catch (err) {
     if (err instanceof ProtocolError) stream.abort(err)
     throw err
+  } finally {
+    chunks.stop()
+  }
+}
+
+/**
+ * The stream's bytes as they arrive, ending when its readable end ends. libp2p's own
+ * iterator listens only for a remote close still to come: one that arrived before the
+ * reading began (a peer that closes at once) left it waiting for ever. The readable end's
+ * 'end' event, and its state when reading begins, end this one too.
+ */
+function listen (stream: Stream): { output: AsyncIterable<Uint8Array | Uint8ArrayList>, stop: () => void } {
+  const output = pushable<Uint8Array | Uint8ArrayList>({ objectMode: true })
+  const onMessage = (evt: StreamMessageEvent): void => { output.push(evt.data) }
+  const onClose = (evt: StreamCloseEvent): void => { output.end(evt.error) }
+  const onEnd = (): void => { output.end() }
+  stream.addEventListener('message', onMessage)
+  stream.addEventListener('close', onClose)
+  stream.addEventListener('remoteCloseWrite', onEnd)
+  stream.addEventListener('end', onEnd)
+  if (stream.readableEnded) output.end()
+  return {
+    output,
+    stop: () => {
+      stream.removeEventListener('message', onMessage)
+      stream.removeEventListener('close', onClose)
+      stream.removeEventListener('remoteCloseWrite', onEnd)
+      stream.removeEventListener('end', onEnd)
+    }
   }
 }
 

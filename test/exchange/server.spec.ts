@@ -205,6 +205,28 @@ describe('exchange: hostile messages', function () {
     }
   })
 
+  it('sees a stream the provider closed before the reading began as ended', async () => {
+    const closer = await net.add()
+    const f = await randomFile(net.dir, 'closer.bin', 4096)
+    const closerRoot = (await closer.add(f.path)).cid
+    await closer.network.host.unhandle(EXCHANGE_PROTOCOL)
+    await closer.network.host.handle(EXCHANGE_PROTOCOL, (stream) => { void stream.close() })
+    const reader = await net.add()
+    const stream = await reader.network.host.dialProtocol(closer.network.peerId, EXCHANGE_PROTOCOL)
+    await waitUntil(() => stream.readableEnded || stream.remoteWriteStatus === 'closed', 5000, 'the remote close to arrive')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const ended = await Promise.race([
+      (async () => { for await (const msg of readMessages(stream)) { void msg } return 'ended' })(),
+      new Promise<string>(resolve => setTimeout(() => { resolve('still reading after 3 s') }, 3000).unref())
+    ])
+    expect(ended).to.equal('ended')
+    // A fetch from it fails at once, saying why, rather than after a timeout.
+    const started = Date.now()
+    const err = await reader.fetch({ root: closerRoot, peer: closer.network.peerId, addrs: closer.network.addresses() }, { findTimeout: 1000 }).then(() => undefined, (e: Error) => e)
+    expect(err?.message).to.match(/closed the exchange stream/)
+    expect(Date.now() - started).to.be.lessThan(10_000)
+  })
+
   describe('with a 1 s idle timeout', () => {
     let quick: PeerLinkNode
     let server: ExchangeServer
