@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { link, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { DiskFullError, FileExistsError } from '../errors.js'
+import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
 /** Reads a file as chunks of exactly `size` bytes (the last may be short), each a fresh buffer. */
 export async function * readChunks (path: string, size: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
@@ -61,11 +61,17 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
  * time, a 1 GiB fetch's daemon spends about 14 % less CPU (README: Where the time goes).
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<number> {
-  if (options.force !== true && await exists(path)) throw new FileExistsError(path)
+  await checkOutput(path, options.force === true)
   await removeStaleTemps(path)
   // The writer's pid in the name tells a later write whether this one is still alive.
   const tmp = join(dirname(path), `.${basename(path)}.peerlink-${process.pid}-${randomBytes(6).toString('hex')}.tmp`)
-  const fh = await open(tmp, 'wx', 0o644)
+  const fh = await open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
+    if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') {
+      throw new InvalidArgumentError(`cannot write in ${dirname(path)}: ${err.code === 'EROFS' ? 'the filesystem is read-only' : 'permission denied'}`)
+    }
+    throw err
+  })
   let written = 0
   // Pieces wait for the write before them, with at most WRITE_BEHIND_BYTES queued; after a
   // failed write the rest are not attempted.
@@ -158,4 +164,18 @@ function alive (pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM' // there, but another user's
   }
+}
+
+/** The output path must name a regular file (or nothing yet) in a directory that exists. */
+async function checkOutput (path: string, force: boolean): Promise<void> {
+  const there = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  })
+  if (there?.isDirectory() === true) throw new InvalidArgumentError(`${path} is a directory: name the file to write`)
+  if (there !== undefined && !there.isFile()) throw new InvalidArgumentError(`${path} is not a regular file (a device, pipe or socket): name a file to write`)
+  if (there !== undefined && !force) throw new FileExistsError(path)
+  const parent = await stat(dirname(path)).catch(() => undefined)
+  if (parent === undefined) throw new InvalidArgumentError(`the directory ${dirname(path)} does not exist: make it first`)
+  if (!parent.isDirectory()) throw new InvalidArgumentError(`${dirname(path)} is not a directory`)
 }

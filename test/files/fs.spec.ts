@@ -81,4 +81,19 @@ describe('writeAtomically', function () {
     expect(await writeAtomically(join(dir, 'left.bin'), pieces())).to.equal(LARGE)
     expect((await readdir(dir)).sort()).to.deep.equal([live, 'left.bin'].sort())
   })
+  it('says what is wrong with an output path it cannot write, before reading the source', async () => {
+    let read = false
+    async function * source (): AsyncGenerator<Uint8Array> { read = true; yield Buffer.from('x') }
+    const cases: Array<[string, RegExp]> = [
+      [dir, /is a directory: name the file to write/],
+      [join(dir, 'missing', 'out.bin'), /the directory .*missing does not exist/],
+      ['/dev/null', /is not a regular file/]
+    ]
+    for (const [path, message] of cases) {
+      const err = await writeAtomically(path, source(), { force: true }).then(() => undefined, (e: Error & { exitCode?: number }) => e)
+      expect(err?.message, path).to.match(message)
+      expect(err?.exitCode, path).to.equal(2)
+    }
+    expect(read).to.equal(false)
+  })
 })
