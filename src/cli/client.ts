@@ -1,6 +1,8 @@
 // The CLI's way to a running daemon: api.json in the repo says where it listens, api.token
-// authenticates. A stale api.json (its process is gone) is ignored.
+// authenticates. A stale api.json (its process is gone, or nothing listens where it says) is
+// ignored.
 import { readFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { ApiError } from '../errors.js'
 import { API_PREFIX } from '../api/shapes.js'
 import type { DaemonInfo } from '../api/daemon.js'
@@ -13,8 +15,21 @@ export async function findDaemon (repo: string): Promise<DaemonClient | undefine
   } catch {
     return undefined
   }
-  if (!isAlive(info.pid)) return undefined
+  // Its process gone, or its pid taken by another process after a crash: nothing listens.
+  if (!isAlive(info.pid) || !await listening(info.address)) return undefined
   return new DaemonClient(info, await readToken(repo))
+}
+
+/** Whether a TCP connection to host:port is accepted (refused at once when nobody listens). */
+async function listening (address: string): Promise<boolean> {
+  const i = address.lastIndexOf(':')
+  return await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)), timeout: 2000 })
+    const done = (ok: boolean): void => { socket.destroy(); resolve(ok) }
+    socket.once('connect', () => { done(true) })
+    socket.once('timeout', () => { done(true) }) // slow to accept is not gone: let the call say what is wrong
+    socket.once('error', () => { done(false) })
+  })
 }
 
 function isAlive (pid: number): boolean {

@@ -113,4 +113,13 @@ describe('the daemon and the CLI through it', function () {
     expect(ls.code, ls.stderr).to.equal(0)
     expect((JSON.parse(ls.stdout) as unknown[]).length).to.equal(2) // the two files fetched above
   })
+
+  it('works offline past an api.json whose pid now belongs to another process', async () => {
+    const b = daemons[1]
+    // As after kill -9, with the pid taken since by a live process (this one).
+    await writeFile(join(b.repo, 'api.json'), JSON.stringify({ address: '127.0.0.1:1', pid: process.pid, peerId: b.info.peerId, addresses: [] }))
+    const ls = await runCli(['--repo', b.repo, 'ls', '--json'])
+    expect(ls.code, ls.stderr).to.equal(0)
+    expect((JSON.parse(ls.stdout) as unknown[]).length).to.equal(2)
+  })
 })
