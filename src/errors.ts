@@ -170,6 +170,15 @@ export class NoProvidersError extends PeerLinkError {
   }
 }
 
+/** A root could not be announced: no DHT peer is known, or none took the record. */
+export class NotAnnouncedError extends PeerLinkError {
+  static override readonly code = 'ERR_NOT_ANNOUNCED'
+  override readonly exitCode = 16
+  constructor (readonly cid: string, detail: string) {
+    super(`could not announce ${cid}: ${detail}`)
+  }
+}
+
 /** A peer went away (stream closed, reset or timed out) before answering. */
 export class PeerUnavailableError extends PeerLinkError {
   static override readonly code = 'ERR_PEER_UNAVAILABLE'

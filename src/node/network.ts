@@ -6,7 +6,7 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import type { LevelBlockstore } from '../blockstore/level.js'
-import { InvalidArgumentError, NoProvidersError } from '../errors.js'
+import { InvalidArgumentError, NotAnnouncedError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ExchangeServer } from '../exchange/server.js'
 import { Reprovider } from '../routing/reprovider.js'
@@ -128,7 +128,7 @@ export class PeerLinkNetwork {
       this.waitingToProvide.delete(root.toString())
       return stats
     } catch (err) {
-      if (err instanceof NoProvidersError) this.provideLater(root)
+      if (err instanceof NotAnnouncedError) this.provideLater(root)
       throw err
     }
   }

@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
-import { NoProvidersError } from '../errors.js'
+import { NotAnnouncedError } from '../errors.js'
 
 const SHA2_256 = 0x12
 
@@ -72,7 +72,7 @@ export class Routing {
     // kad-dht waits for peers rather than failing when it knows none; a node that has just
     // started gets a bounded wait to meet its bootstrap peers.
     await this.joined(options.signal)
-    if (this.tableSize() === 0) throw new NoProvidersError(root.toString(), 'cannot announce it: this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
+    if (this.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
     for await (const e of this.dht.provide(routingKey(root), { signal })) {
@@ -80,7 +80,7 @@ export class Routing {
       if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
     }
     stats.ms = Date.now() - stats.ms
-    if (stats.stored === 0) throw new NoProvidersError(root.toString(), `cannot announce it: no DHT peer took the record (${stats.responses} of ${stats.queries} queries answered)`)
+    if (stats.stored === 0) throw new NotAnnouncedError(root.toString(), `no DHT peer took the record (${stats.responses} of ${stats.queries} queries answered)`)
     return stats
   }
 

@@ -30,7 +30,8 @@ describe('provide when no DHT peer takes the record', function () {
     const added = await a.add(f.path)
     expect(added.provided).to.equal(false)
     const err = await a.network.provide(added.cid).then(() => undefined, (e: Error) => e)
-    expect(err?.name).to.equal('NoProvidersError')
+    expect(err?.name).to.equal('NotAnnouncedError')
+    expect(err?.message).to.include(`could not announce ${added.cid.toString()}`)
     expect(err?.message).to.include('no DHT peer took the record')
     // A new peer joins; nobody provides again by hand, yet it finds a as the provider.
     const c = await startNode(join(dir.path, 'c'), bootstrapFrom([a]))
