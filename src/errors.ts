@@ -87,9 +87,12 @@ export class RepoLockedError extends PeerLinkError {
 export class DiskFullError extends PeerLinkError {
   static override readonly code = 'ERR_DISK_FULL'
   override readonly exitCode = 9
-  constructor (readonly path: string, options?: { cause?: unknown }) {
+  /** `opening`: the blockstore could not even be opened, so no command can use the repo. */
+  constructor (readonly path: string, options?: { cause?: unknown, opening?: boolean }) {
     const detail = options?.cause instanceof Error && !/ENOSPC|No space left/i.test(options.cause.message) ? ` (${options.cause.message})` : ''
-    super(`no space left on the device holding ${path}${detail}; nothing was pinned: free some space and retry`, options)
+    super(options?.opening === true
+      ? `cannot open the blockstore at ${path}: no space left on its device${detail}; it needs a little room to open, so free some space outside the repo and retry`
+      : `no space left on the device holding ${path}${detail}; nothing was pinned: free some space and retry`, options)
   }
 }
 

@@ -57,14 +57,14 @@ function entrySize (v: Uint8Array): number {
 
 const entryFor = (b: Block): Uint8Array => b.bytes.byteLength >= FILE_THRESHOLD ? entryExternal(b.bytes.byteLength) : entryInline(b.bytes)
 
-function storageError (path: string, err: unknown): Error {
+function storageError (path: string, err: unknown, opening = false): Error {
   if (err instanceof Error && 'exitCode' in err) return err
   const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
   const text = `${e.message ?? ''} ${e.cause?.message ?? ''}`
   if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED' || (/\block\b/i.test(text) && /LOCK|Resource temporarily unavailable/.test(text))) {
     return new RepoLockedError(path)
   }
-  if (e.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) return new DiskFullError(path, { cause: err })
+  if (e.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) return new DiskFullError(path, { cause: err, opening })
   return new StorageError(`blockstore at ${path}: ${e.message ?? String(err)}`, { cause: err })
 }
 
@@ -94,7 +94,7 @@ export class LevelBlockstore implements Blockstore {
       await mkdir(this.dataDir, { recursive: true })
       await this.db.open()
     } catch (err) {
-      throw storageError(this.path, err)
+      throw storageError(this.path, err, true)
     }
   }
 
