@@ -1,6 +1,7 @@
 // The commands. Each runs against the daemon's API when a daemon holds the repo, or opens
 // the repo itself otherwise (see backend.ts), does one thing, and closes it.
 import { once } from 'node:events'
+import { stat } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import cliProgress from 'cli-progress'
@@ -123,6 +124,13 @@ export function registerCommands (program: Command): void {
     .option('--json', 'print one JSON array')
     .option('-q, --quiet', 'print only the CIDs')
     .action(async (paths: string[], o: { recursive?: boolean, chunkSize?: number, k?: number, m?: number, json?: boolean, quiet?: boolean }, cmd: Command) => {
+      // Every path is checked before any is added, so a typo in the last does not leave the
+      // first ones added with no CID printed.
+      for (const p of paths) {
+        await stat(p).catch((err: NodeJS.ErrnoException) => {
+          throw new InvalidArgumentError(`cannot add ${p}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}; nothing was added`)
+        })
+      }
       await withBackend(cmd, async (b) => {
         const bar = process.stderr.isTTY && o.json !== true && o.quiet !== true && b.kind === 'local'
           ? new cliProgress.SingleBar({ format: 'adding {bar} {percentage}% | {done} of {total_h} | {rate}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -143,6 +151,10 @@ export function registerCommands (program: Command): void {
             before += r.size
             results.push(r)
           }
+        } catch (err) {
+          bar?.stop()
+          for (const r of results) process.stderr.write(`added before the failure: ${r.cid} ${r.name}\n`)
+          throw err
         } finally {
           bar?.stop()
         }
@@ -305,8 +317,11 @@ export function registerCommands (program: Command): void {
     .action(async (texts: string[], _o, cmd: Command) => {
       const cids = texts.map(t => parseCid(t).toString())
       await withBackend(cmd, async (b) => {
-        await b.rm(cids)
-        for (const c of cids) out(`unpinned ${c}`)
+        // One at a time, each reported as done: a failure part-way says what was unpinned.
+        for (const c of cids) {
+          await b.rm([c])
+          out(`unpinned ${c}`)
+        }
       })
     })
 

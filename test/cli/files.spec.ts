@@ -75,6 +75,7 @@ describe('cli files (offline)', function () {
     await writeFile(f, 'xyz')
     const cases: Array<[string[], number, RegExp]> = [
       [['add', join(dir.path, 'missing.bin')], 2, /no such file or directory/],
+      [['add', f, join(dir.path, 'missing.bin')], 2, /missing\.bin: no such file or directory; nothing was added/],
       [['add', '/proc/self/mem'], 2, /cannot read/],
       [['add', '--chunk-size', '1KiB', f], 2, /chunk size must be/],
       [['add', '--chunk-size', 'lots', f], 2, /not a size/],
