@@ -131,7 +131,7 @@ class LocalBackend implements Backend {
     // A root this repo holds whole needs no network.
     const pinned = await (await this.open()).blockstore.isPinned(ticket.root)
     const node = await this.open(!pinned)
-    return await this.track(node.fetch(ticket, { ...o, signal: this.stopping.signal, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } }))
+    return await this.track(node.fetch(ticket, { ...o, announce: false, signal: this.stopping.signal, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } }))
   }
 
   stat = async (cid: string): Promise<StatResult> => await (await this.open()).stat(parseCid(cid))

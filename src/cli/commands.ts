@@ -217,6 +217,7 @@ export function registerCommands (program: Command): void {
         out(`fetched ${r.cid} ${r.name} (${formatBytes(r.size)}) from ${from} in ${secs.toFixed(1)} s${r.fetchedBytes > 0 ? `, ${formatBytes(r.fetchedBytes / Math.max(secs, 0.001))}/s` : ''}`)
         if (r.rebuiltChunks > 0) out(`rebuilt ${r.rebuiltChunks} chunks from parity`)
         if (o.output !== undefined) out(`wrote ${o.output}`)
+        if (b.kind === 'local' && r.providers.length > 0) process.stderr.write('no daemon is running: the root is pinned and will be announced when `peerlink daemon` starts\n')
       })
     })
 

@@ -38,6 +38,12 @@ export interface FetchOptions {
   signal?: AbortSignal
   onProgress?: (event: FetchProgressEvents) => void
   /**
+   * Announce the root once it is pinned (default). A node started for one command leaves it
+   * to the daemon, which announces pinned roots when it starts: a record pointing at a node
+   * about to exit would send fetchers to nobody.
+   */
+  announce?: boolean
+  /**
    * Called once the root is read and before any content is fetched, with the content size
    * and, for a file, its erasure parameters; throws to refuse a fetch the repo cannot hold.
    */
@@ -154,11 +160,13 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     else await drain(source, root, exportOptions)
     await completion.finish()
     await store.pin(root, { name: node.name, size: node.size, type: node.type })
-    let provided = true
-    try {
-      await c.provide(root, { signal: options.signal })
-    } catch {
-      provided = false
+    let provided = options.announce !== false
+    if (provided) {
+      try {
+        await c.provide(root, { signal: options.signal })
+      } catch {
+        provided = false
+      }
     }
     const providers = session.stats()
     result = {
