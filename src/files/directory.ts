@@ -1,11 +1,11 @@
 // Directories: a directory node maps names to the roots of files and subdirectories.
-import { mkdir, readdir } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { FileExistsError, InvalidArgumentError, InvalidManifestError, UnsafePathError } from '../errors.js'
 import { exportFile, readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, encodeNode, isSafeName, type DirectoryEntry } from './format.js'
-import { exists, readChunks, writeAtomically } from './fs.js'
+import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
 
 export interface TreeImportResult {
@@ -55,7 +55,10 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
 
 /**
  * Writes the file or directory tree under `root` to `outPath`. Every name is checked before
- * anything of its directory is created: '/', '..', '.', NUL and empty names are refused.
+ * anything of its directory is created: '/', '..', '.', NUL and empty names are refused. A
+ * directory is written into a temporary directory beside `outPath` and renamed into place
+ * when whole, as a file is: an interrupted export leaves nothing at `outPath`. With `force`
+ * the tree replaces whatever was there (an old directory's other files do not stay).
  */
 export async function exportTree (source: BlockSource, root: CID, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
   const node = await readRoot(source, root, options)
@@ -64,19 +67,63 @@ export async function exportTree (source: BlockSource, root: CID, outPath: strin
     return { files: 1, bytes }
   }
   if (options.force !== true && await exists(outPath)) throw new FileExistsError(outPath)
-  for (const e of node.entries) if (!isSafeName(e.name)) throw new UnsafePathError(e.name)
+  await checkParent(outPath)
+  checkEntries(root, node.entries)
+  const tmp = await tempBeside(outPath)
+  try {
+    await mkdir(tmp)
+    const r = await exportEntries(source, node.entries, tmp, options)
+    await moveTreeIntoPlace(tmp, outPath, options.force === true)
+    return r
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true })
+    throw err
+  }
+}
+
+function checkEntries (root: CID, entries: DirectoryEntry[]): void {
+  for (const e of entries) if (!isSafeName(e.name)) throw new UnsafePathError(e.name)
   const names = new Set<string>()
-  for (const e of node.entries) {
+  for (const e of entries) {
     if (names.has(e.name)) throw new InvalidManifestError(`directory ${root.toString()} names "${e.name}" twice`)
     names.add(e.name)
   }
-  await mkdir(outPath, { recursive: true })
+}
+
+/** The entries of a directory into `dir` (made fresh, inside the export's temporary one). */
+async function exportEntries (source: BlockSource, entries: DirectoryEntry[], dir: string, options: ExportOptions): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
-  for (const e of node.entries) {
-    const r = await exportTree(source, e.cid, join(outPath, e.name), options)
+  for (const e of entries) {
+    const path = join(dir, e.name)
+    const node = await readRoot(source, e.cid, options)
+    if (node.type === 'file') {
+      bytes += await writeAtomically(path, exportFile(source, e.cid, options), { ...options, force: true })
+      files++
+      continue
+    }
+    checkEntries(e.cid, node.entries)
+    await mkdir(path)
+    const r = await exportEntries(source, node.entries, path, options)
     files += r.files
     bytes += r.bytes
   }
   return { files, bytes }
+}
+
+/** Renames the finished tree to `path`; with `force`, what was there goes only once it is in place. */
+async function moveTreeIntoPlace (tmp: string, path: string, force: boolean): Promise<void> {
+  const there = await exists(path)
+  if (there && !force) throw new FileExistsError(path)
+  if (!there) {
+    await rename(tmp, path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new FileExistsError(path)
+      throw err
+    })
+    return
+  }
+  const old = await tempBeside(path)
+  await rename(path, old)
+  await rename(tmp, path)
+  await rm(old, { recursive: true, force: true })
 }

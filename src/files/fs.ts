@@ -1,6 +1,6 @@
 // Files on disk: chunked reads and all-or-nothing writes.
 import { randomBytes } from 'node:crypto'
-import { link, open, readdir, rename, stat, unlink } from 'node:fs/promises'
+import { link, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
@@ -62,9 +62,7 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal } = {}): Promise<number> {
   await checkOutput(path, options.force === true)
-  await removeStaleTemps(path)
-  // The writer's pid in the name tells a later write whether this one is still alive.
-  const tmp = join(dirname(path), `.${basename(path)}.peerlink-${process.pid}-${randomBytes(6).toString('hex')}.tmp`)
+  const tmp = await tempBeside(path)
   const fh = await open(tmp, 'wx', 0o644).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
     if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') {
@@ -145,7 +143,16 @@ async function moveIntoPlace (tmp: string, path: string, force: boolean): Promis
   await unlink(tmp)
 }
 
-/** Temp files of earlier writes to `path` whose process has died (killed mid-write): deleted. */
+/**
+ * A fresh temporary name beside `path`, after deleting those of earlier writes to `path`
+ * whose process has died (killed mid-write). The writer's pid in the name tells a later
+ * write whether this one is still alive.
+ */
+export async function tempBeside (path: string): Promise<string> {
+  await removeStaleTemps(path)
+  return join(dirname(path), `.${basename(path)}.peerlink-${process.pid}-${randomBytes(6).toString('hex')}.tmp`)
+}
+
 async function removeStaleTemps (path: string): Promise<void> {
   const prefix = `.${basename(path)}.peerlink-`
   const names = await readdir(dirname(path)).catch(() => [] as string[])
@@ -153,7 +160,7 @@ async function removeStaleTemps (path: string): Promise<void> {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue
     const pid = Number(/^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length))?.[1])
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue
-    await unlink(join(dirname(path), name)).catch(() => {})
+    await rm(join(dirname(path), name), { recursive: true, force: true }).catch(() => {}) // a file, or a directory's tree
   }
 }
 
@@ -175,6 +182,11 @@ async function checkOutput (path: string, force: boolean): Promise<void> {
   if (there?.isDirectory() === true) throw new InvalidArgumentError(`${path} is a directory: name the file to write`)
   if (there !== undefined && !there.isFile()) throw new InvalidArgumentError(`${path} is not a regular file (a device, pipe or socket): name a file to write`)
   if (there !== undefined && !force) throw new FileExistsError(path)
+  await checkParent(path)
+}
+
+/** The directory an output goes into must exist: it is not made on a guess. */
+export async function checkParent (path: string): Promise<void> {
   const parent = await stat(dirname(path)).catch(() => undefined)
   if (parent === undefined) throw new InvalidArgumentError(`the directory ${dirname(path)} does not exist: make it first`)
   if (!parent.isDirectory()) throw new InvalidArgumentError(`${dirname(path)} is not a directory`)

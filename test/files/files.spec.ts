@@ -214,6 +214,16 @@ describe('files', function () {
         expect(err.name, JSON.stringify(name)).to.equal('UnsafePathError')
       }
       expect((await readdir(dst.path)).sort()).to.deep.equal(['out'])
+
+      // --force replaces the tree whole: what the old one held and the new lacks is gone.
+      await writeFile(join(dst.path, 'out', 'stale.txt'), 'from before')
+      await exportTree(store, r.cid, join(dst.path, 'out'), { force: true })
+      expect((await readdir(join(dst.path, 'out'))).sort()).to.deep.equal(['a.txt', 'sub'])
+      // A failure part-way (here a block gone from the store) leaves nothing at the path.
+      const missing = encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name: 'broken', size: 2, entries: [{ name: 'a.txt', cid: file.cid, size: 1, type: 'file' }, { name: 'b.txt', cid: encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name: 'never-stored', size: 0, entries: [] }).cid, size: 1, type: 'directory' }] })
+      await store.put(missing.cid, missing.bytes)
+      expect((await rejection(exportTree(store, missing.cid, join(dst.path, 'broken')))).name).to.equal('BlockNotFoundError')
+      expect((await readdir(dst.path)).sort()).to.deep.equal(['out'])
     } finally {
       await src.cleanup()
       await dst.cleanup()
