@@ -4,7 +4,7 @@
 // blockstore's pending writes finish before LevelDB closes) and removes api.json.
 import { rename, rm, writeFile } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
-import { InvalidArgumentError } from '../errors.js'
+import { ApiError, InvalidArgumentError } from '../errors.js'
 import { PeerLinkNode } from '../node/peerlink.js'
 import { readToken, repoPaths } from '../repo/repo.js'
 import { startApi } from './server.js'
@@ -51,7 +51,7 @@ export async function startDaemon (repo: string, options: { logger?: Logger, api
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       log.info('daemon stopping')
-      shutdown.abort(new Error('daemon stopping'))
+      shutdown.abort(new ApiError('the daemon is stopping: run the command again once it is back (a fetch resumes where it stopped)'))
       await rm(repoPaths(repo).api, { force: true })
       await api.close()
       await node.stop()

@@ -50,12 +50,17 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
     }
   })
 
-  app.setErrorHandler(async (err: Error & { statusCode?: number, validation?: unknown }, _req, reply) => {
+  app.setErrorHandler(async (err: Error & { statusCode?: number, validation?: unknown }, req, reply) => {
     if (err instanceof PeerLinkError) {
       return await reply.code(STATUS_BY_EXIT[err.exitCode] ?? 500).send(errorBody(err))
     }
     if (err.statusCode !== undefined && err.statusCode < 500) {
       return await reply.code(err.statusCode).send({ error: 'BadRequest', code: 'ERR_BAD_REQUEST', message: err.message, exitCode: 2 })
+    }
+    // A call whose client went away is no failure of the daemon's.
+    if (signals.get(req)?.aborted === true) {
+      o.logger.info({ url: req.url, reason: err.message }, 'API call ended early')
+      return await reply.code(499).send({ error: err.name, code: 'ERR_CLIENT_GONE', message: err.message, exitCode: 1 })
     }
     o.logger.error({ err }, 'API call failed')
     return await reply.code(500).send({ error: err.name, code: 'ERR_INTERNAL', message: err.message, exitCode: 1 })
