@@ -20,5 +20,6 @@ export function pinsOut (pins: PinInfo[]): PinOut[] {
 }
 
 export function providersOut (found: PeerInfo[]): ProviderOut[] {
-  return found.map(p => ({ peer: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) }))
+  // A peer's addresses come from several DHT answers and the peer store: each is listed once.
+  return found.map(p => ({ peer: p.id.toString(), addrs: [...new Set(p.multiaddrs.map(a => a.toString()))] }))
 }
