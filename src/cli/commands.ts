@@ -112,6 +112,8 @@ export function registerCommands (program: Command): void {
         process.once('SIGINT', stop)
         process.once('SIGTERM', stop)
       })
+      // Stopped and closed: libp2p's leftover timers would keep the process up about 3 s more.
+      process.exit()
     })
 
   program.command('add')
