@@ -29,6 +29,18 @@ async function attack (from: PeerLinkNode, to: PeerLinkNode, chunks: Uint8Array[
 
 const raw = (bytes: number[]): Uint8Array => Uint8Array.from([...varint.encode(bytes.length), ...bytes])
 
+/** Makes `node` a fake provider: `answer` is called for each exchange message it reads. */
+async function fakeProvider (node: PeerLinkNode, answer: (msg: Message, stream: Stream) => void | Promise<void>): Promise<void> {
+  await node.network.host.unhandle(EXCHANGE_PROTOCOL)
+  await node.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
+    void (async () => {
+      try {
+        for await (const msg of readMessages(stream)) await answer(msg, stream)
+      } catch {}
+    })()
+  })
+}
+
 describe('exchange: hostile messages', function () {
   this.timeout(60_000)
   let net: TestNetwork
@@ -88,15 +100,8 @@ describe('exchange: hostile messages', function () {
     const fake = await net.add()
     const f = await randomFile(net.dir, 'fake.bin', 4096)
     const fakeRoot = (await fake.add(f.path)).cid
-    await fake.network.host.unhandle(EXCHANGE_PROTOCOL)
-    await fake.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
-      void (async () => {
-        try {
-          for await (const msg of readMessages(stream)) {
-            stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: new Uint8Array(msg.cids.length + 5) }))
-          }
-        } catch {}
-      })()
+    await fakeProvider(fake, (msg, stream) => {
+      stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: new Uint8Array(msg.cids.length + 5) }))
     })
     const fetcher = await net.add()
     const err = await fetcher.fetch({ root: fakeRoot, peer: fake.network.peerId, addrs: fake.network.addresses() }, { findTimeout: 2000 }).then(() => undefined, (e: Error) => e)
@@ -111,22 +116,15 @@ describe('exchange: hostile messages', function () {
     const onceRoot = (await honest.add(f.path, { chunkSize: 256 * 1024 })).cid
     await faulty.add(f.path, { chunkSize: 256 * 1024 })
     // Serves honestly, except that its tenth block answer names another block.
-    await faulty.network.host.unhandle(EXCHANGE_PROTOCOL)
     let answered = 0
-    await faulty.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
-      void (async () => {
-        try {
-          for await (const msg of readMessages(stream)) {
-            if (msg.haveOnly) {
-              stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(msg.cids.map(() => true)) }))
-              continue
-            }
-            const cid = CID.decode(msg.cids[0])
-            const data = await faulty.blockstore.get(cid)
-            stream.send(frame({ type: Message.Type.BLOCK, id: msg.id, cid: ++answered === 10 ? onceRoot.bytes : cid.bytes, data }))
-          }
-        } catch {}
-      })()
+    await fakeProvider(faulty, async (msg, stream) => {
+      if (msg.haveOnly) {
+        stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(msg.cids.map(() => true)) }))
+        return
+      }
+      const cid = CID.decode(msg.cids[0])
+      const data = await faulty.blockstore.get(cid)
+      stream.send(frame({ type: Message.Type.BLOCK, id: msg.id, cid: ++answered === 10 ? onceRoot.bytes : cid.bytes, data }))
     })
     const out = join(net.dir, 'once.out')
     await fetcher.fetch({ root: onceRoot, peer: faulty.network.peerId, addrs: faulty.network.addresses() }, { output: out })
@@ -138,17 +136,10 @@ describe('exchange: hostile messages', function () {
 
   it('takes one late answer to a cancelled request, and resets the stream on a second', async () => {
     const echo = await net.add()
-    await echo.network.host.unhandle(EXCHANGE_PROTOCOL)
-    await echo.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
-      void (async () => {
-        try {
-          for await (const msg of readMessages(stream)) {
-            if (msg.type !== Message.Type.WANT) continue
-            // Every request answered twice.
-            for (let i = 0; i < 2; i++) stream.send(frame({ type: Message.Type.DONT_HAVE, id: msg.id, cid: msg.cids[0] }))
-          }
-        } catch {}
-      })()
+    await fakeProvider(echo, (msg, stream) => {
+      if (msg.type !== Message.Type.WANT) return
+      // Every request answered twice.
+      for (let i = 0; i < 2; i++) stream.send(frame({ type: Message.Type.DONT_HAVE, id: msg.id, cid: msg.cids[0] }))
     })
     const requester = await net.add()
     const target = parseTarget(root).root
@@ -164,17 +155,10 @@ describe('exchange: hostile messages', function () {
     const liar = await net.add()
     const f = await randomFile(net.dir, 'claimed.bin', 4096)
     const claimed = (await liar.add(f.path)).cid
-    await liar.network.host.unhandle(EXCHANGE_PROTOCOL)
-    await liar.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
-      void (async () => {
-        try {
-          for await (const msg of readMessages(stream)) {
-            if (msg.type !== Message.Type.WANT) continue
-            if (msg.haveOnly) stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(msg.cids.map(() => true)) }))
-            else stream.send(frame({ type: Message.Type.DONT_HAVE, id: msg.id, cid: msg.cids[0] }))
-          }
-        } catch {}
-      })()
+    await fakeProvider(liar, (msg, stream) => {
+      if (msg.type !== Message.Type.WANT) return
+      if (msg.haveOnly) stream.send(frame({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(msg.cids.map(() => true)) }))
+      else stream.send(frame({ type: Message.Type.DONT_HAVE, id: msg.id, cid: msg.cids[0] }))
     })
     const fetcher = await net.add()
     const err = await fetcher.fetch({ root: claimed, peer: liar.network.peerId, addrs: liar.network.addresses() }, { findTimeout: 1000 }).then(() => undefined, (e: Error) => e)
@@ -271,11 +255,7 @@ describe('exchange: hostile messages', function () {
     const silent = await net.add()
     const f = await randomFile(net.dir, 'silent.bin', 4096)
     const silentRoot = (await silent.add(f.path)).cid
-    await silent.network.host.unhandle(EXCHANGE_PROTOCOL)
-    await silent.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
-      // Reads every request, answers none.
-      void (async () => { try { for await (const piece of stream) { void piece } } catch {} })()
-    })
+    await fakeProvider(silent, () => {}) // reads every request, answers none
     const fetcher = await net.add()
     const started = Date.now()
     const hung = new Promise<string>(resolve => setTimeout(() => { resolve('still waiting after 20 s') }, 20_000).unref())
