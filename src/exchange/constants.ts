@@ -17,10 +17,16 @@ export const MAX_INBOUND_STREAMS = 16
 /** Blocks a session keeps in flight to one provider. */
 export const PEER_WINDOW = 16
 
-/** How long a provider has to answer one request before it counts as a straggler. */
+/**
+ * How long a provider may answer nothing while something is asked of it before the session
+ * drops it; also how long a request it passed over (a later one was answered) may wait.
+ */
 export const REQUEST_TIMEOUT = 30_000
 
-/** How long a stream may be silent while the requester waits. */
+/**
+ * How long a provider keeps a stream on which nothing is asked and nothing is left to send,
+ * and how long a send may wait with nothing of it going out (a peer that stopped reading).
+ */
 export const STREAM_IDLE_TIMEOUT = 60_000
 
 /** Penalty points that get a peer banned (each protocol violation scores its weight). */

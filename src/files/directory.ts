@@ -98,7 +98,7 @@ async function exportEntries (source: BlockSource, entries: DirectoryEntry[], di
     const path = join(dir, e.name)
     const node = await readRoot(source, e.cid, options)
     if (node.type === 'file') {
-      bytes += await writeAtomically(path, exportFile(source, e.cid, options), { ...options, force: true })
+      bytes += await writeAtomically(path, exportFile(source, e.cid, options), { ...options, force: true, fresh: true })
       files++
       continue
     }
