@@ -128,7 +128,7 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
  * if `path` has appeared since the write began (another fetch, or the user), so nothing is
  * replaced that was not there to check at the start.
  */
-async function moveIntoPlace (tmp: string, path: string, force: boolean): Promise<void> {
+export async function moveIntoPlace (tmp: string, path: string, force: boolean): Promise<void> {
   if (force) { await rename(tmp, path); return }
   try {
     await link(tmp, path)

@@ -2,10 +2,11 @@
 // api.token (the HTTP API's bearer token), api.json (where a running daemon listens),
 // dht/ (the DHT's datastore) and blocks/ (the LevelDB blockstore).
 import { randomBytes } from 'node:crypto'
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { DiskFullError, InvalidArgumentError, RepoNotFoundError } from '../errors.js'
+import { DiskFullError, FileExistsError, InvalidArgumentError, RepoNotFoundError } from '../errors.js'
+import { moveIntoPlace } from '../files/fs.js'
 import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/defaults.js'
 
 export interface NetworkConfig {
@@ -92,14 +93,13 @@ export async function initRepo (root: string, overrides: (config: RepoConfig) =>
 /**
  * Writes a small repo file so that it is there whole or not at all: a full disk or a crash
  * leaves no empty or half-written file behind (an empty api.token would be a token anyone
- * can present). 'new' fails with EEXIST when the file exists; 'replace' replaces it.
+ * can present). 'new' fails with FileExistsError when the file exists; 'replace' replaces it.
  */
 async function writeWhole (path: string, text: string, how: 'new' | 'replace'): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
-    if (how === 'new') await link(tmp, path)
-    else await rename(tmp, path)
+    await moveIntoPlace(tmp, path, how === 'replace')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(path, { cause: err })
     throw err
@@ -165,8 +165,8 @@ export async function readToken (root: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   // Of two processes making it at once, one writes it and both read that one.
-  await writeWhole(path, randomBytes(32).toString('base64url') + '\n', how).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err
+  await writeWhole(path, randomBytes(32).toString('base64url') + '\n', how).catch((err: Error) => {
+    if (!(err instanceof FileExistsError)) throw err
   })
   return (await readFile(path, 'utf8')).trim()
 }
