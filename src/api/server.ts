@@ -12,7 +12,7 @@ import type { PeerLinkNode } from '../node/peerlink.js'
 import { parseCid } from '../node/cid.js'
 import { parseTarget } from '../node/ticket.js'
 import { MIN_TOKEN_LENGTH } from '../repo/repo.js'
-import { API_PREFIX, addOut, pinsOut, providersOut } from './shapes.js'
+import { API_PREFIX, addOut, pinsOut, providersOut, type AddOut } from './shapes.js'
 
 /** HTTP status for a CLI exit status (errors.ts): the failure class each exit status stands for. */
 const STATUS_BY_EXIT: Record<number, number> = {
@@ -94,16 +94,32 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   app.get(`${API_PREFIX}/peers`, async () => node.network.peers())
   app.post(`${API_PREFIX}/connect`, async (req) => ({ peer: await node.network.connect(str(body(req).addr, 'addr'), { signal: signalFor(req) }) }))
 
-  app.post(`${API_PREFIX}/add`, async (req) => {
+  // JSON, or with `progress: true` NDJSON: { bytes } lines (bytes read so far), then the result.
+  app.post(`${API_PREFIX}/add`, async (req, reply) => {
     const b = body(req)
-    const r = await node.add(str(b.path, 'path'), {
-      recursive: b.recursive === true,
-      chunkSize: optNum(b.chunkSize, 'chunkSize'),
-      k: optNum(b.k, 'k'),
-      m: optNum(b.m, 'm'),
-      signal: signalFor(req)
+    const path = str(b.path, 'path')
+    const add = async (onBytes?: (bytes: number) => void): Promise<AddOut> => {
+      const r = await node.add(path, {
+        recursive: b.recursive === true,
+        chunkSize: optNum(b.chunkSize, 'chunkSize'),
+        k: optNum(b.k, 'k'),
+        m: optNum(b.m, 'm'),
+        signal: signalFor(req),
+        ...(onBytes !== undefined ? { onProgress: (e) => { onBytes(e.detail.bytes) } } : {})
+      })
+      return addOut(r, node.network.ticket(r.cid))
+    }
+    if (b.progress !== true) return await add()
+    return await streamNdjson(reply, async (emit) => {
+      let last = 0
+      return await add((bytes) => {
+        // At most ten progress lines a second.
+        const now = Date.now()
+        if (now - last < 100) return
+        last = now
+        emit({ bytes })
+      })
     })
-    return addOut(r, node.network.ticket(r.cid))
   })
   app.post(`${API_PREFIX}/provide`, async (req) => {
     const cid = parseCid(str(body(req).cid, 'cid'))

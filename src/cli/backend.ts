@@ -39,7 +39,10 @@ export async function openBackend (repo: string): Promise<Backend> {
 class DaemonBackend implements Backend {
   readonly kind = 'daemon'
   constructor (private readonly c: DaemonClient) {}
-  add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>): Promise<AddOut> => await this.c.call('POST', '/add', { ...o, path })
+  add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void): Promise<AddOut> =>
+    onBytes === undefined
+      ? await this.c.call('POST', '/add', { ...o, path })
+      : await this.c.stream('/add', { ...o, path, progress: true }, (line: { bytes: number }) => { onBytes(line.bytes) })
   cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
     const q = new URLSearchParams()
     if (range.offset !== undefined) q.set('offset', String(range.offset))

@@ -134,7 +134,7 @@ export function registerCommands (program: Command): void {
         })
       }
       await withBackend(cmd, async (b) => {
-        const bar = process.stderr.isTTY && o.json !== true && o.quiet !== true && b.kind === 'local'
+        const bar = process.stderr.isTTY && o.json !== true && o.quiet !== true
           ? new cliProgress.SingleBar({ format: 'adding {bar} {percentage}% | {done} of {total_h} | {rate}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
           : undefined
         const total = bar !== undefined ? (await Promise.all(paths.map(treeBytes))).reduce((a, c) => a + c, 0) : 0
@@ -145,10 +145,11 @@ export function registerCommands (program: Command): void {
         try {
           for (const p of paths) {
             // The daemon may run in another directory: it gets absolute paths.
-            const r = await b.add(resolvePath(p), { recursive: o.recursive, chunkSize: o.chunkSize, k: o.k, m: o.m }, (bytes) => {
+            // Progress is asked for only when a bar shows it (through a daemon it is a stream).
+            const r = await b.add(resolvePath(p), { recursive: o.recursive, chunkSize: o.chunkSize, k: o.k, m: o.m }, bar === undefined ? undefined : (bytes) => {
               const done = before + bytes
               const rate = done / Math.max(0.001, (Date.now() - started) / 1000)
-              bar?.update(done, { done: formatBytes(done), rate: `${formatBytes(rate)}/s` })
+              bar.update(done, { done: formatBytes(done), rate: `${formatBytes(rate)}/s` })
             })
             before += r.size
             results.push(r)

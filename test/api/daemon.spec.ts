@@ -66,6 +66,17 @@ describe('the daemon and the CLI through it', function () {
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
   })
 
+  it('shows a progress bar when adding through the daemon on a terminal', async () => {
+    const [a] = daemons
+    const f = await randomFile(dir.path, 'add-bar.bin', 48 * 1024 * 1024)
+    const r = await runCliInTerminal(['--repo', a.repo, 'add', f.path], 60_000)
+    expect(r.code, r.stdout + r.stderr).to.equal(0)
+    const frames = r.stdout.replace(/\x1b\[1G/g, '\r').replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '').split(/[\r\n]+/).map(l => l.trim()).filter(l => l.startsWith('adding'))
+    expect(frames.length, r.stdout).to.be.greaterThan(1)
+    expect(frames.some(l => / [1-9]\d?% \| /.test(l)), frames.join('\n')).to.equal(true) // seen part-way, not only at the end
+    expect(r.stdout).to.match(/added \S+ add-bar\.bin \(48\.0 MiB\)/)
+  })
+
   it('refuses API calls without the token or with a wrong one (401)', async () => {
     const a = daemons[0]
     const url = `http://${a.info.address}/api/v1/id`
