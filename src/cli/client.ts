@@ -6,6 +6,7 @@ import { connect } from 'node:net'
 import { ApiError } from '../errors.js'
 import { API_PREFIX } from '../api/shapes.js'
 import type { DaemonInfo } from '../api/daemon.js'
+import { processAlive } from '../files/fs.js'
 import { readToken, repoPaths } from '../repo/repo.js'
 
 export async function findDaemon (repo: string): Promise<DaemonClient | undefined> {
@@ -16,7 +17,7 @@ export async function findDaemon (repo: string): Promise<DaemonClient | undefine
     return undefined
   }
   // Its process gone, or its pid taken by another process after a crash: nothing listens.
-  if (!isAlive(info.pid) || !await listening(info.address)) return undefined
+  if (!processAlive(info.pid) || !await listening(info.address)) return undefined
   return new DaemonClient(info, await readToken(repo))
 }
 
@@ -32,14 +33,6 @@ async function listening (address: string): Promise<boolean> {
   })
 }
 
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 interface ErrorBody { error: string, code: string, message: string, exitCode: number }
 

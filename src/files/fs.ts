@@ -160,12 +160,13 @@ async function removeStaleTemps (path: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue
     const pid = Number(/^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length))?.[1])
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue
     await rm(join(dirname(path), name), { recursive: true, force: true }).catch(() => {}) // a file, or a directory's tree
   }
 }
 
-function alive (pid: number): boolean {
+/** Whether a process with this pid exists (a pid can be taken again after its process died). */
+export function processAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
