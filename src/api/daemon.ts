@@ -2,11 +2,11 @@
 // It writes api.json (address and pid) so the CLI finds it, logs through pino, and on
 // SIGINT/SIGTERM stops taking calls, cancels what is in flight, stops the node (the
 // blockstore's pending writes finish before LevelDB closes) and removes api.json.
-import { rename, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
 import { ApiError, InvalidArgumentError } from '../errors.js'
 import { PeerLinkNode } from '../node/peerlink.js'
-import { readToken, repoPaths } from '../repo/repo.js'
+import { readToken, repoPaths, writeWhole } from '../repo/repo.js'
 import { startApi } from './server.js'
 
 export interface DaemonInfo { address: string, pid: number, peerId: string, addresses: string[] }
@@ -43,9 +43,7 @@ export async function startDaemon (repo: string, options: { logger?: Logger, api
     addresses: node.network.addresses().map(a => a.toString())
   }
   // Written whole under another name and renamed: a reader never sees half a file.
-  const apiFile = repoPaths(repo).api
-  await writeFile(`${apiFile}.tmp`, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
-  await rename(`${apiFile}.tmp`, apiFile)
+  await writeWhole(repoPaths(repo).api, JSON.stringify(info, null, 2) + '\n', 'replace')
   log.info({ peerId: info.peerId, api: info.address, listen: info.addresses }, 'daemon started')
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {

@@ -95,7 +95,7 @@ export async function initRepo (root: string, overrides: (config: RepoConfig) =>
  * leaves no empty or half-written file behind (an empty api.token would be a token anyone
  * can present). 'new' fails with FileExistsError when the file exists; 'replace' replaces it.
  */
-async function writeWhole (path: string, text: string, how: 'new' | 'replace'): Promise<void> {
+export async function writeWhole (path: string, text: string, how: 'new' | 'replace'): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
