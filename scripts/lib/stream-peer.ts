@@ -114,13 +114,7 @@ if (mode === 'sink' && (args.length === 1 || (args.length === 3 && args[1] === '
         return
       }
     } else {
-      let got = 0
-      let expected = Infinity
-      for await (const chunk of stream) {
-        if (got === 0) expected = Number(Buffer.from(chunk.subarray(0, 8)).readBigUInt64BE()) + 8
-        got += chunk.byteLength
-        if (got >= expected) break
-      }
+      for await (const piece of payload(stream)) void piece
     }
     stream.send(Uint8Array.of(1))
     await stream.close()
