@@ -65,6 +65,8 @@ export interface HostOptions {
   datastore?: Datastore
   /** How long a provider record lives; the reprovider renews records well before. */
   provideValidity?: number
+  /** How often expired provider records held for other peers are dropped. */
+  recordCleanupInterval?: number
   /** Ping every connection every 10 s (default); see NetworkInit.monitorConnections. */
   monitorConnections?: boolean
 }
@@ -92,10 +94,12 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
         protocol: DHT_PROTOCOL,
         clientMode: false,
         peerInfoMapper: n.privateAddresses ? passthroughMapper : removePrivateAddressesMapper,
-        providers: { provideValidity: options.provideValidity },
-        // PeerLink's own reprovider renews pinned roots in keyspace order; this one would
-        // repeat it in random order.
-        reprovide: { interval: 24 * 60 * 60 * 1000 }
+        // kad-dht's reprovider is what drops the records this node holds for others once they
+        // expire (until then they are served), every `interval`. It would also renew this
+        // node's own records, one lookup per root and whether pinned or not; PeerLink's
+        // reprovider does that instead (routing/reprovider.ts), and Routing leaves kad-dht no
+        // record of its own to renew. (`providers.provideValidity` is not read by kad-dht 16.)
+        reprovide: { validity: options.provideValidity, interval: options.recordCleanupInterval, threshold: 0 }
       })
     }
   })

@@ -13,12 +13,15 @@ import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
 import type { NetworkConfig } from '../repo/repo.js'
 import { fetchRoot, type FetchOptions, type FetchResult } from './fetch.js'
-import { createHost, type PeerLinkHost } from './host.js'
+import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
 import { encodeTicket, type Ticket } from './ticket.js'
 
 /** Provider records live this long in the DHT; roots are provided again every half of it. */
 export const PROVIDE_VALIDITY = 24 * 60 * 60 * 1000
+
+/** How often the DHT drops the provider records it holds for others once they expire. */
+export const RECORD_CLEANUP_INTERVAL = 60 * 60 * 1000
 
 /** Roots kept to announce again after a failed provide. */
 const MAX_WAITING_PROVIDES = 10_000
@@ -33,7 +36,12 @@ export interface NetworkInit {
   /** Keep the DHT's records in the repo (default) or only in memory (simulations). */
   persistDht?: boolean
   dhtPath?: string
+  /** How long provider records live (default PROVIDE_VALIDITY); shorter in tests. */
+  provideValidity?: number
+  /** Time between reprovide rounds (default half the validity). */
   reprovideInterval?: number
+  /** How often the DHT drops expired records of other peers (default RECORD_CLEANUP_INTERVAL). */
+  recordCleanupInterval?: number
   /**
    * Ping every connection every 10 s to measure round trips (default). Networks of hundreds
    * of nodes in one process turn it off: their pings, N × connections every 10 s, would
@@ -60,19 +68,26 @@ export class PeerLinkNetwork {
       datastore = new LevelDatastore(init.dhtPath)
       await datastore.open()
     }
+    const validity = init.provideValidity ?? PROVIDE_VALIDITY
     let host: PeerLinkHost
     try {
-      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: PROVIDE_VALIDITY, monitorConnections: init.monitorConnections })
+      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: validity, recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL, monitorConnections: init.monitorConnections })
     } catch (err) {
       await datastore?.close()
       throw listenError(err, init.network.listen)
     }
     const penalties = new PeerPenalties()
     const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger })
-    const routing = new Routing(host.services.dht, host.peerId, () => dhtTableSize(host))
+    const routing = new Routing({
+      dht: host.services.dht,
+      self: host.peerId,
+      tableSize: () => dhtTableSize(host),
+      dialDht: async (peer, options) => await host.dialProtocol(peer, DHT_PROTOCOL, options),
+      addresses: () => host.getMultiaddrs()
+    })
     const reprovider = new Reprovider(routing, {
       roots: async () => (await init.store.listPins()).map(p => p.cid),
-      interval: init.reprovideInterval ?? PROVIDE_VALIDITY / 2,
+      interval: init.reprovideInterval ?? validity / 2,
       log: host.logger.forComponent('peerlink:reprovider')
     })
     const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore)
@@ -131,6 +146,15 @@ export class PeerLinkNetwork {
       if (err instanceof NotAnnouncedError) this.provideLater(root)
       throw err
     }
+  }
+
+  /**
+   * Stops announcing a root (it was unpinned): it leaves the reprovider's rounds and any
+   * retry, and the DHT keeps no record of its own naming this node for it.
+   */
+  async withdraw (root: CID): Promise<void> {
+    this.waitingToProvide.delete(root.toString())
+    await this.routing.withdraw(root)
   }
 
   /** Roots whose provide failed, with when to try each again and the wait after that. */

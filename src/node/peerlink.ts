@@ -220,6 +220,7 @@ export class PeerLinkNode {
 
   async rm (cid: CID): Promise<void> {
     if (!await this.blockstore.unpin(cid)) throw new NotPinnedError(cid.toString())
+    await this.net?.withdraw(cid)
   }
 
   async gc (options: { signal?: AbortSignal } = {}): Promise<GcResult> {

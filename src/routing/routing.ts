@@ -1,27 +1,15 @@
 // Content routing over the Kademlia DHT: provide a root, find who provides one. Only root
 // CIDs are ever announced, never every block: one record per file keeps DHT traffic flat
 // as files grow (which blocks a provider holds travels in the exchange's HAVE messages).
-import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { PeerId, PeerInfo, Stream } from '@libp2p/interface'
+import { pbStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
-import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import * as Digest from 'multiformats/hashes/digest'
-import { NotAnnouncedError } from '../errors.js'
-
-const SHA2_256 = 0x12
-
-/**
- * The key a root's provider record is stored under: a CID whose multihash is the SHA-256 of
- * the root CID's bytes. kad-dht's servers decode a provider key as a CID from the bare
- * multihash, which only a SHA-256 multihash survives (it reads as CIDv0); a BLAKE3 root's
- * own multihash would be refused as "Invalid CID".
- */
-export function routingKey (root: CID): CID {
-  return CID.createV1(raw.code, Digest.create(SHA2_256, createHash('sha256').update(root.bytes).digest()))
-}
+import type { CID } from 'multiformats/cid'
+import { NotAnnouncedError, ProtocolError } from '../errors.js'
+import { routingKey } from './keys.js'
+import { Message } from './pb/dht.js'
 
 export interface LookupStats {
   /** Milliseconds from start to the last event. */
@@ -59,9 +47,42 @@ const FIND_PEER_TIMEOUT = 5_000
 /** Longest a provide may take: the lookup plus the ADD_PROVIDER messages. */
 export const PROVIDE_TIMEOUT = 30_000
 
+/** Provider records sent to one peer on one stream, at most. */
+export const MAX_RECORDS_PER_STREAM = 1024
+
+/** Largest answer read from a DHT stream here (the echo of a PING). */
+const MAX_DHT_ANSWER = 64 * 1024
+
+export interface RoutingInit {
+  dht: KadDHT
+  self: PeerId
+  /** How many peers the DHT routing table holds. */
+  tableSize: () => number
+  /** Opens a stream of the DHT protocol to a peer: provider records batched by the reprovider. */
+  dialDht: (peer: PeerId, options: { signal?: AbortSignal }) => Promise<Stream>
+  /** The addresses this node's provider records carry. */
+  addresses: () => Multiaddr[]
+}
+
+/** The peers a lookup of the closest peers to a key met. */
+export interface ClosestPeers extends LookupStats {
+  /** The closest peers that answered (at most the DHT's K). */
+  closest: PeerId[]
+}
+
 export class Routing {
-  /** `tableSize` says how many peers the DHT routing table holds. */
-  constructor (private readonly dht: KadDHT, private readonly self: PeerId, private readonly tableSize: () => number) {}
+  private readonly dht: KadDHT
+  private readonly self: PeerId
+  private readonly tableSize: () => number
+
+  constructor (private readonly init: RoutingInit) {
+    this.dht = init.dht
+    this.self = init.self
+    this.tableSize = init.tableSize
+  }
+
+  /** The DHT's replication factor: how many of the closest peers hold each record. */
+  get k (): number { return this.dht.k }
 
   /**
    * Announces that this node holds (blocks of) `root`. Fails when no DHT peer took the
@@ -80,8 +101,61 @@ export class Routing {
       if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
     }
     stats.ms = Date.now() - stats.ms
+    // kad-dht keeps a record of its own for every key it provides and announces it again by
+    // itself, whether or not the root is still pinned. PeerLink's reprovider renews what is
+    // pinned; the DHT is left nothing of its own to renew.
+    await this.withdraw(root)
     if (stats.stored === 0) throw new NotAnnouncedError(root.toString(), `no DHT peer took the record (${stats.responses} of ${stats.queries} queries answered)`)
     return stats
+  }
+
+  /**
+   * Stops this node from naming itself as a provider of `root` (a record already at other
+   * peers stays until it expires: a Kademlia record cannot be taken back).
+   */
+  async withdraw (root: CID): Promise<void> {
+    await this.dht.cancelReprovide(routingKey(root)).catch(() => {})
+  }
+
+  /** Looks up the peers closest to a DHT key (a routing key's multihash bytes). */
+  async closestPeers (key: Uint8Array, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<ClosestPeers> {
+    await this.joined(options.signal)
+    const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
+    const found: ClosestPeers = { ...newStats(), closest: [] }
+    for await (const e of this.dht.getClosestPeers(key, { signal })) {
+      count(found, e)
+      if (e.name === 'FINAL_PEER') found.closest.push(e.peer.id)
+    }
+    found.ms = Date.now() - found.ms
+    return found
+  }
+
+  /**
+   * Sends `peer` this node's provider records for `roots` as ADD_PROVIDER messages, many to a
+   * stream (the DHT's own provide opens a stream per record), each batch followed by a PING.
+   * ADD_PROVIDER has no answer, and a kad-dht server stops reading a stream once its sender
+   * has closed it, dropping what it had not read yet; it handles a stream's messages in
+   * order, so the PING's echo says every record before it was stored.
+   */
+  async sendProviderRecords (peer: PeerId, roots: CID[], options: { signal?: AbortSignal, timeout?: number } = {}): Promise<void> {
+    const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
+    const self = { id: this.self.toMultihash().bytes, addrs: this.init.addresses().map(a => a.bytes) }
+    for (let i = 0; i < roots.length; i += MAX_RECORDS_PER_STREAM) {
+      const stream = await this.init.dialDht(peer, { signal })
+      try {
+        const messages = pbStream(stream, { maxDataLength: MAX_DHT_ANSWER }).pb(Message)
+        await messages.writeV([
+          ...roots.slice(i, i + MAX_RECORDS_PER_STREAM).map(root => ({ type: Message.MessageType.ADD_PROVIDER, key: routingKey(root).multihash.bytes, providerPeers: [self] })),
+          { type: Message.MessageType.PING, key: new Uint8Array(0), providerPeers: [] }
+        ], { signal })
+        const echo = await messages.read({ signal })
+        if (echo.type !== Message.MessageType.PING) throw new ProtocolError(`the DHT peer answered ${echo.type} to a PING`)
+        await stream.close({ signal })
+      } catch (err) {
+        stream.abort(err as Error)
+        throw err
+      }
+    }
   }
 
   /** Waits (at most JOIN_WAIT) until the routing table holds a peer. */

@@ -1,10 +1,16 @@
 // Announcing roots when no DHT peer takes them: the provide says so (kad-dht alone reports
 // success), and the node announces the root again by itself once a peer can take it.
+// Reproviding: pinned roots announced a keyspace region at a time, removed ones no longer.
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { expect } from 'chai'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { DHT_PROTOCOL } from '../../src/node/host.js'
-import { bootstrapFrom, randomFile, startNode, waitForRoutingTables, waitUntil } from '../helpers/network.js'
+import { dhtKey, peerKey, routingKey } from '../../src/routing/keys.js'
+import { bootstrapFrom, randomFile, startNetwork, startNode, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 describe('provide when no DHT peer takes the record', function () {
@@ -44,3 +50,84 @@ describe('provide when no DHT peer takes the record', function () {
     expect(found).to.include(a.network.peerId.toString())
   })
 })
+
+describe('reprovide', function () {
+  this.timeout(120_000)
+
+  it('announces roots region by region: few lookups, each record at the K peers closest to its key', async () => {
+    const net = await startNetwork(26)
+    try {
+      const [provider, ...others] = net.nodes
+      await waitForRoutingTables(net.nodes, 8, 20_000)
+      const roots = await Promise.all(Array.from({ length: 40 }, async () => CID.createV1(raw.code, await sha256.digest(randomBytes(32)))))
+      const round = await provider.network.reprovider.provideAll(roots)
+      expect(round.failed).to.equal(0)
+      expect(round.roots).to.equal(40)
+      // One lookup per region of the keyspace, not one per root.
+      expect(round.lookups).to.be.at.least(1).and.at.most(6)
+      const k = provider.network.routing.k
+      expect(round.records).to.equal(40 * k)
+      // Every root's record is held by exactly the K nodes closest to its key.
+      const byId = new Map(others.map(n => [n.network.peerId.toString(), n]))
+      for (const root of roots) {
+        const key = dhtKey(root)
+        const distance = (n: PeerLinkNode): Buffer => Buffer.from(peerKey(n.network.peerId).map((b, i) => b ^ key[i]))
+        const closest = [...others].sort((a, b) => Buffer.compare(distance(a), distance(b))).slice(0, k)
+        const holders = []
+        for (const n of byId.values()) if (await holdsRecord(n, root, provider)) holders.push(n)
+        expect(holders.map(n => n.network.peerId.toString()).sort()).to.deep.equal(closest.map(n => n.network.peerId.toString()).sort(), root.toString())
+      }
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('keeps renewing pinned roots and stops announcing a removed one', async () => {
+    const dir = await tempDir('peerlink-reprovide-')
+    const nodes: PeerLinkNode[] = []
+    try {
+      // Records live 3 s, are renewed every second and dropped within 0.3 s of expiring.
+      const init = { provideValidity: 3000, reprovideInterval: 1000, recordCleanupInterval: 300 }
+      const a = await startNode(join(dir.path, 'a'), [], init)
+      nodes.push(a)
+      for (const name of ['b', 'c']) nodes.push(await startNode(join(dir.path, name), bootstrapFrom([a]), init))
+      await waitForRoutingTables(nodes, 2)
+      const [, b, c] = nodes
+      const kept = await a.add((await randomFile(dir.path, 'kept.bin', 100_000)).path)
+      const removed = await a.add((await randomFile(dir.path, 'removed.bin', 100_000)).path)
+      expect(kept.provided).to.equal(true)
+      expect(removed.provided).to.equal(true)
+      const names = async (n: PeerLinkNode, root: CID): Promise<boolean> =>
+        (await n.network.findProviders(root, { timeout: 2000, retries: 0 })).some(p => p.id.equals(a.network.peerId))
+      expect(await names(b, removed.cid)).to.equal(true)
+      await a.rm(removed.cid)
+      // Two validity periods later the removed root is named by nobody, the kept one still is.
+      await new Promise(resolve => setTimeout(resolve, 6000))
+      expect(await names(b, removed.cid)).to.equal(false)
+      expect(await names(c, removed.cid)).to.equal(false)
+      expect(await names(b, kept.cid)).to.equal(true)
+      expect(await names(c, kept.cid)).to.equal(true)
+    } finally {
+      await Promise.all(nodes.map(async n => await n.stop().catch(() => {})))
+      await dir.cleanup()
+    }
+  })
+})
+
+/** Whether `node` itself holds a record naming `provider` for `root` (its own store, no lookup). */
+async function holdsRecord (node: PeerLinkNode, root: CID, provider: PeerLinkNode): Promise<boolean> {
+  const controller = new AbortController()
+  try {
+    for await (const e of node.network.host.services.dht.findProviders(routingKey(root), { signal: controller.signal })) {
+      // kad-dht answers from its own store first, as events from itself; then it asks others.
+      const local = 'from' in e && e.from.equals(node.network.peerId)
+      if (e.name === 'PROVIDER' && local) return e.providers.some(p => p.id.equals(provider.network.peerId))
+      if (!local) return false
+    }
+    return false
+  } catch {
+    return false
+  } finally {
+    controller.abort()
+  }
+}
