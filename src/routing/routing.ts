@@ -96,15 +96,18 @@ export class Routing {
     if (this.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
-    for await (const e of this.dht.provide(routingKey(root), { signal })) {
-      count(stats, e)
-      if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
+    try {
+      for await (const e of this.dht.provide(routingKey(root), { signal })) {
+        count(stats, e)
+        if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
+      }
+    } finally {
+      // kad-dht keeps a record of its own for every key it provides (even one whose provide
+      // failed) and announces it again by itself, whether or not the root is still pinned.
+      // PeerLink's reprovider renews what is pinned; the DHT is left nothing of its own.
+      await this.withdraw(root)
     }
     stats.ms = Date.now() - stats.ms
-    // kad-dht keeps a record of its own for every key it provides and announces it again by
-    // itself, whether or not the root is still pinned. PeerLink's reprovider renews what is
-    // pinned; the DHT is left nothing of its own to renew.
-    await this.withdraw(root)
     if (stats.stored === 0) throw new NotAnnouncedError(root.toString(), `no DHT peer took the record (${stats.responses} of ${stats.queries} queries answered)`)
     return stats
   }
