@@ -82,9 +82,9 @@ function freshRoot (): CID {
 /** Roots of `roots` (a sample of up to 25) that a random other node finds `provider` for. */
 async function foundFraction (provider: PeerLinkNetwork, roots: CID[]): Promise<number> {
   const sample = roots.slice(0, 25)
+  const others = net.nodes.map(x => x.network).filter(x => x !== provider)
   let n = 0
   for (const root of sample) {
-    const others = net.nodes.map(x => x.network).filter(x => x !== provider)
     const finder = others[Math.floor(Math.random() * others.length)]
     const providers = await finder.findProviders(root, { signal: AbortSignal.timeout(ROUND_TIMEOUT), limit: 20, retries: 0 })
     if (providers.some(p => p.id.equals(provider.peerId))) n++

@@ -18,17 +18,17 @@ export function routingKey (root: CID): CID {
   return CID.createV1(raw.code, Digest.create(SHA2_256, createHash('sha256').update(root.bytes).digest()))
 }
 
-/** Where kad-dht places a root's record: SHA-256 of its routing key's multihash. */
+/** Where kad-dht places a key it is given (a lookup's target): SHA-256 of it. */
+export function placeOf (key: Uint8Array): Buffer {
+  return createHash('sha256').update(key).digest()
+}
+
+/** Where kad-dht places a root's record: the place of its routing key's multihash. */
 export function dhtKey (root: CID): Buffer {
-  return createHash('sha256').update(routingKey(root).multihash.bytes).digest()
+  return placeOf(routingKey(root).multihash.bytes)
 }
 
-/** Where kad-dht places a peer: SHA-256 of its id's multihash. */
+/** Where kad-dht places a peer: the place of its id's multihash. */
 export function peerKey (peer: PeerId): Buffer {
-  return createHash('sha256').update(peer.toMultihash().bytes).digest()
-}
-
-/** Roots in keyspace order. */
-export function keyspaceOrder (roots: CID[]): CID[] {
-  return roots.map(cid => ({ cid, key: dhtKey(cid) })).sort((a, b) => Buffer.compare(a.key, b.key)).map(r => r.cid)
+  return placeOf(peer.toMultihash().bytes)
 }

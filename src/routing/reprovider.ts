@@ -12,10 +12,9 @@
 // to its K nearest peers of the region with no lookup of its own. The region is only built
 // where more roots wait in it; a root outside any region gets its own lookup, so a round
 // never needs more lookups than roots. Records bound for one peer travel on one stream.
-import { createHash } from 'node:crypto'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { dhtKey, keyspaceOrder, peerKey, routingKey } from './keys.js'
+import { peerKey, placeOf, routingKey } from './keys.js'
 import type { Routing } from './routing.js'
 
 export interface ReproviderInit {
@@ -97,7 +96,11 @@ export class Reprovider {
   async provideAll (roots?: CID[], options: { signal?: AbortSignal } = {}): Promise<ReprovideRound> {
     const started = Date.now()
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
-    const ordered = keyspaceOrder(roots ?? await this.init.roots()).map(cid => ({ cid, key: toBig(dhtKey(cid)) }))
+    // Each root's lookup key and its place in the keyspace (its dhtKey), hashed once.
+    const ordered = (roots ?? await this.init.roots()).map(cid => {
+      const target = routingKey(cid).multihash.bytes
+      return { cid, target, key: toBig(placeOf(target)) }
+    }).sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
     const k = this.routing.k
     const round: ReprovideRound = { at: started, ms: 0, roots: ordered.length, failed: 0, lookups: 0, records: 0, peers: 0 }
     const peersSent = new Set<string>()
@@ -136,8 +139,7 @@ export class Reprovider {
     }
 
     /** The K closest peers to `key`, and the subtree around `key` they cover whole. */
-    const lookup = async (target: Uint8Array): Promise<Region & { closest: Known[] }> => {
-      const key = toBig(createHash('sha256').update(target).digest())
+    const lookup = async (target: Uint8Array, key = toBig(placeOf(target))): Promise<Region & { closest: Known[] }> => {
       round.lookups++
       const found = await this.routing.closestPeers(target, { signal })
       const closest = nearest(key, found.closest.map(id => ({ id, key: toBig(peerKey(id)) })), k)
@@ -182,7 +184,7 @@ export class Reprovider {
       let chosen = known !== undefined ? nearest(root.key, known.peers, k) : undefined
       if (chosen === undefined) {
         try {
-          const own = await lookup(routingKey(root.cid).multihash.bytes)
+          const own = await lookup(root.target, root.key)
           chosen = own.closest
           // Grow the subtree the lookup knows whole into a region of at least K peers, one
           // sibling subtree at a time, while more roots wait in it than the lookups it costs.
@@ -246,7 +248,7 @@ function keyIn (tree: Subtree): Uint8Array | undefined {
   const key = Buffer.alloc(8)
   for (let i = 0; i < KEY_SEARCH; i++) {
     key.writeUInt32BE(i, 4)
-    if (inside(tree, toBig(createHash('sha256').update(key).digest()))) return new Uint8Array(key)
+    if (inside(tree, toBig(placeOf(key)))) return new Uint8Array(key)
   }
   return undefined
 }

@@ -71,18 +71,10 @@ export interface ClosestPeers extends LookupStats {
 }
 
 export class Routing {
-  private readonly dht: KadDHT
-  private readonly self: PeerId
-  private readonly tableSize: () => number
-
-  constructor (private readonly init: RoutingInit) {
-    this.dht = init.dht
-    this.self = init.self
-    this.tableSize = init.tableSize
-  }
+  constructor (private readonly init: RoutingInit) {}
 
   /** The DHT's replication factor: how many of the closest peers hold each record. */
-  get k (): number { return this.dht.k }
+  get k (): number { return this.init.dht.k }
 
   /**
    * Announces that this node holds (blocks of) `root`. Fails when no DHT peer took the
@@ -93,11 +85,11 @@ export class Routing {
     // kad-dht waits for peers rather than failing when it knows none; a node that has just
     // started gets a bounded wait to meet its bootstrap peers.
     await this.joined(options.signal)
-    if (this.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
+    if (this.init.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
     try {
-      for await (const e of this.dht.provide(routingKey(root), { signal })) {
+      for await (const e of this.init.dht.provide(routingKey(root), { signal })) {
         count(stats, e)
         if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
       }
@@ -117,7 +109,7 @@ export class Routing {
    * peers stays until it expires: a Kademlia record cannot be taken back).
    */
   async withdraw (root: CID): Promise<void> {
-    await this.dht.cancelReprovide(routingKey(root)).catch(() => {})
+    await this.init.dht.cancelReprovide(routingKey(root)).catch(() => {})
   }
 
   /** Looks up the peers closest to a DHT key (a routing key's multihash bytes). */
@@ -125,7 +117,7 @@ export class Routing {
     await this.joined(options.signal)
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const found: ClosestPeers = { ...newStats(), closest: [] }
-    for await (const e of this.dht.getClosestPeers(key, { signal })) {
+    for await (const e of this.init.dht.getClosestPeers(key, { signal })) {
       count(found, e)
       if (e.name === 'FINAL_PEER') found.closest.push(e.peer.id)
     }
@@ -142,7 +134,7 @@ export class Routing {
    */
   async sendProviderRecords (peer: PeerId, roots: CID[], options: { signal?: AbortSignal, timeout?: number } = {}): Promise<void> {
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
-    const self = { id: this.self.toMultihash().bytes, addrs: this.init.addresses().map(a => a.bytes) }
+    const self = { id: this.init.self.toMultihash().bytes, addrs: this.init.addresses().map(a => a.bytes) }
     for (let i = 0; i < roots.length; i += MAX_RECORDS_PER_STREAM) {
       const stream = await this.init.dialDht(peer, { signal })
       try {
@@ -164,7 +156,7 @@ export class Routing {
   /** Waits (at most JOIN_WAIT) until the routing table holds a peer. */
   private async joined (signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + JOIN_WAIT
-    while (this.tableSize() === 0 && Date.now() < deadline && signal?.aborted !== true) await sleep(50, signal)
+    while (this.init.tableSize() === 0 && Date.now() < deadline && signal?.aborted !== true) await sleep(50, signal)
   }
 
   /** Providers of `root` other than this node, as they are found, each once. */
@@ -174,16 +166,16 @@ export class Routing {
     const seen = new Set<string>()
     // A node that has just started may not have met its bootstrap peers yet.
     await this.joined(signal)
-    if (this.tableSize() === 0) return
+    if (this.init.tableSize() === 0) return
     const retries = options.retries ?? 3
     for (let attempt = 0; attempt <= retries && !signal.aborted; attempt++) {
       if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal)
       try {
-        for await (const e of this.dht.findProviders(routingKey(root), { signal })) {
+        for await (const e of this.init.dht.findProviders(routingKey(root), { signal })) {
           if (e.name !== 'PROVIDER') continue
           for (const p of e.providers) {
             const key = p.id.toString()
-            if (p.id.equals(this.self) || seen.has(key)) continue
+            if (p.id.equals(this.init.self) || seen.has(key)) continue
             seen.add(key)
             yield p
             if (seen.size >= limit) return
@@ -206,7 +198,7 @@ export class Routing {
     const signal = bounded(options.timeout ?? FIND_PEER_TIMEOUT, options.signal)
     const found = new Map<string, Multiaddr>()
     try {
-      for await (const e of this.dht.findPeer(peer, { signal, useCache: false })) {
+      for await (const e of this.init.dht.findPeer(peer, { signal, useCache: false })) {
         if (e.name === 'FINAL_PEER') for (const a of e.peer.multiaddrs) found.set(a.toString(), a)
       }
     } catch {
