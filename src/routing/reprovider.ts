@@ -9,9 +9,13 @@
 // key inside it), their parent is, and once such a region holds at least K peers, the K
 // closest peers of any key inside it lie inside it (by the XOR metric a key is nearer to
 // every peer sharing a longer prefix with it): each root in the region has its record sent
-// to its K nearest peers of the region with no lookup of its own. The region is only built
-// where more roots wait in it; a root outside any region gets its own lookup, so a round
-// never needs more lookups than roots. Records bound for one peer travel on one stream.
+// to its K nearest peers of the region with no lookup of its own. A region is only built
+// where other roots wait in it, and a lookup that builds it is made from a waiting root's own
+// key where one lies in the subtree to learn (placing that root as its own lookup would);
+// a key that is no root's is looked up only against roots already placed with no lookup.
+// So a round never makes more lookups than it has roots. A lookup that met fewer than K
+// peers because some did not answer knows no region. Records bound for one peer travel on
+// one stream.
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { peerKey, placeOf, routingKey } from './keys.js'
@@ -99,7 +103,7 @@ export class Reprovider {
     // Each root's lookup key and its place in the keyspace (its dhtKey), hashed once.
     const ordered = (roots ?? await this.init.roots()).map(cid => {
       const target = routingKey(cid).multihash.bytes
-      return { cid, target, key: toBig(placeOf(target)) }
+      return { cid, target, key: toBig(placeOf(target)), chosen: undefined as Known[] | undefined }
     }).sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
     const k = this.routing.k
     const round: ReprovideRound = { at: started, ms: 0, roots: ordered.length, failed: 0, lookups: 0, records: 0, peers: 0 }
@@ -107,7 +111,7 @@ export class Reprovider {
     // Regions whose peers are all known and number at least K (the newest last).
     const regions: Region[] = []
     // Records waiting to be sent, by peer, and each root's chosen peers.
-    let byPeer = new Map<string, { id: PeerId, roots: CID[] }>()
+    let byPeer = new Map<string, { id: PeerId, keys: Array<Uint8Array<ArrayBuffer>> }>()
     let targets: Array<{ root: CID, peers: string[] }> = []
     let waiting = 0
 
@@ -118,12 +122,12 @@ export class Reprovider {
       const send = async (): Promise<void> => {
         for (let p = queue.shift(); p !== undefined && !signal.aborted; p = queue.shift()) {
           try {
-            await this.routing.sendProviderRecords(p.id, p.roots, { signal })
+            await this.routing.sendProviderRecords(p.id, p.keys, { signal })
             delivered.add(p.id.toString())
             peersSent.add(p.id.toString())
-            round.records += p.roots.length
+            round.records += p.keys.length
           } catch (err) {
-            this.init.log('records for %d roots to %p failed: %s', p.roots.length, p.id, (err as Error).message)
+            this.init.log('records for %d roots to %p failed: %s', p.keys.length, p.id, (err as Error).message)
           }
         }
       }
@@ -138,64 +142,96 @@ export class Reprovider {
       waiting = 0
     }
 
-    /** The K closest peers to `key`, and the subtree around `key` they cover whole. */
-    const lookup = async (target: Uint8Array, key = toBig(placeOf(target))): Promise<Region & { closest: Known[] }> => {
+    /**
+     * The K closest peers to `key`, and the subtree around `key` they cover whole; `partial`
+     * when some peers asked did not answer and fewer than K were found, so no subtree is known.
+     */
+    const lookup = async (target: Uint8Array, key = toBig(placeOf(target))): Promise<Region & { closest: Known[], partial: boolean }> => {
       round.lookups++
       const found = await this.routing.closestPeers(target, { signal })
       const closest = nearest(key, found.closest.map(id => ({ id, key: toBig(peerKey(id)) })), k)
-      // Fewer than K: the lookup met every peer there is, and the whole keyspace is known.
-      if (closest.length < k) return { key, bits: 0, peers: closest, closest }
+      if (closest.length < k) {
+        // Every peer asked answered and fewer than K were found: the lookup met every peer
+        // there is, and the whole keyspace is known. Otherwise it knows no region at all.
+        const partial = found.responses < found.queries
+        return { key, bits: partial ? KEY_BITS : 0, peers: partial ? [] : closest, closest, partial }
+      }
       const radius = closest[k - 1].key ^ key
       // The largest subtree around `key` within the radius: its farthest key, 2^(256-bits) − 1 away.
       const bits = KEY_BITS - (bitLength(radius + 1n) - 1)
       const tree = { key, bits }
-      return { ...tree, peers: closest.filter(p => inside(tree, p.key)), closest }
+      return { ...tree, peers: closest.filter(p => inside(tree, p.key)), closest, partial: false }
+    }
+
+    // Lookups from keys that are no root's (to learn a subtree no root waits in) are paid for
+    // by roots placed through a region with no lookup at all, and only after: with every other
+    // lookup some root's own, a round never makes more lookups than it has roots.
+    let credit = 0
+
+    /** The first root after `after` lying in `tree` that has no peers chosen yet. */
+    const waitingIn = (tree: Subtree, after: number): typeof ordered[number] | undefined => {
+      const shift = BigInt(KEY_BITS - tree.bits)
+      const low = (tree.key >> shift) << shift
+      let lo = after + 1
+      let hi = ordered.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (ordered[mid].key < low) lo = mid + 1
+        else hi = mid
+      }
+      for (let i = lo; i < ordered.length && inside(tree, ordered[i].key); i++) if (ordered[i].chosen === undefined) return ordered[i]
+      return undefined
     }
 
     /**
      * Every peer in `tree`, from one lookup when they are at most K, else from covering its
-     * two halves; undefined when that would take more than `budget` lookups.
+     * two halves; undefined when a half cannot be covered. A lookup is made from the key of a
+     * root waiting in the subtree, which it places exactly as that root's own lookup would;
+     * only where no root waits, from a key hashed into the subtree, against the credit.
      */
-    const cover = async (tree: Subtree, budget: { left: number }): Promise<Known[] | undefined> => {
-      if (budget.left <= 0) return undefined
-      const target = keyIn(tree)
-      if (target === undefined) return undefined
-      budget.left--
-      const found = await lookup(target)
+    const cover = async (tree: Subtree, after: number): Promise<Known[] | undefined> => {
+      const root = waitingIn(tree, after)
+      let found
+      if (root !== undefined) {
+        found = await lookup(root.target, root.key)
+        root.chosen = found.closest
+      } else {
+        if (credit <= 0) return undefined
+        const target = keyIn(tree)
+        if (target === undefined) return undefined
+        credit--
+        found = await lookup(target)
+      }
+      if (found.partial) return undefined
       if (found.bits <= tree.bits) return found.peers.filter(p => inside(tree, p.key))
       const half = 1n << BigInt(KEY_BITS - tree.bits - 1)
-      const low = await cover({ key: tree.key & ~half, bits: tree.bits + 1 }, budget)
-      const high = low === undefined ? undefined : await cover({ key: tree.key | half, bits: tree.bits + 1 }, budget)
-      return high === undefined ? undefined : [...low as Known[], ...high]
-    }
-
-    /** Roots from `from` on that lie in `tree` (they are in key order). */
-    const pendingIn = (tree: Subtree, from: number): number => {
-      let n = 0
-      while (from + n < ordered.length && inside(tree, ordered[from + n].key)) n++
-      return n
+      const low = await cover({ key: tree.key & ~half, bits: tree.bits + 1 }, after)
+      const high = low === undefined ? undefined : await cover({ key: tree.key | half, bits: tree.bits + 1 }, after)
+      return low === undefined || high === undefined ? undefined : [...low, ...high]
     }
 
     let visited = 0
     for (const root of ordered) {
       if (signal.aborted) break
       const at = visited++
-      const known = regions.find(r => inside(r, root.key))
-      let chosen = known !== undefined ? nearest(root.key, known.peers, k) : undefined
+      // Placed already by a lookup made from its key while a region was being built.
+      let chosen = root.chosen
+      const known = chosen === undefined ? regions.find(r => inside(r, root.key)) : undefined
+      if (known !== undefined) {
+        chosen = nearest(root.key, known.peers, k)
+        credit++
+      }
       if (chosen === undefined) {
         try {
           const own = await lookup(root.target, root.key)
           chosen = own.closest
           // Grow the subtree the lookup knows whole into a region of at least K peers, one
-          // sibling subtree at a time, while more roots wait in it than the lookups it costs.
+          // sibling subtree at a time, while more roots wait in the parent than this one.
           let region: Region = own
-          let spent = 0
-          while (region.peers.length < k && region.bits > 0) {
+          while (!own.partial && region.peers.length < k && region.bits > 0) {
             const parent = { key: root.key, bits: region.bits - 1 }
-            const budget = { left: pendingIn(parent, at + 1) - 1 - spent }
-            const before = budget.left
-            const sibling = await cover({ key: root.key ^ (1n << BigInt(KEY_BITS - region.bits)), bits: region.bits }, budget)
-            spent += before - budget.left
+            if (waitingIn(parent, at) === undefined) break
+            const sibling = await cover({ key: root.key ^ (1n << BigInt(KEY_BITS - region.bits)), bits: region.bits }, at)
             if (sibling === undefined) break
             region = { ...parent, peers: [...region.peers, ...sibling] }
           }
@@ -215,8 +251,8 @@ export class Reprovider {
       }
       targets.push({ root: root.cid, peers: chosen.map(p => p.id.toString()) })
       for (const p of chosen) {
-        const entry = byPeer.get(p.id.toString()) ?? { id: p.id, roots: [] }
-        entry.roots.push(root.cid)
+        const entry = byPeer.get(p.id.toString()) ?? { id: p.id, keys: [] }
+        entry.keys.push(root.target)
         byPeer.set(p.id.toString(), entry)
       }
       waiting += chosen.length

@@ -126,21 +126,22 @@ export class Routing {
   }
 
   /**
-   * Sends `peer` this node's provider records for `roots` as ADD_PROVIDER messages, many to a
+   * Sends `peer` this node's provider records for the roots whose routing keys (multihash
+   * bytes, as `routingKey(root).multihash.bytes`) are `keys`, as ADD_PROVIDER messages, many to a
    * stream (the DHT's own provide opens a stream per record), each batch followed by a PING.
    * ADD_PROVIDER has no answer, and a kad-dht server stops reading a stream once its sender
    * has closed it, dropping what it had not read yet; it handles a stream's messages in
    * order, so the PING's echo says every record before it was stored.
    */
-  async sendProviderRecords (peer: PeerId, roots: CID[], options: { signal?: AbortSignal, timeout?: number } = {}): Promise<void> {
+  async sendProviderRecords (peer: PeerId, keys: Array<Uint8Array<ArrayBuffer>>, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<void> {
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const self = { id: this.init.self.toMultihash().bytes, addrs: this.init.addresses().map(a => a.bytes) }
-    for (let i = 0; i < roots.length; i += MAX_RECORDS_PER_STREAM) {
+    for (let i = 0; i < keys.length; i += MAX_RECORDS_PER_STREAM) {
       const stream = await this.init.dialDht(peer, { signal })
       try {
         const messages = pbStream(stream, { maxDataLength: MAX_DHT_ANSWER }).pb(Message)
         await messages.writeV([
-          ...roots.slice(i, i + MAX_RECORDS_PER_STREAM).map(root => ({ type: Message.MessageType.ADD_PROVIDER, key: routingKey(root).multihash.bytes, providerPeers: [self] })),
+          ...keys.slice(i, i + MAX_RECORDS_PER_STREAM).map(key => ({ type: Message.MessageType.ADD_PROVIDER, key, providerPeers: [self] })),
           { type: Message.MessageType.PING, key: new Uint8Array(0), providerPeers: [] }
         ], { signal })
         const echo = await messages.read({ signal })

@@ -10,26 +10,34 @@ import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { dhtKey, peerKey } from '../../src/routing/keys.js'
+import { dhtKey, peerKey, routingKey } from '../../src/routing/keys.js'
 import { Reprovider } from '../../src/routing/reprovider.js'
 import type { Routing } from '../../src/routing/routing.js'
 
 const K = 20
 const big = (b: Uint8Array): bigint => BigInt('0x' + Buffer.from(b).toString('hex'))
 
-async function placement (peerCount: number, rootCount: number): Promise<{ lookups: number, misplaced: number, failed: number }> {
+/** `partialLookups`: that many lookups (the first ones) meet only 5 peers, half of those asked not answering. */
+async function placement (peerCount: number, rootCount: number, partialLookups = 0): Promise<{ lookups: number, misplaced: number, failed: number }> {
   const peers = await Promise.all(Array.from({ length: peerCount }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
   const keys = new Map(peers.map(p => [p.toString(), big(peerKey(p))]))
   const closest = (x: bigint): PeerId[] => peers.map(p => ({ p, d: (keys.get(p.toString()) as bigint) ^ x })).sort((a, b) => a.d < b.d ? -1 : a.d > b.d ? 1 : 0).slice(0, K).map(a => a.p)
   const sent = new Map<string, Set<string>>()
   const routing = {
     k: K,
-    closestPeers: async (key: Uint8Array) => ({ closest: closest(big(createHash('sha256').update(key).digest())), ms: 0, queries: 0, responses: 0 }),
-    sendProviderRecords: async (peer: PeerId, roots: CID[]) => {
-      for (const r of roots) sent.set(r.toString(), (sent.get(r.toString()) ?? new Set()).add(peer.toString()))
+    closestPeers: async (key: Uint8Array) => {
+      const all = closest(big(createHash('sha256').update(key).digest()))
+      return partialLookups-- > 0 ? { closest: all.slice(0, 5), ms: 0, queries: 10, responses: 5 } : { closest: all, ms: 0, queries: 0, responses: 0 }
+    },
+    sendProviderRecords: async (peer: PeerId, keys: Uint8Array[]) => {
+      for (const k of keys) {
+        const r = rootOf.get(Buffer.from(k).toString('hex')) as string
+        sent.set(r, (sent.get(r) ?? new Set()).add(peer.toString()))
+      }
     }
   } as unknown as Routing
   const roots = await Promise.all(Array.from({ length: rootCount }, async () => CID.createV1(raw.code, await sha256.digest(randomBytes(32)))))
+  const rootOf = new Map(roots.map(r => [Buffer.from(routingKey(r).multihash.bytes).toString('hex'), r.toString()]))
   const round = await new Reprovider(routing, { roots: async () => roots, interval: 3_600_000, log: (() => {}) as unknown as Logger }).provideAll(roots)
   const misplaced = roots.filter(r => closest(big(dhtKey(r))).map(String).sort().join() !== [...(sent.get(r.toString()) ?? [])].sort().join()).length
   return { lookups: round.lookups, misplaced, failed: round.failed }
@@ -48,6 +56,14 @@ describe('reprovider placement', function () {
     expect(r.failed).to.equal(0)
     // About 2 × 400 / 20 regions of the keyspace; one lookup per root would be 400.
     expect(r.lookups).to.be.at.most(100)
+  })
+
+  it('takes a lookup that met fewer than K peers because some did not answer for no region', async () => {
+    // Taken for the whole network, its 5 peers would get the records of every later root.
+    const r = await placement(400, 200, 1)
+    // Only the root whose own lookup came back short goes to fewer than its K closest.
+    expect(r.misplaced).to.equal(1)
+    expect(r.failed).to.equal(0)
   })
 
   it('never needs more lookups than roots, however sparse they are', async () => {
