@@ -33,7 +33,6 @@ async function listening (address: string): Promise<boolean> {
   })
 }
 
-
 interface ErrorBody { error: string, code: string, message: string, exitCode: number }
 
 export class DaemonClient {

@@ -99,12 +99,11 @@ export async function writeWhole (path: string, text: string, how: 'new' | 'repl
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
-    await moveIntoPlace(tmp, path, how === 'replace')
+    await moveIntoPlace(tmp, path, how === 'replace') // the temp file is gone once it is in place
   } catch (err) {
+    await unlink(tmp).catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(path, { cause: err })
     throw err
-  } finally {
-    await unlink(tmp).catch(() => {})
   }
 }
 
