@@ -14,7 +14,19 @@ import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/veri
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
-import type { Ticket } from './ticket.js'
+import { parseCid } from './cid.js'
+import { parseTarget, type Ticket } from './ticket.js'
+
+/** A root as the library takes it: a CID, or its text. */
+export type RootRef = CID | string
+
+const toCid = (ref: RootRef): CID => typeof ref === 'string' ? parseCid(ref) : ref
+
+function toTicket (target: Ticket | RootRef): Ticket {
+  if (typeof target === 'string') return parseTarget(target)
+  const cid = CID.asCID(target)
+  return cid !== null ? { root: cid, addrs: [] } : target as Ticket
+}
 
 /** Head-room kept free beyond an import's own estimate (index, nodes, other writers). */
 const SPACE_MARGIN = 16 * 1024 * 1024
@@ -83,8 +95,12 @@ export class PeerLinkNode {
     await this.blockstore.close()
   }
 
-  /** Fetches a root (by CID or ticket) from the network into the repo, and to `output` if given. */
-  async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
+  /**
+   * Fetches a root (a CID, a share ticket, or the text of either) from the network into the
+   * repo, and to `output` if given.
+   */
+  async fetch (target: Ticket | RootRef, options: FetchOptions = {}): Promise<FetchResult> {
+    const ticket = toTicket(target)
     const started = Date.now()
     if (await this.blockstore.isPinned(ticket.root)) {
       // Held whole already: no network, only the output.
@@ -102,7 +118,8 @@ export class PeerLinkNode {
   }
 
   /** Announces a root this repo holds in the DHT. */
-  async provide (cid: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
+  async provide (ref: RootRef, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
+    const cid = toCid(ref)
     if (!await this.blockstore.has(cid)) throw new BlockNotFoundError(cid.toString())
     return await this.network.provide(cid, options)
   }
@@ -187,15 +204,26 @@ export class PeerLinkNode {
     if (used + needed > quota) throw new QuotaExceededError(needed, quota, used)
   }
 
-  cat (cid: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
-    return exportFile(this.blockstore, cid, options)
+  /**
+   * A share ticket for a root: its CID plus this node's peer id and listen addresses, so a
+   * receiver can fetch without a DHT lookup. Needs the node online.
+   */
+  ticket (ref: RootRef): string {
+    return this.network.ticket(toCid(ref))
   }
 
-  async exportTo (cid: CID, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
-    return await exportTree(this.blockstore, cid, outPath, options)
+  /** A file's bytes (or `offset`/`length` of them), from the repo, rebuilt from parity where needed. */
+  cat (ref: RootRef, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
+    return exportFile(this.blockstore, toCid(ref), options)
   }
 
-  async stat (cid: CID, options: { signal?: AbortSignal } = {}): Promise<StatResult> {
+  /** Writes a file or directory root from the repo to `outPath` (`force` replaces what is there). */
+  async exportTo (ref: RootRef, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
+    return await exportTree(this.blockstore, toCid(ref), outPath, options)
+  }
+
+  async stat (ref: RootRef, options: { signal?: AbortSignal } = {}): Promise<StatResult> {
+    const cid = toCid(ref)
     const node: Manifest | DirectoryNode = await readRoot(this.blockstore, cid, options)
     const pinned = await this.blockstore.isPinned(cid)
     if (node.type === 'directory') return { cid: cid.toString(), type: 'directory', name: node.name, size: node.size, pinned, entries: node.entries.length }
@@ -218,7 +246,8 @@ export class PeerLinkNode {
     return await this.blockstore.listPins()
   }
 
-  async rm (cid: CID): Promise<void> {
+  async rm (ref: RootRef): Promise<void> {
+    const cid = toCid(ref)
     if (!await this.blockstore.unpin(cid)) throw new NotPinnedError(cid.toString())
     await this.net?.withdraw(cid)
   }
@@ -227,8 +256,8 @@ export class PeerLinkNode {
     return await this.blockstore.gc(options)
   }
 
-  async verify (cid: CID, options: VerifyOptions = {}): Promise<VerifyReport> {
-    return await verifyTree(this.blockstore, cid, options)
+  async verify (ref: RootRef, options: VerifyOptions = {}): Promise<VerifyReport> {
+    return await verifyTree(this.blockstore, toCid(ref), options)
   }
 
   async usage (): Promise<Usage> {
