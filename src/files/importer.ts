@@ -110,6 +110,30 @@ class IndexBuilder {
   }
 }
 
+/** A stripe's data chunks, its parity blocks and, last, the stripe node that links them. */
+async function encodeStripe (chunks: Uint8Array[], stripeIndex: number, m: number, codecs: Map<number, ReedSolomonCodec>, signal?: AbortSignal): Promise<Block[]> {
+  const shardSize = chunks[0].byteLength
+  let parity: Uint8Array[] = []
+  if (m > 0) {
+    let codec = codecs.get(chunks.length)
+    if (codec === undefined) { codec = new ReedSolomonCodec(chunks.length, m); codecs.set(chunks.length, codec) }
+    // A short last chunk is zero-padded for coding only; it is stored at its true length.
+    parity = await codec.encode(chunks.map(c => toShard(c, shardSize)), { signal })
+  }
+  const all = [...chunks, ...parity]
+  const digests = await hashBlocks(all, { signal })
+  const blocks = all.map((bytes, i) => ({ cid: CIDClass.createV1(raw.code, Digest.create(BLAKE3_CODE, digests[i] as Uint8Array<ArrayBuffer>)), bytes }))
+  const node = encodeNode({
+    peerlink: FORMAT_VERSION,
+    type: 'stripe',
+    index: stripeIndex,
+    shardSize,
+    data: blocks.slice(0, chunks.length).map(b => b.cid),
+    parity: blocks.slice(chunks.length).map(b => b.cid)
+  })
+  return [...blocks, node]
+}
+
 export async function importFile (store: ImportTarget, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ImportOptions = {}): Promise<ImportResult> {
   const { chunkSize, k, m, fanout } = checkImportOptions(options)
   const name = options.name ?? ''
@@ -128,28 +152,10 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
   const index = new IndexBuilder(fanout, async (b) => await store1([b]))
 
   const writeStripe = async (chunks: Uint8Array[], stripeIndex: number): Promise<CID> => {
-    const shardSize = chunks[0].byteLength
-    let parity: Uint8Array[] = []
-    if (m > 0) {
-      let codec = codecs.get(chunks.length)
-      if (codec === undefined) { codec = new ReedSolomonCodec(chunks.length, m); codecs.set(chunks.length, codec) }
-      // A short last chunk is zero-padded for coding only; it is stored at its true length.
-      parity = await codec.encode(chunks.map(c => toShard(c, shardSize)), { signal })
-    }
-    const all = [...chunks, ...parity]
-    const digests = await hashBlocks(all, { signal })
-    const blocks = all.map((bytes, i) => ({ cid: CIDClass.createV1(raw.code, Digest.create(BLAKE3_CODE, digests[i] as Uint8Array<ArrayBuffer>)), bytes }))
-    const node = encodeNode({
-      peerlink: FORMAT_VERSION,
-      type: 'stripe',
-      index: stripeIndex,
-      shardSize,
-      data: blocks.slice(0, chunks.length).map(b => b.cid),
-      parity: blocks.slice(chunks.length).map(b => b.cid)
-    })
-    // One atomic batch per stripe: its blocks and the node that links them.
-    await store1([...blocks, node])
-    return node.cid
+    const blocks = await encodeStripe(chunks, stripeIndex, m, codecs, signal)
+    // One atomic batch per stripe: its blocks and the node that links them (last).
+    await store1(blocks)
+    return blocks[blocks.length - 1].cid
   }
 
   try {
