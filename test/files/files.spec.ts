@@ -23,7 +23,7 @@ async function rejection (p: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection')
 }
 
-function* subsets (n: number, size: number, start = 0, acc: number[] = []): Generator<number[]> {
+function * subsets (n: number, size: number, start = 0, acc: number[] = []): Generator<number[]> {
   if (acc.length === size) { yield acc; return }
   for (let i = start; i < n; i++) yield * subsets(n, size, i + 1, [...acc, i])
 }
