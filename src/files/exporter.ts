@@ -29,7 +29,15 @@ export type ExportProgressEvents =
   ProgressEvent<'files:export:repaired', { stripe: number, chunks: number[], parityUsed: number }>
 
 export interface ExportOptions {
+  /**
+   * First byte of the file to return.
+   * @default 0
+   */
   offset?: number
+  /**
+   * Most bytes to return.
+   * @default to the end of the file
+   */
   length?: number
   signal?: AbortSignal
   onProgress?: (event: ExportProgressEvents) => void

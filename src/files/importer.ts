@@ -25,16 +25,43 @@ export interface ImportTarget {
 export type ImportProgressEvents = ProgressEvent<'files:import:progress', { bytes: number, stripes: number }>
 
 export interface ImportOptions {
+  /**
+   * The file's name in its manifest (a path's base name when added from disk).
+   * @default ''
+   */
   name?: string
+  /**
+   * The media type in its manifest.
+   * @default looked up from the name's extension, else 'application/octet-stream'
+   */
   mediaType?: string
+  /**
+   * Bytes per chunk, 64 KiB to 2 MiB.
+   * @default 1048576 (the repo's `import.chunkSize` when added through a node)
+   */
   chunkSize?: number
+  /**
+   * Data chunks per stripe, 1 to 128.
+   * @default 10 (the repo's `import.k`)
+   */
   k?: number
+  /**
+   * Parity blocks per stripe, 0 to 64, with k + m at most 255.
+   * @default 4 (the repo's `import.m`)
+   */
   m?: number
-  /** Links per index node; default: what fits in one chunk. Small values exercise index nodes. */
+  /**
+   * Links per index node. Small values exercise index nodes.
+   * @default what fits in one chunk
+   */
   fanout?: number
-  /** Lets tests go below the 64 KiB floor users get. */
+  /**
+   * Lets tests go below the 64 KiB floor users get.
+   * @default false
+   */
   allowSmallChunks?: boolean
   signal?: AbortSignal
+  /** Called after each stripe is stored. */
   onProgress?: (event: ImportProgressEvents) => void
 }
 

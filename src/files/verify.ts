@@ -27,6 +27,10 @@ export interface VerifyReport {
 export type VerifyProgressEvents = ProgressEvent<'files:verify:stripe', { stripe: number, stripes: number, name: string }>
 
 export interface VerifyOptions {
+  /**
+   * Rebuild damaged or missing blocks from parity and store them again.
+   * @default true
+   */
   repair?: boolean
   signal?: AbortSignal
   onProgress?: (event: VerifyProgressEvents) => void

@@ -34,6 +34,10 @@ const SPACE_MARGIN = 16 * 1024 * 1024
 const mib = (bytes: number): number => Math.ceil(bytes / 1048576)
 
 export interface AddOptions extends ImportOptions {
+  /**
+   * Add a directory with everything in it (without it, a directory is an InvalidArgumentError).
+   * @default false
+   */
   recursive?: boolean
 }
 
@@ -55,7 +59,10 @@ export interface StatResult {
 }
 
 export interface OpenOptions {
-  /** Start the network side too (libp2p host, exchange, DHT); otherwise the node is offline. */
+  /**
+   * Start the network side too (libp2p host, exchange, DHT); otherwise the node is offline.
+   * @default false
+   */
   network?: boolean
   /** Overrides of the repo's network config and DHT settings (tests, simulations). */
   networkInit?: Partial<Omit<NetworkInit, 'repo' | 'store'>>
@@ -218,7 +225,7 @@ export class PeerLinkNode {
   }
 
   /** Writes a file or directory root from the repo to `outPath` (`force` replaces what is there). */
-  async exportTo (ref: RootRef, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
+  async exportTo (ref: RootRef, outPath: string, options: ExportOptions & { /** Replace what is at the path. @default false */ force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
     return await exportTree(this.blockstore, toCid(ref), outPath, options)
   }
 
