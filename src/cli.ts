@@ -19,15 +19,6 @@ const program = new Command()
   // Usage errors (unknown option or command, missing argument) exit 2, as the README says.
   .exitOverride()
 
-program.command('doctor')
-  .description('show the hash core, SIMD level and other health facts of this installation')
-  .option('--json', 'print one JSON object')
-  .action(async (opts: { json?: boolean }) => {
-    const { doctorReport, formatDoctor } = await import('./cli/doctor.js')
-    const report = doctorReport()
-    process.stdout.write((opts.json === true ? JSON.stringify(report, null, 2) : formatDoctor(report)) + '\n')
-  })
-
 try {
   // Imported here so that a failure while loading (a missing native core) is reported below.
   const { registerCommands } = await import('./cli/commands.js')

@@ -13,6 +13,10 @@ import { findDaemon, replyBody, type DaemonClient } from './client.js'
 
 export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
 
+/** What the API's /id and /peers answer (shapes it builds in place, not in api/shapes.ts). */
+export interface IdOut { peerId: string, addresses: string[] }
+export interface PeerOut { peer: string, addrs: string[] }
+
 export interface Backend {
   readonly kind: 'daemon' | 'local'
   add: (path: string, options: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void) => Promise<AddOut>
@@ -25,8 +29,8 @@ export interface Backend {
   verify: (cid: string, repair: boolean) => Promise<VerifyReport>
   provide: (cid: string) => Promise<{ cid: string, ms: number }>
   findProviders: (cid: string, timeout?: number) => Promise<ProviderOut[]>
-  id: () => Promise<{ peerId: string, addresses: string[] }>
-  peers: () => Promise<Array<{ peer: string, addrs: string[] }>>
+  id: () => Promise<IdOut>
+  peers: () => Promise<PeerOut[]>
   connect: (addr: string) => Promise<{ peer: string }>
   close: () => Promise<void>
 }
@@ -39,10 +43,12 @@ export async function openBackend (repo: string): Promise<Backend> {
 class DaemonBackend implements Backend {
   readonly kind = 'daemon'
   constructor (private readonly c: DaemonClient) {}
+
   add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void): Promise<AddOut> =>
     onBytes === undefined
       ? await this.c.call('POST', '/add', { ...o, path })
       : await this.c.stream('/add', { ...o, path, progress: true }, (line: { bytes: number }) => { onBytes(line.bytes) })
+
   cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
     const q = new URLSearchParams()
     if (range.offset !== undefined) q.set('offset', String(range.offset))
@@ -66,8 +72,8 @@ class DaemonBackend implements Backend {
   findProviders = async (cid: string, timeout?: number): Promise<ProviderOut[]> =>
     await this.c.call('GET', `/providers/${encodeURIComponent(cid)}${timeout !== undefined ? `?timeout=${timeout}` : ''}`)
 
-  id = async (): Promise<{ peerId: string, addresses: string[] }> => await this.c.call('GET', '/id')
-  peers = async (): Promise<Array<{ peer: string, addrs: string[] }>> => await this.c.call('GET', '/peers')
+  id = async (): Promise<IdOut> => await this.c.call('GET', '/id')
+  peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
   connect = async (addr: string): Promise<{ peer: string }> => await this.c.call('POST', '/connect', { addr })
   close = async (): Promise<void> => {}
 }

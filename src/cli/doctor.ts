@@ -1,4 +1,4 @@
-// `peerlink doctor`: what this installation runs on.
+// `peerlink doctor`: what this installation runs on (format.ts words it).
 import { availableParallelism, cpus } from 'node:os'
 import { erasureCore } from '../erasure/reed-solomon.js'
 import type { ErasureCoreInfo } from '../erasure/core.js'
@@ -23,18 +23,4 @@ export function doctorReport (): DoctorReport {
     hash: { ...hashInfo(), addon: ADDON_PATH },
     erasure: erasureCore().info()
   }
-}
-
-export function formatDoctor (r: DoctorReport): string {
-  const lines = [
-    `node         ${r.node} (${r.platform})`,
-    `cpu          ${r.cpu}, ${r.cores} cores`,
-    `hash core    ${r.hash.core === 'native' ? `native BLAKE3 (${r.hash.addon})` : 'WASM BLAKE3 fallback'}`,
-    `simd         ${r.hash.simd} (available: ${r.hash.available.join(', ')})`,
-    `threads      ${r.hash.threads} for batch verification`,
-    `erasure core ${r.erasure.core === 'native' ? 'native Reed-Solomon' : 'JS Reed-Solomon fallback'}, GF(2^8) level ${r.erasure.simd} (available: ${r.erasure.available.join(', ')})`
-  ]
-  if (r.hash.fallbackReason !== undefined) lines.push(`warning      ${r.hash.fallbackReason}`)
-  if (r.erasure.fallbackReason !== undefined) lines.push(`warning      ${r.erasure.fallbackReason}`)
-  return lines.join('\n')
 }

@@ -1,0 +1,173 @@
+// Commands about files: add, cat, fetch, stat, ls, rm.
+import { stat } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
+import type { Command } from 'commander'
+import type { AddOut } from '../../api/shapes.js'
+import { InvalidArgumentError } from '../../errors.js'
+import { treeBytes } from '../../files/fs.js'
+import type { FetchResult } from '../../node/fetch.js'
+import { isTicket, parseCid } from '../../node/cid.js'
+import { parseIntArg, parseSize } from '../arguments.js'
+import type { Backend, ProgressLine } from '../backend.js'
+import type { CommandGroup } from '../commands.js'
+import { addedBeforeFailureNote, addedText, fetchedText, notAnnouncedNote, pinsText, skippedNote, statText, unpinnedText, usageNote } from '../format.js'
+import { TransferBar, barShown, transferBar } from '../progress.js'
+import { note, print, printJson, withBackend, writeOut, type JsonFlag } from '../run.js'
+
+interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean }
+interface FetchFlags extends JsonFlag { output?: string, force?: boolean }
+
+export const fileCommands: CommandGroup = {
+  add: (cmd) => cmd
+    .description('import files (or directories with -r), pin them, announce them and print their CIDs and share tickets')
+    .argument('<paths...>', 'files or directories to add')
+    .option('-r, --recursive', 'add directories with everything in them')
+    .option('--chunk-size <size>', 'chunk size, 64KiB to 2MiB (default from the repo config: 1MiB)', parseSize)
+    .option('-k <n>', 'data chunks per stripe, 1 to 128 (default 10)', parseIntArg('k'))
+    .option('-m <n>', 'parity blocks per stripe, 0 to 64 (default 4)', parseIntArg('m'))
+    .option('--json', 'print one JSON array')
+    .option('-q, --quiet', 'print only the CIDs')
+    .action(addPaths),
+
+  cat: (cmd) => cmd
+    .description('write a file to standard output')
+    .argument('<cid>', 'root CID of a file')
+    .option('--offset <bytes>', 'start at this byte', parseIntArg('offset'))
+    .option('--length <bytes>', 'write at most this many bytes', parseIntArg('length'))
+    .action(catFile),
+
+  fetch: (cmd) => cmd
+    .description('get a file or directory by CID or share ticket: from the repo when it is here, else from the network (resumes an interrupted fetch); pins and provides it')
+    .argument('<cid|ticket>', 'root CID, or a share ticket (peerlink:…)')
+    .option('-o, --output <path>', 'write it here (through a temporary file, renamed when complete)')
+    .option('-f, --force', 'overwrite what is at the output path')
+    .option('--json', 'print the result as one JSON object')
+    .action(fetchTarget),
+
+  stat: (cmd) => cmd
+    .description('describe a file or directory root')
+    .argument('<cid>', 'root CID')
+    .option('--json', 'print one JSON object')
+    .action(statRoot),
+
+  ls: (cmd) => cmd
+    .description('list pinned roots with names and sizes')
+    .option('--json', 'print one JSON array')
+    .action(listPins),
+
+  rm: (cmd) => cmd
+    .description('unpin roots (their blocks go at the next gc)')
+    .argument('<cids...>', 'root CIDs')
+    .action(unpin)
+}
+
+async function addPaths (paths: string[], o: AddFlags, cmd: Command): Promise<void> {
+  // Every path is checked before any is added, so a typo in the last does not leave the
+  // first ones added with no CID printed.
+  for (const p of paths) {
+    await stat(p).catch((err: NodeJS.ErrnoException) => {
+      throw new InvalidArgumentError(`cannot add ${p}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}; nothing was added`)
+    })
+  }
+  await withBackend(cmd, async (b) => {
+    const results = await addEach(b, paths, o)
+    if (o.json === true) { printJson(results); return }
+    for (const r of results) {
+      print(addedText(r, o.quiet === true))
+      for (const s of r.skipped) note(skippedNote(s))
+    }
+    if (b.kind === 'local' && o.quiet !== true) note(notAnnouncedNote('files'))
+  })
+}
+
+/** Adds the paths one after another under one progress bar for all of them. */
+async function addEach (b: Backend, paths: string[], o: AddFlags): Promise<AddOut[]> {
+  const shown = barShown(o.json !== true && o.quiet !== true)
+  const total = shown ? (await Promise.all(paths.map(treeBytes))).reduce((a, c) => a + c, 0) : 0
+  // Made once the total is known, so the time spent summing it is not counted in the rate.
+  const bar = shown ? new TransferBar('adding') : undefined
+  bar?.start(total)
+  let before = 0
+  const results: AddOut[] = []
+  try {
+    for (const p of paths) {
+      // The daemon may run in another directory: it gets absolute paths.
+      // Progress is asked for only when a bar shows it (through a daemon it is a stream).
+      const r = await b.add(resolvePath(p), { recursive: o.recursive, chunkSize: o.chunkSize, k: o.k, m: o.m }, bar === undefined ? undefined : (bytes) => { bar.update(before + bytes) })
+      before += r.size
+      results.push(r)
+    }
+  } catch (err) {
+    bar?.stop()
+    for (const r of results) note(addedBeforeFailureNote(r))
+    throw err
+  } finally {
+    bar?.stop()
+  }
+  return results
+}
+
+async function catFile (text: string, o: { offset?: number, length?: number }, cmd: Command): Promise<void> {
+  const cid = parseCid(text).toString()
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0) })
+  await withBackend(cmd, async (b) => {
+    for await (const piece of b.cat(cid, { offset: o.offset, length: o.length })) await writeOut(piece)
+  })
+}
+
+async function fetchTarget (text: string, o: FetchFlags, cmd: Command): Promise<void> {
+  // A CID is checked here; a ticket where it is used (by the daemon, or the local node),
+  // as its peer id needs libp2p's crypto, which no other CLI call loads.
+  if (!isTicket(text)) parseCid(text)
+  await withBackend(cmd, async (b) => {
+    const r = await fetchShowingProgress(b, text, o)
+    if (o.json === true) { printJson(r); return }
+    print(fetchedText(r, o.output))
+    if (b.kind === 'local' && r.providers.length > 0) note(notAnnouncedNote('root'))
+  })
+}
+
+/** Fetches with a bar of bytes written, rate and providers in the session. */
+async function fetchShowingProgress (b: Backend, target: string, o: FetchFlags): Promise<FetchResult> {
+  const bar = transferBar('fetching', o.json !== true, ' | {peers} peers')
+  let peers = 0
+  const onProgress = (line: ProgressLine): void => {
+    if (line.event === 'fetch:start') bar?.start(line.detail.size, { peers })
+    if (line.event === 'exchange:session:provider') peers += line.detail.status === 'joined' ? 1 : -1
+    if (line.event === 'files:export:progress') bar?.update(line.detail.bytes, { peers })
+  }
+  try {
+    return await b.fetch(target, { output: o.output === undefined ? undefined : resolvePath(o.output), force: o.force }, onProgress)
+  } finally {
+    bar?.stop()
+  }
+}
+
+async function statRoot (text: string, o: JsonFlag, cmd: Command): Promise<void> {
+  const cid = parseCid(text).toString()
+  await withBackend(cmd, async (b) => {
+    const s = await b.stat(cid)
+    if (o.json === true) printJson(s)
+    else print(statText(s))
+  })
+}
+
+async function listPins (o: JsonFlag, cmd: Command): Promise<void> {
+  await withBackend(cmd, async (b) => {
+    const { pins, usage } = await b.ls()
+    if (o.json === true) { printJson(pins); return }
+    print(pinsText(pins))
+    note(usageNote(pins.length, usage))
+  })
+}
+
+async function unpin (texts: string[], _o: unknown, cmd: Command): Promise<void> {
+  const cids = texts.map(t => parseCid(t).toString())
+  await withBackend(cmd, async (b) => {
+    // One at a time, each reported as done: a failure part-way says what was unpinned.
+    for (const c of cids) {
+      await b.rm([c])
+      print(unpinnedText(c))
+    }
+  })
+}

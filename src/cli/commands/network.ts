@@ -1,0 +1,107 @@
+// Commands about the network: daemon, provide, find-providers, id, peers, connect.
+import type { Command } from 'commander'
+import type { Daemon } from '../../api/daemon.js'
+import { parseCid } from '../../node/cid.js'
+import { tuneHeap } from '../../node/heap.js'
+import { initRepo } from '../../repo/repo.js'
+import { parseIntArg } from '../arguments.js'
+import type { CommandGroup } from '../commands.js'
+import { connectedText, daemonText, idText, noProvidersNote, peersText, providedText } from '../format.js'
+import { note, print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
+
+export const networkCommands: CommandGroup = {
+  daemon: (cmd) => cmd
+    .description('run a node on the repo: join the network, serve blocks, and answer the CLI through the local HTTP API')
+    .option('--init', 'create the repo first if it does not exist')
+    .action(runDaemon),
+
+  provide: (cmd) => cmd
+    .description('announce in the DHT that this node holds a root (needs the daemon)')
+    .argument('<cid>', 'root CID')
+    .action(provideRoot),
+
+  'find-providers': (cmd) => cmd
+    .description('ask the DHT who provides a root')
+    .argument('<cid>', 'root CID')
+    .option('--timeout <ms>', 'give up after this long (default 10000)', parseIntArg('timeout'))
+    .option('--json', 'print one JSON array')
+    .action(findProviders),
+
+  id: (cmd) => cmd
+    .description('show this node\'s peer id and addresses (needs the daemon)')
+    .option('--json', 'print one JSON object')
+    .action(showId),
+
+  peers: (cmd) => cmd
+    .description('list connected peers (needs the daemon)')
+    .option('--json', 'print one JSON array')
+    .action(listPeers),
+
+  connect: (cmd) => cmd
+    .description('connect to a peer by multiaddr (…/p2p/<peer id>) (needs the daemon)')
+    .argument('<multiaddr>', 'the peer\'s address')
+    .action(connectPeer)
+}
+
+async function runDaemon (o: { init?: boolean }, cmd: Command): Promise<void> {
+  const repo = repoOf(cmd)
+  const heap = tuneHeap()
+  if (o.init === true) await initRepo(repo)
+  const { startDaemon } = await import('../../api/daemon.js')
+  const daemon = await startDaemon(repo)
+  print(daemonText(daemon.info, repo, heap))
+  await untilStopped(daemon)
+  // Stopped and closed: libp2p's leftover timers would keep the process up about 3 s more.
+  process.exit()
+}
+
+/** Waits for SIGINT or SIGTERM, then stops the daemon (a failure to stop exits 1). */
+async function untilStopped (daemon: Daemon): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      daemon.stop().then(resolve, (err: Error) => {
+        note(`peerlink: stopping failed: ${err.message}`)
+        process.exitCode = 1
+        resolve()
+      })
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}
+
+async function provideRoot (text: string, _o: unknown, cmd: Command): Promise<void> {
+  const cid = parseCid(text).toString()
+  await withBackend(cmd, async (b) => { print(providedText(await b.provide(cid))) })
+}
+
+async function findProviders (text: string, o: JsonFlag & { timeout?: number }, cmd: Command): Promise<void> {
+  const cid = parseCid(text).toString()
+  await withBackend(cmd, async (b) => {
+    const found = await b.findProviders(cid, o.timeout)
+    if (o.json === true) { printJson(found); return }
+    print(peersText(found))
+    // None found exits as NoProvidersError does.
+    if (found.length === 0) { note(noProvidersNote(cid)); process.exitCode = 16 }
+  })
+}
+
+async function showId (o: JsonFlag, cmd: Command): Promise<void> {
+  await withBackend(cmd, async (b) => {
+    const r = await b.id()
+    if (o.json === true) printJson(r)
+    else print(idText(r))
+  })
+}
+
+async function listPeers (o: JsonFlag, cmd: Command): Promise<void> {
+  await withBackend(cmd, async (b) => {
+    const r = await b.peers()
+    if (o.json === true) printJson(r)
+    else print(peersText(r))
+  })
+}
+
+async function connectPeer (addr: string, _o: unknown, cmd: Command): Promise<void> {
+  await withBackend(cmd, async (b) => { print(connectedText(await b.connect(addr))) })
+}

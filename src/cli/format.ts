@@ -1,0 +1,160 @@
+// What the commands print. Human text is built here, as lines, from the same plain shapes the
+// API sends (api/shapes.ts and the node's results), so a command prints the same through a
+// daemon or on its own. `--json` prints those shapes unchanged (JsonOutput lists them).
+import type { DaemonInfo } from '../api/daemon.js'
+import type { AddOut, PinOut, ProviderOut } from '../api/shapes.js'
+import type { GcResult, Usage } from '../blockstore/level.js'
+import type { VerifyReport } from '../files/verify.js'
+import type { FetchResult } from '../node/fetch.js'
+import type { HeapPolicy } from '../node/heap.js'
+import type { StatResult } from '../node/peerlink.js'
+import type { IdOut, PeerOut } from './backend.js'
+import type { DoctorReport } from './doctor.js'
+
+/** What each command's `--json` prints. */
+export type JsonOutput =
+  | AddOut[] // add
+  | FetchResult // fetch
+  | ProviderOut[] // find-providers
+  | IdOut // id
+  | PeerOut[] // peers
+  | StatResult // stat
+  | PinOut[] // ls (the pins only; the blockstore's usage goes to stderr in text only)
+  | GcResult // gc
+  | VerifyReport // verify
+  | DoctorReport // doctor
+
+export function jsonText (value: JsonOutput): string {
+  return JSON.stringify(value, null, 2)
+}
+
+export function formatBytes (n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  let x = n
+  while (x >= 1024 && i < units.length - 1) { x /= 1024; i++ }
+  return `${i === 0 ? x : x.toFixed(1)} ${units[i]}`
+}
+
+export function initText (path: string, created: boolean): string {
+  return created ? `initialized a PeerLink repo at ${path}` : `a PeerLink repo already exists at ${path}`
+}
+
+export function daemonText (info: DaemonInfo, repo: string, heap: HeapPolicy): string[] {
+  return [
+    `peer id  ${info.peerId}`,
+    // libp2p's addresses already end in /p2p/<peer id>.
+    ...info.addresses.map(a => `listen   ${a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`}`),
+    `api      http://${info.address} (token in ${repo}/api.token)`,
+    `heap     ${heap.growingPercent === 'v8' ? 'V8\'s own growth factor' : `old generation grows to ${1 + heap.growingPercent / 100}× its live size between full collections`}`
+  ]
+}
+
+export function addedText (r: AddOut, quiet: boolean): string[] {
+  if (quiet) return [r.cid]
+  const lines = [`added ${r.cid} ${r.name} (${r.type === 'directory' ? `${r.files} files, ` : ''}${formatBytes(r.size)})`]
+  if (r.ticket !== undefined) lines.push(`share ${r.ticket}`)
+  return lines
+}
+
+export function skippedNote (path: string): string {
+  return `skipped ${path}: not a regular file or directory`
+}
+
+export function addedBeforeFailureNote (r: AddOut): string {
+  return `added before the failure: ${r.cid} ${r.name}`
+}
+
+/** Said after an add or fetch that ran without a daemon, so nothing was announced yet. */
+export function notAnnouncedNote (what: 'files' | 'root'): string {
+  return `no daemon is running: ${what === 'files' ? 'the files are in the repo' : 'the root is pinned'} and will be announced when \`peerlink daemon\` starts`
+}
+
+export function fetchedText (r: FetchResult, output: string | undefined): string[] {
+  const secs = r.ms / 1000
+  const from = r.providers.length === 0 ? 'the repo' : `${r.providers.filter(p => p.blocks > 0).length} of ${r.providers.length} providers`
+  const lines = [`fetched ${r.cid} ${r.name} (${formatBytes(r.size)}) from ${from} in ${secs.toFixed(1)} s${r.fetchedBytes > 0 ? `, ${formatBytes(r.fetchedBytes / Math.max(secs, 0.001))}/s` : ''}`]
+  if (r.rebuiltChunks > 0) lines.push(`rebuilt ${r.rebuiltChunks} chunks from parity`)
+  if (output !== undefined) lines.push(`wrote ${output}`)
+  return lines
+}
+
+export function providedText (r: { cid: string, ms: number }): string {
+  return `provided ${r.cid} (${r.ms} ms)`
+}
+
+/** Connected peers and providers (the same shape): one line each, the peer id then its addresses. */
+export function peersText (peers: PeerOut[] | ProviderOut[]): string[] {
+  return peers.map(p => `${p.peer}  ${p.addrs.join(' ')}`)
+}
+
+export function noProvidersNote (cid: string): string {
+  return `no providers of ${cid} found`
+}
+
+export function idText (r: IdOut): string[] {
+  return [`peer id  ${r.peerId}`, ...r.addresses.map(a => `address  ${a}`)]
+}
+
+export function connectedText (r: { peer: string }): string {
+  return `connected to ${r.peer}`
+}
+
+export function statText (s: StatResult): string[] {
+  const lines = [
+    `cid        ${s.cid}`,
+    `type       ${s.type}${s.pinned ? ' (pinned)' : ''}`,
+    `name       ${s.name}`,
+    `size       ${s.size} bytes (${formatBytes(s.size)})`
+  ]
+  if (s.type === 'file') {
+    lines.push(
+      `media type ${String(s.mediaType)}`,
+      `chunks     ${formatBytes(s.chunkSize as number)} each, stripes of k=${String(s.k)} data + m=${String(s.m)} parity, ${String(s.stripes)} stripes`,
+      `blake3     ${String(s.hash)}`
+    )
+  } else {
+    lines.push(`entries    ${String(s.entries)}`)
+  }
+  return lines
+}
+
+export function pinsText (pins: PinOut[]): string[] {
+  return pins.map(p => `${p.cid}  ${p.type === 'directory' ? 'dir ' : 'file'}  ${formatBytes(p.size).padStart(10)}  ${p.name}`)
+}
+
+export function usageNote (pinned: number, usage: Usage): string {
+  return `${pinned} pinned; the blockstore holds ${usage.blocks} blocks, ${formatBytes(usage.bytes)}`
+}
+
+export function unpinnedText (cid: string): string {
+  return `unpinned ${cid}`
+}
+
+export function gcText (r: GcResult): string {
+  return `removed ${r.removedBlocks} blocks (${formatBytes(r.removedBytes)}); ${r.kept} blocks kept`
+}
+
+/** `repair`: whether repair was asked for (what an unrepaired block's line says depends on it). */
+export function verifyText (r: VerifyReport, repair: boolean): string[] {
+  const lines = [`checked ${r.blocks} intact blocks; ${r.damaged.length} damaged, ${r.repaired.length} repaired, ${r.unrecoverable.length} unrecoverable`]
+  for (const d of r.damaged) {
+    const fate = r.repaired.some(x => x.cid === d.cid) ? 'repaired from parity' : repair ? 'NOT repairable' : 'not repaired (--no-repair)'
+    lines.push(`  ${d.what}: ${d.reason} (${d.cid}): ${fate}`)
+  }
+  return lines
+}
+
+export function doctorText (r: DoctorReport): string[] {
+  const lines = [
+    `node         ${r.node} (${r.platform})`,
+    `cpu          ${r.cpu}, ${r.cores} cores`,
+    `hash core    ${r.hash.core === 'native' ? `native BLAKE3 (${r.hash.addon})` : 'WASM BLAKE3 fallback'}`,
+    `simd         ${r.hash.simd} (available: ${r.hash.available.join(', ')})`,
+    `threads      ${r.hash.threads} for batch verification`,
+    `erasure core ${r.erasure.core === 'native' ? 'native Reed-Solomon' : 'JS Reed-Solomon fallback'}, GF(2^8) level ${r.erasure.simd} (available: ${r.erasure.available.join(', ')})`
+  ]
+  if (r.hash.fallbackReason !== undefined) lines.push(`warning      ${r.hash.fallbackReason}`)
+  if (r.erasure.fallbackReason !== undefined) lines.push(`warning      ${r.erasure.fallbackReason}`)
+  return lines
+}

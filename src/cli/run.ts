@@ -1,0 +1,60 @@
+// What every command does around its own work: find its repo, open a backend on it (see
+// backend.ts), stop cleanly on a signal, and write its output.
+import { once } from 'node:events'
+import { constants as osConstants } from 'node:os'
+import type { Command } from 'commander'
+import { resolveRepoPath } from '../repo/repo.js'
+import { openBackend, type Backend } from './backend.js'
+import { jsonText, type JsonOutput } from './format.js'
+
+interface GlobalOptions { repo?: string }
+
+/** The option of every command that can print its result as JSON. */
+export interface JsonFlag { json?: boolean }
+
+export function repoOf (cmd: Command): string {
+  return resolveRepoPath((cmd.optsWithGlobals() as GlobalOptions).repo)
+}
+
+export async function withBackend<T> (cmd: Command, fn: (b: Backend) => Promise<T>): Promise<T> {
+  const backend = await openBackend(repoOf(cmd))
+  // A signal interrupts the command (the local backend aborts it and waits for it to clean
+  // up), then the process exits as a shell reports a signal: 128 + its number.
+  let interrupted: Promise<void> | undefined
+  const stop = (signal: NodeJS.Signals): void => {
+    const code = 128 + osConstants.signals[signal]
+    process.exitCode = code
+    interrupted ??= backend.close().finally(() => process.exit(code))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    return await fn(backend)
+  } catch (err) {
+    if (interrupted !== undefined) await interrupted // the command failed because it was stopped
+    throw err
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    if (interrupted === undefined) await backend.close()
+  }
+}
+
+/** Lines to standard output. */
+export function print (lines: string | string[]): void {
+  for (const line of typeof lines === 'string' ? [lines] : lines) process.stdout.write(line + '\n')
+}
+
+export function printJson (value: JsonOutput): void {
+  print(jsonText(value))
+}
+
+/** A line to standard error: what is said about the output rather than the output itself. */
+export function note (line: string): void {
+  process.stderr.write(line + '\n')
+}
+
+/** Bytes to standard output, waiting while the reader is behind. */
+export async function writeOut (piece: Uint8Array): Promise<void> {
+  if (!process.stdout.write(piece)) await once(process.stdout, 'drain')
+}
