@@ -1,24 +1,12 @@
 // Keeps this node's provider records alive: every pinned root is announced again well before
-// its record expires, a keyspace region at a time rather than one lookup per root.
-//
-// Roots are taken in order of their DHT key (SHA-256 of the routing key's multihash, as
-// kad-dht places them). A lookup for key y returns the K peers closest to y; at distance r
-// for the farthest, every peer nearer to y than r is among them, so the lookup knows every
-// peer of the largest subtree of the keyspace (all keys sharing a prefix with y) that lies
-// within r of y. When the sibling subtree is known whole as well (one more lookup, from a
-// key inside it), their parent is, and once such a region holds at least K peers, the K
-// closest peers of any key inside it lie inside it (by the XOR metric a key is nearer to
-// every peer sharing a longer prefix with it): each root in the region has its record sent
-// to its K nearest peers of the region with no lookup of its own. A region is only built
-// where other roots wait in it, and a lookup that builds it is made from a waiting root's own
-// key where one lies in the subtree to learn (placing that root as its own lookup would);
-// a key that is no root's is looked up only against roots already placed with no lookup.
-// So a round never makes more lookups than it has roots. A lookup that met fewer than K
-// peers because some did not answer knows no region. Records bound for one peer travel on
+// its record expires, a keyspace region at a time rather than one lookup per root. Where
+// each record goes is decided by the plan (reprovide-plan.ts); a round here makes the
+// lookups the plan asks for and sends the records it places, those bound for one peer on
 // one stream.
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { peerKey, placeOf, routingKey } from './keys.js'
+import { peerKey, placeOf, routingKey } from './kad-compat.js'
+import { ReprovidePlan, toBig, type LookupAnswer, type PlanRoot, type PlanStep } from './reprovide-plan.js'
 import type { Routing } from './routing.js'
 
 export interface ReproviderInit {
@@ -46,32 +34,8 @@ export interface ReprovideRound {
   peers: number
 }
 
-/** A 32-byte key as a number, for XOR distances. */
-function toBig (key: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(key).toString('hex'))
-}
-
-const KEY_BITS = 256
-
 /** Records gathered before they are sent. */
 const FLUSH_RECORDS = 16_384
-
-/** Regions kept while the round moves on through the keyspace. */
-const REGIONS_KEPT = 16
-
-interface Known { id: PeerId, key: bigint }
-
-/** The keys sharing the first `bits` bits with `key`: a subtree of the keyspace. */
-interface Subtree { key: bigint, bits: number }
-
-/** Whether `key` lies in `tree`. */
-function inside (tree: Subtree, key: bigint): boolean {
-  const shift = BigInt(KEY_BITS - tree.bits)
-  return (tree.key >> shift) === (key >> shift)
-}
-
-/** A subtree whose peers are all known. */
-interface Region extends Subtree { peers: Known[] }
 
 export class Reprovider {
   private timer: NodeJS.Timeout | undefined
@@ -101,195 +65,108 @@ export class Reprovider {
     const started = Date.now()
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
     // Each root's lookup key and its place in the keyspace (its dhtKey), hashed once.
-    const ordered = (roots ?? await this.init.roots()).map(cid => {
+    const planned: Array<PlanRoot<CID>> = (roots ?? await this.init.roots()).map(cid => {
       const target = routingKey(cid).multihash.bytes
-      return { cid, target, key: toBig(placeOf(target)), chosen: undefined as Known[] | undefined }
-    }).sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
-    const k = this.routing.k
-    const round: ReprovideRound = { at: started, ms: 0, roots: ordered.length, failed: 0, lookups: 0, records: 0, peers: 0 }
-    const peersSent = new Set<string>()
-    // Regions whose peers are all known and number at least K (the newest last).
-    const regions: Region[] = []
-    // Records waiting to be sent, by peer, and each root's chosen peers.
-    let byPeer = new Map<string, { id: PeerId, keys: Array<Uint8Array<ArrayBuffer>> }>()
-    let targets: Array<{ root: CID, peers: string[] }> = []
-    let waiting = 0
-
-    const flush = async (): Promise<void> => {
-      const queue = [...byPeer.values()]
-      const delivered = new Set<string>()
-      byPeer = new Map()
-      const send = async (): Promise<void> => {
-        for (let p = queue.shift(); p !== undefined && !signal.aborted; p = queue.shift()) {
-          try {
-            await this.routing.sendProviderRecords(p.id, p.keys, { signal })
-            delivered.add(p.id.toString())
-            peersSent.add(p.id.toString())
-            round.records += p.keys.length
-          } catch (err) {
-            this.init.log('records for %d roots to %p failed: %s', p.keys.length, p.id, (err as Error).message)
-          }
-        }
-      }
-      await Promise.all(Array.from({ length: this.init.concurrency ?? 10 }, send))
-      for (const t of targets) {
-        if (!t.peers.some(id => delivered.has(id))) {
-          round.failed++
-          this.init.log('reprovide of %c failed: no peer took the record', t.root)
-        }
-      }
-      targets = []
-      waiting = 0
-    }
-
-    /**
-     * The K closest peers to `key`, and the subtree around `key` they cover whole; `partial`
-     * when some peers asked did not answer and fewer than K were found, so no subtree is known.
-     */
-    const lookup = async (target: Uint8Array, key = toBig(placeOf(target))): Promise<Region & { closest: Known[], partial: boolean }> => {
-      round.lookups++
-      const found = await this.routing.closestPeers(target, { signal })
-      const closest = nearest(key, found.closest.map(id => ({ id, key: toBig(peerKey(id)) })), k)
-      if (closest.length < k) {
-        // Every peer asked answered and fewer than K were found: the lookup met every peer
-        // there is, and the whole keyspace is known. Otherwise it knows no region at all.
-        const partial = found.responses < found.queries
-        return { key, bits: partial ? KEY_BITS : 0, peers: partial ? [] : closest, closest, partial }
-      }
-      const radius = closest[k - 1].key ^ key
-      // The largest subtree around `key` within the radius: its farthest key, 2^(256-bits) − 1 away.
-      const bits = KEY_BITS - (bitLength(radius + 1n) - 1)
-      const tree = { key, bits }
-      return { ...tree, peers: closest.filter(p => inside(tree, p.key)), closest, partial: false }
-    }
-
-    // Lookups from keys that are no root's (to learn a subtree no root waits in) are paid for
-    // by roots placed through a region with no lookup at all, and only after: with every other
-    // lookup some root's own, a round never makes more lookups than it has roots.
-    let credit = 0
-
-    /** The first root after `after` lying in `tree` that has no peers chosen yet. */
-    const waitingIn = (tree: Subtree, after: number): typeof ordered[number] | undefined => {
-      const shift = BigInt(KEY_BITS - tree.bits)
-      const low = (tree.key >> shift) << shift
-      let lo = after + 1
-      let hi = ordered.length
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1
-        if (ordered[mid].key < low) lo = mid + 1
-        else hi = mid
-      }
-      for (let i = lo; i < ordered.length && inside(tree, ordered[i].key); i++) if (ordered[i].chosen === undefined) return ordered[i]
-      return undefined
-    }
-
-    /**
-     * Every peer in `tree`, from one lookup when they are at most K, else from covering its
-     * two halves; undefined when a half cannot be covered. A lookup is made from the key of a
-     * root waiting in the subtree, which it places exactly as that root's own lookup would;
-     * only where no root waits, from a key hashed into the subtree, against the credit.
-     */
-    const cover = async (tree: Subtree, after: number): Promise<Known[] | undefined> => {
-      const root = waitingIn(tree, after)
-      let found
-      if (root !== undefined) {
-        found = await lookup(root.target, root.key)
-        root.chosen = found.closest
-      } else {
-        if (credit <= 0) return undefined
-        const target = keyIn(tree)
-        if (target === undefined) return undefined
-        credit--
-        found = await lookup(target)
-      }
-      if (found.partial) return undefined
-      if (found.bits <= tree.bits) return found.peers.filter(p => inside(tree, p.key))
-      const half = 1n << BigInt(KEY_BITS - tree.bits - 1)
-      const low = await cover({ key: tree.key & ~half, bits: tree.bits + 1 }, after)
-      const high = low === undefined ? undefined : await cover({ key: tree.key | half, bits: tree.bits + 1 }, after)
-      return low === undefined || high === undefined ? undefined : [...low, ...high]
-    }
-
+      return { root: cid, target, key: toBig(placeOf(target)) }
+    })
+    const round: ReprovideRound = { at: started, ms: 0, roots: planned.length, failed: 0, lookups: 0, records: 0, peers: 0 }
+    const records = new RecordBatch(this.routing, round, this.init, signal)
+    const steps = new ReprovidePlan<CID, PeerId>(planned, { k: this.routing.k, placeOf }).steps()
     let visited = 0
-    for (const root of ordered) {
-      if (signal.aborted) break
-      const at = visited++
-      // Placed already by a lookup made from its key while a region was being built.
-      let chosen = root.chosen
-      const known = chosen === undefined ? regions.find(r => inside(r, root.key)) : undefined
-      if (known !== undefined) {
-        chosen = nearest(root.key, known.peers, k)
-        credit++
-      }
-      if (chosen === undefined) {
-        try {
-          const own = await lookup(root.target, root.key)
-          chosen = own.closest
-          // Grow the subtree the lookup knows whole into a region of at least K peers, one
-          // sibling subtree at a time, while more roots wait in the parent than this one.
-          let region: Region = own
-          while (!own.partial && region.peers.length < k && region.bits > 0) {
-            const parent = { key: root.key, bits: region.bits - 1 }
-            if (waitingIn(parent, at) === undefined) break
-            const sibling = await cover({ key: root.key ^ (1n << BigInt(KEY_BITS - region.bits)), bits: region.bits }, at)
-            if (sibling === undefined) break
-            region = { ...parent, peers: [...region.peers, ...sibling] }
-          }
-          // A region of fewer than K peers that spans the whole keyspace is the whole network.
-          if (region.peers.length >= k || region.bits === 0) {
-            regions.push(region)
-            if (regions.length > REGIONS_KEPT) regions.shift()
-          }
-        } catch (err) {
-          this.init.log('lookup for %c failed: %s', root.cid, (err as Error).message)
-        }
-      }
-      if (chosen === undefined || chosen.length === 0) {
-        round.failed++
-        this.init.log('reprovide of %c failed: no DHT peer found', root.cid)
+    // An abort ends the round between two roots' turns, never inside one.
+    let next = signal.aborted ? undefined : steps.next()
+    while (next !== undefined && next.done !== true) {
+      const step: PlanStep<CID, PeerId> = next.value
+      if (step.kind === 'lookup') {
+        round.lookups++
+        const answer = await this.lookup(step.target, signal).catch((err: Error) => err)
+        if (answer instanceof Error) this.init.log('lookup for %c failed: %s', step.root, answer.message)
+        next = answer instanceof Error ? steps.throw(answer) : steps.next(answer)
         continue
       }
-      targets.push({ root: root.cid, peers: chosen.map(p => p.id.toString()) })
-      for (const p of chosen) {
-        const entry = byPeer.get(p.id.toString()) ?? { id: p.id, keys: [] }
-        entry.keys.push(root.target)
-        byPeer.set(p.id.toString(), entry)
+      visited++
+      if (step.kind === 'unplaced') {
+        round.failed++
+        this.init.log('reprovide of %c failed: no DHT peer found', step.root)
+      } else {
+        records.add(step.root, step.target, step.peers.map(p => p.id))
+        if (records.waiting >= FLUSH_RECORDS) await records.flush()
       }
-      waiting += chosen.length
-      if (waiting >= FLUSH_RECORDS) await flush()
+      next = signal.aborted ? undefined : steps.next()
     }
-    await flush()
+    steps.return()
+    await records.flush()
     // Roots an abort left unvisited.
-    round.failed += ordered.length - visited
-    round.peers = peersSent.size
+    round.failed += planned.length - visited
+    round.peers = records.peersSent.size
     round.ms = Date.now() - started
     this.lastRound = round
     this.init.log('reprovided %d roots in %d ms: %d lookups, %d records to %d peers, %d failed', round.roots, round.ms, round.lookups, round.records, round.peers, round.failed)
     return round
   }
-}
 
-function bitLength (n: bigint): number {
-  return n === 0n ? 0 : n.toString(2).length
-}
-
-/** Tries at most this many keys for one that hashes into a subtree (subtrees up to 16 bits deep: networks of about a million nodes). */
-const KEY_SEARCH = 1 << 17
-
-/**
- * A lookup key whose place in the keyspace (kad-dht hashes the key it is given) lies in
- * `tree`: found by trying counters, about 2^bits hashes; undefined past KEY_SEARCH.
- */
-function keyIn (tree: Subtree): Uint8Array | undefined {
-  const key = Buffer.alloc(8)
-  for (let i = 0; i < KEY_SEARCH; i++) {
-    key.writeUInt32BE(i, 4)
-    if (inside(tree, toBig(placeOf(key)))) return new Uint8Array(key)
+  /** The closest peers to `target` the DHT finds, each with its place in the keyspace. */
+  private async lookup (target: Uint8Array, signal: AbortSignal): Promise<LookupAnswer<PeerId>> {
+    const found = await this.routing.closestPeers(target, { signal })
+    return {
+      closest: found.closest.map(id => ({ id, key: toBig(peerKey(id)) })),
+      incomplete: found.responses < found.queries
+    }
   }
-  return undefined
 }
 
-/** `peers` ordered by XOR distance to `key`, nearest first, at most `k` of them. */
-function nearest (key: bigint, peers: Known[], k: number): Known[] {
-  return peers.map(p => ({ p, d: p.key ^ key })).sort((a, b) => a.d < b.d ? -1 : a.d > b.d ? 1 : 0).slice(0, k).map(x => x.p)
+/** Records placed and not yet sent, by peer, and the peers each root's record went to. */
+class RecordBatch {
+  private byPeer = new Map<string, { id: PeerId, keys: Array<Uint8Array<ArrayBuffer>> }>()
+  private targets: Array<{ root: CID, peers: string[] }> = []
+  /** Records waiting to be sent. */
+  waiting = 0
+  /** Distinct peers that took records this round. */
+  readonly peersSent = new Set<string>()
+
+  constructor (
+    private readonly routing: Routing,
+    private readonly round: ReprovideRound,
+    private readonly init: ReproviderInit,
+    private readonly signal: AbortSignal
+  ) {}
+
+  /** Queues `root`'s record (under its routing key `target`) for each of `peers`. */
+  add (root: CID, target: Uint8Array<ArrayBuffer>, peers: PeerId[]): void {
+    this.targets.push({ root, peers: peers.map(id => id.toString()) })
+    for (const id of peers) {
+      const entry = this.byPeer.get(id.toString()) ?? { id, keys: [] }
+      entry.keys.push(target)
+      this.byPeer.set(id.toString(), entry)
+    }
+    this.waiting += peers.length
+  }
+
+  /** Sends what waits, `concurrency` peers at once; a root no peer took counts as failed. */
+  async flush (): Promise<void> {
+    const queue = [...this.byPeer.values()]
+    const delivered = new Set<string>()
+    this.byPeer = new Map()
+    const send = async (): Promise<void> => {
+      for (let p = queue.shift(); p !== undefined && !this.signal.aborted; p = queue.shift()) {
+        try {
+          await this.routing.sendProviderRecords(p.id, p.keys, { signal: this.signal })
+          delivered.add(p.id.toString())
+          this.peersSent.add(p.id.toString())
+          this.round.records += p.keys.length
+        } catch (err) {
+          this.init.log('records for %d roots to %p failed: %s', p.keys.length, p.id, (err as Error).message)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: this.init.concurrency ?? 10 }, send))
+    for (const t of this.targets) {
+      if (!t.peers.some(id => delivered.has(id))) {
+        this.round.failed++
+        this.init.log('reprovide of %c failed: no peer took the record', t.root)
+      }
+    }
+    this.targets = []
+    this.waiting = 0
+  }
 }

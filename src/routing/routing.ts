@@ -2,14 +2,12 @@
 // CIDs are ever announced, never every block: one record per file keeps DHT traffic flat
 // as files grow (which blocks a provider holds travels in the exchange's HAVE messages).
 import type { PeerId, PeerInfo, Stream } from '@libp2p/interface'
-import { pbStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
+import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
-import { NotAnnouncedError, ProtocolError } from '../errors.js'
-import { routingKey } from './keys.js'
-import { Message } from './pb/dht.js'
+import { NotAnnouncedError } from '../errors.js'
+import { recordStored, routingKey, routingTableSize, writeProviderRecords } from './kad-compat.js'
 
 export interface LookupStats {
   /** Milliseconds from start to the last event. */
@@ -50,14 +48,11 @@ export const PROVIDE_TIMEOUT = 30_000
 /** Provider records sent to one peer on one stream, at most. */
 export const MAX_RECORDS_PER_STREAM = 1024
 
-/** Largest answer read from a DHT stream here (the echo of a PING). */
-const MAX_DHT_ANSWER = 64 * 1024
-
 export interface RoutingInit {
   dht: KadDHT
   self: PeerId
-  /** How many peers the DHT routing table holds. */
-  tableSize: () => number
+  /** How many peers the DHT routing table holds (default: read from kad-dht's routing table). */
+  tableSize?: () => number
   /** Opens a stream of the DHT protocol to a peer: provider records batched by the reprovider. */
   dialDht: (peer: PeerId, options: { signal?: AbortSignal }) => Promise<Stream>
   /** The addresses this node's provider records carry. */
@@ -85,13 +80,13 @@ export class Routing {
     // kad-dht waits for peers rather than failing when it knows none; a node that has just
     // started gets a bounded wait to meet its bootstrap peers.
     await this.joined(options.signal)
-    if (this.init.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
+    if (this.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
     try {
       for await (const e of this.init.dht.provide(routingKey(root), { signal })) {
         count(stats, e)
-        if (e.name === 'PEER_RESPONSE' && e.messageType === MessageType.ADD_PROVIDER) stats.stored++
+        if (recordStored(e)) stats.stored++
       }
     } finally {
       // kad-dht keeps a record of its own for every key it provides (even one whose provide
@@ -127,26 +122,16 @@ export class Routing {
 
   /**
    * Sends `peer` this node's provider records for the roots whose routing keys (multihash
-   * bytes, as `routingKey(root).multihash.bytes`) are `keys`, as ADD_PROVIDER messages, many to a
-   * stream (the DHT's own provide opens a stream per record), each batch followed by a PING.
-   * ADD_PROVIDER has no answer, and a kad-dht server stops reading a stream once its sender
-   * has closed it, dropping what it had not read yet; it handles a stream's messages in
-   * order, so the PING's echo says every record before it was stored.
+   * bytes, as `routingKey(root).multihash.bytes`) are `keys`, many to a stream (the DHT's own
+   * provide opens a stream per record), at most MAX_RECORDS_PER_STREAM to one.
    */
   async sendProviderRecords (peer: PeerId, keys: Array<Uint8Array<ArrayBuffer>>, options: { signal?: AbortSignal, timeout?: number } = {}): Promise<void> {
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
-    const self = { id: this.init.self.toMultihash().bytes, addrs: this.init.addresses().map(a => a.bytes) }
+    const self = { id: this.init.self, addresses: this.init.addresses() }
     for (let i = 0; i < keys.length; i += MAX_RECORDS_PER_STREAM) {
       const stream = await this.init.dialDht(peer, { signal })
       try {
-        const messages = pbStream(stream, { maxDataLength: MAX_DHT_ANSWER }).pb(Message)
-        await messages.writeV([
-          ...keys.slice(i, i + MAX_RECORDS_PER_STREAM).map(key => ({ type: Message.MessageType.ADD_PROVIDER, key, providerPeers: [self] })),
-          { type: Message.MessageType.PING, key: new Uint8Array(0), providerPeers: [] }
-        ], { signal })
-        const echo = await messages.read({ signal })
-        if (echo.type !== Message.MessageType.PING) throw new ProtocolError(`the DHT peer answered ${echo.type} to a PING`)
-        await stream.close({ signal })
+        await writeProviderRecords(stream, keys.slice(i, i + MAX_RECORDS_PER_STREAM), self, { signal })
       } catch (err) {
         stream.abort(err as Error)
         throw err
@@ -154,10 +139,15 @@ export class Routing {
     }
   }
 
+  /** Peers in the DHT routing table. */
+  private tableSize (): number {
+    return this.init.tableSize?.() ?? routingTableSize(this.init.dht)
+  }
+
   /** Waits (at most JOIN_WAIT) until the routing table holds a peer. */
   private async joined (signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + JOIN_WAIT
-    while (this.init.tableSize() === 0 && Date.now() < deadline && signal?.aborted !== true) await sleep(50, signal)
+    while (this.tableSize() === 0 && Date.now() < deadline && signal?.aborted !== true) await sleep(50, signal)
   }
 
   /** Providers of `root` other than this node, as they are found, each once. */
@@ -167,7 +157,7 @@ export class Routing {
     const seen = new Set<string>()
     // A node that has just started may not have met its bootstrap peers yet.
     await this.joined(signal)
-    if (this.init.tableSize() === 0) return
+    if (this.tableSize() === 0) return
     const retries = options.retries ?? 3
     for (let attempt = 0; attempt <= retries && !signal.aborted; attempt++) {
       if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal)

@@ -9,9 +9,10 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { DHT_PROTOCOL } from '../../src/node/host.js'
-import { dhtKey, peerKey, routingKey } from '../../src/routing/keys.js'
+import { dhtKey, peerKey } from '../../src/routing/kad-compat.js'
 import { bootstrapFrom, randomFile, startNetwork, startNode, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
+import { holdsRecord } from './holds-record.js'
 
 describe('provide when no DHT peer takes the record', function () {
   this.timeout(60_000)
@@ -113,21 +114,3 @@ describe('reprovide', function () {
     }
   })
 })
-
-/** Whether `node` itself holds a record naming `provider` for `root` (its own store, no lookup). */
-async function holdsRecord (node: PeerLinkNode, root: CID, provider: PeerLinkNode): Promise<boolean> {
-  const controller = new AbortController()
-  try {
-    for await (const e of node.network.host.services.dht.findProviders(routingKey(root), { signal: controller.signal })) {
-      // kad-dht answers from its own store first, as events from itself; then it asks others.
-      const local = 'from' in e && e.from.equals(node.network.peerId)
-      if (e.name === 'PROVIDER' && local) return e.providers.some(p => p.id.equals(provider.network.peerId))
-      if (!local) return false
-    }
-    return false
-  } catch {
-    return false
-  } finally {
-    controller.abort()
-  }
-}

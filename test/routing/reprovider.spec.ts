@@ -10,7 +10,7 @@ import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { dhtKey, peerKey, routingKey } from '../../src/routing/keys.js'
+import { dhtKey, peerKey, routingKey } from '../../src/routing/kad-compat.js'
 import { Reprovider } from '../../src/routing/reprovider.js'
 import type { Routing } from '../../src/routing/routing.js'
 
