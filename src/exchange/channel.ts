@@ -3,23 +3,17 @@
 // a block other than the one asked for, or a bitfield of the wrong size is a violation: the
 // stream is reset and every open request fails, so the session moves the work elsewhere.
 import type { PeerId, Stream } from '@libp2p/interface'
-import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
-import { checkShape, fromBitfield, Message, readMessages, send, type Outgoing } from './wire.js'
-
-type Pending =
-  { kind: 'have', count: number, resolve: (has: boolean[]) => void, reject: (err: Error) => void } |
-  { kind: 'block', cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
-
-const FROM_PROVIDER = new Set([Message.Type.HAVE, Message.Type.BLOCK, Message.Type.DONT_HAVE])
+import { handleMessage, REQUESTER_HANDLERS, type PendingRequest, type RequestingContext } from './handlers/index.js'
+import { Message, readMessages, send, type Outgoing } from './wire.js'
 
 /** Ids of cancelled requests are remembered this long: their answers may already be on the way. */
 const CANCELLED_MEMORY = 1024
 
 export class ProviderChannel {
   private nextId = 1n
-  private readonly pending = new Map<bigint, Pending>()
+  private readonly pending = new Map<bigint, PendingRequest>()
   private readonly cancelled = new Set<bigint>()
   private failure: Error | undefined
   private lastProgress = Date.now()
@@ -83,7 +77,7 @@ export class ProviderChannel {
     if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
   }
 
-  private register (p: Pending): bigint {
+  private register (p: PendingRequest): bigint {
     if (this.failure !== undefined) throw this.failure
     if (this.pending.size === 0) this.lastProgress = Date.now() // silence counts from here
     const id = this.nextId++
@@ -96,35 +90,28 @@ export class ProviderChannel {
     await send(this.stream, msg, signal)
   }
 
+  /** The open requests, as the answer handlers see them. */
+  private readonly requests: RequestingContext = {
+    claim: (msg) => {
+      const p = this.pending.get(msg.id)
+      if (p !== undefined) return p
+      // The one answer a cancelled request may still get; a second is not allowed.
+      if (this.cancelled.delete(msg.id)) return undefined
+      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
+    },
+    settle: (id) => { this.pending.delete(id) }
+  }
+
   private async read (): Promise<void> {
     try {
-      for await (const msg of readMessages(this.stream)) this.answer(msg)
+      for await (const msg of readMessages(this.stream)) {
+        this.lastProgress = Date.now()
+        await handleMessage(REQUESTER_HANDLERS, msg, this.requests)
+      }
       this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
     } catch (err) {
       if (err instanceof ProtocolError) this.violation = err
       this.close(err instanceof ProtocolError ? err : new PeerUnavailableError(`exchange stream to ${this.peer.toString()} failed: ${(err as Error).message}`, { cause: err }))
     }
-  }
-
-  private answer (msg: Message): void {
-    checkShape(msg, FROM_PROVIDER)
-    this.lastProgress = Date.now()
-    const p = this.pending.get(msg.id)
-    if (p === undefined) {
-      // The one answer a cancelled request may still get; a second is not allowed.
-      if (this.cancelled.delete(msg.id)) return
-      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
-    }
-    if (msg.type === Message.Type.HAVE) {
-      if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
-      const has = fromBitfield(msg.bitfield, p.count)
-      this.pending.delete(msg.id)
-      p.resolve(has)
-      return
-    }
-    if (p.kind !== 'block') throw new ProtocolError(`${msg.type} answering HAVE query ${msg.id}`)
-    if (!equals(msg.cid, p.cid.bytes)) throw new ProtocolError(`${msg.type} for request ${msg.id} names a block that was not asked for`)
-    this.pending.delete(msg.id)
-    p.resolve(msg.type === Message.Type.BLOCK ? msg.data : undefined)
   }
 }
