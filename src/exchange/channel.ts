@@ -5,46 +5,75 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
+import { systemClock, type Clock } from './clock.js'
 import { handleMessage, REQUESTER_HANDLERS, type PendingRequest, type RequestingContext } from './handlers/index.js'
 import { Message, readMessages, send, type Outgoing } from './wire.js'
+
+/** What a fetch session needs of its link to one provider. */
+export interface ExchangeChannel {
+  readonly peer: PeerId
+  /** False once the channel failed or was closed: every open request has been rejected. */
+  readonly open: boolean
+  /** Requests asked and not yet answered. */
+  readonly outstanding: number
+  /** Set when the provider broke the protocol (as opposed to going away). */
+  readonly violation: ProtocolError | undefined
+  /** Which of `cids` the provider holds. */
+  have: (cids: CID[], options?: { signal?: AbortSignal }) => Promise<boolean[]>
+  /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
+  request: (cid: CID) => { id: bigint, result: Promise<Uint8Array | undefined> }
+  /** Gives a request up: its result resolves as undefined, and a late answer is not a violation. */
+  cancel: (id: bigint) => void
+  /** How long the provider has answered nothing while something was asked of it (0 when nothing is). */
+  silentFor: (now: number) => number
+  /** Ends the channel; with an error, the stream is reset rather than closed. */
+  close: (err?: Error) => void
+}
+
+/** Opens a channel to a provider, ready for requests. */
+export type OpenChannel = (peer: PeerId, options: { signal?: AbortSignal }) => Promise<ExchangeChannel>
 
 /** Ids of cancelled requests are remembered this long: their answers may already be on the way. */
 const CANCELLED_MEMORY = 1024
 
-export class ProviderChannel {
+export class ProviderChannel implements ExchangeChannel {
   private nextId = 1n
   private readonly pending = new Map<bigint, PendingRequest>()
   private readonly cancelled = new Set<bigint>()
   private failure: Error | undefined
-  private lastProgress = Date.now()
-  /** Set when the provider broke the protocol (as opposed to going away). */
+  private reading = false
+  private lastProgress: number
   violation: ProtocolError | undefined
 
-  constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID) {
-    void this.read()
+  constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID, private readonly clock: Pick<Clock, 'now'> = systemClock) {
+    this.lastProgress = clock.now()
   }
 
   get open (): boolean { return this.failure === undefined }
   get outstanding (): number { return this.pending.size }
 
-  /** Which of `cids` the provider holds. */
-  async have (cids: CID[], signal?: AbortSignal): Promise<boolean[]> {
+  /** Starts reading the provider's answers; the first request starts it too. */
+  start (): void {
+    if (this.reading) return
+    this.reading = true
+    void this.read()
+  }
+
+  async have (cids: CID[], options: { signal?: AbortSignal } = {}): Promise<boolean[]> {
     const { promise, resolve, reject } = Promise.withResolvers<boolean[]>()
     const id = this.register({ kind: 'have', count: cids.length, resolve, reject })
-    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, signal)
+    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, options.signal)
     return await promise
   }
 
   /**
-   * How long the provider has answered nothing while something was asked of it (0 when
-   * nothing is). A provider serves a stream's requests in order, so on a slow link the last
-   * of many requests waits long for its answer; silence this long means a stall.
+   * A provider serves a stream's requests in order, so on a slow link the last of many
+   * requests waits long for its answer; silence this long means a stall.
    */
   silentFor (now: number): number {
     return this.pending.size === 0 ? 0 : now - this.lastProgress
   }
 
-  /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
   request (cid: CID): { id: bigint, result: Promise<Uint8Array | undefined> } {
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array | undefined>()
     const id = this.register({ kind: 'block', cid, resolve, reject })
@@ -79,7 +108,8 @@ export class ProviderChannel {
 
   private register (p: PendingRequest): bigint {
     if (this.failure !== undefined) throw this.failure
-    if (this.pending.size === 0) this.lastProgress = Date.now() // silence counts from here
+    this.start()
+    if (this.pending.size === 0) this.lastProgress = this.clock.now() // silence counts from here
     const id = this.nextId++
     this.pending.set(id, p)
     return id
@@ -105,7 +135,7 @@ export class ProviderChannel {
   private async read (): Promise<void> {
     try {
       for await (const msg of readMessages(this.stream)) {
-        this.lastProgress = Date.now()
+        this.lastProgress = this.clock.now()
         await handleMessage(REQUESTER_HANDLERS, msg, this.requests)
       }
       this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
@@ -113,5 +143,14 @@ export class ProviderChannel {
       if (err instanceof ProtocolError) this.violation = err
       this.close(err instanceof ProtocolError ? err : new PeerUnavailableError(`exchange stream to ${this.peer.toString()} failed: ${(err as Error).message}`, { cause: err }))
     }
+  }
+}
+
+/** Opens channels to providers of `root` over exchange streams that `openStream` opens. */
+export function streamChannels (root: CID, openStream: (peer: PeerId, options: { signal?: AbortSignal }) => Promise<Stream>, clock: Pick<Clock, 'now'> = systemClock): OpenChannel {
+  return async (peer, options) => {
+    const channel = new ProviderChannel(peer, await openStream(peer, options), root, clock)
+    channel.start()
+    return channel
   }
 }
