@@ -209,6 +209,7 @@ export class FetchSession {
       if (p.inflight.get(w.key)?.id !== id) return // cancelled or timed out
       p.inflight.delete(w.key)
       if (id > p.answeredUpTo) p.answeredUpTo = id
+      if (bytes !== undefined && w.result === undefined) w.verifying = true
       // The provider's pipe is refilled now, not after this block is verified and stored.
       this.pump()
       if (w.result !== undefined) return
@@ -239,6 +240,8 @@ export class FetchSession {
       // A store failure (disk full) is not the provider's fault and ends the fetch.
       if (w.result === undefined) this.abort.abort(err)
       return
+    } finally {
+      w.verifying = false
     }
     recordBlock(p, bytes.byteLength, this.clock.now() - started)
     this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength }))
@@ -263,7 +266,9 @@ export class FetchSession {
   /** With nothing queued, an idle provider also asks for what has waited longest elsewhere. */
   private raceStragglers (live: LiveProvider[]): void {
     const now = this.clock.now()
-    const wanted = (key: string): boolean => this.wants.get(key) !== undefined
+    // A block whose bytes are being verified is raced by nobody: its provider, its request
+    // answered, would otherwise be the first to ask for it again.
+    const wanted = (key: string): boolean => this.wants.get(key)?.verifying === false
     for (const p of live) {
       if (p.inflight.size >= Math.max(1, this.window / 4)) continue
       const key = oldestStraggler(p, live, wanted, now)

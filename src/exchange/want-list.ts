@@ -13,6 +13,8 @@ export interface Want {
   waiters: Array<(r: WantResult) => void>
   /** Waiting in the queue for a provider. */
   queued: boolean
+  /** Its bytes have come and are being verified and stored. */
+  verifying: boolean
 }
 
 export class WantList {
@@ -25,7 +27,7 @@ export class WantList {
     for (const cid of cids) {
       const key = cid.toString()
       if (this.wants.has(key)) continue
-      const w: Want = { cid, key, waiters: [], queued: true }
+      const w: Want = { cid, key, waiters: [], queued: true, verifying: false }
       this.wants.set(key, w)
       fresh.push(w)
     }
