@@ -109,7 +109,6 @@ export class FrameDecoder {
       yield frame
     }
   }
-
 }
 
 /**
