@@ -3,54 +3,77 @@
 // a block other than the one asked for, or a bitfield of the wrong size is a violation: the
 // stream is reset and every open request fails, so the session moves the work elsewhere.
 import type { PeerId, Stream } from '@libp2p/interface'
-import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
-import { checkShape, fromBitfield, Message, readMessages, send, type Outgoing } from './wire.js'
+import { systemClock, type Clock } from './clock.js'
+import { handleMessage, REQUESTER_HANDLERS, type PendingRequest, type RequestingContext } from './handlers/index.js'
+import { Message, readMessages, send, type Outgoing } from './wire.js'
 
-type Pending =
-  { kind: 'have', count: number, resolve: (has: boolean[]) => void, reject: (err: Error) => void } |
-  { kind: 'block', cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
+/** What a fetch session needs of its link to one provider. */
+export interface ExchangeChannel {
+  readonly peer: PeerId
+  /** False once the channel failed or was closed: every open request has been rejected. */
+  readonly open: boolean
+  /** Requests asked and not yet answered. */
+  readonly outstanding: number
+  /** Set when the provider broke the protocol (as opposed to going away). */
+  readonly violation: ProtocolError | undefined
+  /** Which of `cids` the provider holds. */
+  have: (cids: CID[], options?: { signal?: AbortSignal }) => Promise<boolean[]>
+  /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
+  request: (cid: CID) => { id: bigint, result: Promise<Uint8Array | undefined> }
+  /** Gives a request up: its result resolves as undefined, and a late answer is not a violation. */
+  cancel: (id: bigint) => void
+  /** How long the provider has answered nothing while something was asked of it (0 when nothing is). */
+  silentFor: (now: number) => number
+  /** Ends the channel; with an error, the stream is reset rather than closed. */
+  close: (err?: Error) => void
+}
 
-const FROM_PROVIDER = new Set([Message.Type.HAVE, Message.Type.BLOCK, Message.Type.DONT_HAVE])
+/** Opens a channel to a provider, ready for requests. */
+export type OpenChannel = (peer: PeerId, options: { signal?: AbortSignal }) => Promise<ExchangeChannel>
 
 /** Ids of cancelled requests are remembered this long: their answers may already be on the way. */
 const CANCELLED_MEMORY = 1024
 
-export class ProviderChannel {
+export class ProviderChannel implements ExchangeChannel {
   private nextId = 1n
-  private readonly pending = new Map<bigint, Pending>()
+  private readonly pending = new Map<bigint, PendingRequest>()
   private readonly cancelled = new Set<bigint>()
   private failure: Error | undefined
-  private lastProgress = Date.now()
-  /** Set when the provider broke the protocol (as opposed to going away). */
+  private reading = false
+  private lastProgress: number
   violation: ProtocolError | undefined
 
-  constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID) {
-    void this.read()
+  constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID, private readonly clock: Pick<Clock, 'now'> = systemClock) {
+    this.lastProgress = clock.now()
   }
 
   get open (): boolean { return this.failure === undefined }
   get outstanding (): number { return this.pending.size }
 
-  /** Which of `cids` the provider holds. */
-  async have (cids: CID[], signal?: AbortSignal): Promise<boolean[]> {
+  /** Starts reading the provider's answers; the first request starts it too. */
+  start (): void {
+    if (this.reading) return
+    this.reading = true
+    void this.read()
+  }
+
+  async have (cids: CID[], options: { signal?: AbortSignal } = {}): Promise<boolean[]> {
     const { promise, resolve, reject } = Promise.withResolvers<boolean[]>()
     const id = this.register({ kind: 'have', count: cids.length, resolve, reject })
-    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, signal)
+    await this.write({ type: Message.Type.WANT, id, root: this.root.bytes, cids: cids.map(c => c.bytes), haveOnly: true }, options.signal)
     return await promise
   }
 
   /**
-   * How long the provider has answered nothing while something was asked of it (0 when
-   * nothing is). A provider serves a stream's requests in order, so on a slow link the last
-   * of many requests waits long for its answer; silence this long means a stall.
+   * A provider serves a stream's requests in order, so on a slow link the last of many
+   * requests waits long for its answer; silence this long means a stall.
    */
   silentFor (now: number): number {
     return this.pending.size === 0 ? 0 : now - this.lastProgress
   }
 
-  /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
   request (cid: CID): { id: bigint, result: Promise<Uint8Array | undefined> } {
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array | undefined>()
     const id = this.register({ kind: 'block', cid, resolve, reject })
@@ -83,9 +106,10 @@ export class ProviderChannel {
     if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
   }
 
-  private register (p: Pending): bigint {
+  private register (p: PendingRequest): bigint {
     if (this.failure !== undefined) throw this.failure
-    if (this.pending.size === 0) this.lastProgress = Date.now() // silence counts from here
+    this.start()
+    if (this.pending.size === 0) this.lastProgress = this.clock.now() // silence counts from here
     const id = this.nextId++
     this.pending.set(id, p)
     return id
@@ -96,35 +120,37 @@ export class ProviderChannel {
     await send(this.stream, msg, signal)
   }
 
+  /** The open requests, as the answer handlers see them. */
+  private readonly requests: RequestingContext = {
+    claim: (msg) => {
+      const p = this.pending.get(msg.id)
+      if (p !== undefined) return p
+      // The one answer a cancelled request may still get; a second is not allowed.
+      if (this.cancelled.delete(msg.id)) return undefined
+      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
+    },
+    settle: (id) => { this.pending.delete(id) }
+  }
+
   private async read (): Promise<void> {
     try {
-      for await (const msg of readMessages(this.stream)) this.answer(msg)
+      for await (const msg of readMessages(this.stream)) {
+        this.lastProgress = this.clock.now()
+        await handleMessage(REQUESTER_HANDLERS, msg, this.requests)
+      }
       this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
     } catch (err) {
       if (err instanceof ProtocolError) this.violation = err
       this.close(err instanceof ProtocolError ? err : new PeerUnavailableError(`exchange stream to ${this.peer.toString()} failed: ${(err as Error).message}`, { cause: err }))
     }
   }
+}
 
-  private answer (msg: Message): void {
-    checkShape(msg, FROM_PROVIDER)
-    this.lastProgress = Date.now()
-    const p = this.pending.get(msg.id)
-    if (p === undefined) {
-      // The one answer a cancelled request may still get; a second is not allowed.
-      if (this.cancelled.delete(msg.id)) return
-      throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
-    }
-    if (msg.type === Message.Type.HAVE) {
-      if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
-      const has = fromBitfield(msg.bitfield, p.count)
-      this.pending.delete(msg.id)
-      p.resolve(has)
-      return
-    }
-    if (p.kind !== 'block') throw new ProtocolError(`${msg.type} answering HAVE query ${msg.id}`)
-    if (!equals(msg.cid, p.cid.bytes)) throw new ProtocolError(`${msg.type} for request ${msg.id} names a block that was not asked for`)
-    this.pending.delete(msg.id)
-    p.resolve(msg.type === Message.Type.BLOCK ? msg.data : undefined)
+/** Opens channels to providers of `root` over exchange streams that `openStream` opens. */
+export function streamChannels (root: CID, openStream: (peer: PeerId, options: { signal?: AbortSignal }) => Promise<Stream>, clock: Pick<Clock, 'now'> = systemClock): OpenChannel {
+  return async (peer, options) => {
+    const channel = new ProviderChannel(peer, await openStream(peer, options), root, clock)
+    channel.start()
+    return channel
   }
 }

@@ -1,6 +1,6 @@
-// Framing and checks for exchange messages on a libp2p stream: varint length prefixes, a
-// hard size bound before any bytes are kept, and a shape check per message type. Anything
-// malformed becomes a ProtocolError; the caller resets the stream.
+// Framing for exchange messages on a libp2p stream: varint length prefixes and a hard size
+// bound, checked before any bytes are kept. Anything malformed becomes a ProtocolError; the
+// caller resets the stream. Each message type's shape is checked by its handler (handlers/).
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { pushable } from 'it-pushable'
 import { CID } from 'multiformats/cid'
@@ -109,7 +109,6 @@ export class FrameDecoder {
       yield frame
     }
   }
-
 }
 
 /**
@@ -189,28 +188,4 @@ export function fromBitfield (bits: Uint8Array, count: number): boolean[] {
   if (bits.byteLength !== Math.ceil(count / 8)) throw new ProtocolError(`HAVE bitfield of ${bits.byteLength} bytes for ${count} CIDs (expected ${Math.ceil(count / 8)})`)
   if (count % 8 !== 0 && (bits[bits.byteLength - 1] >> (count % 8)) !== 0) throw new ProtocolError('HAVE bitfield has bits set past the last CID')
   return Array.from({ length: count }, (_, i) => (bits[i >> 3] & (1 << (i & 7))) !== 0)
-}
-
-const KNOWN_TYPES = new Set(Object.values(Message.Type))
-
-/** Checks that a message is a known type, with the fields that type needs and no others. */
-export function checkShape (msg: Message, expected: ReadonlySet<Message.Type>): void {
-  if (!KNOWN_TYPES.has(msg.type)) throw new ProtocolError(`unknown message type ${String(msg.type)}`)
-  if (!expected.has(msg.type)) throw new ProtocolError(`unexpected ${msg.type} message`)
-  switch (msg.type) {
-    case Message.Type.WANT:
-      if (msg.cids.length === 0) throw new ProtocolError('WANT names no CIDs')
-      if (msg.root.byteLength === 0) throw new ProtocolError('WANT names no root')
-      if (msg.data.byteLength !== 0 || msg.cid.byteLength !== 0) throw new ProtocolError('WANT carries block fields')
-      break
-    case Message.Type.BLOCK:
-      if (msg.cid.byteLength === 0) throw new ProtocolError('BLOCK without a CID')
-      break
-    case Message.Type.DONT_HAVE:
-      if (msg.cid.byteLength === 0) throw new ProtocolError('DONT_HAVE without a CID')
-      if (msg.data.byteLength !== 0) throw new ProtocolError('DONT_HAVE carries data')
-      break
-    default:
-      if (msg.data.byteLength !== 0) throw new ProtocolError(`${msg.type} carries data`)
-  }
 }

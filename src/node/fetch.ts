@@ -13,6 +13,8 @@ import type { Block } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
 import { BlockNotFoundError, NoProvidersError } from '../errors.js'
+import { streamChannels } from '../exchange/channel.js'
+import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
@@ -94,10 +96,56 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
   }
 }
 
-/** Why each provider served nothing, for the error of a fetch that got nowhere. */
-function whyNot (providers: ProviderStats[]): string {
+/** Providers as they are found: the ticket's sharer first, then whoever the DHT names. */
+interface Discovery {
+  /** Settles when the lookup has ended; the session then knows every provider it will get. */
+  done: Promise<void>
+  /** Distinct peers found: the ticket's sharer is often named by the DHT as well. */
+  seen: Set<string>
+  lookupError?: Error
+}
+
+function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number }): Discovery {
+  const discovery: Discovery = { done: Promise.resolve(), seen: new Set() }
+  const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
+    if (peer.equals(c.host.peerId)) return
+    if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
+    discovery.seen.add(peer.toString())
+    session.addProvider(peer)
+  }
+  discovery.done = (async () => {
+    try {
+      if (ticket.peer !== undefined) await addProvider(ticket.peer, ticket.addrs)
+      for await (const p of c.routing.findProviders(ticket.root, options)) await addProvider(p.id, p.multiaddrs)
+    } catch (err) {
+      discovery.lookupError = err as Error
+    } finally {
+      session.providersComplete()
+    }
+  })()
+  return discovery
+}
+
+/** The error of a fetch that could not get its root: who was found, and why each served nothing. */
+function noProviders (ticket: Ticket, discovery: Discovery, providers: ProviderStats[]): NoProvidersError {
+  const { seen, lookupError } = discovery
+  if (seen.size === 0) {
+    return new NoProvidersError(ticket.root.toString(), `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`)
+  }
   const reasons = providers.filter(p => p.reason !== undefined).map(p => `${p.peer}: ${p.reason as string}`)
-  return reasons.length > 0 ? ` (${reasons.join('; ')})` : ''
+  const why = reasons.length > 0 ? ` (${reasons.join('; ')})` : ''
+  return new NoProvidersError(ticket.root.toString(), `${seen.size} provider${seen.size === 1 ? '' : 's'} found, none could serve the root${why}`)
+}
+
+/** Announces a fetched root unless told not to; whether it was announced. */
+async function announce (c: FetchComponents, root: CID, options: FetchOptions): Promise<boolean> {
+  if (options.announce === false) return false
+  try {
+    await c.provide(root, { signal: options.signal })
+    return true
+  } catch {
+    return false
+  }
 }
 
 export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
@@ -114,45 +162,21 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   // Blocks from providers come in through the verifying door.
   const door = new VerifyingBlockstore(store)
   const session = new FetchSession(root, {
-    openStream: async (peer, o) => await openExchange(c, peer, o),
+    openChannel: streamChannels(root, async (peer, o) => await openExchange(c, peer, o)),
+    clock: systemClock,
     sink: { put: async (cid, bytes, o) => { hold([cid]); await door.put(cid, bytes, o) } },
     penalties: c.penalties,
     logger: c.host.logger
   }, { signal, requestTimeout: options.requestTimeout, onProgress: options.onProgress })
-
-  // Distinct peers: the ticket's sharer is often named by the DHT as well.
-  const seen = new Set<string>()
-  const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
-    if (peer.equals(c.host.peerId)) return
-    if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
-    seen.add(peer.toString())
-    session.addProvider(peer)
-  }
-  let lookupError: Error | undefined
-  const discovery = (async () => {
-    try {
-      if (ticket.peer !== undefined) await addProvider(ticket.peer, ticket.addrs)
-      for await (const p of c.routing.findProviders(root, { signal, timeout: options.findTimeout })) await addProvider(p.id, p.multiaddrs)
-    } catch (err) {
-      lookupError = err as Error
-    } finally {
-      session.providersComplete()
-    }
-  })()
-
+  session.start()
+  const discovery = discoverProviders(c, ticket, session, { signal, timeout: options.findTimeout })
   const source = new SessionSource(store, session)
   const completion = new StripeCompletion(store, hold, signal)
-  let result: FetchResult
   try {
-    let node
-    try {
-      node = await readRoot(source, root, { signal })
-    } catch (err) {
+    const node = await readRoot(source, root, { signal }).catch((err: Error) => {
       if (!(err instanceof BlockNotFoundError) || !err.message.includes(root.toString())) throw err
-      throw new NoProvidersError(root.toString(), seen.size === 0
-        ? `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`
-        : `${seen.size} provider${seen.size === 1 ? '' : 's'} found, none could serve the root${whyNot(session.stats())}`)
-    }
+      throw noProviders(ticket, discovery, session.stats())
+    })
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
     const exportOptions = { signal, onProgress: options.onProgress, force: options.force, onStripe: completion.onStripe }
@@ -160,16 +184,9 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     else await drain(source, root, exportOptions)
     await completion.finish()
     await store.pin(root, { name: node.name, size: node.size, type: node.type })
-    let provided = options.announce !== false
-    if (provided) {
-      try {
-        await c.provide(root, { signal: options.signal })
-      } catch {
-        provided = false
-      }
-    }
+    const provided = await announce(c, root, options)
     const providers = session.stats()
-    result = {
+    return {
       cid: root.toString(),
       name: node.name,
       type: node.type,
@@ -185,11 +202,10 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   } finally {
     controller.abort()
     session.close()
-    await discovery
+    await discovery.done
     await completion.finish().catch(() => {})
     for (const r of releases) r()
   }
-  return result
 }
 
 /** Reads the repo first and the network session for what the repo lacks. */

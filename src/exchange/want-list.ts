@@ -1,0 +1,100 @@
+// The blocks a fetch session wants: each once however often it is asked for, a queue of
+// those not yet handed to a provider (urgent ones at its head), and the callers waiting for
+// each block's outcome.
+import type { CID } from 'multiformats/cid'
+
+/** A block's outcome: its verified bytes, or undefined when no provider holds it. */
+export interface WantResult { bytes: Uint8Array | undefined }
+
+export interface Want {
+  cid: CID
+  key: string
+  result?: WantResult
+  waiters: Array<(r: WantResult) => void>
+  /** Waiting in the queue for a provider. */
+  queued: boolean
+  /** Its bytes have come and are being verified and stored. */
+  verifying: boolean
+}
+
+export class WantList {
+  private readonly wants = new Map<string, Want>()
+  private queue: Want[] = []
+
+  /** Wants the CIDs not wanted already; returns those. Urgent ones go ahead of everything queued. */
+  add (cids: CID[], urgent = false): Want[] {
+    const fresh: Want[] = []
+    for (const cid of cids) {
+      const key = cid.toString()
+      if (this.wants.has(key)) continue
+      const w: Want = { cid, key, waiters: [], queued: true, verifying: false }
+      this.wants.set(key, w)
+      fresh.push(w)
+    }
+    if (fresh.length > 0) this.queue = urgent ? [...fresh, ...this.queue] : [...this.queue, ...fresh]
+    return fresh
+  }
+
+  get (key: string): Want | undefined {
+    return this.wants.get(key)
+  }
+
+  /** Forgets a block once its outcome is taken: asking for it again fetches it again. */
+  delete (key: string): void {
+    this.wants.delete(key)
+  }
+
+  /** Wants whose outcome is not known yet. */
+  unsettled (): Want[] {
+    return [...this.wants.values()].filter(w => w.result === undefined)
+  }
+
+  get queued (): number {
+    return this.queue.length
+  }
+
+  /** Takes the first queued want that `pick` accepts off the queue. */
+  take (pick: (w: Want) => boolean): Want | undefined {
+    const i = this.queue.findIndex(pick)
+    if (i < 0) return undefined
+    const [w] = this.queue.splice(i, 1)
+    w.queued = false
+    return w
+  }
+
+  /** Takes every queued want that `pick` accepts off the queue. */
+  takeAll (pick: (w: Want) => boolean): Want[] {
+    const taken = this.queue.filter(pick)
+    if (taken.length === 0) return taken
+    this.queue = this.queue.filter(w => !taken.includes(w))
+    for (const w of taken) w.queued = false
+    return taken
+  }
+
+  /** Puts an unsettled want back at the head of the queue: it is to be asked of another provider. */
+  requeue (w: Want): void {
+    if (w.result !== undefined || w.queued) return
+    w.queued = true
+    this.queue.unshift(w)
+  }
+
+  /** Records a block's outcome and hands it to everyone waiting; false when it was known already. */
+  settle (w: Want, bytes: Uint8Array | undefined): boolean {
+    if (w.result !== undefined) return false
+    w.result = { bytes }
+    for (const resolve of w.waiters) resolve(w.result)
+    w.waiters = []
+    return true
+  }
+
+  /** The want's outcome, once it is known, unless `signal` aborts first. */
+  async outcome (w: Want, signal: AbortSignal): Promise<WantResult> {
+    if (w.result !== undefined) return w.result
+    return await new Promise<WantResult>((resolve, reject) => {
+      if (signal.aborted) { reject(signal.reason); return }
+      const onAbort = (): void => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      w.waiters.push((r) => { signal.removeEventListener('abort', onAbort); resolve(r) })
+    })
+  }
+}

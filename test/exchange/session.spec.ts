@@ -1,0 +1,241 @@
+// The fetch session against fake providers and a hand-moved clock: which provider is asked
+// for what, when work moves, and what the session reports. Nothing here waits on real time.
+import type { PeerId } from '@libp2p/interface'
+import { expect } from 'chai'
+import { PeerPenalties } from '../../src/exchange/penalties.js'
+import { FetchSession, type SessionProgressEvents } from '../../src/exchange/session.js'
+import { cidOf } from '../../src/hash/index.js'
+import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, quietLogger, settled, type Block, type FakeProviderInit } from './fakes.js'
+
+const root = cidOf(Uint8Array.of(0))
+
+async function setup (providers: FakeProviderInit[], options: { window?: number, requestTimeout?: number } = {}): Promise<{
+  clock: FakeClock, net: FakeNetwork, sink: CheckingSink, penalties: PeerPenalties, peers: PeerId[], session: FetchSession, events: SessionProgressEvents[]
+}> {
+  const clock = new FakeClock()
+  const net = new FakeNetwork(clock)
+  const sink = new CheckingSink()
+  const penalties = new PeerPenalties(clock.now)
+  const peers: PeerId[] = []
+  for (const [i, p] of providers.entries()) peers.push(await net.provider(i + 1, p))
+  const events: SessionProgressEvents[] = []
+  const session = new FetchSession(root, { openChannel: net.openChannel, clock, sink, penalties, logger: quietLogger }, { ...options, onProgress: (e) => { events.push(e) } })
+  return { clock, net, sink, penalties, peers, session, events }
+}
+
+/** Wants every block (in order), then gets each: the results, in order. */
+function fetchAll (session: FetchSession, blocks: Block[]): Promise<Array<Uint8Array | undefined>> {
+  session.want(blocks.map(b => b.cid))
+  return Promise.all(blocks.map(async b => await session.get(b.cid)))
+}
+
+const keys = (blocks: Block[]): string[] => blocks.map(b => b.cid.toString())
+
+describe('exchange: fetch session', () => {
+  let sessions: FetchSession[] = []
+  afterEach(() => { for (const s of sessions) s.close(); sessions = [] })
+  async function started (...args: Parameters<typeof setup>): ReturnType<typeof setup> {
+    const s = await setup(...args)
+    sessions.push(s.session)
+    s.session.start()
+    return s
+  }
+
+  it('opens no channel and sets no timer before start(), and stops its timer at close()', async () => {
+    const blocks = makeBlocks(2)
+    const { clock, net, peers, session } = await setup([{ holds: blocks }])
+    session.addProvider(peers[0])
+    session.want(blocks.map(b => b.cid))
+    await settled()
+    expect(net.opened).to.deep.equal([])
+    expect(clock.pending).to.equal(0)
+    session.start()
+    await settled()
+    expect(net.opened).to.deep.equal([peers[0].toString()])
+    expect(clock.pending).to.equal(1) // the timeout check; the open's own timeout was cleared
+    expect(await session.get(blocks[0].cid)).to.deep.equal(blocks[0].bytes)
+    session.close()
+    expect(clock.pending).to.equal(0)
+    expect(net.channel(peers[0]).open).to.equal(false)
+  })
+
+  it('keeps at most `window` requests in flight at each provider, refilling each as it answers', async () => {
+    const blocks = makeBlocks(40)
+    const { net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    await settled()
+    const [a, b] = peers.map(p => net.channel(p))
+    expect([a.outstanding, b.outstanding]).to.deep.equal([4, 4])
+    for (let i = 0; i < 10; i++) {
+      a.answerNext()
+      await settled()
+      expect([a.outstanding, b.outstanding]).to.deep.equal([4, 4])
+    }
+    expect(a.asked).to.have.length(14)
+    expect(b.asked).to.have.length(4)
+    while (a.outstanding + b.outstanding > 0) {
+      a.answerNext()
+      b.answerNext()
+      await settled()
+    }
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect([a.maxOutstanding, b.maxOutstanding]).to.deep.equal([4, 4])
+    // Each block asked of one provider only.
+    expect([...a.asked, ...b.asked].sort()).to.deep.equal(keys(blocks).sort())
+    const stats = session.stats()
+    expect(stats.map(s => s.blocks)).to.deep.equal([a.asked.length, b.asked.length])
+    expect(stats.every(s => !s.dropped)).to.equal(true)
+  })
+
+  it('has an idle provider race the requests that wait longest at a slower one, and cancels the loser', async () => {
+    const blocks = makeBlocks(4)
+    const { clock, net, peers, session, penalties } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    await settled()
+    const [a, b] = peers.map(p => net.channel(p))
+    expect(a.asked).to.deep.equal(keys(blocks.slice(0, 2)))
+    expect(b.asked).to.deep.equal(keys(blocks.slice(2)))
+    await clock.advance(10)
+    a.answerNext()
+    a.answerNext()
+    await settled()
+    // The slow one's requests are 10 ms old: not stragglers yet.
+    expect(a.asked).to.have.length(2)
+    await clock.advance(1000)
+    expect(a.asked).to.deep.equal(keys(blocks.slice(0, 3)))
+    a.answerNext()
+    await settled()
+    // Each block asked of it once: the one it just sent is not raced while it is verified.
+    expect(a.asked).to.deep.equal(keys(blocks))
+    a.answerNext()
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(b.cancelled).to.deep.equal(keys(blocks.slice(2)))
+    expect(b.outstanding).to.equal(0)
+    expect(session.stats().map(s => [s.blocks, s.dropped])).to.deep.equal([[4, false], [0, false]])
+    expect(penalties.list()).to.deep.equal([])
+  })
+
+  it('moves the requests of a provider that leaves mid-fetch to the others, without penalising it', async () => {
+    const blocks = makeBlocks(12)
+    const { net, peers, session, penalties, events } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    await settled()
+    const [a, b] = peers.map(p => net.channel(p))
+    a.answerNext()
+    a.answerNext()
+    await settled()
+    const stranded = a.openRequests
+    expect(stranded).to.have.length(4)
+    a.leave()
+    await settled()
+    while (b.outstanding > 0) {
+      b.answerNext()
+      await settled()
+    }
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(b.asked).to.include.members(stranded)
+    const [left, stayed] = session.stats()
+    expect(left).to.include({ blocks: 2, dropped: true })
+    expect(left.reason).to.match(/closed the exchange stream/)
+    expect(stayed).to.include({ blocks: 10, dropped: false })
+    expect(penalties.list()).to.deep.equal([])
+    expect(events.filter(e => e.type === 'exchange:session:provider').map(e => e.detail.status)).to.deep.equal(['joined', 'joined', 'dropped'])
+  })
+
+  it('drops a provider that answers nothing for the request timeout, and fetches its blocks elsewhere', async () => {
+    const blocks = makeBlocks(6)
+    const { clock, net, peers, session, penalties } = await started([{ holds: blocks, auto: false }, { holds: blocks }], { requestTimeout: 2000 })
+    session.addProvider(peers[0])
+    const all = fetchAll(session, blocks)
+    await settled()
+    const silent = net.channel(peers[0])
+    expect(silent.outstanding).to.equal(6)
+    await clock.advance(1999)
+    expect(silent.open).to.equal(true)
+    await clock.advance(1)
+    expect(silent.open).to.equal(false)
+    expect(session.stats()[0].reason).to.equal('answered nothing for 2 s (6 blocks and 0 HAVE queries outstanding)')
+    expect(penalties.list()[0]).to.include({ peer: peers[0].toString(), banned: false }).and.to.have.deep.property('offences', ['timeout'])
+    session.addProvider(peers[1])
+    session.providersComplete()
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(net.channel(peers[1]).asked.sort()).to.deep.equal(keys(blocks).sort())
+  })
+
+  it('gives up a request a provider passed over once it times out, and keeps the provider', async () => {
+    const blocks = makeBlocks(3)
+    const { clock, net, peers, session, penalties } = await started([{ holds: blocks, auto: false }], { requestTimeout: 2000 })
+    session.addProvider(peers[0])
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    await settled()
+    const a = net.channel(peers[0])
+    await clock.advance(100)
+    a.answer(blocks[1].cid)
+    await clock.advance(100)
+    a.answer(blocks[2].cid)
+    await clock.advance(1799)
+    expect(a.cancelled).to.deep.equal([])
+    await clock.advance(1)
+    expect(a.cancelled).to.deep.equal(keys(blocks.slice(0, 1)))
+    // The only provider now lacks it: missing, for the caller to rebuild from parity.
+    expect(await all).to.deep.equal([undefined, blocks[1].bytes, blocks[2].bytes])
+    expect(session.stats()[0]).to.include({ blocks: 2, dropped: false })
+    expect(penalties.list()[0].offences).to.deep.equal(['timeout'])
+    expect(a.open).to.equal(true)
+  })
+
+  it('bans a provider whose block fails its CID and fetches that block from another', async () => {
+    const blocks = makeBlocks(4)
+    const { net, peers, session, penalties, sink } = await started([{ holds: blocks, corrupts: [blocks[0].cid] }, { holds: blocks }])
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    expect(await fetchAll(session, blocks)).to.deep.equal(blocks.map(b => b.bytes))
+    const [liar, honest] = session.stats()
+    expect(liar.dropped).to.equal(true)
+    expect(liar.reason).to.equal(`sent a block that does not match its CID ${blocks[0].cid.toString()}`)
+    expect(penalties.isBanned(peers[0])).to.equal(true)
+    expect(net.channel(peers[1]).asked.filter(k => k === blocks[0].cid.toString())).to.have.length(1)
+    expect(liar.blocks + honest.blocks).to.equal(4)
+    expect([...sink.stored.keys()].sort()).to.deep.equal(keys(blocks).sort())
+  })
+
+  it('asks another provider for a block one answered DONT_HAVE for, and never asks the first again', async () => {
+    const blocks = makeBlocks(4)
+    const { net, peers, session, penalties } = await started([{ holds: blocks, refuses: [blocks[1].cid] }, { holds: blocks.slice(1, 2) }])
+    session.addProvider(peers[0])
+    const all = fetchAll(session, blocks)
+    await settled()
+    const a = net.channel(peers[0])
+    expect(a.asked.sort()).to.deep.equal(keys(blocks).sort())
+    expect(a.outstanding).to.equal(0)
+    // The refused block waits for another provider rather than going back to the first.
+    session.addProvider(peers[1])
+    session.providersComplete()
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(a.asked).to.have.length(4)
+    expect(net.channel(peers[1]).asked).to.deep.equal(keys(blocks.slice(1, 2)))
+    expect(session.stats().map(s => s.blocks)).to.deep.equal([3, 1])
+    expect(penalties.list()).to.deep.equal([])
+  })
+
+  it('settles a block no provider holds as missing once discovery is complete, and says why a provider served nothing', async () => {
+    const blocks = makeBlocks(2)
+    const { peers, session } = await started([{ holds: blocks.slice(0, 1), refuses: [blocks[0].cid] }])
+    session.addProvider(peers[0])
+    let outcome: string = 'pending'
+    const all = fetchAll(session, blocks).then(r => { outcome = 'settled'; return r })
+    await settled()
+    // Another provider may still be found.
+    expect(outcome).to.equal('pending')
+    session.providersComplete()
+    expect(await all).to.deep.equal([undefined, undefined])
+    expect(session.stats()[0]).to.deep.equal({ peer: peers[0].toString(), blocks: 0, bytes: 0, dropped: false, reason: 'said it held 1 block, then answered DONT_HAVE for each' })
+  })
+})
