@@ -9,6 +9,7 @@ import type { LevelBlockstore } from '../blockstore/level.js'
 import { InvalidArgumentError, NotAnnouncedError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ExchangeServer } from '../exchange/server.js'
+import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
 import type { NetworkConfig } from '../repo/repo.js'
@@ -81,7 +82,6 @@ export class PeerLinkNetwork {
     const routing = new Routing({
       dht: host.services.dht,
       self: host.peerId,
-      tableSize: () => dhtTableSize(host),
       dialDht: async (peer, options) => await host.dialProtocol(peer, DHT_PROTOCOL, options),
       addresses: () => host.getMultiaddrs()
     })
@@ -208,9 +208,9 @@ export class PeerLinkNetwork {
   }
 }
 
-/** Peers in the DHT routing table (kad-dht keeps it off its public interface). */
+/** Peers in the DHT routing table. */
 export function dhtTableSize (host: PeerLinkHost): number {
-  return (host.services.dht as unknown as { routingTable?: { size?: number } }).routingTable?.size ?? 0
+  return routingTableSize(host.services.dht)
 }
 
 function listenError (err: unknown, listen: string[]): Error {
