@@ -4,7 +4,7 @@
 // blockstore's pending writes finish before LevelDB closes) and removes api.json.
 import { rm } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
-import { ApiError, InvalidArgumentError } from '../errors.js'
+import { DaemonStoppingError, InvalidArgumentError } from '../errors.js'
 import { PeerLinkNode } from '../node/peerlink.js'
 import { readToken, repoPaths, writeWhole } from '../repo/repo.js'
 import { startApi } from './server.js'
@@ -49,7 +49,7 @@ export async function startDaemon (repo: string, options: { logger?: Logger, api
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       log.info('daemon stopping')
-      shutdown.abort(new ApiError('the daemon is stopping: run the command again once it is back (a fetch resumes where it stopped)'))
+      shutdown.abort(new DaemonStoppingError())
       await rm(repoPaths(repo).api, { force: true })
       await api.close()
       await node.stop()

@@ -2,7 +2,7 @@
 // and the CLI's real client, on 127.0.0.1.
 import Fastify, { type FastifyInstance } from 'fastify'
 import { expect } from 'chai'
-import { streamNdjson } from '../../src/api/server.js'
+import { streamNdjson } from '../../src/api/ndjson.js'
 import { API_PREFIX } from '../../src/api/shapes.js'
 import { DaemonClient } from '../../src/cli/client.js'
 

@@ -1,0 +1,70 @@
+// Files: add a path, fetch a root by CID or ticket, read a file's bytes, describe a root.
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { parseCid } from '../../node/cid.js'
+import { parseTarget } from '../../node/ticket.js'
+import { streamNdjson } from '../ndjson.js'
+import { cidParams, count, countOf, flag, object, text, type CidParams, type Count, type RouteDeps } from '../schemas.js'
+import { addOut, type AddOut } from '../shapes.js'
+import { PROGRESS_INTERVAL, throttle } from '../throttle.js'
+
+interface AddBody { path: string, recursive?: boolean, chunkSize?: Count, k?: Count, m?: Count, progress?: boolean }
+interface FetchBody { target: string, output?: string, force?: boolean, findTimeout?: Count }
+interface Range { offset?: Count, length?: Count }
+
+export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
+  // JSON, or with `progress: true` NDJSON: { bytes } lines (bytes read so far), then the result.
+  app.post<{ Body: AddBody }>('/add', {
+    schema: { body: object({ path: text, recursive: flag, chunkSize: count, k: count, m: count, progress: flag }, ['path']) }
+  }, async (req, reply) => {
+    const b = req.body
+    const add = async (onBytes?: (bytes: number) => void): Promise<AddOut> => {
+      const r = await node.add(b.path, {
+        recursive: b.recursive === true,
+        chunkSize: countOf(b.chunkSize),
+        k: countOf(b.k),
+        m: countOf(b.m),
+        signal: req.callSignal,
+        ...(onBytes !== undefined ? { onProgress: (e) => { onBytes(e.detail.bytes) } } : {})
+      })
+      return addOut(r, node.network.ticket(r.cid))
+    }
+    if (b.progress !== true) return await add()
+    return await streamNdjson(reply, async (emit) => await add(throttle(PROGRESS_INTERVAL, (bytes) => { emit({ bytes }) })))
+  })
+
+  // NDJSON: { event, detail } progress lines, then the result.
+  app.post<{ Body: FetchBody }>('/fetch', {
+    schema: { body: object({ target: text, output: text, force: flag, findTimeout: count }, ['target']) }
+  }, async (req, reply) => {
+    const b = req.body
+    const ticket = parseTarget(b.target)
+    return await streamNdjson(reply, async (emit) => await node.fetch(ticket, {
+      output: b.output,
+      force: b.force === true,
+      findTimeout: countOf(b.findTimeout),
+      signal: req.callSignal,
+      // Block progress is throttled; the start and provider changes always go out.
+      onProgress: throttle(PROGRESS_INTERVAL, (e) => { emit({ event: e.type, detail: e.detail }) }, e => e.type !== 'exchange:session:block')
+    }))
+  })
+
+  app.get<{ Params: CidParams, Querystring: Range }>('/cat/:cid', {
+    schema: { params: cidParams, querystring: object({ offset: count, length: count }) }
+  }, async (req, reply) => {
+    const source = node.cat(parseCid(req.params.cid), { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
+    // Read the first piece before answering, so a bad root is a proper error status.
+    const first = await source.next()
+    return await reply.type('application/octet-stream').send(Readable.from(resumed(first, source), { objectMode: false }))
+  })
+
+  app.get<{ Params: CidParams }>('/stat/:cid', { schema: { params: cidParams } }, async (req) =>
+    await node.stat(parseCid(req.params.cid), { signal: req.callSignal }))
+}
+
+/** A generator's output again from the start, its first result already taken. */
+async function * resumed<T> (first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done === true) return
+  yield first.value
+  yield * rest
+}
