@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { runCli, runCliInTerminal, startDaemonProcess, stopDaemonProcess as stopDaemon, type DaemonProcess as Running } from '../helpers/cli.js'
+import { runCli, runCliInTerminal, terminalFrames, startDaemonProcess, stopDaemonProcess as stopDaemon, type DaemonProcess as Running } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
@@ -58,8 +58,8 @@ describe('the daemon and the CLI through it', function () {
     const out = join(dir.path, 'bar.out')
     const r = await runCliInTerminal(['--repo', b.repo, 'fetch', entry.ticket, '-o', out], 60_000)
     expect(r.code, r.stdout + r.stderr).to.equal(0)
-    // Each redraw moves to column 1 (CSI 1 G); the last one before the summary is complete.
-    const frames = r.stdout.replace(/\x1b\[1G/g, '\r').replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '').split(/[\r\n]+/).map(l => l.trim()).filter(l => l.startsWith('fetching'))
+    // The last frame before the summary is complete.
+    const frames = terminalFrames(r.stdout, 'fetching')
     expect(frames.length, r.stdout).to.be.greaterThan(0)
     expect(frames.at(-1)).to.match(/^fetching \S+ 100% \| 5\.0 MiB of 5\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| 1 peers$/)
     expect(r.stdout).to.include(`wrote ${out}`)
@@ -71,7 +71,7 @@ describe('the daemon and the CLI through it', function () {
     const f = await randomFile(dir.path, 'add-bar.bin', 48 * 1024 * 1024)
     const r = await runCliInTerminal(['--repo', a.repo, 'add', f.path], 60_000)
     expect(r.code, r.stdout + r.stderr).to.equal(0)
-    const frames = r.stdout.replace(/\x1b\[1G/g, '\r').replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '').split(/[\r\n]+/).map(l => l.trim()).filter(l => l.startsWith('adding'))
+    const frames = terminalFrames(r.stdout, 'adding')
     expect(frames.length, r.stdout).to.be.greaterThan(1)
     expect(frames.some(l => / [1-9]\d?% \| /.test(l)), frames.join('\n')).to.equal(true) // seen part-way, not only at the end
     expect(r.stdout).to.match(/added \S+ add-bar\.bin \(48\.0 MiB\)/)
