@@ -10,7 +10,7 @@ export abstract class PeerLinkError extends Error {
   /** HTTP status the daemon's API answers this failure with. */
   static readonly httpStatus: number = 500
   /** Process exit status the CLI uses for this failure. */
-  readonly exitCode: number = 1
+  static readonly exitCode: number = 1
 
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -25,17 +25,21 @@ export abstract class PeerLinkError extends Error {
   get httpStatus (): number {
     return (this.constructor as typeof PeerLinkError).httpStatus
   }
+
+  get exitCode (): number {
+    return (this.constructor as typeof PeerLinkError).exitCode
+  }
 }
 
 export class InvalidArgumentError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_ARGUMENT'
-  override readonly exitCode = 2
+  static override readonly exitCode = 2
   static override readonly httpStatus = 400
 }
 
 export class BlockTooLargeError extends PeerLinkError {
   static override readonly code = 'ERR_BLOCK_TOO_LARGE'
-  override readonly exitCode = 2
+  static override readonly exitCode = 2
   static override readonly httpStatus = 400
   constructor (readonly size: number, readonly limit: number) {
     super(`block of ${size} bytes exceeds the ${limit}-byte block limit`)
@@ -44,7 +48,7 @@ export class BlockTooLargeError extends PeerLinkError {
 
 export class UnsupportedHashError extends PeerLinkError {
   static override readonly code = 'ERR_UNSUPPORTED_HASH'
-  override readonly exitCode = 3
+  static override readonly exitCode = 3
   static override readonly httpStatus = 400
   constructor (readonly hashCode: number) {
     super(`unsupported multihash code 0x${hashCode.toString(16)}: PeerLink verifies blake3 (0x1e) and sha2-256 (0x12)`)
@@ -53,7 +57,7 @@ export class UnsupportedHashError extends PeerLinkError {
 
 export class InvalidDigestError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_DIGEST'
-  override readonly exitCode = 3
+  static override readonly exitCode = 3
   static override readonly httpStatus = 400
   constructor (readonly hashName: string, readonly length: number, readonly expected: number) {
     super(`${hashName} digest is ${length} bytes, expected ${expected}`)
@@ -62,7 +66,7 @@ export class InvalidDigestError extends PeerLinkError {
 
 export class HashMismatchError extends PeerLinkError {
   static override readonly code = 'ERR_HASH_MISMATCH'
-  override readonly exitCode = 4
+  static override readonly exitCode = 4
   static override readonly httpStatus = 502
   constructor (readonly cid: string, readonly actual: string) {
     super(`block does not match its CID ${cid} (its bytes hash to ${actual})`)
@@ -71,13 +75,13 @@ export class HashMismatchError extends PeerLinkError {
 
 export class NativeAddonError extends PeerLinkError {
   static override readonly code = 'ERR_NATIVE_ADDON'
-  override readonly exitCode = 5
+  static override readonly exitCode = 5
   static override readonly httpStatus = 500
 }
 
 export class NotEnoughShardsError extends PeerLinkError {
   static override readonly code = 'ERR_NOT_ENOUGH_SHARDS'
-  override readonly exitCode = 6
+  static override readonly exitCode = 6
   static override readonly httpStatus = 422
   constructor (readonly needed: number, readonly present: number, readonly missing: number[]) {
     super(`cannot rebuild: ${present} of the ${needed} shards needed are present (missing shards ${missing.join(', ')})`)
@@ -86,7 +90,7 @@ export class NotEnoughShardsError extends PeerLinkError {
 
 export class BlockNotFoundError extends PeerLinkError {
   static override readonly code = 'ERR_BLOCK_NOT_FOUND'
-  override readonly exitCode = 7
+  static override readonly exitCode = 7
   static override readonly httpStatus = 404
   constructor (readonly cid: string) {
     super(`block ${cid} is not in the blockstore`)
@@ -95,7 +99,7 @@ export class BlockNotFoundError extends PeerLinkError {
 
 export class RepoLockedError extends PeerLinkError {
   static override readonly code = 'ERR_REPO_LOCKED'
-  override readonly exitCode = 8
+  static override readonly exitCode = 8
   static override readonly httpStatus = 423
   constructor (readonly path: string) {
     super(`the repo at ${path} is in use by another process (a running daemon or command)`)
@@ -104,7 +108,7 @@ export class RepoLockedError extends PeerLinkError {
 
 export class DiskFullError extends PeerLinkError {
   static override readonly code = 'ERR_DISK_FULL'
-  override readonly exitCode = 9
+  static override readonly exitCode = 9
   static override readonly httpStatus = 507
   /** `opening`: the blockstore could not even be opened, so no command can use the repo. */
   constructor (readonly path: string, options?: { cause?: unknown, opening?: boolean }) {
@@ -117,19 +121,19 @@ export class DiskFullError extends PeerLinkError {
 
 export class StorageError extends PeerLinkError {
   static override readonly code = 'ERR_STORAGE'
-  override readonly exitCode = 10
+  static override readonly exitCode = 10
   static override readonly httpStatus = 500
 }
 
 export class InvalidManifestError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_MANIFEST'
-  override readonly exitCode = 11
+  static override readonly exitCode = 11
   static override readonly httpStatus = 422
 }
 
 export class InvalidCidError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_CID'
-  override readonly exitCode = 2
+  static override readonly exitCode = 2
   static override readonly httpStatus = 400
   constructor (readonly input: string, reason: string) {
     super(`${quoted(input, 81)} is not a valid CID: ${reason}`)
@@ -138,7 +142,7 @@ export class InvalidCidError extends PeerLinkError {
 
 export class DataLossError extends PeerLinkError {
   static override readonly code = 'ERR_DATA_LOSS'
-  override readonly exitCode = 6
+  static override readonly exitCode = 6
   static override readonly httpStatus = 422
   constructor (message: string, readonly missing: string[]) {
     super(message)
@@ -147,7 +151,7 @@ export class DataLossError extends PeerLinkError {
 
 export class FileExistsError extends PeerLinkError {
   static override readonly code = 'ERR_FILE_EXISTS'
-  override readonly exitCode = 12
+  static override readonly exitCode = 12
   static override readonly httpStatus = 409
   constructor (readonly path: string) {
     super(`${path} already exists (use --force to overwrite)`)
@@ -156,7 +160,7 @@ export class FileExistsError extends PeerLinkError {
 
 export class UnsafePathError extends PeerLinkError {
   static override readonly code = 'ERR_UNSAFE_PATH'
-  override readonly exitCode = 13
+  static override readonly exitCode = 13
   static override readonly httpStatus = 422
   constructor (readonly entry: string) {
     super(`refusing directory entry ${JSON.stringify(entry)}: names may not be empty, '.', '..', or contain '/', '\\\\' or NUL`)
@@ -165,7 +169,7 @@ export class UnsafePathError extends PeerLinkError {
 
 export class RepoNotFoundError extends PeerLinkError {
   static override readonly code = 'ERR_REPO_NOT_FOUND'
-  override readonly exitCode = 14
+  static override readonly exitCode = 14
   static override readonly httpStatus = 500
   constructor (readonly path: string) {
     super(`no PeerLink repo at ${path}: run \`peerlink init\` first (or pass --repo / set PEERLINK_REPO)`)
@@ -174,7 +178,7 @@ export class RepoNotFoundError extends PeerLinkError {
 
 export class NotPinnedError extends PeerLinkError {
   static override readonly code = 'ERR_NOT_PINNED'
-  override readonly exitCode = 7
+  static override readonly exitCode = 7
   static override readonly httpStatus = 404
   constructor (readonly cid: string) {
     super(`${cid} is not pinned in this repo`)
@@ -184,7 +188,7 @@ export class NotPinnedError extends PeerLinkError {
 /** A peer sent something the exchange protocol does not allow; the stream is reset. */
 export class ProtocolError extends PeerLinkError {
   static override readonly code = 'ERR_PROTOCOL'
-  override readonly exitCode = 15
+  static override readonly exitCode = 15
   static override readonly httpStatus = 502
   /** 'flood' when the peer asked for more than the limits allow, else a malformed message. */
   constructor (message: string, readonly offence: 'protocol' | 'flood' = 'protocol') {
@@ -195,7 +199,7 @@ export class ProtocolError extends PeerLinkError {
 /** Nobody could be found (or reached) who holds a root, within the time allowed. */
 export class NoProvidersError extends PeerLinkError {
   static override readonly code = 'ERR_NO_PROVIDERS'
-  override readonly exitCode = 16
+  static override readonly exitCode = 16
   static override readonly httpStatus = 504
   constructor (readonly cid: string, detail: string) {
     super(`no provider of ${cid} could be reached: ${detail}`)
@@ -205,7 +209,7 @@ export class NoProvidersError extends PeerLinkError {
 /** A root could not be announced: no DHT peer is known, or none took the record. */
 export class NotAnnouncedError extends PeerLinkError {
   static override readonly code = 'ERR_NOT_ANNOUNCED'
-  override readonly exitCode = 16
+  static override readonly exitCode = 16
   static override readonly httpStatus = 502
   constructor (readonly cid: string, detail: string) {
     super(`could not announce ${cid}: ${detail}`)
@@ -215,14 +219,14 @@ export class NotAnnouncedError extends PeerLinkError {
 /** A peer went away (stream closed, reset or timed out) before answering. */
 export class PeerUnavailableError extends PeerLinkError {
   static override readonly code = 'ERR_PEER_UNAVAILABLE'
-  override readonly exitCode = 17
+  static override readonly exitCode = 17
   static override readonly httpStatus = 502
 }
 
 /** A share ticket that cannot be read. */
 export class InvalidTicketError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_TICKET'
-  override readonly exitCode = 2
+  static override readonly exitCode = 2
   static override readonly httpStatus = 400
   constructor (readonly ticket: string, reason: string) {
     super(`${quoted(ticket, 58)} is not a PeerLink CID or share ticket: ${reason}`)
@@ -235,11 +239,15 @@ export class InvalidTicketError extends PeerLinkError {
  */
 export class ApiError extends PeerLinkError {
   static override readonly code = 'ERR_API'
-  override readonly exitCode: number = 18
+  static override readonly exitCode = 18
   static override readonly httpStatus = 502
-  constructor (message: string, readonly remoteName?: string, exitCode?: number) {
+  constructor (message: string, readonly remoteName?: string, private readonly remoteExitCode?: number) {
     super(message)
-    if (exitCode !== undefined) this.exitCode = exitCode
+  }
+
+  /** The exit status of the error the daemon raised, else the API's own. */
+  override get exitCode (): number {
+    return this.remoteExitCode ?? ApiError.exitCode
   }
 }
 
@@ -249,7 +257,7 @@ export class ApiError extends PeerLinkError {
  */
 export class DaemonStoppingError extends PeerLinkError {
   static override readonly code = 'ERR_DAEMON_STOPPING'
-  override readonly exitCode = 18
+  static override readonly exitCode = 18
   static override readonly httpStatus = 503
   constructor () {
     super('the daemon is stopping: run the command again once it is back (a fetch resumes where it stopped)')
@@ -259,7 +267,7 @@ export class DaemonStoppingError extends PeerLinkError {
 /** The blockstore would grow past the repo's storage quota. */
 export class QuotaExceededError extends PeerLinkError {
   static override readonly code = 'ERR_QUOTA_EXCEEDED'
-  override readonly exitCode = 9
+  static override readonly exitCode = 9
   static override readonly httpStatus = 507
   constructor (readonly needed: number, readonly quota: number, readonly used: number) {
     super(`the repo's storage quota is ${quota} bytes, ${used} are in use and this needs about ${needed} more; raise storage.quota in config.json or remove pins and run gc`)
@@ -269,7 +277,7 @@ export class QuotaExceededError extends PeerLinkError {
 /** A command that only makes sense on a running node, asked with no daemon on the repo. */
 export class DaemonRequiredError extends PeerLinkError {
   static override readonly code = 'ERR_DAEMON_REQUIRED'
-  override readonly exitCode = 19
+  static override readonly exitCode = 19
   static override readonly httpStatus = 503
   constructor (what: string, repo: string) {
     super(`${what} needs a running daemon on ${repo}: start one with \`peerlink daemon\``)

@@ -2,9 +2,10 @@
 // with the HTTP status its error class declares (errors.ts); the CLI reads exitCode from the
 // body, so it reports a daemon's failure exactly as it would report its own.
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
-import { InvalidArgumentError, PeerLinkError } from '../errors.js'
+import { ApiError, InvalidArgumentError, PeerLinkError } from '../errors.js'
+import type { ErrorBody } from './shapes.js'
 
-export interface ErrorBody { error: string, code: string, message: string, exitCode: number }
+export type { ErrorBody }
 
 /** A PeerLinkError's own name, code and exit status; anything else is the daemon's fault. */
 export function errorBody (err: Error): ErrorBody {
@@ -18,7 +19,7 @@ export async function handleApiError (err: FastifyError, req: FastifyRequest, re
   if (err instanceof PeerLinkError) return await sendError(reply, err)
   // Fastify's own refusals: a body that is no JSON, too large, of a media type it does not read.
   if (err.statusCode !== undefined && err.statusCode < 500) {
-    return await reply.code(err.statusCode).send({ error: 'BadRequest', code: 'ERR_BAD_REQUEST', message: err.message, exitCode: 2 })
+    return await reply.code(err.statusCode).send({ error: 'BadRequest', code: 'ERR_BAD_REQUEST', message: err.message, exitCode: InvalidArgumentError.exitCode })
   }
   // A call whose client went away is no failure of the daemon's.
   if (req.callSignal.aborted) {
@@ -31,7 +32,7 @@ export async function handleApiError (err: FastifyError, req: FastifyRequest, re
 
 /** A route that does not exist (a CLI newer than its daemon, say): the same error body. */
 export async function handleNoRoute (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  return await reply.code(404).send({ error: 'NotFound', code: 'ERR_NO_ROUTE', message: `the daemon has no route ${req.method} ${req.url}`, exitCode: 18 })
+  return await reply.code(404).send({ error: 'NotFound', code: 'ERR_NO_ROUTE', message: `the daemon has no route ${req.method} ${req.url}`, exitCode: ApiError.exitCode })
 }
 
 async function sendError (reply: FastifyReply, err: PeerLinkError): Promise<FastifyReply> {

@@ -2,7 +2,7 @@
 // AbortSignal the route hands to the node.
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { InvalidArgumentError } from '../errors.js'
+import { ApiError, InvalidArgumentError } from '../errors.js'
 import { MIN_TOKEN_LENGTH } from '../repo/repo.js'
 
 declare module 'fastify' {
@@ -26,7 +26,7 @@ export function bearerAuth (token: string): OnRequest {
     const auth = req.headers.authorization ?? ''
     const given = Buffer.from(auth.startsWith('Bearer ') ? auth.slice(7) : '')
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', code: 'ERR_UNAUTHORIZED', message: 'missing or wrong API token (it is in the repo\'s api.token)', exitCode: 18 })
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', code: 'ERR_UNAUTHORIZED', message: 'missing or wrong API token (it is in the repo\'s api.token)', exitCode: ApiError.exitCode })
     }
   }
 }

@@ -10,6 +10,10 @@ export const API_PREFIX = '/api/v1'
 export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
 export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
 export interface ProviderOut { peer: string, addrs: string[] }
+export interface IdOut { peerId: string, addresses: string[] }
+export interface PeerOut { peer: string, addrs: string[] }
+/** Every failure's body: the error's stable name and code, and the exit status the CLI ends with. */
+export interface ErrorBody { error: string, code: string, message: string, exitCode: number }
 
 export function addOut (r: AddResult, ticket?: string): AddOut {
   return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, files: r.files, skipped: r.skipped, provided: r.provided, ticket }

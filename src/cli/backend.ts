@@ -1,7 +1,7 @@
 // What the CLI commands run against: the daemon's API when a daemon holds the repo, or the
 // repo opened in this process otherwise. Both give the same plain (JSON) shapes, so every
 // command prints the same either way.
-import { addOut, pinsOut, providersOut, type AddOut, type PinOut, type ProviderOut } from '../api/shapes.js'
+import { addOut, pinsOut, providersOut, type AddOut, type IdOut, type PeerOut, type PinOut, type ProviderOut } from '../api/shapes.js'
 import type { GcResult, Usage } from '../blockstore/level.js'
 import { DaemonRequiredError } from '../errors.js'
 import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
@@ -14,8 +14,6 @@ import { findDaemon, replyBody, type DaemonClient } from './client.js'
 export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
 
 /** What the API's /id and /peers answer (shapes it builds in place, not in api/shapes.ts). */
-export interface IdOut { peerId: string, addresses: string[] }
-export interface PeerOut { peer: string, addrs: string[] }
 
 export interface Backend {
   readonly kind: 'daemon' | 'local'

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { ApiError } from '../errors.js'
-import { API_PREFIX } from '../api/shapes.js'
+import { API_PREFIX, type ErrorBody } from '../api/shapes.js'
 import type { DaemonInfo } from '../api/daemon.js'
 import { processAlive } from '../files/fs.js'
 import { readToken, repoPaths } from '../repo/repo.js'
@@ -32,8 +32,6 @@ async function listening (address: string): Promise<boolean> {
     socket.once('error', () => { done(false) })
   })
 }
-
-interface ErrorBody { error: string, code: string, message: string, exitCode: number }
 
 export class DaemonClient {
   private readonly base: string
@@ -66,7 +64,7 @@ export class DaemonClient {
     } catch (err) {
       throw new ApiError(`cannot reach the daemon at ${this.info.address}: ${(err as Error).message}`)
     }
-    if (!res.ok) throw toError(await res.json().catch(() => ({ error: 'ApiError', code: 'ERR_API', message: `HTTP ${res.status}`, exitCode: 18 })) as ErrorBody)
+    if (!res.ok) throw toError(await res.json().catch(() => ({ error: 'ApiError', code: 'ERR_API', message: `HTTP ${res.status}`, exitCode: ApiError.exitCode })) as ErrorBody)
     return res
   }
 

@@ -2,13 +2,12 @@
 // API sends (api/shapes.ts and the node's results), so a command prints the same through a
 // daemon or on its own. `--json` prints those shapes unchanged (JsonOutput lists them).
 import type { DaemonInfo } from '../api/daemon.js'
-import type { AddOut, PinOut, ProviderOut } from '../api/shapes.js'
+import type { AddOut, IdOut, PeerOut, PinOut, ProviderOut } from '../api/shapes.js'
 import type { GcResult, Usage } from '../blockstore/level.js'
 import type { VerifyReport } from '../files/verify.js'
 import type { FetchResult } from '../node/fetch.js'
 import type { HeapPolicy } from '../node/heap.js'
 import type { StatResult } from '../node/peerlink.js'
-import type { IdOut, PeerOut } from './backend.js'
 import type { DoctorReport } from './doctor.js'
 
 /** What each command's `--json` prints. */

@@ -3,15 +3,15 @@
 import type { FastifyInstance } from 'fastify'
 import { parseCid } from '../../node/cid.js'
 import { cidParams, count, countOf, object, text, type CidParams, type Count, type RouteDeps } from '../schemas.js'
-import { providersOut } from '../shapes.js'
+import { providersOut, type IdOut, type PeerOut } from '../shapes.js'
 
 export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
-  app.get('/id', async () => ({
+  app.get('/id', async (): Promise<IdOut> => ({
     peerId: node.network.peerId.toString(),
     addresses: node.network.addresses().map(a => a.toString())
   }))
 
-  app.get('/peers', async () => node.network.peers())
+  app.get('/peers', async (): Promise<PeerOut[]> => node.network.peers())
 
   app.post<{ Body: { addr: string } }>('/connect', { schema: { body: object({ addr: text }, ['addr']) } }, async (req) =>
     ({ peer: await node.network.connect(req.body.addr, { signal: req.callSignal }) }))

@@ -1,6 +1,7 @@
 // Commands about the network: daemon, provide, find-providers, id, peers, connect.
 import type { Command } from 'commander'
 import type { Daemon } from '../../api/daemon.js'
+import { NoProvidersError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { tuneHeap } from '../../node/heap.js'
 import { initRepo } from '../../repo/repo.js'
@@ -82,7 +83,7 @@ async function findProviders (text: string, o: JsonFlag & { timeout?: number }, 
     if (o.json === true) { printJson(found); return }
     print(peersText(found))
     // None found exits as NoProvidersError does.
-    if (found.length === 0) { note(noProvidersNote(cid)); process.exitCode = 16 }
+    if (found.length === 0) { note(noProvidersNote(cid)); process.exitCode = NoProvidersError.exitCode }
   })
 }
 

@@ -1,7 +1,7 @@
 // Commands about this node's own repo and installation: doctor, init, gc, verify.
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { InvalidArgumentError } from '../../errors.js'
+import { DataLossError, InvalidArgumentError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { initRepo } from '../../repo/repo.js'
 import type { CommandGroup } from '../commands.js'
@@ -72,6 +72,6 @@ async function verifyRoot (text: string, o: JsonFlag & { repair: boolean }, cmd:
     if (o.json === true) printJson(r)
     else print(verifyText(r, o.repair))
     // Damage left in place exits as lost data does (DataLossError's status).
-    if (!r.ok || (!o.repair && r.damaged.length > 0)) process.exitCode = 6
+    if (!r.ok || (!o.repair && r.damaged.length > 0)) process.exitCode = DataLossError.exitCode
   })
 }
