@@ -24,6 +24,9 @@ export const PROVIDE_VALIDITY = 24 * 60 * 60 * 1000
 /** How often the DHT drops the provider records it holds for others once they expire. */
 export const RECORD_CLEANUP_INTERVAL = 60 * 60 * 1000
 
+/** Longest a dial by `connect` may take. */
+const CONNECT_TIMEOUT = 10_000
+
 /** Roots kept to announce again after a failed provide. */
 const MAX_WAITING_PROVIDES = 10_000
 
@@ -127,7 +130,8 @@ export class PeerLinkNetwork {
       throw new InvalidArgumentError(`"${addr}" is not a multiaddr: ${(err as Error).message}`)
     }
     if (ma.getComponents().find(c => c.name === 'p2p') === undefined) throw new InvalidArgumentError(`${addr} names no peer: add /p2p/<peer id>`)
-    const conn = await this.host.dial(ma, { signal: options.signal ?? AbortSignal.timeout(10_000) })
+    const timeout = AbortSignal.timeout(CONNECT_TIMEOUT)
+    const conn = await this.host.dial(ma, { signal: options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout })
     return conn.remotePeer.toString()
   }
 
