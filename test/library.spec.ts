@@ -1,7 +1,7 @@
 // The README's library example is the library's contract with its users: this test runs it,
 // as a user's program importing 'peerlink', so the example cannot drift from the API.
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -33,10 +33,11 @@ describe('library', function () {
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', tsx, example], {
         cwd: dir.path, env: { ...process.env, TMPDIR: dir.path }, timeout: 50_000
       })
-      expect(stdout).to.match(/^added bafy/m)
+      expect(stdout).to.match(/^files:import:progress 20$/m)
       expect(stdout).to.include('fetched 20 bytes from 1 provider(s)')
-      expect(stdout).to.match(/^hello from PeerLink$/m)
       expect(stdout).to.match(/^from$/m)
+      expect(stdout).to.match(/name: 'hello\.txt'/)
+      expect(await readFile(join(dir.path, (await readdir(dir.path)).find(d => d.startsWith('peerlink-example-')) ?? '', 'copy.txt'), 'utf8')).to.equal('hello from PeerLink\n')
     } finally {
       await dir.cleanup()
     }
