@@ -16,7 +16,8 @@ import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { stripesOf } from '../lib/dag.js'
 import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { barChart } from '../lib/plot.js'
-import { median, round, type Scenario } from '../lib/scenario.js'
+import { type Scenario } from '../lib/scenario.js'
+import { median, round } from '../lib/stats.js'
 
 const CORRUPT_SHARE = 0.3
 const STALL_SHARE = 0.1

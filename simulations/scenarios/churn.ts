@@ -17,7 +17,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { killDaemonProcess, runCli, startDaemonProcess, stopDaemonProcess, type CliResult, type DaemonProcess } from '../../scripts/lib/daemons.js'
 import { barChart, lineChart } from '../lib/plot.js'
-import { median, percentile, round, type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
+import { type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
+import { median, percentile, round } from '../lib/stats.js'
 
 /** Share of the churnable (non-bootstrap) live nodes killed with SIGKILL each period; at least one. */
 const CRASH_RATE = 0.1

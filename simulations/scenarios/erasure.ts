@@ -17,7 +17,8 @@ import { initRepo } from '../../src/repo/repo.js'
 import { dagNodesOf, stripesOf } from '../lib/dag.js'
 import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { barChart } from '../lib/plot.js'
-import { median, round, type Scenario } from '../lib/scenario.js'
+import { type Scenario } from '../lib/scenario.js'
+import { median, round } from '../lib/stats.js'
 
 const CHUNK = 64 * 1024
 const K = 10

@@ -15,7 +15,8 @@ import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { routingKey } from '../../src/routing/keys.js'
 import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { lineChart } from '../lib/plot.js'
-import { median, percentile, round, type Scenario, type ScenarioContext } from '../lib/scenario.js'
+import { type Scenario, type ScenarioContext } from '../lib/scenario.js'
+import { median, percentile, round } from '../lib/stats.js'
 
 const SIZES = [25, 50, 100, 200, 400]
 const QUICK_SIZES = [4, 8]

@@ -25,7 +25,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { initRepo, repoPaths } from '../../src/repo/repo.js'
 import { CLI, stopChild } from '../../scripts/lib/daemons.js'
 import { barChart, type PlotSpec } from '../lib/plot.js'
-import { median, percentile, round, type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
+import { type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
+import { median, percentile, round } from '../lib/stats.js'
 
 const NETEM_ARGS = ['delay', '20ms', '5ms', 'loss', '1%']
 const NETEM_LABEL = '20ms±5ms 1% loss'

@@ -9,7 +9,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../../scripts/lib/daemons.js'
 import { barChart, lineChart } from '../lib/plot.js'
-import { round, type Scenario } from '../lib/scenario.js'
+import { type Scenario } from '../lib/scenario.js'
+import { round } from '../lib/stats.js'
 
 const COUNTS = [1, 2, 4, 8, 16]
 const QUICK_COUNTS = [1, 2, 3]
