@@ -26,8 +26,10 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { DEFAULT_K, DEFAULT_M } from '../src/files/defaults.js'
+import { runCli } from '../simulations/lib/cli.js'
+import { peakRss, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../simulations/lib/daemons.js'
+import { stopChild } from '../simulations/lib/processes.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
-import { peakRss, runCli, startDaemonProcess, stopChild, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
 import { median, round } from './lib/stats.js'
 
 const { values: args } = parseArgs({

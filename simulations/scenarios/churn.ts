@@ -15,8 +15,10 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { killDaemonProcess, runCli, startDaemonProcess, stopDaemonProcess, type CliResult, type DaemonProcess } from '../../scripts/lib/daemons.js'
+import { runCli, type CliResult } from '../lib/cli.js'
+import { killDaemonProcess, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../lib/daemons.js'
 import { barChart, lineChart } from '../lib/plot.js'
+import { pool } from '../lib/pool.js'
 import { type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
 import { median, percentile, round } from '../lib/stats.js'
 
@@ -124,15 +126,6 @@ const firstLine = (r: CliResult, timeoutMs: number): string => r.code === null
   : (r.stderr.trim().split('\n').find(l => l.trim() !== '') ?? `exit code ${String(r.code)}`).replace(/^peerlink: /, '')
 
 const tally = (m: Map<string, number>, key: string): void => { m.set(key, (m.get(key) ?? 0) + 1) }
-
-/** Runs fn over items, at most `limit` at once. */
-async function pool<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++])
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
 
 async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { rng, signal } = ctx

@@ -23,8 +23,10 @@ import { join } from 'node:path'
 import { generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { initRepo, repoPaths } from '../../src/repo/repo.js'
-import { CLI, stopChild } from '../../scripts/lib/daemons.js'
+import { CLI } from '../lib/cli.js'
 import { barChart, type PlotSpec } from '../lib/plot.js'
+import { pool } from '../lib/pool.js'
+import { collect, stopChild, type RunResult as Run } from '../lib/processes.js'
 import { type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
 import { median, percentile, round } from '../lib/stats.js'
 
@@ -93,8 +95,6 @@ interface Sample {
   error?: string
   timedOut?: boolean
 }
-
-interface Run { code: number | null, stdout: string, stderr: string, ms: number, timedOut: boolean }
 
 export const partition: Scenario = {
   name: 'partition',
@@ -682,26 +682,6 @@ function findTool (name: string): string | undefined {
   return undefined
 }
 
-async function collect (child: ChildProcess, timeoutMs: number): Promise<Run> {
-  const started = performance.now()
-  let stdout = ''
-  let stderr = ''
-  let timedOut = false
-  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-16384) })
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      if (child.exitCode !== null || child.signalCode !== null) { resolve(child.exitCode); return }
-      child.once('error', reject)
-      child.once('close', resolve)
-    })
-    return { code, stdout, stderr, ms: performance.now() - started, timedOut }
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** The CLI's error line without its "peerlink: " prefix. */
 function cliError (r: Run): string {
   const text = r.stderr.trim().split('\n').filter(l => l.trim() !== '').at(-1) ?? `exit status ${String(r.code)}`
@@ -718,14 +698,6 @@ function countErrors (failed: Sample[]): Array<{ phase: Phase, error: string, co
     else out.push({ phase: s.phase, error, count: 1 })
   }
   return out
-}
-
-async function pool<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++])
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
 async function sleep (ms: number, signal: AbortSignal): Promise<void> {
