@@ -41,3 +41,8 @@ export interface Scenario {
   timeLimit: { quick: number, full: number }
   run: (ctx: ScenarioContext) => Promise<ScenarioResult>
 }
+
+/** The result of a scenario that cannot run here, saying why. */
+export function skipped (reason: string): ScenarioResult {
+  return { headline: {}, data: {}, targets: [], plots: [], notes: [], skipped: reason }
+}

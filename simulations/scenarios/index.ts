@@ -4,7 +4,7 @@ import { adversary } from './adversary.js'
 import { churn } from './churn.js'
 import { erasure } from './erasure.js'
 import { lookup } from './lookup.js'
-import { partition } from './partition.js'
+import { partition } from './partition/index.js'
 import { swarm } from './swarm.js'
 
 export const scenarios: Scenario[] = [lookup, churn, erasure, swarm, adversary, partition]
