@@ -24,25 +24,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { DEFAULT_K, DEFAULT_M } from '../src/files/defaults.js'
 import { runCli } from '../simulations/lib/cli.js'
 import { peakRss, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../simulations/lib/daemons.js'
 import { stopChild } from '../simulations/lib/processes.js'
+import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
 import { median, round } from './lib/stats.js'
 
-const { values: args } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    size: { type: 'string', default: '1024' },
-    rounds: { type: 'string', default: '1' }
-  }
-})
-const sizeMiB = Number(args.size)
-const rounds = Number(args.rounds)
-if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 16384) throw new Error('--size is MiB, 1..16384')
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) throw new Error('--rounds must be 1..10')
+const args = fileBenchArgs({ rounds: 1, maxSizeMiB: 16384, maxRounds: 10 })
+const { sizeMiB, rounds } = args
 
 const MiB = 1024 * 1024
 /** Megabytes, as the throughput figures (MB/s) and the targets count them. */
