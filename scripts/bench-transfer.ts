@@ -239,4 +239,3 @@ try {
 } finally {
   await cleanup()
 }
-

@@ -126,7 +126,7 @@ export function report (cases: Case[], files: number, holders: number): Scenario
   })
   return {
     headline: {
-      files: files,
+      files,
       k: K,
       m: M,
       fetched_identical_up_to_m: within.every(c => c.ok && c.identical),
