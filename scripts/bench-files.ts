@@ -12,23 +12,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { CLI } from '../simulations/lib/cli.js'
+import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
 import { median } from './lib/stats.js'
 
-const { values: args } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    size: { type: 'string', default: '1024' },
-    rounds: { type: 'string', default: '3' }
-  }
-})
-const sizeMiB = Number(args.size)
-const rounds = Number(args.rounds)
-if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 65536) throw new Error('--size is MiB, 1..65536')
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be 1..20')
+const args = fileBenchArgs({ rounds: 3, maxSizeMiB: 65536, maxRounds: 20 })
+const { sizeMiB, rounds } = args
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
 const MiB = 1024 * 1024
 const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }

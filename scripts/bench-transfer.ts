@@ -24,23 +24,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { DEFAULT_K, DEFAULT_M } from '../src/files/defaults.js'
+import { runCli } from '../simulations/lib/cli.js'
+import { peakRss, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../simulations/lib/daemons.js'
+import { stopChild } from '../simulations/lib/processes.js'
+import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
-import { peakRss, runCli, startDaemonProcess, stopChild, stopDaemonProcess, type DaemonProcess } from './lib/daemons.js'
-import { median } from './lib/stats.js'
+import { median, round } from './lib/stats.js'
 
-const { values: args } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    size: { type: 'string', default: '1024' },
-    rounds: { type: 'string', default: '1' }
-  }
-})
-const sizeMiB = Number(args.size)
-const rounds = Number(args.rounds)
-if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 16384) throw new Error('--size is MiB, 1..16384')
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) throw new Error('--rounds must be 1..10')
+const args = fileBenchArgs({ rounds: 1, maxSizeMiB: 16384, maxRounds: 10 })
+const { sizeMiB, rounds } = args
 
 const MiB = 1024 * 1024
 /** Megabytes, as the throughput figures (MB/s) and the targets count them. */
@@ -218,19 +211,19 @@ try {
   const result = {
     size_mib: bytes / MiB,
     rounds,
-    ceiling_mbps: round1(ceilingMbps),
-    ceiling_default_yamux_mbps: round1(median(aDefault)),
-    ceiling_with_storage_mbps: round1(median(aStore)),
-    fetch_1_provider_mbps: round1(one),
-    fetch_3_providers_mbps: round1(three),
-    helia_mbps: round1(helia),
-    fetch_peak_rss_mb: round1(rss),
-    ratio_1_provider_vs_ceiling: round2(one / ceilingMbps),
-    ratio_1_provider_vs_ceiling_with_storage: round2(one / median(aStore)),
-    ratio_1_provider_vs_helia: round2(one / helia),
-    ratio_3_vs_1_provider: round2(three / one),
+    ceiling_mbps: round(ceilingMbps, 1),
+    ceiling_default_yamux_mbps: round(median(aDefault), 1),
+    ceiling_with_storage_mbps: round(median(aStore), 1),
+    fetch_1_provider_mbps: round(one, 1),
+    fetch_3_providers_mbps: round(three, 1),
+    helia_mbps: round(helia, 1),
+    fetch_peak_rss_mb: round(rss, 1),
+    ratio_1_provider_vs_ceiling: round(one / ceilingMbps, 2),
+    ratio_1_provider_vs_ceiling_with_storage: round(one / median(aStore), 2),
+    ratio_1_provider_vs_helia: round(one / helia, 2),
+    ratio_3_vs_1_provider: round(three / one, 2),
     providers_serving_3: median(c.map(x => x.providers)),
-    helia_peak_rss_mb: round1(Math.max(...d.map(x => x.rss)) / MB)
+    helia_peak_rss_mb: round(Math.max(...d.map(x => x.rss)) / MB, 1)
   }
   if (args.json) {
     process.stdout.write(JSON.stringify(result) + '\n')
@@ -246,6 +239,3 @@ try {
 } finally {
   await cleanup()
 }
-
-function round1 (x: number): number { return Math.round(x * 10) / 10 }
-function round2 (x: number): number { return Math.round(x * 100) / 100 }

@@ -1,4 +1,3 @@
-/** The middle value (upper middle for an even count) of benchmark samples. */
-export function median (xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-}
+// The benchmarks' statistics are the simulations' (one median for both); this path is kept
+// for the scripts that import it from here.
+export { median, percentile, round } from '../../simulations/lib/stats.js'

@@ -1,10 +1,9 @@
 // Networks of real PeerLink nodes on 127.0.0.1 in one process, each with its own repo, for
 // tests and simulations.
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { dhtTableSize, type NetworkInit } from '../../src/node/network.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'

@@ -42,17 +42,7 @@ export interface Scenario {
   run: (ctx: ScenarioContext) => Promise<ScenarioResult>
 }
 
-export function median (xs: number[]): number {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+/** The result of a scenario that cannot run here, saying why. */
+export function skipped (reason: string): ScenarioResult {
+  return { headline: {}, data: {}, targets: [], plots: [], notes: [], skipped: reason }
 }
-
-export function percentile (xs: number[], p: number): number {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]
-}
-
-export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits

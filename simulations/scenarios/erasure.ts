@@ -17,13 +17,14 @@ import { initRepo } from '../../src/repo/repo.js'
 import { dagNodesOf, stripesOf } from '../lib/dag.js'
 import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { barChart } from '../lib/plot.js'
-import { median, round, type Scenario } from '../lib/scenario.js'
+import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.js'
+import { median, round } from '../lib/stats.js'
 
 const CHUNK = 64 * 1024
 const K = 10
 const M = 4
 
-interface Case { file: number, removed: number, ok: boolean, identical: boolean, parityUsed: number, rebuiltChunks: number, fetchedBlocks: number, ms: number, error?: string, namesMissing?: boolean }
+export interface Case { file: number, removed: number, ok: boolean, identical: boolean, parityUsed: number, rebuiltChunks: number, fetchedBlocks: number, ms: number, error?: string, namesMissing?: boolean }
 
 export const erasure: Scenario = {
   name: 'erasure',
@@ -76,26 +77,7 @@ export const erasure: Scenario = {
           }
         }
         await Promise.all(holders.map(async h => await h.network.provide(root, { signal: ctx.signal })))
-        const fetcher = await startNode(join(ctx.dir, `fetcher${fetchers++}`), bootstrapFrom(nodes, 2))
-        await waitForRoutingTables([fetcher], Math.min(holders.length, 3), 10_000)
-        const out = join(ctx.dir, `out-${f}-${removed}.bin`)
-        const t0 = performance.now()
-        let parityUsed = 0
-        try {
-          const r = await fetcher.fetch({ root, addrs: [] }, {
-            output: out,
-            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(60_000)]),
-            onProgress: (e) => { if (e.type === 'files:export:repaired') parityUsed += (e.detail as { parityUsed: number }).parityUsed }
-          })
-          const identical = createHash('sha256').update(await readFile(out)).digest('hex') === digest
-          cases.push({ file: f, removed, ok: true, identical, parityUsed, rebuiltChunks: r.rebuiltChunks, fetchedBlocks: r.fetchedBlocks, ms: performance.now() - t0 })
-        } catch (err) {
-          const e = err as Error
-          if (ctx.signal.aborted) throw err
-          cases.push({ file: f, removed, ok: false, identical: false, parityUsed, rebuiltChunks: 0, fetchedBlocks: 0, ms: performance.now() - t0, error: `${e.name}: ${e.message.slice(0, 300)}`, namesMissing: e.name === 'DataLossError' && missing.some(c => e.message.includes(c)) })
-        } finally {
-          await fetcher.stop()
-        }
+        cases.push(await fetchCase(ctx, nodes, { file: f, removed, root, digest, missing, fetcher: fetchers++ }))
         // Clear the holders for the next placement.
         for (const h of holders) {
           for (const { node } of stripeList) for (const c of [...node.data, ...node.parity]) await h.blockstore.delete(c).catch(() => {})
@@ -104,34 +86,65 @@ export const erasure: Scenario = {
         ctx.progress.update(`file ${f + 1}: ${removed} missing per stripe → ${last.ok ? `ok${last.identical ? ', identical' : ', DIFFERENT'}, ${last.parityUsed} parity used` : last.error ?? ''}`, true)
       }
     }
-    const within = cases.filter(c => c.removed <= M)
-    const beyond = cases.filter(c => c.removed > M)
-    const byRemoved = Array.from({ length: M + 2 }, (_, r) => {
-      const at = cases.filter(c => c.removed === r)
-      return { removed: r, success: round(at.filter(c => c.ok && c.identical).length / at.length, 3), parity_used: round(median(at.map(c => c.parityUsed)), 1), fetch_ms: round(median(at.map(c => c.ms))) }
-    })
-    return {
-      headline: {
-        files: files,
-        k: K,
-        m: M,
-        fetched_identical_up_to_m: within.every(c => c.ok && c.identical),
-        failed_clearly_past_m: beyond.every(c => !c.ok && c.namesMissing === true),
-        parity_used_at_m: byRemoved[M].parity_used
-      },
-      targets: [
-        { name: `up to m = ${M} blocks of every stripe gone: identical bytes`, ok: within.every(c => c.ok && c.identical), detail: `${within.filter(c => c.ok && c.identical).length}/${within.length} fetches` },
-        { name: 'm + 1 gone: DataLossError naming a missing block', ok: beyond.every(c => !c.ok && c.namesMissing === true), detail: beyond.map(c => c.error?.split(':')[0] ?? 'fetched').join(', ') }
-      ],
-      data: { cases, byRemoved },
-      plots: [
-        { name: 'parity-used', title: 'Parity blocks used per stripe loss', spec: barChart('parity blocks fetched to rebuild (median per file)', byRemoved, { field: 'removed', title: 'blocks of every stripe held by nobody' }, { field: 'parity_used', title: 'parity blocks used' }) },
-        { name: 'success', title: 'Fetch success per stripe loss', spec: barChart('identical fetches', byRemoved, { field: 'removed', title: 'blocks of every stripe held by nobody' }, { field: 'success', title: 'fraction identical' }) }
-      ],
-      notes: [
-        `${holders.length} holders, chunks of ${CHUNK / 1024} KiB, k = ${K}, m = ${M}; each stripe's blocks dealt over the holders in a seeded order, DAG nodes on every holder.`,
-        'Every fetch is by CID from a fresh node that finds the holders through the DHT; a fetch that fails leaves the fetcher stopped.'
-      ]
+    return report(cases, files, holders.length)
+  }
+}
+
+/** A fresh node fetches the placed file by CID; the case says whether it came back whole, and how. */
+async function fetchCase (ctx: ScenarioContext, nodes: PeerLinkNode[], c: { file: number, removed: number, root: CID, digest: string, missing: string[], fetcher: number }): Promise<Case> {
+  const fetcher = await startNode(join(ctx.dir, `fetcher${c.fetcher}`), bootstrapFrom(nodes, 2))
+  const out = join(ctx.dir, `out-${c.file}-${c.removed}.bin`)
+  let parityUsed = 0
+  try {
+    await waitForRoutingTables([fetcher], Math.min(nodes.length, 3), 10_000)
+    const t0 = performance.now()
+    try {
+      const r = await fetcher.fetch({ root: c.root, addrs: [] }, {
+        output: out,
+        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(60_000)]),
+        onProgress: (e) => { if (e.type === 'files:export:repaired') parityUsed += (e.detail as { parityUsed: number }).parityUsed }
+      })
+      const identical = createHash('sha256').update(await readFile(out)).digest('hex') === c.digest
+      return { file: c.file, removed: c.removed, ok: true, identical, parityUsed, rebuiltChunks: r.rebuiltChunks, fetchedBlocks: r.fetchedBlocks, ms: performance.now() - t0 }
+    } catch (err) {
+      const e = err as Error
+      if (ctx.signal.aborted) throw err
+      return { file: c.file, removed: c.removed, ok: false, identical: false, parityUsed, rebuiltChunks: 0, fetchedBlocks: 0, ms: performance.now() - t0, error: `${e.name}: ${e.message.slice(0, 300)}`, namesMissing: e.name === 'DataLossError' && c.missing.some(m => e.message.includes(m)) }
     }
+  } finally {
+    await fetcher.stop()
+  }
+}
+
+/** The results, from the fetches alone (no I/O). */
+export function report (cases: Case[], files: number, holders: number): ScenarioResult {
+  const within = cases.filter(c => c.removed <= M)
+  const beyond = cases.filter(c => c.removed > M)
+  const byRemoved = Array.from({ length: M + 2 }, (_, r) => {
+    const at = cases.filter(c => c.removed === r)
+    return { removed: r, success: round(at.filter(c => c.ok && c.identical).length / at.length, 3), parity_used: round(median(at.map(c => c.parityUsed)), 1), fetch_ms: round(median(at.map(c => c.ms))) }
+  })
+  return {
+    headline: {
+      files,
+      k: K,
+      m: M,
+      fetched_identical_up_to_m: within.every(c => c.ok && c.identical),
+      failed_clearly_past_m: beyond.every(c => !c.ok && c.namesMissing === true),
+      parity_used_at_m: byRemoved[M].parity_used
+    },
+    targets: [
+      { name: `up to m = ${M} blocks of every stripe gone: identical bytes`, ok: within.every(c => c.ok && c.identical), detail: `${within.filter(c => c.ok && c.identical).length}/${within.length} fetches` },
+      { name: 'm + 1 gone: DataLossError naming a missing block', ok: beyond.every(c => !c.ok && c.namesMissing === true), detail: beyond.map(c => c.error?.split(':')[0] ?? 'fetched').join(', ') }
+    ],
+    data: { cases, byRemoved },
+    plots: [
+      { name: 'parity-used', title: 'Parity blocks used per stripe loss', spec: barChart('parity blocks fetched to rebuild (median per file)', byRemoved, { field: 'removed', title: 'blocks of every stripe held by nobody' }, { field: 'parity_used', title: 'parity blocks used' }) },
+      { name: 'success', title: 'Fetch success per stripe loss', spec: barChart('identical fetches', byRemoved, { field: 'removed', title: 'blocks of every stripe held by nobody' }, { field: 'success', title: 'fraction identical' }) }
+    ],
+    notes: [
+      `${holders} holders, chunks of ${CHUNK / 1024} KiB, k = ${K}, m = ${M}; each stripe's blocks dealt over the holders in a seeded order, DAG nodes on every holder.`,
+      'Every fetch is by CID from a fresh node that finds the holders through the DHT; a fetch that fails leaves the fetcher stopped.'
+    ]
   }
 }

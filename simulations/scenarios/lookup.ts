@@ -15,7 +15,8 @@ import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { routingKey } from '../../src/routing/keys.js'
 import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { lineChart } from '../lib/plot.js'
-import { median, percentile, round, type Scenario, type ScenarioContext } from '../lib/scenario.js'
+import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.js'
+import { median, percentile, round } from '../lib/stats.js'
 
 const SIZES = [25, 50, 100, 200, 400]
 const QUICK_SIZES = [4, 8]
@@ -23,7 +24,7 @@ const QUICK_SIZES = [4, 8]
 const LOOKUPS = { quick: 4, full: 20 }
 const FIND_TIMEOUT = 10_000
 
-interface Sample { n: number, provideMs: number, findMs: number, found: boolean, hops: number, queried: number }
+export interface Sample { n: number, provideMs: number, findMs: number, found: boolean, hops: number, queried: number }
 
 export const lookup: Scenario = {
   name: 'lookup',
@@ -68,33 +69,38 @@ export const lookup: Scenario = {
       })
       ctx.progress.update(`${n} nodes: find ${perSize.at(-1)?.find_median_ms} ms median, ${perSize.at(-1)?.hops_median} hops, success ${perSize.at(-1)?.success}`, true)
     }
-    const largest = perSize.at(-1) as Record<string, number>
-    const hopsVsLog = perSize.flatMap(p => [{ n: p.n, hops: p.hops_median, series: 'median hops' }, { n: p.n, hops: Math.ceil(Math.log2(p.n)), series: 'ceil(log2 N)' }])
-    const latency = perSize.flatMap(p => [{ n: p.n, ms: p.provide_median_ms, series: 'provide' }, { n: p.n, ms: p.find_median_ms, series: 'find-providers' }])
-    return {
-      headline: {
-        largest_network: largest.n,
-        find_success: largest.success,
-        find_median_ms: largest.find_median_ms,
-        provide_median_ms: largest.provide_median_ms,
-        hops_median: largest.hops_median,
-        ceil_log2_n: Math.ceil(Math.log2(largest.n))
-      },
-      targets: [
-        { name: 'find-providers succeeds 100 % in a stable network', ok: perSize.every(p => p.success === 1), detail: perSize.map(p => `${p.n}: ${(p.success * 100).toFixed(0)} %`).join(', ') },
-        { name: 'median hops ≤ ceil(log2 N)', ok: perSize.every(p => p.hops_median <= Math.ceil(Math.log2(p.n))), detail: perSize.map(p => `${p.n}: ${p.hops_median} ≤ ${Math.ceil(Math.log2(p.n))}`).join(', ') }
-      ],
-      data: { sizes: perSize, samples },
-      plots: [
-        { name: 'hops', title: 'Lookup hops against log2 N', spec: lineChart('find-providers hops (median) vs ceil(log2 N)', hopsVsLog, { field: 'n', title: 'nodes', log: true }, { field: 'hops', title: 'hops' }, { field: 'series', title: '' }) },
-        { name: 'latency', title: 'Provide and find latency', spec: lineChart('median latency on 127.0.0.1', latency, { field: 'n', title: 'nodes', log: true }, { field: 'ms', title: 'ms' }, { field: 'series', title: '' }) }
-      ],
-      notes: [
-        `All nodes in one process on 127.0.0.1; each size waits until every routing table holds at least min(N - 1, 4) peers. ${ctx.quick ? LOOKUPS.quick : LOOKUPS.full} lookups per size; each provides a fresh key from one random node and finds it from another.`,
-        'Latency on loopback in one process measures the protocol and the event loop shared by every node, not network distance.',
-        'The nodes do not run libp2p\'s connection monitor (a ping per connection every 10 s): at 200 nodes those pings alone would fill the one event loop all nodes share.'
-      ]
-    }
+    return report(perSize, samples, ctx.quick ? LOOKUPS.quick : LOOKUPS.full)
+  }
+}
+
+/** The results, from the figures per network size and the lookups alone (no I/O). */
+export function report (perSize: Array<Record<string, number>>, samples: Sample[], lookups: number): ScenarioResult {
+  const largest = perSize.at(-1) as Record<string, number>
+  const hopsVsLog = perSize.flatMap(p => [{ n: p.n, hops: p.hops_median, series: 'median hops' }, { n: p.n, hops: Math.ceil(Math.log2(p.n)), series: 'ceil(log2 N)' }])
+  const latency = perSize.flatMap(p => [{ n: p.n, ms: p.provide_median_ms, series: 'provide' }, { n: p.n, ms: p.find_median_ms, series: 'find-providers' }])
+  return {
+    headline: {
+      largest_network: largest.n,
+      find_success: largest.success,
+      find_median_ms: largest.find_median_ms,
+      provide_median_ms: largest.provide_median_ms,
+      hops_median: largest.hops_median,
+      ceil_log2_n: Math.ceil(Math.log2(largest.n))
+    },
+    targets: [
+      { name: 'find-providers succeeds 100 % in a stable network', ok: perSize.every(p => p.success === 1), detail: perSize.map(p => `${p.n}: ${(p.success * 100).toFixed(0)} %`).join(', ') },
+      { name: 'median hops ≤ ceil(log2 N)', ok: perSize.every(p => p.hops_median <= Math.ceil(Math.log2(p.n))), detail: perSize.map(p => `${p.n}: ${p.hops_median} ≤ ${Math.ceil(Math.log2(p.n))}`).join(', ') }
+    ],
+    data: { sizes: perSize, samples },
+    plots: [
+      { name: 'hops', title: 'Lookup hops against log2 N', spec: lineChart('find-providers hops (median) vs ceil(log2 N)', hopsVsLog, { field: 'n', title: 'nodes', log: true }, { field: 'hops', title: 'hops' }, { field: 'series', title: '' }) },
+      { name: 'latency', title: 'Provide and find latency', spec: lineChart('median latency on 127.0.0.1', latency, { field: 'n', title: 'nodes', log: true }, { field: 'ms', title: 'ms' }, { field: 'series', title: '' }) }
+    ],
+    notes: [
+      `All nodes in one process on 127.0.0.1; each size waits until every routing table holds at least min(N - 1, 4) peers. ${lookups} lookups per size; each provides a fresh key from one random node and finds it from another.`,
+      'Latency on loopback in one process measures the protocol and the event loop shared by every node, not network distance.',
+      'The nodes do not run libp2p\'s connection monitor (a ping per connection every 10 s): at 200 nodes those pings alone would fill the one event loop all nodes share.'
+    ]
   }
 }
 

@@ -7,14 +7,16 @@
 import { createHash } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../../scripts/lib/daemons.js'
+import { runCli } from '../lib/cli.js'
+import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../lib/daemons.js'
 import { barChart, lineChart } from '../lib/plot.js'
-import { round, type Scenario } from '../lib/scenario.js'
+import type { Scenario, ScenarioResult } from '../lib/scenario.js'
+import { round } from '../lib/stats.js'
 
 const COUNTS = [1, 2, 4, 8, 16]
 const QUICK_COUNTS = [1, 2, 3]
 
-interface Run { providers: number, mbps: number, ms: number, identical: boolean, shares: Array<{ peer: number, share: number }> }
+export interface Run { providers: number, mbps: number, ms: number, identical: boolean, shares: Array<{ peer: number, share: number }> }
 
 export const swarm: Scenario = {
   name: 'swarm',
@@ -69,33 +71,38 @@ export const swarm: Scenario = {
         await rm(out, { force: true })
       }
     }
-    const one = runs[0]
-    const best = runs.reduce((a, b) => b.mbps > a.mbps ? b : a)
-    const last = runs.at(-1) as Run
-    return {
-      headline: {
-        file_mib: size / 1024 / 1024,
-        mbps_1_provider: one.mbps,
-        mbps_most_providers: last.mbps,
-        most_providers: last.providers,
-        best_mbps: best.mbps,
-        best_at_providers: best.providers,
-        providers_serving_at_most: last.shares.filter(s => s.share > 0).length
-      },
-      targets: [
-        { name: 'every fetch byte-identical', ok: runs.every(r => r.identical), detail: `${runs.filter(r => r.identical).length}/${runs.length}` },
-        // A quick run's small file measures start-up and lookups more than transfer.
-        ...(ctx.quick ? [] : [{ name: 'more providers never slower than one (within 10 %)', ok: runs.every(r => r.mbps >= one.mbps * 0.9), detail: runs.map(r => `${r.providers}: ${r.mbps} MB/s`).join(', ') }])
-      ],
-      data: { runs, fileBytes: size },
-      plots: [
-        { name: 'throughput', title: 'Fetch throughput against providers', spec: lineChart('fetch throughput (MB/s)', runs.map(r => ({ providers: r.providers, mbps: r.mbps })), { field: 'providers', title: 'providers', log: true }, { field: 'mbps', title: 'MB/s' }) },
-        { name: 'shares', title: 'Per-provider share', spec: barChart('share of blocks served by each provider', runs.flatMap(r => r.shares.map(s => ({ providers: r.providers, peer: `provider ${s.peer}`, share: s.share }))), { field: 'providers', title: 'providers' }, { field: 'share', title: 'share of bytes' }, { field: 'peer', title: 'provider' }) }
-      ],
-      notes: [
-        `A ${size / 1024 / 1024} MiB file; every node a separate daemon process on 127.0.0.1; the machine has 2 cores, so many providers compete with the fetcher for CPU.`,
-        'Throughput is the file size over the wall time of `peerlink fetch` (CLI start to output written and synced).'
-      ]
-    }
+    return report(runs, size, ctx.quick)
+  }
+}
+
+/** The results, from the fetches alone (no I/O). */
+export function report (runs: Run[], size: number, quick: boolean): ScenarioResult {
+  const one = runs[0]
+  const best = runs.reduce((a, b) => b.mbps > a.mbps ? b : a)
+  const last = runs.at(-1) as Run
+  return {
+    headline: {
+      file_mib: size / 1024 / 1024,
+      mbps_1_provider: one.mbps,
+      mbps_most_providers: last.mbps,
+      most_providers: last.providers,
+      best_mbps: best.mbps,
+      best_at_providers: best.providers,
+      providers_serving_at_most: last.shares.filter(s => s.share > 0).length
+    },
+    targets: [
+      { name: 'every fetch byte-identical', ok: runs.every(r => r.identical), detail: `${runs.filter(r => r.identical).length}/${runs.length}` },
+      // A quick run's small file measures start-up and lookups more than transfer.
+      ...(quick ? [] : [{ name: 'more providers never slower than one (within 10 %)', ok: runs.every(r => r.mbps >= one.mbps * 0.9), detail: runs.map(r => `${r.providers}: ${r.mbps} MB/s`).join(', ') }])
+    ],
+    data: { runs, fileBytes: size },
+    plots: [
+      { name: 'throughput', title: 'Fetch throughput against providers', spec: lineChart('fetch throughput (MB/s)', runs.map(r => ({ providers: r.providers, mbps: r.mbps })), { field: 'providers', title: 'providers', log: true }, { field: 'mbps', title: 'MB/s' }) },
+      { name: 'shares', title: 'Per-provider share', spec: barChart('share of blocks served by each provider', runs.flatMap(r => r.shares.map(s => ({ providers: r.providers, peer: `provider ${s.peer}`, share: s.share }))), { field: 'providers', title: 'providers' }, { field: 'share', title: 'share of bytes' }, { field: 'peer', title: 'provider' }) }
+    ],
+    notes: [
+      `A ${size / 1024 / 1024} MiB file; every node a separate daemon process on 127.0.0.1; the machine has 2 cores, so many providers compete with the fetcher for CPU.`,
+      'Throughput is the file size over the wall time of `peerlink fetch` (CLI start to output written and synced).'
+    ]
   }
 }

@@ -1,6 +1,7 @@
 // The built CLI and daemon processes, run as a user would (shared with the benchmarks and
 // simulations).
-export { CLI, runCli, runCliInTerminal, startDaemonProcess, stopDaemonProcess, type CliResult, type DaemonProcess } from '../../scripts/lib/daemons.js'
+export { CLI, runCli, runCliInTerminal, type CliResult } from '../../simulations/lib/cli.js'
+export { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../../simulations/lib/daemons.js'
 
 /**
  * The progress-bar frames a terminal showed: each redraw starts at column 1 (CSI 1 G), other

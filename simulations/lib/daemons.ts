@@ -1,0 +1,91 @@
+// `peerlink daemon` processes, for tests, benchmarks and simulations: start one (on a fresh
+// loopback repo, or on a repo made beforehand, optionally under a prefix such as
+// `ip netns exec <namespace>`), with a bounded wait for its api.json; stop it (SIGTERM, then
+// SIGKILL after a bound) or kill it outright, as a crash.
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cliCommand, runCli } from './cli.js'
+import { defaultProcesses, killChild, stopChild, type ProcessSet } from './processes.js'
+
+export interface DaemonProcess {
+  child: ChildProcess
+  repo: string
+  info: { address: string, pid: number, peerId: string, addresses: string[] }
+  /** Addresses to dial or bootstrap from, each ending in this daemon's /p2p/ id. */
+  dialable: string[]
+  /** The tail of what the daemon wrote to stderr (its warnings and errors). */
+  log: () => string
+}
+
+export interface DaemonOptions {
+  /** Used only when the repo is made here (a repo that exists keeps its config). */
+  bootstrap?: string[]
+  env?: NodeJS.ProcessEnv
+  nodeArgs?: string[]
+  /** Bound on the wait for the daemon's api.json, ms (default 15 s). */
+  timeoutMs?: number
+  /** A command the daemon runs under, as `ip netns exec <namespace>`. */
+  prefix?: string[]
+  processes?: ProcessSet
+  signal?: AbortSignal
+}
+
+/** Turns a daemon's listen addresses into dialable ones ending in exactly one /p2p/ part. */
+export function dialable (info: { peerId: string, addresses: string[] }): string[] {
+  return info.addresses.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`)
+}
+
+/** Inits a repo listening on a free loopback port (unless it exists) and starts `peerlink daemon` on it. */
+export async function startDaemonProcess (repo: string, options: DaemonOptions = {}): Promise<DaemonProcess> {
+  const bootstrap = options.bootstrap ?? []
+  if (!existsSync(join(repo, 'config.json'))) {
+    const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
+    if (init.code !== 0) throw new Error(`peerlink init failed (${String(init.code)}): ${init.stderr}`)
+  }
+  const apiFile = join(repo, 'api.json')
+  rmSync(apiFile, { force: true }) // left behind by a daemon that was killed
+  const { command, args } = cliCommand(['--repo', repo, 'daemon'], options)
+  const child = (options.processes ?? defaultProcesses).spawn(command, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PEERLINK_LOG_LEVEL: 'warn', ...options.env }
+  })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8192) })
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000)
+  while (!existsSync(apiFile) && child.exitCode === null && child.signalCode === null && Date.now() < deadline && options.signal?.aborted !== true) await sleep(25)
+  if (!existsSync(apiFile)) {
+    child.kill('SIGKILL')
+    options.signal?.throwIfAborted()
+    throw new Error(child.exitCode !== null ? `daemon exited (${child.exitCode}): ${stderr.trim()}` : `daemon did not start within ${(options.timeoutMs ?? 15_000) / 1000} s: ${stderr.trim()}`)
+  }
+  let info: DaemonProcess['info']
+  try {
+    info = JSON.parse(await readFile(apiFile, 'utf8')) as DaemonProcess['info']
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw new Error(`daemon wrote an unreadable api.json: ${(err as Error).message}`)
+  }
+  return { child, repo, info, dialable: dialable(info), log: () => stderr }
+}
+
+export async function stopDaemonProcess (d: DaemonProcess, graceMs = 10_000): Promise<number | null> {
+  return await stopChild(d.child, graceMs)
+}
+
+/** kill -9, as a crash; resolves once the process is gone. */
+export async function killDaemonProcess (d: DaemonProcess): Promise<void> {
+  await killChild(d.child)
+}
+
+/** The peak resident set of a running process (VmHWM), in bytes; 0 when unknown. */
+export function peakRss (pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m === null ? 0 : Number(m[1]) * 1024
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,54 @@
+// The simulations' shared pieces that need no network: statistics, the pool, the CLI's
+// error line and the reading of `ss` output.
+import { expect } from 'chai'
+import { cliError } from '../../simulations/lib/cli.js'
+import { pool } from '../../simulations/lib/pool.js'
+import { median, percentile, round } from '../../simulations/lib/stats.js'
+import { addTcpAcross } from '../../simulations/scenarios/partition/probes.js'
+import { median as benchMedian } from '../../scripts/lib/stats.js'
+
+describe('simulations lib', () => {
+  it('one median for simulations and benchmarks: the middle value, or the mean of the two middle values', () => {
+    expect(median([3, 1, 2])).to.equal(2)
+    expect(median([4, 1, 3, 2])).to.equal(2.5)
+    expect(Number.isNaN(median([]))).to.equal(true)
+    expect(benchMedian).to.equal(median)
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).to.equal(10)
+    expect(round(1.26, 1)).to.equal(1.3)
+  })
+
+  it('pool runs every item, never more than the limit at once', async () => {
+    let running = 0
+    let most = 0
+    const done: number[] = []
+    await pool([1, 2, 3, 4, 5], 2, async (x) => {
+      most = Math.max(most, ++running)
+      await new Promise(resolve => setTimeout(resolve, 5))
+      done.push(x)
+      running--
+    })
+    expect(done.sort()).to.deep.equal([1, 2, 3, 4, 5])
+    expect(most).to.equal(2)
+  })
+
+  it('a failed CLI call is told by its peerlink: line, else its last line, else its exit or its time bound', () => {
+    const r = { code: 1, stdout: '', ms: 1, timedOut: false }
+    expect(cliError({ ...r, stderr: 'peerlink: no providers found\nremedy: wait\n' })).to.equal('no providers found')
+    expect(cliError({ ...r, stderr: 'first\nlast\n' })).to.equal('last')
+    expect(cliError({ ...r, stderr: '' })).to.equal('exit code 1')
+    expect(cliError({ ...r, code: null, stderr: '', timedOut: true }, 500)).to.equal('timed out after 500 ms')
+  })
+
+  it('reads connections across a partition, and their backoff, from ss -tnio', () => {
+    const out = { connections: 0, backingOff: 0, maxRtoMs: 0, maxBackoff: 0 }
+    const sides = new Map<string, 'A' | 'B'>([['10.0.0.1', 'A'], ['10.0.0.2', 'B'], ['10.0.0.3', 'A']])
+    addTcpAcross(out, [
+      'Recv-Q Send-Q Local Address:Port Peer Address:Port',
+      '0 0 10.0.0.1:4001 10.0.0.2:51000',
+      '\t cubic rto:3328 backoff:3 rtt:0.1',
+      '0 0 10.0.0.1:4001 10.0.0.3:52000',
+      '\t cubic rto:204 rtt:0.1'
+    ].join('\n'), 'A', sides)
+    expect(out).to.deep.equal({ connections: 1, backingOff: 1, maxRtoMs: 3328, maxBackoff: 3 })
+  })
+})
