@@ -5,6 +5,7 @@
 // the caller registers before anything else can fail; once closed it makes nothing more.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { processAlive } from '../../src/files/fs.js'
 import { ProcessSet, type RunResult } from './processes.js'
 
 export interface LabHost {
@@ -52,6 +53,7 @@ export class Lab {
     if (ipTool === undefined) return { skipped: 'needs iproute2\'s `ip` command, not found in PATH, /usr/sbin or /sbin' }
     const lab = new Lab(ipTool)
     defer(async () => { await lab.close() })
+    await lab.sweepStale()
     // A bridge first: where the kernel or container refuses, nothing else is tried.
     try {
       return { lab, bridge: await lab.addBridge('a') }
@@ -59,6 +61,21 @@ export class Lab {
       if (refused((err as Error).message)) return { skipped: `cannot make a bridge here (${(err as Error).message}): needs CAP_NET_ADMIN` }
       throw err
     }
+  }
+
+  /**
+   * Deletes the namespaces and links of labs whose process is gone (killed with SIGKILL, it
+   * could not clean up): their names carry its pid.
+   */
+  async sweepStale (): Promise<void> {
+    const stale = (name: string): boolean => {
+      const pid = /^pl(?:br)?(\d+)/.exec(name)?.[1]
+      return pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))
+    }
+    const namespaces = (await this.tryIp(['netns', 'list'])).stdout.split('\n').map(l => l.split(' ')[0])
+    for (const ns of namespaces.filter(stale)) await this.tryIp(['netns', 'del', ns])
+    const links = (await this.tryIp(['-br', 'link'])).stdout.split('\n').map(l => l.split(/[\s@]/)[0])
+    for (const link of links.filter(stale)) await this.tryIp(['link', 'del', link])
   }
 
   /** Runs `ip <args>` in the root namespace. */
