@@ -24,7 +24,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import type { PeerId } from '@libp2p/interface'
 import { startNetwork } from '../simulations/lib/network.js'
 import type { PeerLinkNetwork } from '../src/node/network.js'
-import { median } from './lib/stats.js'
+import { median } from '../simulations/lib/stats.js'
 
 const { values: args } = parseArgs({
   options: {

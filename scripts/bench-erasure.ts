@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ReedSolomonCodec, erasureCore } from '../src/erasure/reed-solomon.js'
-import { median } from './lib/stats.js'
+import { median } from '../simulations/lib/stats.js'
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, rounds: { type: 'string', default: '7' } }

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { CLI } from '../simulations/lib/cli.js'
 import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
-import { median } from './lib/stats.js'
+import { median } from '../simulations/lib/stats.js'
 
 const args = fileBenchArgs({ rounds: 3, maxSizeMiB: 65536, maxRounds: 20 })
 const { sizeMiB, rounds } = args

@@ -19,7 +19,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { hashBlock, hashInfo, setSimdLevel, verifyDigests } from '../src/hash/index.js'
 import { loadWasmCore } from '../src/hash/fallback.js'
-import { median } from './lib/stats.js'
+import { median } from '../simulations/lib/stats.js'
 
 const { values: args } = parseArgs({
   options: {

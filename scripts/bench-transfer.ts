@@ -30,7 +30,7 @@ import { peakRss, startDaemonProcess, stopDaemonProcess, type DaemonProcess } fr
 import { stopChild } from '../simulations/lib/processes.js'
 import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
-import { median, round } from './lib/stats.js'
+import { median, round } from '../simulations/lib/stats.js'
 
 const args = fileBenchArgs({ rounds: 1, maxSizeMiB: 16384, maxRounds: 10 })
 const { sizeMiB, rounds } = args

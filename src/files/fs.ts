@@ -58,7 +58,7 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
  * The pieces go to the file one write at a time, in order, while the source produces the
  * next ones. Parallel writes to one file gained nothing: a buffered write holds the file's
  * lock (ext4 and most Linux filesystems), so the others only spun on it. Written one at a
- * time, a 1 GiB fetch's daemon spends about 14 % less CPU (README: Where the time goes).
+ * time, a 1 GiB fetch's daemon spends about 14 % less CPU (src/README.md, files/: output files).
  * `fresh`: the directory was made by this export, so no earlier temp files are looked for.
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal, fresh?: boolean } = {}): Promise<number> {

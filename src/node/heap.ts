@@ -7,7 +7,7 @@
 // started every 20–30 MB of traffic, the JS heap at about 22 of its ~50 MB limit. A provider
 // serving 512 MiB ran about 40 full collections, and V8's marking and sweeping threads took
 // more CPU than the provider's own work. With the limit at five times the live heap the
-// provider ran none and the fetcher about a third as many (see README, Design notes). Memory
+// provider ran none and the fetcher about a third as many (src/README.md, node/: heap policy). Memory
 // stays bounded: V8's separate external-memory trigger still collects when unreferenced
 // buffers pile up.
 //

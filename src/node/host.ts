@@ -23,7 +23,7 @@ export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
  * window/RTT; larger windows let one exchange stream carry several 1 MiB blocks in flight
  * over a real link. Yamux 8 cuts data into frames by the stream's current send window (its
  * `maxMessageSize` option is validated but not used), so with these windows a block goes out
- * as one frame. Measured in the README's transfer benchmark.
+ * as one frame. Measured by bench:transfer (scripts/README.md).
  */
 export const YAMUX_SETTINGS = {
   streamOptions: {
