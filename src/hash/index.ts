@@ -52,8 +52,10 @@ export function hashInfo (): HashCoreInfo {
  * WASM instance, which sync calls (cidOf, hashBlock, a new hasher) use from then on instead
  * of the slower plain TypeScript BLAKE3. A node calls it when it starts.
  */
-export async function hashReady (): Promise<HashCoreInfo> {
+export async function hashReady (options: { signal?: AbortSignal } = {}): Promise<HashCoreInfo> {
+  options.signal?.throwIfAborted()
   await core().ready()
+  options.signal?.throwIfAborted()
   return core().info()
 }
 
