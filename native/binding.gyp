@@ -1,6 +1,9 @@
 {
-  # Each SIMD core is its own static library so that only its sources get its target flags;
-  # the addon picks a core at run time (blake3_dispatch.cc). No -march=native anywhere.
+  # The portable cores build everywhere. On x86 each SIMD core is also built, as its own static
+  # library so that only its sources get its target flags, and the addon picks one at run time
+  # (blake3_dispatch.cc, gf256_portable.cc). Elsewhere (arm64, ...) no x86 flag or source is
+  # used. No -march=native anywhere: a build must run on any CPU of its architecture.
+  # -O3 also comes from node-gyp's common.gypi; "cflags!" drops any -O2/-Os a toolchain adds.
   "target_defaults": {
     "cflags": ["-O3", "-fPIC", "-Wall", "-Wextra"],
     "cflags!": ["-O2", "-Os"],
@@ -9,51 +12,7 @@
   },
   "targets": [
     {
-      "target_name": "peerlink_sse41",
-      "type": "static_library",
-      "sources": ["src/blake3_sse41.cc"],
-      "cflags_cc": ["-msse4.1"]
-    },
-    {
-      "target_name": "peerlink_avx2",
-      "type": "static_library",
-      "sources": ["src/blake3_avx2.cc"],
-      "cflags_cc": ["-mavx2"]
-    },
-    {
-      "target_name": "peerlink_avx512",
-      "type": "static_library",
-      "sources": ["src/blake3_avx512.cc"],
-      # -mtune only schedules (no new instructions): about 4% on the 16-lane kernel here.
-      # GCC 12 reports the deliberately undefined operand inside its own AVX-512 intrinsics
-      # (_mm512_undefined_epi32) as uninitialized once they are inlined: a false positive.
-      "cflags_cc": ["-mavx512f", "-mavx512vl", "-mtune=icelake-server", "-Wno-maybe-uninitialized",
-                    "-Wno-uninitialized"]
-    },
-    {
-      "target_name": "peerlink_gf_ssse3",
-      "type": "static_library",
-      "sources": ["src/gf256_ssse3.cc"],
-      "cflags_cc": ["-mssse3"]
-    },
-    {
-      "target_name": "peerlink_gf_avx2",
-      "type": "static_library",
-      "sources": ["src/gf256_avx2.cc"],
-      "cflags_cc": ["-mavx2"]
-    },
-    {
-      "target_name": "peerlink_gf_gfni",
-      "type": "static_library",
-      "sources": ["src/gf256_gfni.cc"],
-      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mgfni", "-Wno-maybe-uninitialized"]
-    },
-    {
       "target_name": "peerlink_native",
-      "dependencies": [
-        "peerlink_sse41", "peerlink_avx2", "peerlink_avx512",
-        "peerlink_gf_ssse3", "peerlink_gf_avx2", "peerlink_gf_gfni"
-      ],
       "sources": [
         "src/addon.cc",
         "src/aead.cc",
@@ -68,7 +27,61 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread"],
+      "conditions": [
+        ['target_arch=="x64" or target_arch=="ia32"', {
+          "dependencies": [
+            "peerlink_sse41", "peerlink_avx2", "peerlink_avx512",
+            "peerlink_gf_ssse3", "peerlink_gf_avx2", "peerlink_gf_gfni"
+          ]
+        }]
+      ]
     }
+  ],
+  "conditions": [
+    ['target_arch=="x64" or target_arch=="ia32"', {
+      "targets": [
+        {
+          "target_name": "peerlink_sse41",
+          "type": "static_library",
+          "sources": ["src/blake3_sse41.cc"],
+          "cflags_cc": ["-msse4.1"]
+        },
+        {
+          "target_name": "peerlink_avx2",
+          "type": "static_library",
+          "sources": ["src/blake3_avx2.cc"],
+          "cflags_cc": ["-mavx2"]
+        },
+        {
+          "target_name": "peerlink_avx512",
+          "type": "static_library",
+          "sources": ["src/blake3_avx512.cc"],
+          # -mtune only schedules (no new instructions): about 4% on the 16-lane kernel here.
+          # GCC 12 reports the deliberately undefined operand inside its own AVX-512 intrinsics
+          # (_mm512_undefined_epi32) as uninitialized once they are inlined: a false positive.
+          "cflags_cc": ["-mavx512f", "-mavx512vl", "-mtune=icelake-server", "-Wno-maybe-uninitialized",
+                        "-Wno-uninitialized"]
+        },
+        {
+          "target_name": "peerlink_gf_ssse3",
+          "type": "static_library",
+          "sources": ["src/gf256_ssse3.cc"],
+          "cflags_cc": ["-mssse3"]
+        },
+        {
+          "target_name": "peerlink_gf_avx2",
+          "type": "static_library",
+          "sources": ["src/gf256_avx2.cc"],
+          "cflags_cc": ["-mavx2"]
+        },
+        {
+          "target_name": "peerlink_gf_gfni",
+          "type": "static_library",
+          "sources": ["src/gf256_gfni.cc"],
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mgfni", "-Wno-maybe-uninitialized"]
+        }
+      ]
+    }]
   ]
 }

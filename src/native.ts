@@ -1,4 +1,4 @@
-// The native addon (native/): loaded once, checked by each layer that uses it.
+// The native addon (native/): loaded on first use, checked by each layer that uses it.
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { InvalidArgumentError, NativeAddonError } from './errors.js'
@@ -11,7 +11,7 @@ export interface NativeBinding {
   setSimd (level: string): boolean
   gfDot (coefs: Uint8Array, inputs: Uint8Array[], outputs: Uint8Array[], threads: number): Promise<void>
   gfDotSync (coefs: Uint8Array, inputs: Uint8Array[], outputs: Uint8Array[]): void
-  gfInfo (): { active: string, detected: string, available: string[] }
+  gfInfo (): { active: string, detected: string, available: string[], compiled: string[] }
   gfSetLevel (level: string): boolean
   aeadSeal (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[]): Buffer
   aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array): boolean
@@ -28,24 +28,40 @@ export function loadAddon (path = ADDON_PATH): NativeBinding {
   }
 }
 
+const warned = new Set<string>()
+
 /**
  * Chooses between a native core and its fallback by an environment variable: "native" (the
  * addon must load), the fallback's name (always the fallback), or unset (native if it loads,
- * else the fallback with a warning).
+ * else the fallback with a warning). One warning per reason: the hash, erasure and Noise cores
+ * all fall back when the addon does not load, and one line says so.
  */
-export async function chooseCore<T> (variable: string, fallbackName: string, what: string,
-  native: () => T, fallback: (reason: string) => T | Promise<T>): Promise<T> {
+export function chooseCore<T> (variable: string, fallbackName: string, native: () => T,
+  fallback: (reason: string) => T): T {
   const wanted = process.env[variable]
   if (wanted !== undefined && wanted !== '' && wanted !== 'native' && wanted !== fallbackName) {
     throw new InvalidArgumentError(`${variable} must be "native" or "${fallbackName}", not "${wanted}"`)
   }
-  if (wanted === fallbackName) return await fallback(`${variable}=${fallbackName}`)
+  if (wanted === fallbackName) return fallback(`${variable}=${fallbackName}`)
   try {
     return native()
   } catch (err) {
     if (wanted === 'native') throw err
     const reason = (err as Error).message
-    process.emitWarning(`${reason}; using the slower ${what}`, { code: NativeAddonError.code })
-    return await fallback(reason)
+    if (!warned.has(reason)) {
+      warned.add(reason)
+      process.emitWarning(`${reason}; PeerLink runs on its slower WASM/JS cores (npm run build:native builds the addon)`,
+        { code: NativeAddonError.code })
+    }
+    return fallback(reason)
+  }
+}
+
+/** `make` run on the first call, not at import, and its result kept. */
+export function lazily<T> (make: () => T): () => T {
+  let made: { value: T } | undefined
+  return () => {
+    made ??= { value: make() }
+    return made.value
   }
 }

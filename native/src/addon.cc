@@ -171,18 +171,24 @@ class Hasher : public Napi::ObjectWrap<Hasher> {
   b3::Hasher state_;
 };
 
-// { active, detected, available }: a core level's state, for simdInfo and gfInfo.
+// The names of levels 0 .. last.
+Napi::Array LevelNames(Napi::Env env, const peerlink::CoreLevel &level, int last) {
+  auto names = Napi::Array::New(env);
+  for (int l = 0; l <= last; l++) names.Set(names.Length(), level.name(l));
+  return names;
+}
+
+// { active, detected, available, compiled }: a core level's state, for simdInfo and gfInfo.
 Napi::Object LevelInfo(Napi::Env env, const peerlink::CoreLevel &level) {
   auto o = Napi::Object::New(env);
   o.Set("active", level.name(level.active()));
   o.Set("detected", level.name(level.detected()));
-  auto available = Napi::Array::New(env);
-  for (int l = 0; l <= level.detected(); l++) available.Set(available.Length(), level.name(l));
-  o.Set("available", available);
+  o.Set("available", LevelNames(env, level, level.detected()));
+  o.Set("compiled", LevelNames(env, level, level.compiled() - 1));
   return o;
 }
 
-// (name) -> boolean: false when this CPU lacks the level; throws on an unknown name.
+// (name) -> boolean: false when this CPU or build lacks the level; throws on an unknown name.
 Napi::Value SetLevel(const Napi::CallbackInfo &info, peerlink::CoreLevel &level, const char *what) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "level must be a string");
@@ -193,11 +199,7 @@ Napi::Value SetLevel(const Napi::CallbackInfo &info, peerlink::CoreLevel &level,
 }
 
 Napi::Value SimdInfo(const Napi::CallbackInfo &info) {
-  const peerlink::CoreLevel &level = b3::simd_level();
-  auto o = LevelInfo(info.Env(), level);
-  auto compiled = Napi::Array::New(info.Env());
-  for (int l = 0; l < level.count(); l++) compiled.Set(compiled.Length(), level.name(l));
-  o.Set("compiled", compiled);
+  auto o = LevelInfo(info.Env(), b3::simd_level());
   o.Set("threads", hardware_threads());
   return o;
 }

@@ -23,18 +23,22 @@ struct Level {
 };
 
 // Widest first: hash_many runs the widest core the active level allows, then narrower ones
-// for the remainder.
+// for the remainder. Off x86 only the portable core is built.
 const Level kLevels[] = {
+#ifdef PEERLINK_X86
     {Simd::AVX512, {16, hash_lanes_avx512, chunks_wide_avx512, parents_wide_avx512}},
     {Simd::AVX2, {8, hash_lanes_avx2, chunks_wide_avx2, parents_wide_avx2}},
     {Simd::SSE41, {4, hash_lanes_sse41, chunks_wide_sse41, parents_wide_sse41}},
+#endif
     {Simd::Portable, {1, hash_lanes_portable, nullptr, nullptr}},
 };
+constexpr int kCompiled = sizeof(kLevels) / sizeof(kLevels[0]);
 
 }  // namespace
 
 CoreLevel &simd_level() {
-  static CoreLevel level({"portable", "sse41", "avx2", "avx512"}, static_cast<int>(detect()), "PEERLINK_SIMD");
+  static CoreLevel level({"portable", "sse41", "avx2", "avx512"}, kCompiled, static_cast<int>(detect()),
+                         "PEERLINK_SIMD");
   return level;
 }
 

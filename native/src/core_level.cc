@@ -5,8 +5,10 @@
 
 namespace peerlink {
 
-CoreLevel::CoreLevel(std::initializer_list<const char *> names, int detected, const char *env_var)
-    : count_(0), detected_(detected), active_(detected) {
+CoreLevel::CoreLevel(std::initializer_list<const char *> names, int compiled, int detected,
+                     const char *env_var)
+    : count_(0), compiled_(compiled), detected_(detected < compiled ? detected : compiled - 1),
+      active_(detected_) {
   for (const char *n : names)
     if (count_ < kMax) names_[count_++] = n;
   const char *env = std::getenv(env_var);

@@ -2,16 +2,15 @@
 
 #include <cstdint>
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef PEERLINK_X86
 #include <cpuid.h>
-#define PL_X86 1
 #endif
 
 namespace peerlink {
 
 namespace {
 
-#ifdef PL_X86
+#ifdef PEERLINK_X86
 uint64_t xgetbv0() {
   uint32_t eax, edx;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
@@ -21,7 +20,7 @@ uint64_t xgetbv0() {
 
 CpuFeatures detect() {
   CpuFeatures f;
-#ifdef PL_X86
+#ifdef PEERLINK_X86
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   f.ssse3 = c & (1u << 9);

@@ -74,15 +74,28 @@ void dot_portable(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t 
   }
 }
 
+namespace {
+
+// Indexed by Level; off x86 only the portable core is built.
+const DotFn kDots[] = {
+    dot_portable,
+#ifdef PEERLINK_X86
+    dot_ssse3, dot_avx2, dot_gfni,
+#endif
+};
+constexpr int kCompiled = sizeof(kDots) / sizeof(kDots[0]);
+
+}  // namespace
+
 CoreLevel &level() {
-  static CoreLevel l({"portable", "ssse3", "avx2", "gfni"}, static_cast<int>(detect()), "PEERLINK_GF_SIMD");
+  static CoreLevel l({"portable", "ssse3", "avx2", "gfni"}, kCompiled, static_cast<int>(detect()),
+                     "PEERLINK_GF_SIMD");
   return l;
 }
 
 void dot(const uint8_t *coefs, size_t rows, size_t cols, const uint8_t *const *in,
          uint8_t *const *out, size_t begin, size_t end) {
-  static const DotFn fns[] = {dot_portable, dot_ssse3, dot_avx2, dot_gfni};
-  fns[level().active()](coefs, rows, cols, in, out, begin, end);
+  kDots[level().active()](coefs, rows, cols, in, out, begin, end);
 }
 
 }  // namespace gf256

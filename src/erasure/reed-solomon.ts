@@ -2,7 +2,7 @@
 // rebuild the rest. The generator is identity over a Cauchy matrix; all bulk work is one
 // GF(2^8) dot product in the native core (or its JS fallback).
 import { InvalidArgumentError, NotEnoughShardsError } from '../errors.js'
-import { chooseCore } from '../native.js'
+import { chooseCore, lazily } from '../native.js'
 import { cauchy, invert, multiply } from './gf256.js'
 import { loadJsErasureCore, loadNativeErasureCore, type ErasureCore } from './core.js'
 
@@ -11,12 +11,12 @@ export const MAX_SHARDS = 255
 /** Stripes with at least this many bytes are coded off the event loop. */
 const ASYNC_BYTES = 256 * 1024
 
-const defaultCore: ErasureCore = await chooseCore('PEERLINK_ERASURE_CORE', 'js', 'JS Reed-Solomon core',
-  () => loadNativeErasureCore(), loadJsErasureCore)
-
-export function erasureCore (): ErasureCore {
-  return defaultCore
-}
+/**
+ * The GF(2^8) core, chosen by the first codec made or the first call here (not at import): the
+ * native addon, or plain JS (PEERLINK_ERASURE_CORE=native|js forces one). Both are synchronous.
+ */
+export const erasureCore: () => ErasureCore = lazily(() =>
+  chooseCore('PEERLINK_ERASURE_CORE', 'js', () => loadNativeErasureCore(), loadJsErasureCore))
 
 export interface CodingOptions {
   signal?: AbortSignal

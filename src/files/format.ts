@@ -16,9 +16,16 @@ import * as raw from 'multiformats/codecs/raw'
 import { InvalidManifestError } from '../errors.js'
 import { cidOf } from '../hash/index.js'
 import { MAX_BLOCK_SIZE } from '../limits.js'
-import { ERASURE_SCHEME, FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_STRIPE_SHARDS } from './defaults.js'
 
-export * from './defaults.js'
+export const FORMAT_VERSION = 1
+export const ERASURE_SCHEME = 'reed-solomon/cauchy/gf256-11d'
+export const MIN_CHUNK_SIZE = 64 * 1024
+export const MAX_CHUNK_SIZE = 2 * 1024 * 1024
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024
+export const DEFAULT_K = 10
+export const DEFAULT_M = 4
+/** The largest k + m a file may use. */
+export const MAX_STRIPE_SHARDS = 255
 
 /** Budget per link in a node, so a full node stays within one chunk (and far within 2 MiB). */
 const BYTES_PER_LINK = 64

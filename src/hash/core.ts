@@ -9,7 +9,10 @@ export interface IncrementalHasher {
 export interface HashCoreInfo {
   /** 'native' (our C++ addon) or 'wasm' (the fallback). */
   core: 'native' | 'wasm'
-  /** SIMD level in use: portable, sse41, avx2, avx512; 'wasm' for the fallback. */
+  /**
+   * SIMD level in use: portable, sse41, avx2, avx512; 'wasm' for the fallback ('js' while its
+   * WASM instance is starting and the plain TypeScript BLAKE3 answers sync calls).
+   */
   simd: string
   /** Levels this CPU can run, lowest first. */
   available: string[]
@@ -21,6 +24,8 @@ export interface HashCoreInfo {
 
 export interface HashCore {
   info (): HashCoreInfo
+  /** Resolves once the core runs at full speed (the fallback's WASM is up); never rejects. */
+  ready (): Promise<void>
   hashSync (data: Uint8Array): Uint8Array<ArrayBuffer>
   /** Digests of every block (32 bytes each, in order), computed off the event loop. */
   hashMany (blocks: Uint8Array[], threads: number): Promise<Uint8Array[]>

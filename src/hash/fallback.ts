@@ -1,36 +1,65 @@
-// The WASM fallback core (hash-wasm), used when the native addon cannot load. Same API,
-// same test vectors; batches run on the main thread one block at a time, yielding to the
+// The fallback core, used when the native addon cannot load: BLAKE3 in WASM (hash-wasm). Same
+// API, same test vectors; batches run on the main thread one block at a time, yielding to the
 // event loop between blocks (one 2 MiB block is a few milliseconds).
+//
+// The WASM instance starts asynchronously, but hashSync and createHasher must answer at once:
+// until the instance is up (ready() resolves), they run on the plain-TypeScript BLAKE3 in
+// blake3-js.ts; batches wait for the WASM. If WebAssembly cannot start, the plain one serves all.
 import { availableParallelism } from 'node:os'
 import { setImmediate } from 'node:timers/promises'
 import { createBLAKE3, type IHasher } from 'hash-wasm'
+import { Blake3Js, blake3Js } from './blake3-js.js'
 import type { HashCore, IncrementalHasher } from './core.js'
 
-export async function loadWasmCore (fallbackReason?: string): Promise<HashCore> {
-  const wasm: IHasher = await createBLAKE3(256)
-  const hashSync = (data: Uint8Array): Uint8Array<ArrayBuffer> => wasm.init().update(data).digest('binary') as Uint8Array<ArrayBuffer>
-  const eachYielding = async <T>(blocks: Uint8Array[], fn: (b: Uint8Array, i: number) => T): Promise<T[]> => {
-    const out: T[] = []
-    for (let i = 0; i < blocks.length; i++) {
-      if (i > 0) await setImmediate()
-      out.push(fn(blocks[i], i))
-    }
-    return out
+async function eachYielding<T> (blocks: Uint8Array[], fn: (b: Uint8Array, i: number) => T): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < blocks.length; i++) {
+    if (i > 0) await setImmediate()
+    out.push(fn(blocks[i], i))
   }
+  return out
+}
+
+function wasmHasher (wasm: IHasher): IncrementalHasher {
+  // One WASM instance serves every hasher: each keeps its own saved state.
+  let state = wasm.init().save()
   return {
-    info: () => ({ core: 'wasm', simd: 'wasm', available: ['wasm'], threads: availableParallelism(), fallbackReason }),
+    update (data) { state = wasm.load(state).update(data).save(); return this },
+    digest: () => wasm.load(state).digest('binary')
+  }
+}
+
+/**
+ * The fallback core, its WASM instance starting now. `wasm: false` keeps it on the plain
+ * TypeScript BLAKE3 (for tests of that path).
+ */
+export function createFallbackCore (fallbackReason?: string, { wasm: useWasm = true } = {}): HashCore {
+  let wasm: IHasher | undefined
+  const started: Promise<void> = useWasm
+    ? createBLAKE3(256).then(h => { wasm = h }, () => {})
+    : Promise.resolve()
+  const hashSync = (data: Uint8Array): Uint8Array<ArrayBuffer> =>
+    wasm !== undefined ? wasm.init().update(data).digest('binary') as Uint8Array<ArrayBuffer> : blake3Js(data)
+  return {
+    info: () => ({ core: 'wasm', simd: wasm !== undefined ? 'wasm' : 'js', available: ['wasm'], threads: availableParallelism(), fallbackReason }),
+    ready: async () => await started,
     hashSync,
-    hashMany: async (blocks) => await eachYielding(blocks, hashSync),
-    verifyMany: async (blocks, expected) =>
-      await eachYielding(blocks, (b, i) => Buffer.from(hashSync(b)).equals(expected[i])),
-    createHasher (): IncrementalHasher {
-      // One WASM instance serves every hasher: each keeps its own saved state.
-      let state = wasm.init().save()
-      return {
-        update (data) { state = wasm.load(state).update(data).save(); return this },
-        digest: () => wasm.load(state).digest('binary')
-      }
+    async hashMany (blocks) {
+      await started
+      return await eachYielding(blocks, hashSync)
     },
+    async verifyMany (blocks, expected) {
+      await started
+      return await eachYielding(blocks, (b, i) => Buffer.from(hashSync(b)).equals(expected[i]))
+    },
+    createHasher: () => wasm !== undefined ? wasmHasher(wasm) : new Blake3Js(),
     setSimd: () => false
   }
+}
+
+/** The fallback core once its WASM instance is up. */
+export async function loadWasmCore (fallbackReason?: string): Promise<HashCore> {
+  const core = createFallbackCore(fallbackReason)
+  await core.ready()
+  return core
 }

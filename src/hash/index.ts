@@ -13,9 +13,9 @@ import {
   UnsupportedHashError
 } from '../errors.js'
 import { MAX_BLOCK_SIZE } from '../limits.js'
-import { chooseCore } from '../native.js'
+import { chooseCore, lazily } from '../native.js'
 import type { HashCore, HashCoreInfo, IncrementalHasher } from './core.js'
-import { loadWasmCore } from './fallback.js'
+import { createFallbackCore } from './fallback.js'
 import { loadNativeCore } from './native.js'
 
 export type { HashCoreInfo, IncrementalHasher } from './core.js'
@@ -28,7 +28,11 @@ const SYNC_LIMIT = 64 * 1024
 /** Blocks handed to the native core in one call, so an abort is seen between calls. */
 const BATCH_SLICE = 64
 
-const core: HashCore = await chooseCore('PEERLINK_HASH_CORE', 'wasm', 'WASM BLAKE3 core', loadNativeCore, loadWasmCore)
+/**
+ * The core, chosen by the first call that hashes (not at import): the native addon, loaded
+ * synchronously, or the fallback (PEERLINK_HASH_CORE=native|wasm forces one).
+ */
+const core: () => HashCore = lazily(() => chooseCore('PEERLINK_HASH_CORE', 'wasm', () => loadNativeCore(), createFallbackCore))
 
 export interface HashOptions {
   signal?: AbortSignal
@@ -39,7 +43,20 @@ export interface HashOptions {
 
 /** Which core and SIMD level are hashing, and how many threads a batch may use. */
 export function hashInfo (): HashCoreInfo {
-  return core.info()
+  return core().info()
+}
+
+/**
+ * Chooses the core now and waits until it runs at full speed. Optional: every call works
+ * without it. With the native core it returns at once; with the fallback it waits for the
+ * WASM instance, which sync calls (cidOf, hashBlock, a new hasher) use from then on instead
+ * of the slower plain TypeScript BLAKE3. A node calls it when it starts.
+ */
+export async function hashReady (options: { signal?: AbortSignal } = {}): Promise<HashCoreInfo> {
+  options.signal?.throwIfAborted()
+  await core().ready()
+  options.signal?.throwIfAborted()
+  return core().info()
 }
 
 /**
@@ -50,7 +67,7 @@ export function setSimdLevel (level: string): boolean {
   if (!['portable', 'sse41', 'avx2', 'avx512'].includes(level)) {
     throw new InvalidArgumentError(`unknown SIMD level "${level}": use portable, sse41, avx2 or avx512`)
   }
-  return core.setSimd(level)
+  return core().setSimd(level)
 }
 
 function checkBytes (bytes: unknown, what = 'block'): Uint8Array {
@@ -79,7 +96,7 @@ function describe (v: unknown): string {
 }
 
 function threadsOf (options: HashOptions): number {
-  const t = options.threads ?? core.info().threads
+  const t = options.threads ?? core().info().threads
   if (!Number.isInteger(t) || t < 1 || t > 64) throw new InvalidArgumentError(`threads must be an integer from 1 to 64, not ${t}`)
   return t
 }
@@ -88,12 +105,12 @@ function threadsOf (options: HashOptions): number {
 export const blake3 = from({
   name: 'blake3',
   code: BLAKE3_CODE,
-  encode: (input: Uint8Array) => core.hashSync(checkBytes(input, 'input'))
+  encode: (input: Uint8Array) => core().hashSync(checkBytes(input, 'input'))
 })
 
 /** An incremental BLAKE3-256 hasher for streams of any length (memory stays bounded). */
 export function createBlake3Hasher (): IncrementalHasher {
-  const h = core.createHasher()
+  const h = core().createHasher()
   return {
     update (data) { h.update(checkBytes(data, 'data')); return this },
     digest: () => h.digest()
@@ -102,12 +119,12 @@ export function createBlake3Hasher (): IncrementalHasher {
 
 /** BLAKE3-256 digest of one block, on the calling thread. */
 export function hashBlock (bytes: Uint8Array): Uint8Array {
-  return core.hashSync(checkBlock(bytes))
+  return core().hashSync(checkBlock(bytes))
 }
 
 /** The CIDv1 (BLAKE3-256) of a block; raw codec unless another is given. */
 export function cidOf (bytes: Uint8Array, codec: number = raw.code): CID {
-  return CID.createV1(codec, Digest.create(BLAKE3_CODE, core.hashSync(checkBlock(bytes))))
+  return CID.createV1(codec, Digest.create(BLAKE3_CODE, core().hashSync(checkBlock(bytes))))
 }
 
 /** BLAKE3-256 digests of many blocks, off the event loop and across threads. */
@@ -118,7 +135,7 @@ export async function hashBlocks (blocks: Uint8Array[], options: HashOptions = {
   const out: Uint8Array[] = []
   for (let i = 0; i < blocks.length; i += BATCH_SLICE) {
     options.signal?.throwIfAborted()
-    out.push(...await core.hashMany(blocks.slice(i, i + BATCH_SLICE), threads))
+    out.push(...await core().hashMany(blocks.slice(i, i + BATCH_SLICE), threads))
     options.onProgress?.(new CustomProgressEvent('hash:batch', { done: out.length, total: blocks.length }))
   }
   options.signal?.throwIfAborted()
@@ -152,8 +169,8 @@ export async function verifyBlock (cid: CID, bytes: Uint8Array, options: HashOpt
   const expected = expectedDigest(c)
   let actual: Uint8Array
   if (c.multihash.code === SHA256_CODE) actual = sha256(b)
-  else if (b.byteLength <= SYNC_LIMIT) actual = core.hashSync(b)
-  else [actual] = await core.hashMany([b], 1)
+  else if (b.byteLength <= SYNC_LIMIT) actual = core().hashSync(b)
+  else [actual] = await core().hashMany([b], 1)
   options.signal?.throwIfAborted()
   if (!Buffer.from(actual).equals(expected)) throw mismatch(c, actual)
 }
@@ -188,7 +205,7 @@ export async function verifyBlocks (items: Array<{ cid: CID, bytes: Uint8Array }
     options.signal?.throwIfAborted()
     const slice = wide.slice(s, s + BATCH_SLICE)
     const blocks = slice.map(i => items[i].bytes)
-    const digests = await core.hashMany(blocks, threads)
+    const digests = await core().hashMany(blocks, threads)
     slice.forEach((i, j) => {
       const cid = items[i].cid
       results[i] = Buffer.from(digests[j]).equals(cid.multihash.digest) ? { cid, ok: true } : { cid, ok: false, error: mismatch(cid, digests[j]) }
@@ -214,7 +231,7 @@ export async function verifyDigests (blocks: Uint8Array[], expected: Uint8Array[
   const ok: boolean[] = []
   for (let i = 0; i < blocks.length; i += BATCH_SLICE) {
     options.signal?.throwIfAborted()
-    ok.push(...await core.verifyMany(blocks.slice(i, i + BATCH_SLICE), expected.slice(i, i + BATCH_SLICE), threads))
+    ok.push(...await core().verifyMany(blocks.slice(i, i + BATCH_SLICE), expected.slice(i, i + BATCH_SLICE), threads))
     options.onProgress?.(new CustomProgressEvent('hash:batch', { done: ok.length, total: blocks.length }))
   }
   options.signal?.throwIfAborted()

@@ -24,6 +24,7 @@ export function loadNativeCore (path = ADDON_PATH): HashCore {
       const s = binding.simdInfo()
       return { core: 'native', simd: s.active, available: s.available, threads: s.threads }
     },
+    ready: async () => {},
     hashSync: (data) => binding.hash(data) as Uint8Array<ArrayBuffer>,
     async hashMany (blocks, threads) {
       const digests = await binding.batch(blocks, null, threads) as Buffer

@@ -42,6 +42,5 @@ export function nativeNoiseCrypto (binding: NativeBinding): ICryptoInterface {
  * (with a warning). PEERLINK_NOISE_CRYPTO=native requires the addon; =default picks Noise's.
  */
 export async function noiseCrypto (): Promise<ICryptoInterface> {
-  return await chooseCore('PEERLINK_NOISE_CRYPTO', 'default', "Noise's default ChaCha20-Poly1305",
-    () => nativeNoiseCrypto(loadAddon()), () => defaultCrypto)
+  return chooseCore('PEERLINK_NOISE_CRYPTO', 'default', () => nativeNoiseCrypto(loadAddon()), () => defaultCrypto)
 }

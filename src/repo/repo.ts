@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DiskFullError, FileExistsError, InvalidArgumentError, RepoNotFoundError } from '../errors.js'
 import { moveIntoPlace } from '../files/fs.js'
-import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/defaults.js'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/format.js'
 
 export interface NetworkConfig {
   /** Multiaddrs to listen on. */

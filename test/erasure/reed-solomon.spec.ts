@@ -33,7 +33,7 @@ function referenceParity (k: number, m: number, data: Uint8Array[]): Uint8Array[
 
 const shards = (k: number, len: number): Uint8Array[] => Array.from({ length: k }, () => randomBytes(len))
 
-function* subsets (n: number, size: number, start = 0, acc: number[] = []): Generator<number[]> {
+function * subsets (n: number, size: number, start = 0, acc: number[] = []): Generator<number[]> {
   if (acc.length === size) { yield acc; return }
   for (let i = start; i < n; i++) yield * subsets(n, size, i + 1, [...acc, i])
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { blake3 as oracle } from '@noble/hashes/blake3.js'
 import { expect } from 'chai'
 import type { HashCore } from '../../src/hash/core.js'
-import { loadWasmCore } from '../../src/hash/fallback.js'
+import { createFallbackCore, loadWasmCore } from '../../src/hash/fallback.js'
 import { loadNativeCore } from '../../src/hash/native.js'
 
 const LEVELS = ['portable', 'sse41', 'avx2', 'avx512']
@@ -100,4 +100,5 @@ describe('hash/blake3 cores', () => {
   let wasm: HashCore
   before(async () => { wasm = await loadWasmCore() })
   suite('wasm fallback', () => wasm)
+  suite('plain TypeScript (the fallback before its WASM is up)', () => createFallbackCore(undefined, { wasm: false }))
 })
