@@ -11,7 +11,7 @@ export interface HashCoreInfo {
   core: 'native' | 'wasm'
   /**
    * SIMD level in use: portable, sse41, avx2, avx512; 'wasm' for the fallback ('js' while its
-   * WASM instance is starting and the plain TypeScript BLAKE3 answers sync calls).
+   * WASM instance is starting and the pure-JavaScript BLAKE3 answers sync calls).
    */
   simd: string
   /** Levels this CPU can run, lowest first. */

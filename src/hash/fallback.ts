@@ -3,12 +3,12 @@
 // event loop between blocks (one 2 MiB block is a few milliseconds).
 //
 // The WASM instance starts asynchronously, but hashSync and createHasher must answer at once:
-// until the instance is up (ready() resolves), they run on the plain-TypeScript BLAKE3 in
-// blake3-js.ts; batches wait for the WASM. If WebAssembly cannot start, the plain one serves all.
+// until the instance is up (ready() resolves), they run on @noble/hashes' pure-JavaScript
+// BLAKE3; batches wait for the WASM. If WebAssembly cannot start, the pure-JS one serves all.
 import { availableParallelism } from 'node:os'
 import { setImmediate } from 'node:timers/promises'
 import { createBLAKE3, type IHasher } from 'hash-wasm'
-import { Blake3Js, blake3Js } from './blake3-js.js'
+import { blake3 as blake3Js } from '@noble/hashes/blake3.js'
 import type { HashCore, IncrementalHasher } from './core.js'
 
 async function eachYielding<T> (blocks: Uint8Array[], fn: (b: Uint8Array, i: number) => T): Promise<T[]> {
@@ -29,9 +29,17 @@ function wasmHasher (wasm: IHasher): IncrementalHasher {
   }
 }
 
+function jsHasher (): IncrementalHasher {
+  const h = blake3Js.create()
+  return {
+    update (data) { h.update(data); return this },
+    digest: () => h.clone().digest() // a clone, so the hasher can keep going
+  }
+}
+
 /**
- * The fallback core, its WASM instance starting now. `wasm: false` keeps it on the plain
- * TypeScript BLAKE3 (for tests of that path).
+ * The fallback core, its WASM instance starting now. `wasm: false` keeps it on the pure-JS
+ * BLAKE3 (for tests of that path).
  */
 export function createFallbackCore (fallbackReason?: string, { wasm: useWasm = true } = {}): HashCore {
   let wasm: IHasher | undefined
@@ -39,7 +47,7 @@ export function createFallbackCore (fallbackReason?: string, { wasm: useWasm = t
     ? createBLAKE3(256).then(h => { wasm = h }, () => {})
     : Promise.resolve()
   const hashSync = (data: Uint8Array): Uint8Array<ArrayBuffer> =>
-    wasm !== undefined ? wasm.init().update(data).digest('binary') as Uint8Array<ArrayBuffer> : blake3Js(data)
+    wasm !== undefined ? wasm.init().update(data).digest('binary') as Uint8Array<ArrayBuffer> : blake3Js(data) as Uint8Array<ArrayBuffer>
   return {
     info: () => ({ core: 'wasm', simd: wasm !== undefined ? 'wasm' : 'js', available: ['wasm'], threads: availableParallelism(), fallbackReason }),
     ready: async () => await started,
@@ -52,7 +60,7 @@ export function createFallbackCore (fallbackReason?: string, { wasm: useWasm = t
       await started
       return await eachYielding(blocks, (b, i) => Buffer.from(hashSync(b)).equals(expected[i]))
     },
-    createHasher: () => wasm !== undefined ? wasmHasher(wasm) : new Blake3Js(),
+    createHasher: () => wasm !== undefined ? wasmHasher(wasm) : jsHasher(),
     setSimd: () => false
   }
 }

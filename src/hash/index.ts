@@ -50,7 +50,7 @@ export function hashInfo (): HashCoreInfo {
  * Chooses the core now and waits until it runs at full speed. Optional: every call works
  * without it. With the native core it returns at once; with the fallback it waits for the
  * WASM instance, which sync calls (cidOf, hashBlock, a new hasher) use from then on instead
- * of the slower plain TypeScript BLAKE3. A node calls it when it starts.
+ * of the slower pure-JavaScript BLAKE3. A node calls it when it starts.
  */
 export async function hashReady (options: { signal?: AbortSignal } = {}): Promise<HashCoreInfo> {
   options.signal?.throwIfAborted()

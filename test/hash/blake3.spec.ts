@@ -100,5 +100,5 @@ describe('hash/blake3 cores', () => {
   let wasm: HashCore
   before(async () => { wasm = await loadWasmCore() })
   suite('wasm fallback', () => wasm)
-  suite('plain TypeScript (the fallback before its WASM is up)', () => createFallbackCore(undefined, { wasm: false }))
+  suite('pure JavaScript, @noble/hashes (the fallback before its WASM is up)', () => createFallbackCore(undefined, { wasm: false }))
 })

@@ -34,7 +34,7 @@ describe('hash/core choice', function () {
   it('without the addon, hashes synchronously from the first call and warns once for every core', async () => {
     const { steps, stderr } = await probe({ PEERLINK_ADDON_PATH: '/nonexistent/peerlink_native.node' })
     expect(steps.hashed.cid).to.equal(CID)
-    // The WASM instance cannot be up before the event loop turns: the plain TypeScript BLAKE3 answered.
+    // The WASM instance cannot be up before the event loop turns: the pure-JavaScript BLAKE3 answered.
     expect(steps.hashed.hash).to.include({ core: 'wasm', simd: 'js' })
     expect(steps.coded.parity).to.have.length(2)
     expect(steps.ready.hash).to.include({ core: 'wasm', simd: 'wasm' })
