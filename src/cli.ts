@@ -2,6 +2,7 @@
 // The `peerlink` command. The polyfill must load before anything that may use libp2p.
 import './polyfill.js'
 import { Command, CommanderError } from 'commander'
+import { registerCommands } from './cli/commands.js'
 import { PeerLinkError } from './errors.js'
 
 // Output piped into a reader that stops early (`| head`) ends the command quietly.
@@ -20,8 +21,6 @@ const program = new Command()
   .exitOverride()
 
 try {
-  // Imported here so that a failure while loading (a missing native core) is reported below.
-  const { registerCommands } = await import('./cli/commands.js')
   registerCommands(program)
   await program.parseAsync(process.argv)
 } catch (err) {

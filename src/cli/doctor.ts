@@ -2,7 +2,7 @@
 import { availableParallelism, cpus } from 'node:os'
 import { erasureCore } from '../erasure/reed-solomon.js'
 import type { ErasureCoreInfo } from '../erasure/core.js'
-import { hashInfo } from '../hash/index.js'
+import { hashInfo, hashReady } from '../hash/index.js'
 import { ADDON_PATH } from '../hash/native.js'
 
 export interface DoctorReport {
@@ -14,7 +14,9 @@ export interface DoctorReport {
   erasure: ErasureCoreInfo
 }
 
-export function doctorReport (): DoctorReport {
+/** The report once the hash core runs at full speed (the fallback's WASM is up). */
+export async function doctorReport (): Promise<DoctorReport> {
+  await hashReady()
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,

@@ -11,6 +11,7 @@ import type { DirectoryNode, Manifest } from '../files/format.js'
 import { treeBytes } from '../files/fs.js'
 import { checkImportOptions, type ImportOptions } from '../files/importer.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
+import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
@@ -74,6 +75,7 @@ export class PeerLinkNode {
   /** Opens an existing repo (RepoNotFoundError if there is none, RepoLockedError if in use). */
   static async open (repoPath: string, options: OpenOptions = {}): Promise<PeerLinkNode> {
     const config = await readConfig(repoPath)
+    await hashReady() // the fallback hash core's WASM, when the addon is missing
     const store = new LevelBlockstore(repoPaths(repoPath).blocks)
     await store.open()
     const node = new PeerLinkNode(repoPath, config, store)

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { DataLossError, InvalidArgumentError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { initRepo } from '../../repo/repo.js'
+import { doctorReport } from '../doctor.js'
 import type { CommandGroup } from '../commands.js'
 import { doctorText, gcText, initText, verifyText } from '../format.js'
 import { print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
@@ -37,9 +38,7 @@ export const repoCommands: CommandGroup = {
 }
 
 async function showDoctor (o: JsonFlag): Promise<void> {
-  // Loaded when asked for: it reads the hash and erasure cores' state.
-  const { doctorReport } = await import('../doctor.js')
-  const report = doctorReport()
+  const report = await doctorReport()
   if (o.json === true) printJson(report)
   else print(doctorText(report))
 }
