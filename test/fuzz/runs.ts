@@ -5,10 +5,16 @@ import { PeerLinkError } from '../../src/errors.js'
 
 export const RUNS = Number(process.env.PEERLINK_FUZZ_RUNS ?? 400)
 
-/** Runs `property` RUNS times, seeded from PEERLINK_FUZZ_SEED when given (to replay a failure). */
+const seed = process.env.PEERLINK_FUZZ_SEED
+/** RUNS cases, seeded from PEERLINK_FUZZ_SEED when given (to replay a failure). */
+const parameters = { numRuns: RUNS, ...(seed !== undefined ? { seed: Number(seed) } : {}) }
+
 export function check<T> (arb: fc.Arbitrary<T>, property: (value: T) => void): void {
-  const seed = process.env.PEERLINK_FUZZ_SEED
-  fc.assert(fc.property(arb, property), { numRuns: RUNS, ...(seed !== undefined ? { seed: Number(seed) } : {}) })
+  fc.assert(fc.property(arb, property), parameters)
+}
+
+export async function checkAsync<T> (arb: fc.Arbitrary<T>, property: (value: T) => Promise<void>): Promise<void> {
+  await fc.assert(fc.asyncProperty(arb, property), parameters)
 }
 
 /** Calls `decode`; a PeerLink error is a refusal, anything else thrown fails the property. */
