@@ -288,3 +288,13 @@ export class DaemonRequiredError extends PeerLinkError {
 function quoted (text: string, max: number): string {
   return `"${text.length > max ? text.slice(0, max - 1) + '…' : text}"`
 }
+
+/** A tree to export is larger than a limit allows (entries or bytes); nothing past it is written. */
+export class TreeLimitError extends PeerLinkError {
+  static override readonly code = 'ERR_TREE_LIMIT'
+  static override readonly exitCode = 20
+  static override readonly httpStatus = 422
+  constructor (readonly what: 'entries' | 'bytes', readonly limit: number, readonly root: string) {
+    super(`the tree ${root} holds more ${what} than the limit of ${limit}: nothing past the limit is written`)
+  }
+}

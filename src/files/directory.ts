@@ -2,9 +2,9 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
-import { FileExistsError, InvalidArgumentError, InvalidManifestError, UnsafePathError } from '../errors.js'
+import { FileExistsError, InvalidArgumentError, InvalidManifestError, TreeLimitError, UnsafePathError } from '../errors.js'
 import { exportFile, readRoot, type BlockSource, type ExportOptions } from './exporter.js'
-import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, encodeNode, isSafeName, type DirectoryEntry } from './format.js'
+import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
 
@@ -53,6 +53,66 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
   }
 }
 
+/** Files and directories one export writes at most, unless told otherwise. */
+export const MAX_TREE_ENTRIES = 1_000_000
+
+export interface TreeExportOptions extends ExportOptions {
+  /**
+   * Replace what is at the output path.
+   * @default false
+   */
+  force?: boolean
+  /**
+   * Most files and directories the export writes.
+   * @default 1000000
+   */
+  maxEntries?: number
+  /**
+   * Most bytes the export writes.
+   * @default no limit (the free space is checked against the root's size)
+   */
+  maxBytes?: number
+}
+
+/**
+ * What an export may still write. A tree's size is checked at every node it reaches (a
+ * directory's against its entries when decoded, an entry's against its own root here), so the
+ * root's size is what the whole tree writes: checked against maxBytes before anything is
+ * written. Entries are counted as directories are reached, each repeat of a child again.
+ */
+class TreeBudget {
+  private entries = 0
+  private readonly maxEntries: number
+  private readonly maxBytes: number
+
+  constructor (private readonly root: CID, options: TreeExportOptions) {
+    this.maxEntries = options.maxEntries ?? MAX_TREE_ENTRIES
+    this.maxBytes = options.maxBytes ?? Infinity
+    if (!(this.maxEntries >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('maxEntries and maxBytes must not be negative')
+  }
+
+  /** The root's claimed size, before anything is written. */
+  start (node: Manifest | DirectoryNode): void {
+    if (node.size > this.maxBytes) throw new TreeLimitError('bytes', this.maxBytes, this.root.toString())
+    this.take(node.type === 'directory' ? node.entries.length : 0)
+  }
+
+  /** A directory's entries, before any of them is written. */
+  take (entries: number): void {
+    this.entries += entries
+    if (this.entries > this.maxEntries) throw new TreeLimitError('entries', this.maxEntries, this.root.toString())
+  }
+}
+
+/** A directory entry's root, which must be what the entry says: its type and its size. */
+async function readEntry (source: BlockSource, e: DirectoryEntry, options: ExportOptions): Promise<Manifest | DirectoryNode> {
+  const node = await readRoot(source, e.cid, options)
+  if (node.type !== e.type || node.size !== e.size) {
+    throw new InvalidManifestError(`directory entry "${e.name}" claims a ${e.type} of ${e.size} bytes, but its root ${e.cid.toString()} is a ${node.type} of ${node.size} bytes`)
+  }
+  return node
+}
+
 /**
  * Writes the file or directory tree under `root` to `outPath`. Every name is checked before
  * anything of its directory is created: '/', '..', '.', NUL and empty names are refused. A
@@ -60,8 +120,10 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
  * when whole, as a file is: an interrupted export leaves nothing at `outPath`. With `force`
  * the tree replaces whatever was there (an old directory's other files do not stay).
  */
-export async function exportTree (source: BlockSource, root: CID, outPath: string, options: ExportOptions & { force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
+export async function exportTree (source: BlockSource, root: CID, outPath: string, options: TreeExportOptions = {}): Promise<{ files: number, bytes: number }> {
   const node = await readRoot(source, root, options)
+  const budget = new TreeBudget(root, options)
+  budget.start(node)
   if (node.type === 'file') {
     const bytes = await writeAtomically(outPath, exportFile(source, root, options), options)
     return { files: 1, bytes }
@@ -72,7 +134,7 @@ export async function exportTree (source: BlockSource, root: CID, outPath: strin
   const tmp = await tempBeside(outPath)
   try {
     await mkdir(tmp)
-    const r = await exportEntries(source, node.entries, tmp, options)
+    const r = await exportEntries(source, node.entries, tmp, budget, options)
     await moveTreeIntoPlace(tmp, outPath, options.force === true)
     return r
   } catch (err) {
@@ -91,20 +153,21 @@ function checkEntries (root: CID, entries: DirectoryEntry[]): void {
 }
 
 /** The entries of a directory into `dir` (made fresh, inside the export's temporary one). */
-async function exportEntries (source: BlockSource, entries: DirectoryEntry[], dir: string, options: ExportOptions): Promise<{ files: number, bytes: number }> {
+async function exportEntries (source: BlockSource, entries: DirectoryEntry[], dir: string, budget: TreeBudget, options: ExportOptions): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
   for (const e of entries) {
     const path = join(dir, e.name)
-    const node = await readRoot(source, e.cid, options)
+    const node = await readEntry(source, e, options)
     if (node.type === 'file') {
       bytes += await writeAtomically(path, exportFile(source, e.cid, options), { ...options, force: true, fresh: true })
       files++
       continue
     }
     checkEntries(e.cid, node.entries)
+    budget.take(node.entries.length)
     await mkdir(path)
-    const r = await exportEntries(source, node.entries, path, options)
+    const r = await exportEntries(source, node.entries, path, budget, options)
     files += r.files
     bytes += r.bytes
   }

@@ -121,6 +121,10 @@ export function decodeNode (cid: CID, bytes: Uint8Array): Node {
         if (c == null || c.code !== dagCbor.code) fail(cid, 'directory entry without a dag-cbor link')
         return { name: e.name, cid: c, size: e.size, type: e.type as DirectoryEntry['type'] }
       })
+      // A directory's size is what exporting it writes: checked here against its entries, and
+      // each entry's against its own root as the tree is walked, a tree cannot claim less.
+      const total = entries.reduce((sum: number, e: DirectoryEntry) => sum + e.size, 0)
+      if (total !== v.size) fail(cid, `its size ${String(v.size)} is not the sum of its entries' sizes (${total})`)
       return { peerlink: 1, type: 'directory', name: v.name, size: v.size, entries }
     }
     default: fail(cid, `unknown node type ${JSON.stringify(v.type)}`)
