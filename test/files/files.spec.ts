@@ -208,7 +208,7 @@ describe('files', function () {
 
       const file = await importFile(store, [Buffer.from('x')], small)
       for (const name of ['../escape', '/etc/passwd', '..', '.', 'a/b', '', 'nul\0byte']) {
-        const evil = encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name: 'evil', size: 1, entries: [{ name: 'ok', cid: file.cid, size: 1, type: 'file' }, { name, cid: file.cid, size: 1, type: 'file' }] })
+        const evil = encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name: 'evil', size: 2, entries: [{ name: 'ok', cid: file.cid, size: 1, type: 'file' }, { name, cid: file.cid, size: 1, type: 'file' }] })
         await store.put(evil.cid, evil.bytes)
         const err = await rejection(exportTree(store, evil.cid, join(dst.path, `evil-${Math.random()}`)))
         expect(err.name, JSON.stringify(name)).to.equal('UnsafePathError')
