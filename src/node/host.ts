@@ -20,14 +20,17 @@ export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
 
 /**
  * Yamux stream windows for bulk transfer. The default 256 KiB window caps one stream at
- * window/RTT; larger windows let one exchange stream carry several 1 MiB blocks in flight
- * over a real link. Yamux 8 cuts data into frames by the stream's current send window (its
- * `maxMessageSize` option is validated but not used), so with these windows a block goes out
- * as one frame. Measured by bench:transfer (scripts/README.md).
+ * window/RTT; a larger one lets one exchange stream carry several 1 MiB blocks in flight
+ * over a real link. A stream starts at the protocol's 256 KiB, which is what every peer
+ * grants: @libp2p/yamux 8 takes its own initialStreamWindowSize as the remote's window too,
+ * so a larger one made PeerLink overrun a peer with default settings (its first 1 MiB block
+ * reset the connection: "Receive window exceeded"). The receive window then doubles, by
+ * window updates the remote honours, up to maxStreamWindowSize while data keeps coming.
+ * Measured by bench:transfer (scripts/README.md).
  */
 export const YAMUX_SETTINGS = {
   streamOptions: {
-    initialStreamWindowSize: 4 * 1024 * 1024,
+    initialStreamWindowSize: 256 * 1024,
     maxStreamWindowSize: 16 * 1024 * 1024,
     maxReadBufferLength: 32 * 1024 * 1024
   }
