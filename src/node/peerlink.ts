@@ -265,8 +265,14 @@ export class PeerLinkNode {
     return await this.blockstore.gc(options)
   }
 
+  /**
+   * Checks (and with `repair`, mends) a root's blocks. A root this repo has no trace of is not
+   * here (NotPinnedError), not lost; a pinned root whose root block is gone is reported damaged.
+   */
   async verify (ref: RootRef, options: VerifyOptions = {}): Promise<VerifyReport> {
-    return await verifyTree(this.blockstore, toCid(ref), options)
+    const cid = toCid(ref)
+    if (!await this.blockstore.has(cid, options) && !await this.blockstore.isPinned(cid)) throw new NotPinnedError(cid.toString())
+    return await verifyTree(this.blockstore, cid, options)
   }
 
   async usage (): Promise<Usage> {
