@@ -163,7 +163,7 @@ export class PeerLinkNode {
     } finally {
       result.release()
     }
-    if (this.net !== undefined) {
+    if (this.net?.announces === true) {
       // The file is added whether or not the DHT can be reached; the reprovider retries.
       result.provided = await this.net.provide(result.cid).then(() => true, () => false)
     }
