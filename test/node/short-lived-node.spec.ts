@@ -3,9 +3,12 @@
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'chai'
+import { DaemonRequiredError } from '../../src/errors.js'
 import { loadIdentity } from '../../src/node/identity.js'
+import type { PeerLinkNode } from '../../src/node/peerlink.js'
+import { holdsRecord } from '../routing/holds-record.js'
 import { runCli, startDaemonProcess, stopDaemonProcess, type CliResult, type DaemonProcess } from '../helpers/cli.js'
-import { randomFile } from '../helpers/network.js'
+import { bootstrapFrom, randomFile, startNode, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 /** The peers `find-providers --json` listed (none found is exit 5 with an empty list). */
@@ -44,5 +47,28 @@ describe('a short-lived CLI node', function () {
     const ask = async (cid: string): Promise<string[]> => providerIds(await runCli(['--repo', (daemon as DaemonProcess).repo, 'find-providers', '--json', '--timeout', '3000', cid], {}, 30_000))
     expect(await ask(pinnedCid), 'the pinned root was announced').to.not.include(self)
     expect(await ask(servedCid), 'the fetched root was announced').to.not.include(self)
+  })
+
+  it('in the library: a node opened with announce false adds without providing and refuses provide', async () => {
+    const nodes: PeerLinkNode[] = []
+    try {
+      const boot = await startNode(join(dir.path, 'lib-boot'))
+      nodes.push(boot)
+      const quiet = await startNode(join(dir.path, 'lib-quiet'), bootstrapFrom([boot]), { announce: false })
+      nodes.push(quiet)
+      await waitUntil(() => quiet.network.host.getConnections().length > 0, 10_000, 'no connection to the bootstrap node')
+      const f = await randomFile(dir.path, 'lib.bin', 100_000)
+      const added = await quiet.add(f.path)
+      expect(added.provided).to.equal(undefined)
+      let refused: unknown
+      await quiet.provide(added.cid).catch(err => { refused = err })
+      expect(refused).to.be.instanceOf(DaemonRequiredError)
+      expect(quiet.network.reprovider.lastRound).to.equal(undefined)
+      expect(await holdsRecord(boot, added.cid, quiet)).to.equal(false)
+      // The default is unchanged: a node opened without the option tries to announce what it adds.
+      expect((await boot.add(f.path)).provided).to.be.a('boolean')
+    } finally {
+      for (const n of nodes.reverse()) await n.stop()
+    }
   })
 })
