@@ -113,7 +113,7 @@ class LocalBackend implements Backend {
     }
     const config = await readConfig(this.repo)
     const listen = config.network.listen.map(a => a.replace(/\/tcp\/\d+/, '/tcp/0'))
-    const node = await PeerLinkNode.open(this.repo, { network: true, networkInit: { network: { ...config.network, listen } } })
+    const node = await PeerLinkNode.open(this.repo, { network: true, networkInit: { network: { ...config.network, listen }, announce: false } })
     this.node = node
     if (config.network.bootstrap.length > 0) {
       const deadline = Date.now() + BOOTSTRAP_WAIT

@@ -6,7 +6,7 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import type { LevelBlockstore } from '../blockstore/level.js'
-import { InvalidArgumentError, NotAnnouncedError } from '../errors.js'
+import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ExchangeServer } from '../exchange/server.js'
 import { routingTableSize } from '../routing/kad-compat.js'
@@ -52,6 +52,13 @@ export interface NetworkInit {
    * fill the one event loop they share.
    */
   monitorConnections?: boolean
+  /**
+   * Send provider records for what the repo holds (default). A node started for one command
+   * (a CLI `fetch` or `find-providers` without a daemon) sets it false: its records would
+   * point at a port that closes seconds later and live 24 h. Such a node runs no reprovide
+   * rounds, never retries a provide, announces nothing it fetches, and refuses `provide`.
+   */
+  announce?: boolean
 }
 
 export class PeerLinkNetwork {
@@ -62,7 +69,10 @@ export class PeerLinkNetwork {
     readonly routing: Routing,
     readonly reprovider: Reprovider,
     private readonly store: LevelBlockstore,
-    private readonly datastore: LevelDatastore | undefined
+    private readonly datastore: LevelDatastore | undefined,
+    private readonly repo: string,
+    /** Whether this node sends provider records (NetworkInit's `announce`). */
+    readonly announces: boolean
   ) {}
 
   static async start (init: NetworkInit): Promise<PeerLinkNetwork> {
@@ -93,9 +103,9 @@ export class PeerLinkNetwork {
       interval: init.reprovideInterval ?? validity / 2,
       log: host.logger.forComponent('peerlink:reprovider')
     })
-    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore)
+    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore, init.repo, init.announce !== false)
     await server.start()
-    reprovider.start()
+    if (net.announces) reprovider.start()
     return net
   }
 
@@ -142,6 +152,7 @@ export class PeerLinkNetwork {
    * than at the next reprovide hours later.
    */
   async provide (root: CID, options: { signal?: AbortSignal } = {}): Promise<{ ms: number }> {
+    if (!this.announces) throw new DaemonRequiredError('provide (the record must point at a node that stays up)', this.repo)
     try {
       const stats = await this.routing.provide(root, options)
       this.waitingToProvide.delete(root.toString())
@@ -208,7 +219,8 @@ export class PeerLinkNetwork {
   }
 
   async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
-    return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o) }, ticket, options)
+    const announce = this.announces && options.announce !== false
+    return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o) }, ticket, { ...options, announce })
   }
 }
 

@@ -16,6 +16,7 @@ import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
 import { parseCid } from './cid.js'
+import { storedBytes } from './stored.js'
 import { parseTarget, type Ticket } from './ticket.js'
 
 /** A root as the library takes it: a CID, or its text. */
@@ -122,7 +123,11 @@ export class PeerLinkNode {
     }
     return await this.network.fetch(ticket, {
       ...options,
-      checkSpace: async (bytes, erasure) => { await this.checkSpace(bytes, { k: erasure?.k ?? this.config.import.k, m: erasure?.m ?? this.config.import.m }, options.output) }
+      checkSpace: async (bytes, erasure) => {
+        // A retry after an interruption (a full disk, Ctrl-C) needs room only for what is missing.
+        const have = await storedBytes(this.blockstore, ticket.root, options)
+        await this.checkSpace(bytes, { k: erasure?.k ?? this.config.import.k, m: erasure?.m ?? this.config.import.m, have }, options.output)
+      }
     })
   }
 
@@ -163,7 +168,7 @@ export class PeerLinkNode {
     } finally {
       result.release()
     }
-    if (this.net !== undefined) {
+    if (this.net?.announces === true) {
       // The file is added whether or not the DHT can be reached; the reprovider retries.
       result.provided = await this.net.provide(result.cid).then(() => true, () => false)
     }
@@ -176,11 +181,13 @@ export class PeerLinkNode {
    * head-room, when `store` gives the erasure parameters) and of the output's (the content),
    * the two counted together when they share a filesystem. Running out half-way fails
    * cleanly too, but only after the work. A directory is estimated with the repo's k and m.
+   * `have` is what the repo holds of it already (a resumed fetch), not asked for again.
    */
-  private async checkSpace (bytes: number, store?: { k: number, m: number }, output?: string): Promise<void> {
+  private async checkSpace (bytes: number, store?: { k: number, m: number, have?: number }, output?: string): Promise<void> {
     const needs: Array<{ path: string, bytes: number, what: string }> = []
     if (store !== undefined) {
-      const stored = Math.ceil(bytes * (store.k + store.m) / store.k) // content and parity
+      // Content and parity, less what is stored.
+      const stored = Math.max(0, Math.ceil(bytes * (store.k + store.m) / store.k) - (store.have ?? 0))
       await this.checkQuota(stored)
       needs.push({ path: this.repoPath, bytes: stored + SPACE_MARGIN, what: `store ${mib(bytes)} MiB` })
     }
@@ -265,8 +272,14 @@ export class PeerLinkNode {
     return await this.blockstore.gc(options)
   }
 
+  /**
+   * Checks (and with `repair`, mends) a root's blocks. A root this repo has no trace of is not
+   * here (NotPinnedError), not lost; a pinned root whose root block is gone is reported damaged.
+   */
   async verify (ref: RootRef, options: VerifyOptions = {}): Promise<VerifyReport> {
-    return await verifyTree(this.blockstore, toCid(ref), options)
+    const cid = toCid(ref)
+    if (!await this.blockstore.has(cid, options) && !await this.blockstore.isPinned(cid)) throw new NotPinnedError(cid.toString())
+    return await verifyTree(this.blockstore, cid, options)
   }
 
   async usage (): Promise<Usage> {
