@@ -21,6 +21,8 @@ export interface Backend {
   cat: (cid: string, range: { offset?: number, length?: number }) => AsyncIterable<Uint8Array>
   fetch: (target: string, options: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void) => Promise<FetchResult>
   stat: (cid: string) => Promise<StatResult>
+  /** The share ticket of a root: CID, this repo's peer id and its addresses. */
+  share: (cid: string) => Promise<string>
   ls: () => Promise<{ pins: PinOut[], usage: Usage }>
   rm: (cids: string[]) => Promise<void>
   gc: () => Promise<GcResult>
@@ -62,6 +64,7 @@ class DaemonBackend implements Backend {
     await this.c.stream('/fetch', { target, ...o }, onProgress)
 
   stat = async (cid: string): Promise<StatResult> => await this.c.call('GET', `/stat/${encodeURIComponent(cid)}`)
+  share = async (cid: string): Promise<string> => (await this.c.call<{ ticket: string }>('GET', `/ticket/${encodeURIComponent(cid)}`)).ticket
   ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => await this.c.call('GET', '/ls')
   rm = async (cids: string[]): Promise<void> => { await this.c.call('POST', '/rm', { cids }) }
   gc = async (): Promise<GcResult> => await this.c.call('POST', '/gc', {})
@@ -124,7 +127,8 @@ class LocalBackend implements Backend {
 
   add = async (path: string, o: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void): Promise<AddOut> => {
     const node = await this.open()
-    return addOut(await this.track(node.add(path, { ...o, signal: this.stopping.signal, onProgress: (e) => onBytes?.(e.detail.bytes) })))
+    const r = await this.track(node.add(path, { ...o, signal: this.stopping.signal, onProgress: (e) => onBytes?.(e.detail.bytes) }))
+    return addOut(r, await this.share(r.cid.toString()))
   }
 
   cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
@@ -142,6 +146,12 @@ class LocalBackend implements Backend {
   }
 
   stat = async (cid: string): Promise<StatResult> => await (await this.open()).stat(parseCid(cid))
+  share = async (cid: string): Promise<string> => {
+    // Loaded here for the same reason as the node: libp2p's crypto is slow to load.
+    const { repoTicket } = await import('../node/share.js')
+    return await repoTicket(this.repo, parseCid(cid))
+  }
+
   ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => {
     const node = await this.open()
     return { pins: pinsOut(await node.ls()), usage: await node.usage() }

@@ -13,7 +13,8 @@ import type { DoctorReport } from './doctor.js'
 /** What each command's `--json` prints. */
 export type JsonOutput =
   | AddOut[] // add
-  | FetchResult // fetch
+  | FetchResult // fetch (with `output`, where it wrote the file, unless --pin-only)
+  | ShareOut // share
   | ProviderOut[] // find-providers
   | IdOut // id
   | PeerOut[] // peers
@@ -22,6 +23,8 @@ export type JsonOutput =
   | GcResult // gc
   | VerifyReport // verify
   | DoctorReport // doctor
+
+export interface ShareOut { cid: string, ticket: string }
 
 export function jsonText (value: JsonOutput): string {
   return JSON.stringify(value, null, 2)
@@ -66,7 +69,9 @@ export function addedBeforeFailureNote (r: AddOut): string {
 
 /** Said after an add or fetch that ran without a daemon, so nothing was announced yet. */
 export function notAnnouncedNote (what: 'files' | 'root'): string {
-  return `no daemon is running: ${what === 'files' ? 'the files are in the repo' : 'the root is pinned'} and will be announced when \`peerlink daemon\` starts`
+  return what === 'files'
+    ? 'no daemon is running: the files are in the repo, and are announced and served (the share links work) once `peerlink daemon` starts'
+    : 'no daemon is running: the root is pinned and will be announced when `peerlink daemon` starts'
 }
 
 export function fetchedText (r: FetchResult, output: string | undefined): string[] {

@@ -164,7 +164,7 @@ class Work {
   private async fetchOne (job: FetchJob): Promise<Sample> {
     const at = this.since()
     const timeout = this.plan.timing.fetch
-    const r = await nodeJson<{ size: number, ms: number, providers: unknown[] }>(this.lab, this.net.nodes[job.to], ['fetch', job.file.cid as string], timeout)
+    const r = await nodeJson<{ size: number, ms: number, providers: unknown[] }>(this.lab, this.net.nodes[job.to], ['fetch', job.file.cid as string, '--pin-only'], timeout)
     const s: Sample = { phase: job.phase, file: job.file.plan.name, cid: job.file.cid as string, from: job.file.plan.adder, to: job.to, size: job.file.plan.size, ok: false, wallMs: round(r.run.ms), at: round(at, 2) }
     if (r.value !== undefined) {
       s.ok = r.value.size === job.file.plan.size

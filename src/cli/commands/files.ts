@@ -1,9 +1,10 @@
-// Commands about files: add, cat, fetch, stat, ls, rm.
+// Commands about files: add, cat, fetch, share, stat, ls, rm.
 import { stat } from 'node:fs/promises'
-import { resolve as resolvePath } from 'node:path'
+import { join as joinPath, resolve as resolvePath } from 'node:path'
 import type { Command } from 'commander'
 import type { AddOut } from '../../api/shapes.js'
-import { InvalidArgumentError } from '../../errors.js'
+import { InvalidArgumentError, UnsafePathError } from '../../errors.js'
+import { isSafeName } from '../../files/format.js'
 import { treeBytes } from '../../files/fs.js'
 import type { FetchResult } from '../../node/fetch.js'
 import { isTicket, parseCid } from '../../node/cid.js'
@@ -15,11 +16,11 @@ import { TransferBar, barShown, transferBar } from '../progress.js'
 import { note, print, printJson, withBackend, writeOut, type JsonFlag } from '../run.js'
 
 interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean }
-interface FetchFlags extends JsonFlag { output?: string, force?: boolean }
+interface FetchFlags extends JsonFlag { output?: string, force?: boolean, pinOnly?: boolean }
 
 export const fileCommands: CommandGroup = {
   add: (cmd) => cmd
-    .description('import files (or directories with -r), pin them, announce them and print their CIDs and share tickets')
+    .description('import files (or directories with -r), pin them, announce them (with a daemon) and print their CIDs and share tickets')
     .argument('<paths...>', 'files or directories to add')
     .option('-r, --recursive', 'add directories with everything in them')
     .option('--chunk-size <size>', 'chunk size, 64KiB to 2MiB (default from the repo config: 1MiB)', parseSize)
@@ -39,10 +40,17 @@ export const fileCommands: CommandGroup = {
   fetch: (cmd) => cmd
     .description('get a file or directory by CID or share ticket: from the repo when it is here, else from the network (resumes an interrupted fetch); pins and provides it')
     .argument('<cid|ticket>', 'root CID, or a share ticket (peerlink:…)')
-    .option('-o, --output <path>', 'write it here (through a temporary file, renamed when complete)')
+    .option('-o, --output <path>', 'write it here, or into this directory under its own name (default: ./<name>); through a temporary file, renamed when complete')
     .option('-f, --force', 'overwrite what is at the output path')
+    .option('--pin-only', 'keep it in the repo only, writing no file')
     .option('--json', 'print the result as one JSON object')
     .action(fetchTarget),
+
+  share: (cmd) => cmd
+    .description('print the share ticket of a root in the repo (it works while the daemon runs)')
+    .argument('<cid>', 'root CID')
+    .option('--json', 'print { cid, ticket }')
+    .action(shareRoot),
 
   stat: (cmd) => cmd
     .description('describe a file or directory root')
@@ -119,16 +127,53 @@ async function fetchTarget (text: string, o: FetchFlags, cmd: Command): Promise<
   // A CID is checked here; a ticket where it is used (by the daemon, or the local node),
   // as its peer id needs libp2p's crypto, which no other CLI call loads.
   if (!isTicket(text)) parseCid(text)
+  if (o.pinOnly === true && o.output !== undefined) throw new InvalidArgumentError('--pin-only writes no file: leave out -o, or --pin-only')
   await withBackend(cmd, async (b) => {
-    const r = await fetchShowingProgress(b, text, o)
+    const r = await fetchToOutput(b, text, o)
     if (o.json === true) { printJson(r); return }
-    print(fetchedText(r, o.output))
+    print(fetchedText(r, r.output))
     if (b.kind === 'local' && r.providers.length > 0) note(notAnnouncedNote('root'))
   })
 }
 
+/**
+ * Fetches, then writes the root where the flags say: `-o` as given, unless it names an
+ * existing directory, which (like no `-o`, the working directory) gets it under its own name.
+ * Paths are made absolute here, as the daemon may run in another directory.
+ */
+async function fetchToOutput (b: Backend, target: string, o: FetchFlags): Promise<FetchResult & { output?: string }> {
+  if (o.pinOnly === true) return await fetchShowingProgress(b, target, {}, o)
+  const dir = await existingDirectory(o.output ?? '.')
+  if (dir === undefined) {
+    const output = resolvePath(o.output as string)
+    return { ...await fetchShowingProgress(b, target, { output, force: o.force }, o), output }
+  }
+  // With the manifest here already, the name is known and one call fetches and writes.
+  const here = isTicket(target) ? undefined : await b.stat(target).catch(() => undefined)
+  if (here !== undefined) {
+    const output = pathInside(dir, here.name)
+    return { ...await fetchShowingProgress(b, target, { output, force: o.force }, o), output }
+  }
+  // Otherwise the name comes with the root: fetch into the repo, then write from there.
+  const r = await fetchShowingProgress(b, target, {}, o)
+  const output = pathInside(dir, r.name)
+  await b.fetch(r.cid, { output, force: o.force }, () => {})
+  return { ...r, output }
+}
+
+async function existingDirectory (path: string): Promise<string | undefined> {
+  const full = resolvePath(path)
+  return (await stat(full).catch(() => undefined))?.isDirectory() === true ? full : undefined
+}
+
+/** `dir/name` for a name a root carries, refused when it could point outside `dir`. */
+function pathInside (dir: string, name: string): string {
+  if (!isSafeName(name)) throw new UnsafePathError(name)
+  return joinPath(dir, name)
+}
+
 /** Fetches with a bar of bytes written, rate and providers in the session. */
-async function fetchShowingProgress (b: Backend, target: string, o: FetchFlags): Promise<FetchResult> {
+async function fetchShowingProgress (b: Backend, target: string, to: { output?: string, force?: boolean }, o: FetchFlags): Promise<FetchResult> {
   const bar = transferBar('fetching', o.json !== true, ' | {peers} peers')
   let peers = 0
   const onProgress = (line: ProgressLine): void => {
@@ -137,7 +182,7 @@ async function fetchShowingProgress (b: Backend, target: string, o: FetchFlags):
     if (line.event === 'files:export:progress') bar?.update(line.detail.bytes, { peers })
   }
   try {
-    return await b.fetch(target, { output: o.output === undefined ? undefined : resolvePath(o.output), force: o.force }, onProgress)
+    return await b.fetch(target, to, onProgress)
   } finally {
     bar?.stop()
   }
@@ -149,6 +194,17 @@ async function statRoot (text: string, o: JsonFlag, cmd: Command): Promise<void>
     const s = await b.stat(cid)
     if (o.json === true) printJson(s)
     else print(statText(s))
+  })
+}
+
+async function shareRoot (text: string, o: JsonFlag, cmd: Command): Promise<void> {
+  const cid = parseCid(text).toString()
+  await withBackend(cmd, async (b) => {
+    // A ticket for a root the repo lacks would lead receivers to a node that cannot serve it.
+    await b.stat(cid)
+    const ticket = await b.share(cid)
+    if (o.json === true) printJson({ cid, ticket })
+    else print(ticket)
   })
 }
 
