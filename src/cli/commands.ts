@@ -10,7 +10,7 @@ import { repoCommands } from './commands/repo.js'
 export type CommandGroup = Record<string, (cmd: Command) => void>
 
 /** The order `peerlink --help` lists the commands in: as a user meets them, not by group. */
-const HELP_ORDER = ['doctor', 'init', 'daemon', 'add', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify']
+const HELP_ORDER = ['doctor', 'init', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify']
 
 export function registerCommands (program: Command): void {
   const groups: CommandGroup = { ...repoCommands, ...fileCommands, ...networkCommands }
