@@ -250,14 +250,14 @@ export class InvalidTicketError extends PeerLinkError {
 }
 
 /**
- * The daemon's HTTP API refused or failed a call. `remoteName` is the name of the error the
- * daemon raised, and the exit status is the one that error carries there.
+ * The daemon's HTTP API refused or failed a call. `remoteName` and `remoteCode` are the name
+ * and code of the error the daemon raised, and the exit status is the one that error carries there.
  */
 export class ApiError extends PeerLinkError {
   static override readonly code = 'ERR_API'
   static override readonly exitCode = 18
   static override readonly httpStatus = 502
-  constructor (message: string, readonly remoteName?: string, private readonly remoteExitCode?: number) {
+  constructor (message: string, readonly remoteName?: string, private readonly remoteExitCode?: number, readonly remoteCode?: string) {
     super(message)
   }
 
