@@ -20,7 +20,8 @@ export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }
 }
 
 /** Said of a ticket whose bytes do not hold what a ticket holds: most likely a partial copy. */
-const CUT = 'it is cut short or mistyped: copy the whole ticket, from "peerlink:" to its last character'
+const COPY = 'it is cut short or mistyped (copy the whole ticket, from "peerlink:" to its last character)'
+const CUT = `its body does not decode: ${COPY}`
 
 /** A root CID or a share ticket; InvalidCidError / InvalidTicketError say what is wrong. */
 export function parseTarget (text: string): Ticket {
@@ -32,14 +33,14 @@ export function parseTarget (text: string): Ticket {
   try {
     peer = peerIdFromString(b.p)
   } catch {
-    throw new InvalidTicketError(text, `its peer id is not one; ${CUT}`)
+    throw new InvalidTicketError(text, `its peer id is not one; ${COPY}`)
   }
-  if (!Array.isArray(b.a) || b.a.length > MAX_TICKET_ADDRS || !b.a.every(x => x instanceof Uint8Array)) throw new InvalidTicketError(text, `its address list is malformed; ${CUT}`)
+  if (!Array.isArray(b.a) || b.a.length > MAX_TICKET_ADDRS || !b.a.every(x => x instanceof Uint8Array)) throw new InvalidTicketError(text, `its address list is malformed; ${COPY}`)
   let addrs: Multiaddr[]
   try {
     addrs = b.a.map((x: Uint8Array) => multiaddr(x))
   } catch {
-    throw new InvalidTicketError(text, `an address in it is not one; ${CUT}`)
+    throw new InvalidTicketError(text, `an address in it is not one; ${COPY}`)
   }
   // Refused here, as for a CID typed alone, rather than after a connection to the sharer.
   parseCid(root.toString())

@@ -94,7 +94,7 @@ describe('cli errors in PeerLink\'s words', function () {
     for (const cut of [ticket.slice(0, ticket.length - 20), ticket.slice(0, ticket.length - 1), ticket.slice(0, 20)]) {
       const r = await cli('fetch', cut, '-o', join(dir.path, 'cut.out'))
       expect(r.code, r.stderr).to.equal(2)
-      expect(r.stderr).to.contain('is not a PeerLink CID or share ticket: it is cut short or mistyped: copy the whole ticket, from "peerlink:" to its last character')
+      expect(r.stderr).to.contain('is not a PeerLink CID or share ticket: its body does not decode: it is cut short or mistyped (copy the whole ticket, from "peerlink:" to its last character)')
       expect(r.stderr).to.not.match(INTERNALS)
     }
     const r = await cli('stat', ticket)
