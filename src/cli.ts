@@ -3,7 +3,7 @@
 import './polyfill.js'
 import { Command, CommanderError } from 'commander'
 import { registerCommands } from './cli/commands.js'
-import { PeerLinkError } from './errors.js'
+import { fail, wantsJson } from './cli/run.js'
 
 // Output piped into a reader that stops early (`| head`) ends the command quietly.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,15 +24,9 @@ try {
   registerCommands(program)
   await program.parseAsync(process.argv)
 } catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander has printed the message (and the help after it); --help and --version exit 0.
-    process.exitCode = err.exitCode === 0 ? 0 : 2
-  } else if (err instanceof PeerLinkError) {
-    process.stderr.write(`peerlink: ${err.message}\n`)
-    process.exitCode = err.exitCode
-  } else {
-    const e = err as NodeJS.ErrnoException
-    process.stderr.write(`peerlink: unexpected error: ${e.message}${process.env.DEBUG !== undefined ? `\n${String(e.stack)}` : ''}\n`)
-    process.exitCode = 1
-  }
+  const json = wantsJson(process.argv.slice(2))
+  if (!(err instanceof CommanderError)) fail(err, json)
+  else if (err.exitCode === 0) process.exitCode = 0 // --help and --version
+  // Commander has printed the message (and the help after it); usage errors exit 2.
+  else fail(err, json, err.message)
 }

@@ -132,11 +132,27 @@ export class InvalidManifestError extends PeerLinkError {
 }
 
 export class InvalidCidError extends PeerLinkError {
-  static override readonly code = 'ERR_INVALID_CID'
-  static override readonly exitCode = 2
-  static override readonly httpStatus = 400
+  // Widened, for NotPeerLinkCidError to name its own.
+  static override readonly code: string = 'ERR_INVALID_CID'
+  static override readonly exitCode: number = 2
+  static override readonly httpStatus: number = 400
   constructor (readonly input: string, reason: string) {
     super(`${quoted(input, 81)} is not a valid CID: ${reason}`)
+  }
+}
+
+/**
+ * A well-formed CID that is no PeerLink root, such as an IPFS (dag-pb) one: refused at once,
+ * since no PeerLink node could ever provide it.
+ */
+export class NotPeerLinkCidError extends InvalidCidError {
+  static override readonly code = 'ERR_NOT_PEERLINK_CID'
+  static override readonly exitCode = 11
+  static override readonly httpStatus = 422
+  constructor (input: string, what: string) {
+    super(input, what)
+    // Not "not a valid CID": it is one, of the wrong kind.
+    this.message = `${quoted(input, 81)} is ${what}`
   }
 }
 
@@ -234,14 +250,14 @@ export class InvalidTicketError extends PeerLinkError {
 }
 
 /**
- * The daemon's HTTP API refused or failed a call. `remoteName` is the name of the error the
- * daemon raised, and the exit status is the one that error carries there.
+ * The daemon's HTTP API refused or failed a call. `remoteName` and `remoteCode` are the name
+ * and code of the error the daemon raised, and the exit status is the one that error carries there.
  */
 export class ApiError extends PeerLinkError {
   static override readonly code = 'ERR_API'
   static override readonly exitCode = 18
   static override readonly httpStatus = 502
-  constructor (message: string, readonly remoteName?: string, private readonly remoteExitCode?: number) {
+  constructor (message: string, readonly remoteName?: string, private readonly remoteExitCode?: number, readonly remoteCode?: string) {
     super(message)
   }
 

@@ -102,5 +102,5 @@ export async function * replyBody (res: Response): AsyncGenerator<Uint8Array> {
 }
 
 function toError (b: ErrorBody): ApiError {
-  return new ApiError(b.message, b.error, b.exitCode)
+  return new ApiError(b.message, b.error, b.exitCode, b.code)
 }

@@ -3,6 +3,7 @@
 import { once } from 'node:events'
 import { constants as osConstants } from 'node:os'
 import type { Command } from 'commander'
+import { ApiError, InvalidArgumentError, PeerLinkError } from '../errors.js'
 import { resolveRepoPath } from '../repo/repo.js'
 import { openBackend, type Backend } from './backend.js'
 import { jsonText, type JsonOutput } from './format.js'
@@ -57,4 +58,38 @@ export function note (line: string): void {
 /** Bytes to standard output, waiting while the reader is behind. */
 export async function writeOut (piece: Uint8Array): Promise<void> {
   if (!process.stdout.write(piece)) await once(process.stdout, 'drain')
+}
+
+/** What `--json` prints when a command fails (the API's error body, one level down). */
+export interface ErrorOut { error: { name: string, code: string, message: string, exitCode: number } }
+
+export function errorOut (err: unknown): ErrorOut {
+  if (!(err instanceof PeerLinkError)) {
+    const e = err as Error
+    return { error: { name: e?.name ?? 'Error', code: 'ERR_UNEXPECTED', message: `unexpected error: ${e?.message ?? String(err)}`, exitCode: 1 } }
+  }
+  // Through a daemon the error is the daemon's own, relayed: its name and code, not the relay's.
+  const remote = err instanceof ApiError ? err : undefined
+  return { error: { name: remote?.remoteName ?? err.name, code: remote?.remoteCode ?? err.code, message: err.message, exitCode: err.exitCode } }
+}
+
+/** Whether the command line asks for JSON (before any "--", after which words are operands). */
+export function wantsJson (argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
+}
+
+/**
+ * How a failed command ends: its exit status, its message on standard error and, when the
+ * command line asks for JSON, one JSON object (ErrorOut) on standard output. A usage error
+ * is Commander's message about the command line, which Commander has printed already.
+ */
+export function fail (err: unknown, json: boolean, usage?: string): void {
+  const out = errorOut(usage !== undefined ? new InvalidArgumentError(usage.replace(/^error: /, '')) : err)
+  if (usage === undefined) {
+    const stack = out.error.exitCode === 1 && process.env.DEBUG !== undefined ? `\n${String((err as Error)?.stack)}` : ''
+    note(`peerlink: ${out.error.message}${stack}`)
+  }
+  if (json) process.stdout.write(JSON.stringify(out) + '\n')
+  process.exitCode = out.error.exitCode
 }

@@ -1,21 +1,53 @@
-// A CID as the user typed it, with an error that says what is wrong. Apart from tickets,
-// which need libp2p's peer ids, so a CLI call can check a CID without loading libp2p.
+// A CID as the user typed it, with an error that says what is wrong in PeerLink's words (the
+// multiformats messages, "Unexpected end of data" and the like, say nothing to a user). Apart
+// from tickets, which need libp2p's peer ids, so a CLI call can check a CID without loading libp2p.
 import { CID } from 'multiformats/cid'
-import { InvalidCidError } from '../errors.js'
+import { InvalidCidError, NotPeerLinkCidError } from '../errors.js'
 
 /** What every share ticket's text starts with (tickets themselves: ticket.ts). */
 export const TICKET_PREFIX = 'peerlink:'
+
+/** What a valid one looks like, for the end of every message about a bad CID. */
+export const CID_HINT = 'PeerLink CIDs start with bafy… (CIDv1, base32, lower case: 59 letters a-z and digits 2-7)'
+
+const DAG_PB = 0x70
 
 export function isTicket (text: string): boolean {
   return text.trim().startsWith(TICKET_PREFIX)
 }
 
+/**
+ * A CID, or InvalidCidError saying what is wrong with it. An upper-case base32 CID (as some
+ * tools print them, or a copy through a case-folding channel) is the same CID and is accepted;
+ * an IPFS CID (CIDv0 `Qm…` or any dag-pb one) is NotPeerLinkCidError, at once.
+ */
 export function parseCid (text: string): CID {
-  const t = text.trim()
+  const t = normalised(text.trim())
   if (t === '') throw new InvalidCidError(text, 'it is empty')
+  let cid: CID
   try {
-    return CID.parse(t)
-  } catch (err) {
-    throw new InvalidCidError(text, (err as Error).message)
+    cid = CID.parse(t)
+  } catch {
+    throw new InvalidCidError(text, `${whyNot(t)}; ${CID_HINT}`)
   }
+  if (cid.version === 0 || cid.code === DAG_PB) {
+    throw new NotPeerLinkCidError(text, `an IPFS CID (${cid.version === 0 ? 'CIDv0, ' : ''}dag-pb), not a PeerLink root; ${CID_HINT}`)
+  }
+  return cid
+}
+
+/** Base32 in either case, as lower case (the form CIDs are printed and compared in). */
+function normalised (text: string): string {
+  return /^[bB][a-zA-Z2-7]*$/.test(text) ? text.toLowerCase() : text
+}
+
+/** Why `text` (trimmed, normalised) does not parse as a CID. */
+function whyNot (text: string): string {
+  if (text.startsWith(TICKET_PREFIX)) return 'it is a share ticket, and this takes a root CID alone (`fetch` takes either)'
+  if (text.toLowerCase().startsWith(TICKET_PREFIX.slice(0, -1))) return `it looks like a share ticket but does not start with "${TICKET_PREFIX}"`
+  if (/^Qm/.test(text)) return 'it looks like an IPFS CIDv0 (Qm…) but is not a valid one, and PeerLink does not use those'
+  if (!text.startsWith('b')) return `it starts with "${text[0]}"`
+  const bad = /[^a-z2-7]/.exec(text.slice(1))
+  if (bad !== null) return `it has "${bad[0]}" at position ${bad.index + 2}`
+  return `its ${text.length} characters do not spell a CID (cut short, or a character mistyped?)`
 }

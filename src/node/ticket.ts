@@ -19,39 +19,53 @@ export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }
   return TICKET_PREFIX + base32.encode(body)
 }
 
+/** Said of a ticket whose bytes do not hold what a ticket holds: most likely a partial copy. */
+const COPY = 'it is cut short or mistyped (copy the whole ticket, from "peerlink:" to its last character)'
+const CUT = `its body does not decode: ${COPY}`
+
 /** A root CID or a share ticket; InvalidCidError / InvalidTicketError say what is wrong. */
 export function parseTarget (text: string): Ticket {
   if (!isTicket(text)) return { root: parseCid(text), addrs: [] }
+  const b = ticketBody(text)
+  const root = CID.asCID(b.r)
+  if (root === null || typeof b.p !== 'string') throw new InvalidTicketError(text, CUT)
+  let peer: PeerId
+  try {
+    peer = peerIdFromString(b.p)
+  } catch {
+    throw new InvalidTicketError(text, `its peer id is not one; ${COPY}`)
+  }
+  if (!Array.isArray(b.a) || b.a.length > MAX_TICKET_ADDRS || !b.a.every(x => x instanceof Uint8Array)) throw new InvalidTicketError(text, `its address list is malformed; ${COPY}`)
+  let addrs: Multiaddr[]
+  try {
+    addrs = b.a.map((x: Uint8Array) => multiaddr(x))
+  } catch {
+    throw new InvalidTicketError(text, `an address in it is not one; ${COPY}`)
+  }
+  // Refused here, as for a CID typed alone, rather than after a connection to the sharer.
+  parseCid(root.toString())
+  return { root, peer, addrs }
+}
+
+/** The decoded map of a ticket's text (the decoders' own messages are not the user's concern). */
+function ticketBody (text: string): { r?: unknown, p?: unknown, a?: unknown } {
   const t = text.trim()
-  let body: unknown
   let bytes: Uint8Array
   try {
     bytes = base32.decode(t.slice(TICKET_PREFIX.length))
   } catch {
-    // The decoder's own message repeats the whole input; the ticket is already quoted, cut.
-    throw new InvalidTicketError(text, 'its body is not valid base32 ("b" then the letters a-z and digits 2-7)')
+    const body = t.slice(TICKET_PREFIX.length)
+    if (!body.startsWith('b') || /[^a-z2-7]/.test(body.slice(1))) {
+      throw new InvalidTicketError(text, 'its body is not valid base32 ("b" then the letters a-z and digits 2-7)')
+    }
+    throw new InvalidTicketError(text, CUT)
   }
+  let body: unknown
   try {
     body = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new InvalidTicketError(text, `its body does not decode (${(err as Error).message})`)
+  } catch {
+    throw new InvalidTicketError(text, CUT)
   }
-  const b = body as { r?: unknown, p?: unknown, a?: unknown }
-  const root = CID.asCID(b.r)
-  if (root === null) throw new InvalidTicketError(text, 'it holds no root CID')
-  if (typeof b.p !== 'string') throw new InvalidTicketError(text, 'it holds no peer id')
-  let peer: PeerId
-  try {
-    peer = peerIdFromString(b.p)
-  } catch (err) {
-    throw new InvalidTicketError(text, `its peer id is invalid (${(err as Error).message})`)
-  }
-  if (!Array.isArray(b.a) || b.a.length > MAX_TICKET_ADDRS || !b.a.every(x => x instanceof Uint8Array)) throw new InvalidTicketError(text, 'its address list is malformed')
-  let addrs: Multiaddr[]
-  try {
-    addrs = b.a.map((x: Uint8Array) => multiaddr(x))
-  } catch (err) {
-    throw new InvalidTicketError(text, `an address is invalid (${(err as Error).message})`)
-  }
-  return { root, peer, addrs }
+  if (typeof body !== 'object' || body === null) throw new InvalidTicketError(text, CUT)
+  return body
 }

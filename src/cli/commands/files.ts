@@ -33,8 +33,8 @@ export const fileCommands: CommandGroup = {
   cat: (cmd) => cmd
     .description('write a file to standard output')
     .argument('<cid>', 'root CID of a file')
-    .option('--offset <bytes>', 'start at this byte', parseIntArg('offset'))
-    .option('--length <bytes>', 'write at most this many bytes', parseIntArg('length'))
+    .option('--offset <size>', 'start at this byte (units allowed: 1MiB)', parseSize)
+    .option('--length <size>', 'write at most this many bytes (units allowed: 64KiB)', parseSize)
     .action(catFile),
 
   fetch: (cmd) => cmd

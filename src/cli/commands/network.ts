@@ -5,7 +5,7 @@ import { NoProvidersError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { tuneHeap } from '../../node/heap.js'
 import { initRepo } from '../../repo/repo.js'
-import { parseIntArg } from '../arguments.js'
+import { parseDuration } from '../arguments.js'
 import type { CommandGroup } from '../commands.js'
 import { connectedText, daemonText, idText, noProvidersNote, peersText, providedText } from '../format.js'
 import { note, print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
@@ -24,7 +24,7 @@ export const networkCommands: CommandGroup = {
   'find-providers': (cmd) => cmd
     .description('ask the DHT who provides a root')
     .argument('<cid>', 'root CID')
-    .option('--timeout <ms>', 'give up after this long (default 10000)', parseIntArg('timeout'))
+    .option('--timeout <duration>', 'give up after this long: 5s, 500ms, 2m, a plain number is ms (default 10s)', parseDuration)
     .option('--json', 'print one JSON array')
     .action(findProviders),
 
