@@ -2,6 +2,10 @@ import { spawn } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
+import { CID } from 'multiformats/cid'
+import { BlockNotFoundError, DataLossError, HashMismatchError, NoProvidersError, PeerUnavailableError } from '../../src/errors.js'
+import type { ProviderStats } from '../../src/exchange/session.js'
+import { fetchFailure, type Discovery } from '../../src/node/fetch-failure.js'
 import { CLI, runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
@@ -23,6 +27,48 @@ async function addThroughDaemon (d: DaemonProcess, path: string): Promise<{ cid:
   expect(r.code, r.stderr).to.equal(0)
   return (JSON.parse(r.stdout) as Array<{ cid: string, ticket: string }>)[0]
 }
+
+describe('the error a fetch that ended short reports', () => {
+  const root = CID.parse('bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')
+  const block = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+  const ticket = { root, addrs: [] }
+  const found = (n: number): Discovery => ({ done: Promise.resolve(), seen: new Set(Array.from({ length: n }, (_, i) => `peer${i}`)) })
+  const stayed: ProviderStats = { peer: 'peer0', blocks: 3, bytes: 9, dropped: false }
+  const lost = new DataLossError('stripe 0 cannot be rebuilt', [block])
+
+  it('is data loss only when every provider reached stayed', () => {
+    expect(fetchFailure(lost, ticket, found(1), [stayed])).to.equal(lost)
+  })
+
+  it('names a provider that went away, says nothing here is lost and that a rerun resumes', () => {
+    const err = fetchFailure(lost, ticket, found(1), [{ ...stayed, dropped: true, failure: 'went-away', reason: 'stream reset' }]) as Error
+    expect(err).to.be.instanceOf(PeerUnavailableError)
+    expect(err.message).to.include('peer0 (stream reset)').and.include('nothing stored here is lost').and.include('run the command again to resume')
+  })
+
+  it('names a provider that lied, ahead of one that went away', () => {
+    const providers: ProviderStats[] = [
+      { ...stayed, peer: 'gone', dropped: true, failure: 'went-away' },
+      { ...stayed, peer: 'liar', dropped: true, failure: 'lied', lie: { cid: block, actual: 'bafkother' } }
+    ]
+    const err = fetchFailure(lost, ticket, found(2), providers) as HashMismatchError
+    expect(err).to.be.instanceOf(HashMismatchError)
+    expect(err.peer).to.equal('liar')
+    expect(err.message).to.include(`provider liar sent a block that does not match its CID ${block} (its bytes hash to bafkother)`)
+  })
+
+  it('is NoProvidersError for a block no provider holds, and for the root as before', () => {
+    const err = fetchFailure(new BlockNotFoundError(block), ticket, found(2), [stayed]) as Error
+    expect(err).to.be.instanceOf(NoProvidersError)
+    expect(err.message).to.include(block).and.include('none of the 2 providers')
+    expect(fetchFailure(new BlockNotFoundError(root.toString()), ticket, found(0), [])).to.be.instanceOf(NoProvidersError)
+  })
+
+  it('leaves any other failure as it was', () => {
+    const other = new Error('disk on fire')
+    expect(fetchFailure(other, ticket, found(1), [{ ...stayed, dropped: true, failure: 'went-away' }])).to.equal(other)
+  })
+})
 
 describe('a fetch whose only provider fails says so, not data loss', function () {
   this.timeout(120_000)
