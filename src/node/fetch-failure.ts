@@ -19,8 +19,9 @@ const RESUME = 'the blocks already fetched are kept in this repo and nothing sto
 
 /** The error a fetch ends with, given the error it met and what its providers did. */
 export function fetchFailure (err: unknown, ticket: Ticket, discovery: Discovery, providers: ProviderStats[]): unknown {
-  const missingRoot = err instanceof BlockNotFoundError && err.cid === ticket.root.toString()
   if (!(err instanceof DataLossError) && !(err instanceof BlockNotFoundError)) return err
+  // Without the root nothing was served: each provider found is listed with its reason.
+  if (err instanceof BlockNotFoundError && err.cid === ticket.root.toString()) return noProviders(ticket, discovery, providers)
   const liar = providers.find(p => p.lie !== undefined)
   if (liar?.lie !== undefined) {
     return new HashMismatchError(liar.lie.cid, liar.lie.actual, liar.peer, `it was dropped and banned, and no other provider could serve what it was asked for; ${RESUME} from other providers`)
@@ -30,7 +31,6 @@ export function fetchFailure (err: unknown, ticket: Ticket, discovery: Discovery
     const who = gone.map(p => `${p.peer} (${p.reason ?? 'went away'})`).join('; ')
     return new PeerUnavailableError(`${gone.length === 1 ? 'the provider' : `${gone.length} providers`} went away before the fetch of ${ticket.root.toString()} finished: ${who}; ${RESUME} once a provider is back`, { cause: err })
   }
-  if (missingRoot) return noProviders(ticket, discovery, providers)
   if (err instanceof BlockNotFoundError) {
     const n = discovery.seen.size
     return new NoProvidersError(err.cid, n === 0 ? 'the DHT names nobody' : `none of the ${n} provider${n === 1 ? '' : 's'} of ${ticket.root.toString()} holds it; ${RESUME} once a provider has it`)

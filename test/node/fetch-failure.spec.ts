@@ -62,6 +62,10 @@ describe('the error a fetch that ended short reports', () => {
     expect(err).to.be.instanceOf(NoProvidersError)
     expect(err.message).to.include(block).and.include('none of the 2 providers')
     expect(fetchFailure(new BlockNotFoundError(root.toString()), ticket, found(0), [])).to.be.instanceOf(NoProvidersError)
+    // Without the root nothing was served: a provider that left is one of the reasons listed.
+    const silent = fetchFailure(new BlockNotFoundError(root.toString()), ticket, found(1), [{ ...stayed, blocks: 0, dropped: true, failure: 'went-away', reason: 'answered nothing for 5 s' }]) as Error
+    expect(silent).to.be.instanceOf(NoProvidersError)
+    expect(silent.message).to.include('peer0: answered nothing for 5 s')
   })
 
   it('leaves any other failure as it was', () => {
