@@ -68,8 +68,9 @@ export class HashMismatchError extends PeerLinkError {
   static override readonly code = 'ERR_HASH_MISMATCH'
   static override readonly exitCode = 4
   static override readonly httpStatus = 502
-  constructor (readonly cid: string, readonly actual: string) {
-    super(`block does not match its CID ${cid} (its bytes hash to ${actual})`)
+  /** `peer`: the provider that sent the block, when it came over the network; `detail` follows. */
+  constructor (readonly cid: string, readonly actual: string, readonly peer?: string, detail?: string) {
+    super(`${peer !== undefined ? `provider ${peer} sent a ` : ''}block ${peer !== undefined ? 'that ' : ''}does not match its CID ${cid} (its bytes hash to ${actual})${detail !== undefined ? `; ${detail}` : ''}`)
   }
 }
 

@@ -30,6 +30,20 @@ export async function handleApiError (err: FastifyError, req: FastifyRequest, re
   return await reply.code(500).send(errorBody(err))
 }
 
+/**
+ * A streamed reply's source, its failure logged: once the first bytes are out, the error
+ * handler no longer sees it. A client that went away is no failure of the daemon's.
+ */
+export async function * loggingFailure<T> (req: FastifyRequest, source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield * source
+  } catch (err) {
+    if (req.callSignal.aborted) req.log.info({ url: req.url, reason: (err as Error).message }, 'API call ended early')
+    else req.log.error({ err, url: req.url }, 'API call failed after its reply began')
+    throw err
+  }
+}
+
 /** A route that does not exist (a CLI newer than its daemon, say): the same error body. */
 export async function handleNoRoute (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   return await reply.code(404).send({ error: 'NotFound', code: 'ERR_NO_ROUTE', message: `the daemon has no route ${req.method} ${req.url}`, exitCode: ApiError.exitCode })

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { ApiError } from '../errors.js'
+import { decodeFrames, FRAMES_TYPE } from '../api/frames.js'
 import { API_PREFIX, type ErrorBody } from '../api/shapes.js'
 import type { DaemonInfo } from '../api/daemon.js'
 import { processAlive } from '../files/fs.js'
@@ -58,7 +59,9 @@ export class DaemonClient {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        // Frames wherever a route offers them: replyBody reads them, so a failure after a
+        // streamed reply began arrives as the daemon's own error.
+        headers: { authorization: `Bearer ${this.token}`, accept: `${FRAMES_TYPE}, */*`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined
       })
     } catch (err) {
@@ -90,9 +93,18 @@ export class DaemonClient {
 
 /**
  * A reply's body, for every reader of one (JSON, NDJSON, a file's bytes); a connection closed
- * mid-reply is an ApiError that says so (fetch itself says only "terminated").
+ * mid-reply is an ApiError that says so (fetch itself says only "terminated"). A framed body
+ * yields its data, and its error frame is thrown as the daemon's error.
  */
 export async function * replyBody (res: Response): AsyncGenerator<Uint8Array> {
+  if (res.headers.get('content-type')?.startsWith(FRAMES_TYPE) === true) {
+    yield * decodeFrames(rawBody(res), toError)
+    return
+  }
+  yield * rawBody(res)
+}
+
+async function * rawBody (res: Response): AsyncGenerator<Uint8Array> {
   try {
     yield * res.body as unknown as AsyncIterable<Uint8Array>
   } catch (err) {

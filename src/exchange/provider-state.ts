@@ -12,6 +12,8 @@ export interface ProviderState {
   connecting?: Promise<void>
   dropped: boolean
   reason?: string
+  /** How it failed, when it was dropped. */
+  failure?: ProviderFailure
   /** What the provider said it holds (HAVE) or showed it lacks (DONT_HAVE). */
   known: Map<string, boolean>
   /** CIDs asked about in a HAVE not yet answered. */
@@ -25,7 +27,18 @@ export interface ProviderState {
   answeredUpTo: bigint
   /** Blocks it said it held (HAVE), then answered DONT_HAVE for. */
   refused: number
+  /** The first block it sent that failed its CID, when it did. */
+  lie?: Lie
 }
+
+/**
+ * Why a provider was dropped: never reached, went away (stream closed, reset or silent) after
+ * it had joined, sent a block that failed its CID, or refused for earlier offences.
+ */
+export type ProviderFailure = 'unreachable' | 'went-away' | 'lied' | 'banned'
+
+/** A block a provider sent that did not hash to its CID. */
+export interface Lie { cid: string, actual: string }
 
 /** A provider with an open channel, not dropped. */
 export type LiveProvider = ProviderState & { channel: ExchangeChannel }
@@ -37,6 +50,9 @@ export interface ProviderStats {
   dropped: boolean
   /** Why the session gave up on the provider, when it did. */
   reason?: string
+  failure?: ProviderFailure
+  /** The first block it lied about, when it did. */
+  lie?: Lie
 }
 
 export function newProvider (peer: PeerId): ProviderState {
@@ -57,7 +73,15 @@ export function recordBlock (p: ProviderState, bytes: number, ms: number): void 
 export function providerStats (p: ProviderState): ProviderStats {
   // A provider that served nothing says why, even when it was not dropped.
   const reason = p.reason ?? (p.blocks === 0 && p.refused > 0 ? `said it held ${p.refused} block${p.refused === 1 ? '' : 's'}, then answered DONT_HAVE for each` : undefined)
-  return { peer: p.key, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped, ...(reason !== undefined ? { reason } : {}) }
+  return {
+    peer: p.key,
+    blocks: p.blocks,
+    bytes: p.bytes,
+    dropped: p.dropped,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(p.failure !== undefined ? { failure: p.failure } : {}),
+    ...(p.lie !== undefined ? { lie: p.lie } : {})
+  }
 }
 
 /**

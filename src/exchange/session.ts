@@ -18,7 +18,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, newProvider, oldestStraggler, providerStats, recordBlock, type LiveProvider, type ProviderState, type ProviderStats } from './provider-state.js'
+import { isLive, newProvider, oldestStraggler, providerStats, recordBlock, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -99,7 +99,7 @@ export class FetchSession {
     this.providers.set(key, p)
     if (this.components.penalties.isBanned(peer)) {
       // Listed, so the fetch can say why a provider it was told of served nothing.
-      this.drop(p, 'banned by this node for earlier offences')
+      this.drop(p, 'banned by this node for earlier offences', 'banned')
       return
     }
     if (this.started) this.connect(p)
@@ -152,7 +152,7 @@ export class FetchSession {
         this.askHave(p, this.wants.unsettled())
       } catch (err) {
         p.connecting = undefined
-        this.drop(p, `cannot open an exchange stream: ${(err as Error).message}`)
+        this.drop(p, `cannot open an exchange stream: ${(err as Error).message}`, 'unreachable')
       } finally {
         cancelTimeout()
       }
@@ -233,7 +233,8 @@ export class FetchSession {
       if (err instanceof HashMismatchError) {
         this.log('%p sent a block that does not match %s', p.peer, w.key)
         this.components.penalties.record(p.peer, 'corrupt-block')
-        this.drop(p, `sent a block that does not match its CID ${w.key}`)
+        p.lie ??= { cid: w.key, actual: err.actual }
+        this.drop(p, `sent a block that does not match its CID ${w.key}`, 'lied')
         this.requeue(w)
         return
       }
@@ -320,10 +321,11 @@ export class FetchSession {
     this.drop(p, err.message)
   }
 
-  private drop (p: ProviderState, reason: string): void {
+  private drop (p: ProviderState, reason: string, failure: ProviderFailure = 'went-away'): void {
     if (p.dropped) return
     p.dropped = true
     p.reason = reason
+    p.failure = failure
     this.log('dropping %p: %s', p.peer, reason)
     this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'dropped' as const, reason }))
     p.channel?.close(new PeerUnavailableError(reason))

@@ -12,7 +12,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import type { Block } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
-import { BlockNotFoundError, NoProvidersError } from '../errors.js'
+import { BlockNotFoundError } from '../errors.js'
 import { streamChannels } from '../exchange/channel.js'
 import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
@@ -22,6 +22,7 @@ import { exportTree } from '../files/directory.js'
 import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import type { Routing } from '../routing/routing.js'
+import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
 import type { Ticket } from './ticket.js'
 
@@ -96,15 +97,6 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
   }
 }
 
-/** Providers as they are found: the ticket's sharer first, then whoever the DHT names. */
-interface Discovery {
-  /** Settles when the lookup has ended; the session then knows every provider it will get. */
-  done: Promise<void>
-  /** Distinct peers found: the ticket's sharer is often named by the DHT as well. */
-  seen: Set<string>
-  lookupError?: Error
-}
-
 function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number }): Discovery {
   const discovery: Discovery = { done: Promise.resolve(), seen: new Set() }
   const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
@@ -124,17 +116,6 @@ function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSe
     }
   })()
   return discovery
-}
-
-/** The error of a fetch that could not get its root: who was found, and why each served nothing. */
-function noProviders (ticket: Ticket, discovery: Discovery, providers: ProviderStats[]): NoProvidersError {
-  const { seen, lookupError } = discovery
-  if (seen.size === 0) {
-    return new NoProvidersError(ticket.root.toString(), `the DHT names nobody${lookupError !== undefined ? ` (lookup failed: ${lookupError.message})` : ''}${ticket.peer !== undefined ? ' and the ticket\'s peer did not answer' : ''}`)
-  }
-  const reasons = providers.filter(p => p.reason !== undefined).map(p => `${p.peer}: ${p.reason as string}`)
-  const why = reasons.length > 0 ? ` (${reasons.join('; ')})` : ''
-  return new NoProvidersError(ticket.root.toString(), `${seen.size} provider${seen.size === 1 ? '' : 's'} found, none could serve the root${why}`)
 }
 
 /** Announces a fetched root unless told not to; whether it was announced. */
@@ -173,10 +154,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   const source = new SessionSource(store, session)
   const completion = new StripeCompletion(store, hold, signal)
   try {
-    const node = await readRoot(source, root, { signal }).catch((err: Error) => {
-      if (!(err instanceof BlockNotFoundError) || !err.message.includes(root.toString())) throw err
-      throw noProviders(ticket, discovery, session.stats())
-    })
+    const node = await readRoot(source, root, { signal })
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
     const exportOptions = { signal, onProgress: options.onProgress, force: options.force, onStripe: completion.onStripe }
@@ -199,6 +177,8 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
       provided,
       ms: Date.now() - started
     }
+  } catch (err) {
+    throw fetchFailure(err, ticket, discovery, session.stats())
   } finally {
     controller.abort()
     session.close()

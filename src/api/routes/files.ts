@@ -3,6 +3,8 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { parseCid } from '../../node/cid.js'
 import { parseTarget } from '../../node/ticket.js'
+import { errorBody, loggingFailure } from '../error-handler.js'
+import { encodeFrames, FRAMES_TYPE } from '../frames.js'
 import { streamNdjson } from '../ndjson.js'
 import { cidParams, count, countOf, flag, object, text, type CidParams, type Count, type RouteDeps } from '../schemas.js'
 import { addOut, type AddOut } from '../shapes.js'
@@ -55,7 +57,12 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
     const source = node.cat(parseCid(req.params.cid), { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
     // Read the first piece before answering, so a bad root is a proper error status.
     const first = await source.next()
-    return await reply.type('application/octet-stream').send(Readable.from(resumed(first, source), { objectMode: false }))
+    const bytes = loggingFailure(req, resumed(first, source))
+    // A failure after the first bytes reaches a client that asks for frames as an error frame.
+    if (req.headers.accept?.includes(FRAMES_TYPE) === true) {
+      return await reply.type(FRAMES_TYPE).send(Readable.from(encodeFrames(bytes, errorBody), { objectMode: false }))
+    }
+    return await reply.type('application/octet-stream').send(Readable.from(bytes, { objectMode: false }))
   })
 
   app.get<{ Params: CidParams }>('/stat/:cid', { schema: { params: cidParams } }, async (req) =>
