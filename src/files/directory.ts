@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { FileExistsError, InvalidArgumentError, InvalidManifestError, TreeLimitError, UnsafePathError } from '../errors.js'
 import { exportFile, readRoot, type BlockSource, type ExportOptions } from './exporter.js'
-import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
+import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
 
@@ -52,9 +52,6 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
     throw err
   }
 }
-
-/** Files and directories one export writes at most, unless told otherwise. */
-export const MAX_TREE_ENTRIES = 1_000_000
 
 export interface TreeExportOptions extends ExportOptions {
   /**

@@ -31,6 +31,8 @@ export const MAX_STRIPE_SHARDS = 255
 const BYTES_PER_LINK = 64
 /** Entries one directory node may hold (its block stays under the block limit). */
 export const MAX_DIRECTORY_ENTRIES = 10_000
+/** Files and directories one export writes at most, unless told otherwise. */
+export const MAX_TREE_ENTRIES = 1_000_000
 
 export interface StripeList { depth: number, fanout: number, links: CID[] }
 

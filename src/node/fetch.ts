@@ -18,7 +18,7 @@ import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
-import { exportTree } from '../files/directory.js'
+import { exportTree, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import type { Routing } from '../routing/routing.js'
@@ -30,13 +30,23 @@ export type FetchProgressEvents =
   SessionProgressEvents | ExportProgressEvents |
   ProgressEvent<'fetch:start', { root: string, name: string, size: number, type: string }>
 
-export interface FetchOptions {
+export interface FetchOptions extends Pick<TreeExportOptions, 'maxEntries' | 'maxBytes'> {
   /** Write the file or tree here; without it the fetch only fills the repo. */
   output?: string
+  /**
+   * Replace what is at `output`.
+   * @default false
+   */
   force?: boolean
-  /** Longest the DHT lookup for providers may take. */
+  /**
+   * Longest the DHT lookup for providers may take, in ms.
+   * @default 10000
+   */
   findTimeout?: number
-  /** After this long one request is moved to another provider. */
+  /**
+   * After this long (ms) without an answer one request is moved to another provider.
+   * @default 30000
+   */
   requestTimeout?: number
   signal?: AbortSignal
   onProgress?: (event: FetchProgressEvents) => void
@@ -157,7 +167,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     const node = await readRoot(source, root, { signal })
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
-    const exportOptions = { signal, onProgress: options.onProgress, force: options.force, onStripe: completion.onStripe }
+    const exportOptions = { signal, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
     if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)
     else await drain(source, root, exportOptions)
     await completion.finish()

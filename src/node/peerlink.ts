@@ -112,6 +112,7 @@ export class PeerLinkNode {
   async fetch (target: Ticket | RootRef, options: FetchOptions = {}): Promise<FetchResult> {
     const ticket = toTicket(target)
     const started = Date.now()
+    options = { ...this.treeLimits(), ...options }
     if (await this.blockstore.isPinned(ticket.root)) {
       // Held whole already: no network, only the output.
       const s = await this.stat(ticket.root, options)
@@ -129,6 +130,12 @@ export class PeerLinkNode {
         await this.checkSpace(bytes, { k: erasure?.k ?? this.config.import.k, m: erasure?.m ?? this.config.import.m, have }, options.output)
       }
     })
+  }
+
+  /** The repo's bounds on what one export writes (`export` in config.json). */
+  private treeLimits (): { maxEntries: number, maxBytes?: number } {
+    const e = this.config.export
+    return { maxEntries: e.maxEntries, ...(e.maxBytes > 0 ? { maxBytes: e.maxBytes } : {}) }
   }
 
   /** Announces a root this repo holds in the DHT. */
@@ -235,7 +242,7 @@ export class PeerLinkNode {
 
   /** Writes a file or directory root from the repo to `outPath` (`force` replaces what is there). */
   async exportTo (ref: RootRef, outPath: string, options: ExportOptions & { /** Replace what is at the path. @default false */ force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
-    return await exportTree(this.blockstore, toCid(ref), outPath, options)
+    return await exportTree(this.blockstore, toCid(ref), outPath, { ...this.treeLimits(), ...options })
   }
 
   async stat (ref: RootRef, options: { signal?: AbortSignal } = {}): Promise<StatResult> {

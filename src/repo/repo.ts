@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DiskFullError, FileExistsError, InvalidArgumentError, RepoNotFoundError } from '../errors.js'
 import { moveIntoPlace } from '../files/fs.js'
-import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../files/format.js'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, MAX_TREE_ENTRIES } from '../files/format.js'
 
 export interface NetworkConfig {
   /** Multiaddrs to listen on. */
@@ -36,6 +36,8 @@ export interface RepoConfig {
   api: { address: string }
   /** Largest number of bytes the blockstore may hold; 0 for no limit. */
   storage: { quota: number }
+  /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
+  export: { maxEntries: number, maxBytes: number }
 }
 
 export const defaultNetworkConfig = (): NetworkConfig => ({
@@ -53,7 +55,8 @@ export function defaultConfig (): RepoConfig {
     import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
     network: defaultNetworkConfig(),
     api: { address: '127.0.0.1:5021' },
-    storage: { quota: 0 }
+    storage: { quota: 0 },
+    export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
   }
 }
 
@@ -129,7 +132,8 @@ export async function readConfig (root: string): Promise<RepoConfig> {
     import: { ...d.import, ...raw.import },
     network: { ...d.network, ...raw.network },
     api: { ...d.api, ...raw.api },
-    storage: { ...d.storage, ...raw.storage }
+    storage: { ...d.storage, ...raw.storage },
+    export: { ...d.export, ...raw.export }
   }
   checkConfig(config, repoPaths(root).config)
   return config
@@ -144,6 +148,8 @@ function checkConfig (c: RepoConfig, where: string): void {
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
   if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address)) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
+  if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')
+  if (!Number.isSafeInteger(c.export.maxBytes) || c.export.maxBytes < 0) bad('export.maxBytes must be a whole number of bytes (0 for none)')
 }
 
 /** Shortest token the API accepts; a made one is 43 characters (32 random bytes). */
