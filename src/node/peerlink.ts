@@ -1,7 +1,7 @@
 // The node facade: one object the CLI (and later the API and simulations) drive. It owns the
 // repo's blockstore and wires the layers: files over blockstore over hash and erasure.
-import { stat as fsStat, statfs } from 'node:fs/promises'
-import { basename, dirname, resolve } from 'node:path'
+import { realpath, stat as fsStat, statfs } from 'node:fs/promises'
+import { basename, dirname, resolve, sep } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
 import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, NotPinnedError, QuotaExceededError } from '../errors.js'
@@ -132,6 +132,17 @@ export class PeerLinkNode {
     })
   }
 
+  /**
+   * Refuses a path inside the repo, or a directory that holds it: the identity key and the API
+   * token must never be shared. Compared as real paths, so links and `..` do not get round it.
+   */
+  private async refuseRepoPaths (path: string): Promise<void> {
+    const [target, repo] = await Promise.all([realpath(path), realpath(this.repoPath)])
+    const inside = (child: string, parent: string): boolean => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep)
+    if (inside(target, repo)) throw new InvalidArgumentError(`${path} is inside the repo ${this.repoPath}: its identity key and API token must never be shared`)
+    if (inside(repo, target)) throw new InvalidArgumentError(`${path} holds the repo ${this.repoPath}: its identity key and API token must never be shared (add what is beside the repo, not the directory around it)`)
+  }
+
   /** The repo's bounds on what one export writes (`export` in config.json). */
   private treeLimits (): { maxEntries: number, maxBytes?: number } {
     const e = this.config.export
@@ -155,6 +166,7 @@ export class PeerLinkNode {
       throw new InvalidArgumentError(code === 'ENOENT' ? `${path}: no such file or directory` : code === 'EACCES' ? `${path}: permission denied` : `${path}: ${(err as Error).message}`)
     }
     if (st.isDirectory() && options.recursive !== true) throw new InvalidArgumentError(`${path} is a directory: use -r to add it with everything in it`)
+    await this.refuseRepoPaths(path)
     if (!st.isDirectory() && !st.isFile()) throw new InvalidArgumentError(`${path} is neither a file nor a directory`)
     const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
     const { k, m } = checkImportOptions(opts)
