@@ -3,6 +3,7 @@
 import { once } from 'node:events'
 import { constants as osConstants } from 'node:os'
 import type { Command } from 'commander'
+import { errorBody } from '../api/error-handler.js'
 import { ApiError, InvalidArgumentError, PeerLinkError } from '../errors.js'
 import { resolveRepoPath } from '../repo/repo.js'
 import { openBackend, type Backend } from './backend.js'
@@ -68,9 +69,10 @@ export function errorOut (err: unknown): ErrorOut {
     const e = err as Error
     return { error: { name: e?.name ?? 'Error', code: 'ERR_UNEXPECTED', message: `unexpected error: ${e?.message ?? String(err)}`, exitCode: 1 } }
   }
+  const { error: name, code, message, exitCode } = errorBody(err)
   // Through a daemon the error is the daemon's own, relayed: its name and code, not the relay's.
   const remote = err instanceof ApiError ? err : undefined
-  return { error: { name: remote?.remoteName ?? err.name, code: remote?.remoteCode ?? err.code, message: err.message, exitCode: err.exitCode } }
+  return { error: { name: remote?.remoteName ?? name, code: remote?.remoteCode ?? code, message, exitCode } }
 }
 
 /** Whether the command line asks for JSON (before any "--", after which words are operands). */

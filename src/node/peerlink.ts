@@ -16,7 +16,7 @@ import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
 import { parseCid } from './cid.js'
-import { storedBytes } from './stored.js'
+import { storedBytes } from '../files/stored.js'
 import { parseTarget, type Ticket } from './ticket.js'
 
 /** A root as the library takes it: a CID, or its text. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
 import { importFile } from '../../src/files/importer.js'
-import { storedBytes } from '../../src/node/stored.js'
+import { storedBytes } from '../../src/files/stored.js'
 import { stripesOf, tempStore } from '../helpers/repo.js'
 
 describe('storedBytes', () => {

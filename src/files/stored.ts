@@ -3,7 +3,7 @@
 import type { CID } from 'multiformats/cid'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from '../blockstore/blockstore.js'
-import { decodeNode } from '../files/format.js'
+import { decodeNode } from './format.js'
 
 /**
  * The bytes of `root`'s blocks present in `store`: its DAG nodes as stored, and each chunk
