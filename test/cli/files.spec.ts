@@ -50,7 +50,8 @@ describe('cli files (offline)', function () {
     expect((await cli('rm', cid)).stdout).to.match(/unpinned/)
     expect((await cli('rm', cid)).code).to.equal(7)
     const gc = JSON.parse((await cli('gc', '--json')).stdout)
-    expect(gc.removedBlocks).to.equal(4 + 4 + 1 + 1) // 4 data, 4 parity, stripe node, manifest
+    // Under one stripe (10 MiB), the file is cut into 10 chunks of 307.25 KiB with 4 parity blocks.
+    expect(gc.removedBlocks).to.equal(10 + 4 + 1 + 1) // 10 data, 4 parity, stripe node, manifest
     expect(gc.kept).to.equal(0)
   })
 
