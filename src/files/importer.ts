@@ -168,10 +168,9 @@ async function encodeStripe (chunks: Uint8Array[], stripeIndex: number, m: numbe
 export interface Geometry { chunkSize: number, k: number, m: number }
 
 /**
- * The smallest chunk a file smaller than one stripe is cut into when it is large enough to
- * need several: each block costs its CID in the stripe node and its own entry in the repo's
- * index, about 100 bytes, and finer chunks pay that more often than they save parity
- * (measured: src/README.md, files/).
+ * Chunks of a file smaller than one stripe are counted in pieces of at least this: each block
+ * costs its CID in the stripe node and its entry in the repo's index, 50-80 bytes, and finer
+ * chunks pay that more often than they save parity (measured: src/README.md, files/).
  */
 export const SMALL_CHUNK_FLOOR = 1024
 /** Small-file chunk sizes are whole multiples of this: one cache line, the coder's widest vector. */
@@ -180,13 +179,13 @@ const SMALL_CHUNK_ALIGN = 64
 const alignUp = (n: number): number => Math.ceil(n / SMALL_CHUNK_ALIGN) * SMALL_CHUNK_ALIGN
 
 /**
- * The geometry of a file of `size` (> 0) bytes smaller than one full stripe of `g`: chunks
- * just large enough that it spans at most g.k of them (and none is below SMALL_CHUNK_FLOOR
- * unless the file is), evened out so the last is not much shorter, and parity scaled to the
- * chunks present, m' = ceil(m × k' / k), at least 1 when m is. The stripe then keeps the
- * share of losses it survives without parity blocks each as large as a whole chunk of `g`.
- * It is written as an ordinary manifest with erasure { k: k', m: m' }, so every reader of the
- * format reads, repairs and serves it as it is.
+ * The geometry of a file of `size` (> 0) bytes smaller than one full stripe of `g`: as many
+ * chunks k' as pieces of max(SMALL_CHUNK_FLOOR, size / g.k) make (at most g.k, none over
+ * g.chunkSize), evened out so the last is not much shorter, and parity scaled to them,
+ * m' = ceil(m × k' / k), at least 1 when m is: the stripe survives at least the same share of
+ * lost blocks, with parity blocks no longer than its chunks. It is written as an ordinary
+ * manifest with erasure { k: k', m: m' }, so every reader of the format reads, repairs and
+ * serves it as it is.
  */
 export function smallGeometry (size: number, g: Geometry): Geometry {
   const widest = Math.min(g.chunkSize, Math.max(SMALL_CHUNK_FLOOR, alignUp(Math.ceil(size / g.k))))
