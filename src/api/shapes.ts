@@ -7,7 +7,8 @@ import type { AddResult } from '../node/peerlink.js'
 /** Where every API route lives. */
 export const API_PREFIX = '/api/v1'
 
-export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
+/** `stored`: bytes of every block written for the root (chunks, parity, DAG nodes), beside its `size`. */
+export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, stored: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
 export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
 export interface ProviderOut { peer: string, addrs: string[] }
 export interface IdOut { peerId: string, addresses: string[] }
@@ -16,7 +17,7 @@ export interface PeerOut { peer: string, addrs: string[] }
 export interface ErrorBody { error: string, code: string, message: string, exitCode: number }
 
 export function addOut (r: AddResult, ticket?: string): AddOut {
-  return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, files: r.files, skipped: r.skipped, provided: r.provided, ticket }
+  return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, stored: r.stored, files: r.files, skipped: r.skipped, provided: r.provided, ticket }
 }
 
 export function pinsOut (pins: PinInfo[]): PinOut[] {

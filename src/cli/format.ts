@@ -54,9 +54,14 @@ export function daemonText (info: DaemonInfo, repo: string, heap: HeapPolicy): s
 
 export function addedText (r: AddOut, quiet: boolean): string[] {
   if (quiet) return [r.cid]
-  const lines = [`added ${r.cid} ${r.name} (${r.type === 'directory' ? `${r.files} files, ` : ''}${formatBytes(r.size)})`]
+  const lines = [`added ${r.cid} ${r.name} (${r.type === 'directory' ? `${r.files} files, ` : ''}${formatBytes(r.size)})`, storedText(r)]
   if (r.ticket !== undefined) lines.push(`share ${r.ticket}`)
   return lines
+}
+
+/** What the repo holds for a root, against its size: "stored 135.0 MiB for 95.0 MiB: 1.42×". */
+export function storedText (r: { size: number, stored: number }): string {
+  return `stored ${formatBytes(r.stored)} for ${formatBytes(r.size)}${r.size > 0 ? `: ${(r.stored / r.size).toFixed(2)}×` : ''}`
 }
 
 export function skippedNote (path: string): string {

@@ -12,6 +12,8 @@ export interface TreeImportResult {
   cid: CID
   name: string
   size: number
+  /** Bytes of every block written for it: its files' chunks, parity and nodes, its directory nodes. */
+  stored: number
   type: 'file' | 'directory'
   files: number
   /** Paths that are neither files nor directories (symlinks, sockets…), left out. */
@@ -23,7 +25,7 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
   const { chunkSize } = checkImportOptions(options)
   if (kind === 'file') {
     const r = await importFile(store, readChunks(path, chunkSize, options.signal), { ...options, name })
-    return { cid: r.cid, name, size: r.size, type: 'file', files: 1, skipped: [], release: r.release }
+    return { cid: r.cid, name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
   }
   const releases: Array<() => void> = []
   const skipped: string[] = []
@@ -32,6 +34,7 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
     if (dirents.length > MAX_DIRECTORY_ENTRIES) throw new InvalidArgumentError(`${path} has ${dirents.length} entries; a directory may hold at most ${MAX_DIRECTORY_ENTRIES}`)
     const entries: DirectoryEntry[] = []
     let size = 0
+    let stored = 0
     let files = 0
     for (const d of dirents) {
       const child = join(path, d.name)
@@ -41,12 +44,14 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
       skipped.push(...r.skipped)
       entries.push({ name: d.name, cid: r.cid, size: r.size, type: r.type })
       size += r.size
+      stored += r.stored
       files += r.files
     }
     const node = encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name, size, entries })
     if (store.hold !== undefined) releases.push(store.hold([node.cid]))
     await store.putMany([node], { signal: options.signal })
-    return { cid: node.cid, name, size, type: 'directory', files, skipped, release: () => { for (const r of releases) r() } }
+    stored += node.bytes.byteLength
+    return { cid: node.cid, name, size, stored, type: 'directory', files, skipped, release: () => { for (const r of releases) r() } }
   } catch (err) {
     for (const r of releases) r()
     throw err

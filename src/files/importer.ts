@@ -1,6 +1,7 @@
 // Import: a byte stream becomes chunks, stripes with parity, stripe nodes, index nodes and a
 // manifest. Memory is bounded by two stripes (the one being stored and the one being read),
-// whatever the file size.
+// whatever the file size. A file smaller than one stripe gets a geometry of its own
+// (smallGeometry), so that it is not stored with parity blocks each as large as a chunk.
 import * as raw from 'multiformats/codecs/raw'
 import type { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -36,7 +37,7 @@ export interface ImportOptions {
    */
   mediaType?: string
   /**
-   * Bytes per chunk, 64 KiB to 2 MiB.
+   * Bytes per chunk, 64 KiB to 2 MiB (a file smaller than k chunks is cut finer: smallGeometry).
    * @default 1048576 (the repo's `import.chunkSize` when added through a node)
    */
   chunkSize?: number
@@ -69,6 +70,8 @@ export interface ImportResult {
   cid: CID
   name: string
   size: number
+  /** Bytes of every block the import wrote: chunks, parity, stripe and index nodes, manifest. */
+  stored: number
   stripes: number
   /** Everything the import wrote; the caller releases the hold after pinning. */
   release: () => void
@@ -161,72 +164,135 @@ async function encodeStripe (chunks: Uint8Array[], stripeIndex: number, m: numbe
   return [...blocks, node]
 }
 
+/** Chunk size, data chunks and parity blocks per stripe. */
+export interface Geometry { chunkSize: number, k: number, m: number }
+
+/**
+ * Chunks of a file smaller than one stripe are counted in pieces of at least this: each block
+ * costs its CID in the stripe node and its entry in the repo's index, 50-80 bytes, and finer
+ * chunks pay that more often than they save parity (measured: src/README.md, files/).
+ */
+export const SMALL_CHUNK_FLOOR = 1024
+/** Small-file chunk sizes are whole multiples of this: one cache line, the coder's widest vector. */
+const SMALL_CHUNK_ALIGN = 64
+
+const alignUp = (n: number): number => Math.ceil(n / SMALL_CHUNK_ALIGN) * SMALL_CHUNK_ALIGN
+
+/**
+ * The geometry of a file of `size` (> 0) bytes smaller than one full stripe of `g`: as many
+ * chunks k' as pieces of max(SMALL_CHUNK_FLOOR, size / g.k) make (at most g.k, none over
+ * g.chunkSize), evened out so the last is not much shorter, and parity scaled to them,
+ * m' = ceil(m × k' / k), at least 1 when m is: the stripe survives at least the same share of
+ * lost blocks, with parity blocks no longer than its chunks. It is written as an ordinary
+ * manifest with erasure { k: k', m: m' }, so every reader of the format reads, repairs and
+ * serves it as it is.
+ */
+export function smallGeometry (size: number, g: Geometry): Geometry {
+  const widest = Math.min(g.chunkSize, Math.max(SMALL_CHUNK_FLOOR, alignUp(Math.ceil(size / g.k))))
+  const chunkSize = Math.min(widest, alignUp(Math.ceil(size / Math.ceil(size / widest))))
+  const k = Math.ceil(size / chunkSize)
+  return { chunkSize, k, m: Math.ceil(g.m * k / g.k) }
+}
+
+/**
+ * Writes one file's blocks: each stripe is coded, hashed and stored (one atomic batch, its
+ * node last) while the caller reads the next; index nodes as the stripe list fills. Counts
+ * the bytes it writes and holds every block from garbage collection until released.
+ */
+class StripeWriter {
+  stored = 0
+  stripes = 0
+  private readonly releases: Array<() => void> = []
+  private readonly codecs = new Map<number, ReedSolomonCodec>()
+  private readonly index: IndexBuilder
+  private inFlight: Promise<void> = Promise.resolve()
+
+  constructor (private readonly target: ImportTarget, fanout: number, private readonly options: ImportOptions) {
+    this.index = new IndexBuilder(fanout, async (b) => { await this.put([b]) })
+  }
+
+  async put (blocks: Block[]): Promise<void> {
+    if (this.target.hold !== undefined) this.releases.push(this.target.hold(blocks.map(b => b.cid)))
+    await this.target.putMany(blocks, { signal: this.options.signal })
+    for (const b of blocks) this.stored += b.bytes.byteLength
+  }
+
+  /** Queues the next stripe once the one before is stored; `bytes`: the file's bytes up to its end. */
+  async stripe (chunks: Uint8Array[], m: number, bytes: number): Promise<void> {
+    const idx = this.stripes++
+    await this.inFlight
+    this.inFlight = (async () => {
+      const blocks = await encodeStripe(chunks, idx, m, this.codecs, this.options.signal)
+      await this.put(blocks)
+      await this.index.push(blocks[blocks.length - 1].cid)
+      this.options.onProgress?.(new CustomProgressEvent('files:import:progress', { bytes, stripes: idx + 1 }))
+    })()
+    this.inFlight.catch(() => {}) // observed when awaited
+  }
+
+  async finish (): Promise<{ depth: number, links: CID[] }> {
+    await this.inFlight
+    return await this.index.finish()
+  }
+
+  release (): void {
+    for (const r of this.releases) r()
+  }
+}
+
+async function recut (chunks: Uint8Array[], size: number): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const c of rechunk(chunks, size)) out.push(c)
+  return out
+}
+
 export async function importFile (store: ImportTarget, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ImportOptions = {}): Promise<ImportResult> {
-  const { chunkSize, k, m, fanout } = checkImportOptions(options)
+  const configured = checkImportOptions(options)
+  const { chunkSize, k } = configured
   const name = options.name ?? ''
   const mediaType = options.mediaType ?? (mime.lookup(name) || 'application/octet-stream')
-  const signal = options.signal
-  const codecs = new Map<number, ReedSolomonCodec>()
-  const releases: Array<() => void> = []
   const hasher = createBlake3Hasher()
+  const writer = new StripeWriter(store, configured.fanout, options)
+  let geometry: Geometry = configured
   let size = 0
-  let stripes = 0
-
-  const store1 = async (blocks: Block[]): Promise<void> => {
-    if (store.hold !== undefined) releases.push(store.hold(blocks.map(b => b.cid)))
-    await store.putMany(blocks, { signal })
-  }
-  const index = new IndexBuilder(fanout, async (b) => await store1([b]))
-
-  const writeStripe = async (chunks: Uint8Array[], stripeIndex: number): Promise<CID> => {
-    const blocks = await encodeStripe(chunks, stripeIndex, m, codecs, signal)
-    // One atomic batch per stripe: its blocks and the node that links them (last).
-    await store1(blocks)
-    return blocks[blocks.length - 1].cid
-  }
-
   try {
     let current: Uint8Array[] = []
-    // The previous stripe is coded, hashed and stored while the next one is read.
-    let inFlight: Promise<void> = Promise.resolve()
     const flush = async (): Promise<void> => {
-      const chunks = current
-      const idx = stripes++
+      let chunks = current
       current = []
-      await inFlight
-      inFlight = writeStripe(chunks, idx).then(async cid => {
-        await index.push(cid)
-        options.onProgress?.(new CustomProgressEvent('files:import:progress', { bytes: Math.min(size, (idx + 1) * k * chunkSize), stripes: idx + 1 }))
-      })
-      inFlight.catch(() => {}) // observed when awaited
+      if (writer.stripes === 0 && size < k * chunkSize) {
+        // The whole file is read and smaller than one stripe: it gets a geometry of its own.
+        geometry = smallGeometry(size, configured)
+        chunks = await recut(chunks, geometry.chunkSize)
+      }
+      await writer.stripe(chunks, geometry.m, size)
     }
     for await (const chunk of rechunk(source, chunkSize)) {
-      signal?.throwIfAborted()
+      options.signal?.throwIfAborted()
       hasher.update(chunk)
       size += chunk.byteLength
       current.push(chunk)
       if (current.length === k) await flush()
     }
     if (current.length > 0) await flush()
-    await inFlight
-    const list = await index.finish()
+    const list = await writer.finish()
     const manifest: Manifest = {
       peerlink: FORMAT_VERSION,
       type: 'file',
       name,
       mediaType,
       size,
-      chunkSize,
+      chunkSize: geometry.chunkSize,
       hash: { alg: 'blake3', digest: hasher.digest() },
-      erasure: { scheme: ERASURE_SCHEME, k, m },
-      stripeCount: stripes,
-      stripes: { depth: list.depth, fanout, links: list.links }
+      erasure: { scheme: ERASURE_SCHEME, k: geometry.k, m: geometry.m },
+      stripeCount: writer.stripes,
+      stripes: { depth: list.depth, fanout: configured.fanout, links: list.links }
     }
     const root = encodeNode(manifest)
-    await store1([root])
-    return { cid: root.cid, name, size, stripes, release: () => { for (const r of releases) r() } }
+    await writer.put([root])
+    return { cid: root.cid, name, size, stored: writer.stored, stripes: writer.stripes, release: () => { writer.release() } }
   } catch (err) {
-    for (const r of releases) r()
+    writer.release()
     throw err
   }
 }

@@ -27,8 +27,10 @@ describe('the daemon and the CLI through it', function () {
     const f = await randomFile(dir.path, 'shared.bin', 6 * 1024 * 1024 + 7)
     const added = await cli(a, 'add', '--json', f.path)
     expect(added.code, added.stderr).to.equal(0)
-    const [entry] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string, provided: boolean }>
+    const [entry] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string, provided: boolean, stored: number }>
     expect(entry.ticket).to.match(/^peerlink:/)
+    // Under one stripe: 10 chunks of a tenth of the file and 4 parity blocks, plus two nodes.
+    expect(entry.stored).to.be.within(1.4 * f.bytes.length, 1.4 * f.bytes.length + 4096)
     expect(entry.provided).to.equal(true)
 
     const id = JSON.parse((await cli(a, 'id', '--json')).stdout) as { peerId: string }
@@ -75,6 +77,7 @@ describe('the daemon and the CLI through it', function () {
     expect(frames.length, r.stdout).to.be.greaterThan(1)
     expect(frames.some(l => / [1-9]\d?% \| /.test(l)), frames.join('\n')).to.equal(true) // seen part-way, not only at the end
     expect(r.stdout).to.match(/added \S+ add-bar\.bin \(48\.0 MiB\)/)
+    expect(r.stdout).to.include('stored 68.0 MiB for 48.0 MiB: 1.42×') // the short last stripe keeps its 4 parity blocks
   })
 
   it('refuses API calls without the token or with a wrong one (401)', async () => {

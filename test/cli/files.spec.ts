@@ -50,7 +50,8 @@ describe('cli files (offline)', function () {
     expect((await cli('rm', cid)).stdout).to.match(/unpinned/)
     expect((await cli('rm', cid)).code).to.equal(7)
     const gc = JSON.parse((await cli('gc', '--json')).stdout)
-    expect(gc.removedBlocks).to.equal(4 + 4 + 1 + 1) // 4 data, 4 parity, stripe node, manifest
+    // Under one stripe (10 MiB), the file is cut into 10 chunks of 307.25 KiB with 4 parity blocks.
+    expect(gc.removedBlocks).to.equal(10 + 4 + 1 + 1) // 10 data, 4 parity, stripe node, manifest
     expect(gc.kept).to.equal(0)
   })
 
@@ -68,6 +69,25 @@ describe('cli files (offline)', function () {
     expect((await cli('fetch', r.stdout.trim(), '-o', out)).code).to.equal(0)
     expect(await readFile(join(out, 'a.txt'), 'utf8')).to.equal('first')
     expect((await readFile(join(out, 'raw', 'b.bin'))).equals(await readFile(join(tree, 'raw', 'b.bin')))).to.equal(true)
+  })
+
+  it('says what add stored and the overhead, for a large file and for a directory of small files', async () => {
+    const big = join(dir.path, 'ten.bin')
+    await writeFile(big, randomBytes(10 * 1024 * 1024))
+    const one = await cli('add', big)
+    expect(one.code, one.stderr).to.equal(0)
+    expect(one.stdout.split('\n')).to.include('stored 14.0 MiB for 10.0 MiB: 1.40×') // one stripe: 10 chunks, 4 parity
+    const tree = join(dir.path, 'notes')
+    await mkdir(tree)
+    for (let i = 0; i < 50; i++) await writeFile(join(tree, `n${i}.txt`), randomBytes(4096))
+    const text = await cli('add', '-r', tree)
+    expect(text.code, text.stderr).to.equal(0)
+    const line = text.stdout.split('\n').find(l => l.startsWith('stored '))
+    expect(line, text.stdout).to.match(/^stored 3\d\d\.\d KiB for 200\.0 KiB: 1\.(6|7)\d×$/)
+    // --json: the same count, in bytes, beside the size.
+    const [json] = JSON.parse((await cli('add', '-r', '--json', tree)).stdout) as Array<{ size: number, stored: number }>
+    expect(json.size).to.equal(50 * 4096)
+    expect(line).to.include(`: ${(json.stored / json.size).toFixed(2)}×`)
   })
 
   it('answers bad input with a clear message and exit code, and pins nothing', async () => {

@@ -12,12 +12,14 @@ describe('cli format', () => {
     expect(formatBytes(3 * 1024 ** 5)).to.equal('3072.0 TiB')
   })
 
-  it('says what was added, with the share ticket unless quiet', () => {
-    const file = { cid: 'bafyfile', name: 'a.txt', type: 'file' as const, size: 2048, files: 1, skipped: [], ticket: 'peerlink:abc' }
-    expect(addedText(file, false)).to.deep.equal(['added bafyfile a.txt (2.0 KiB)', 'share peerlink:abc'])
+  it('says what was added and what it stores, with the share ticket unless quiet', () => {
+    const file = { cid: 'bafyfile', name: 'a.txt', type: 'file' as const, size: 2048, stored: 3412, files: 1, skipped: [], ticket: 'peerlink:abc' }
+    expect(addedText(file, false)).to.deep.equal(['added bafyfile a.txt (2.0 KiB)', 'stored 3.3 KiB for 2.0 KiB: 1.67×', 'share peerlink:abc'])
     expect(addedText(file, true)).to.deep.equal(['bafyfile'])
-    const dir = { ...file, name: 'album', type: 'directory' as const, files: 3, ticket: undefined }
-    expect(addedText(dir, false)).to.deep.equal(['added bafyfile album (3 files, 2.0 KiB)'])
+    const dir = { ...file, name: 'album', type: 'directory' as const, files: 3, size: 99614720, stored: 141557760, ticket: undefined }
+    expect(addedText(dir, false)).to.deep.equal(['added bafyfile album (3 files, 95.0 MiB)', 'stored 135.0 MiB for 95.0 MiB: 1.42×'])
+    // An empty file has no ratio: its manifest alone is stored.
+    expect(addedText({ ...file, size: 0, stored: 242, ticket: undefined }, false)).to.deep.equal(['added bafyfile a.txt (0 B)', 'stored 242 B for 0 B'])
   })
 
   it('describes a file with its layout and a directory with its entries', () => {

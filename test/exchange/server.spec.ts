@@ -230,7 +230,8 @@ describe('exchange: hostile messages', function () {
 
     it('ends a stream whose requester stops reading, and keeps serving others', async () => {
       const f = await randomFile(net.dir, 'unread.bin', 2 * 1024 * 1024)
-      const cid = (await quick.add(f.path)).cid
+      // One full stripe of two 1 MiB chunks (a smaller file would be cut finer).
+      const cid = (await quick.add(f.path, { k: 2 })).cid
       const chunk = cidOf(f.bytes.subarray(0, 1024 * 1024)) // the file's first 1 MiB chunk
       const reader = await net.add()
       const stream: Stream = await reader.network.host.dialProtocol(quick.network.peerId, EXCHANGE_PROTOCOL)
