@@ -8,6 +8,7 @@ import type { VerifyReport } from '../files/verify.js'
 import type { FetchResult } from '../node/fetch.js'
 import type { HeapPolicy } from '../node/heap.js'
 import type { StatResult } from '../node/peerlink.js'
+import type { ConfigValueType, RepoConfig } from '../repo/config.js'
 import type { DoctorReport } from './doctor.js'
 
 /** What each command's `--json` prints. */
@@ -23,6 +24,7 @@ export type JsonOutput =
   | GcResult // gc
   | VerifyReport // verify
   | DoctorReport // doctor
+  | RepoConfig // config show
 
 export interface ShareOut { cid: string, ticket: string }
 
@@ -161,4 +163,19 @@ export function doctorText (r: DoctorReport): string[] {
   if (r.hash.fallbackReason !== undefined) lines.push(`warning      ${r.hash.fallbackReason}`)
   if (r.erasure.fallbackReason !== undefined) lines.push(`warning      ${r.erasure.fallbackReason}`)
   return lines
+}
+
+/** A config value as `config get` prints it: a list one item a line, a section as JSON. */
+export function configValueText (value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String)
+  return [typeof value === 'object' && value !== null ? JSON.stringify(value, null, 2) : String(value)]
+}
+
+export function configSetText (key: string, value: unknown, type: ConfigValueType, unset: boolean): string {
+  const size = type === 'size' && typeof value === 'number' && value > 0 ? ` (${formatBytes(value)})` : ''
+  return `${key} = ${JSON.stringify(value)}${size}${unset ? ' (the default)' : ''}`
+}
+
+export function daemonKeepsConfigNote (pid: number): string {
+  return `the daemon running on this repo (pid ${pid}) keeps the config it loaded: restart it to use this`
 }
