@@ -7,6 +7,7 @@ import type { GcResult, Usage } from '../blockstore/level.js'
 import type { VerifyReport } from '../files/verify.js'
 import type { FetchResult } from '../node/fetch.js'
 import type { HeapPolicy } from '../node/heap.js'
+import type { ConnectResult } from '../node/network.js'
 import type { StatResult } from '../node/peerlink.js'
 import type { ConfigValueType, RepoConfig } from '../repo/config.js'
 import type { DoctorReport } from './doctor.js'
@@ -25,6 +26,7 @@ export type JsonOutput =
   | VerifyReport // verify
   | DoctorReport // doctor
   | RepoConfig // config show
+  | ConnectResult // connect
 
 export interface ShareOut { cid: string, ticket: string }
 
@@ -102,8 +104,9 @@ export function idText (r: IdOut): string[] {
   return [`peer id  ${r.peerId}`, ...r.addresses.map(a => `address  ${a}`)]
 }
 
-export function connectedText (r: { peer: string }): string {
-  return `connected to ${r.peer}`
+export function connectedText (r: ConnectResult): string {
+  // libp2p keeps one connection per peer, so the address given was not dialled.
+  return r.reused ? `already connected to ${r.peer} via ${r.addr} (the address given was not dialled)` : `connected to ${r.peer} via ${r.addr}`
 }
 
 export function statText (s: StatResult): string[] {

@@ -14,7 +14,7 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
   app.get('/peers', async (): Promise<PeerOut[]> => node.network.peers())
 
   app.post<{ Body: { addr: string } }>('/connect', { schema: { body: object({ addr: text }, ['addr']) } }, async (req) =>
-    ({ peer: await node.network.connect(req.body.addr, { signal: req.callSignal }) }))
+    await node.network.connect(req.body.addr, { signal: req.callSignal }))
 
   app.post<{ Body: { cid: string } }>('/provide', { schema: { body: object({ cid: text }, ['cid']) } }, async (req) => {
     const cid = parseCid(req.body.cid)

@@ -44,6 +44,7 @@ export const networkCommands: CommandGroup = {
   connect: (cmd) => cmd
     .description('connect to a peer by multiaddr (…/p2p/<peer id>) (needs the daemon)')
     .argument('<multiaddr>', 'the peer\'s address')
+    .option('--json', 'print one JSON object')
     .action(connectPeer)
 }
 
@@ -113,6 +114,10 @@ async function listPeers (o: JsonFlag, cmd: Command): Promise<void> {
   })
 }
 
-async function connectPeer (addr: string, _o: unknown, cmd: Command): Promise<void> {
-  await withBackend(cmd, async (b) => { print(connectedText(await b.connect(addr))) })
+async function connectPeer (addr: string, o: JsonFlag, cmd: Command): Promise<void> {
+  await withBackend(cmd, async (b) => {
+    const r = await b.connect(addr)
+    if (o.json === true) printJson(r)
+    else print(connectedText(r))
+  })
 }
