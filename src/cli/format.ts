@@ -165,6 +165,8 @@ export function doctorText (r: DoctorReport): string[] {
   ]
   if (r.hash.fallbackReason !== undefined) lines.push(`warning      ${r.hash.fallbackReason}`)
   if (r.erasure.fallbackReason !== undefined) lines.push(`warning      ${r.erasure.fallbackReason}`)
+  lines.push('')
+  for (const c of r.checks) lines.push(`${c.verdict.padEnd(4)}  ${c.name.padEnd(12)} ${c.message}`)
   return lines
 }
 

@@ -123,8 +123,15 @@ export class PeerLinkNetwork {
 
   get peerId (): PeerId { return this.host.peerId }
 
+  /** What this node tells peers to dial: the listen addresses, wildcards expanded, with its peer id. */
   addresses (): Multiaddr[] {
     return this.host.getMultiaddrs()
+  }
+
+  /** Where the transports listen (port 0 resolved); libp2p's interface does not expose it, its node does. */
+  listenAddresses (): Multiaddr[] {
+    const components = (this.host as unknown as { components?: { transportManager?: { getAddrs: () => Multiaddr[] } } }).components
+    return components?.transportManager?.getAddrs() ?? []
   }
 
   ticket (root: CID): string {
