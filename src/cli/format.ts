@@ -56,6 +56,20 @@ export function daemonText (info: DaemonInfo, repo: string, heap: HeapPolicy): s
   ]
 }
 
+/** Most of this node's addresses the no-peers hint lists. */
+const HINT_ADDRESSES = 4
+
+/** Said when a daemon starts with no peer and no bootstrap peer configured. */
+export function noPeersHint (addresses: string[]): string {
+  return [
+    'no peers yet (network.bootstrap is empty): this node is on a network of its own.',
+    '  to join another node:  peerlink connect <its multiaddr>',
+    '    or at every start:   peerlink config set network.bootstrap <its multiaddr>',
+    '  to let one join this:  on it, peerlink connect <one of these>',
+    ...addresses.slice(0, HINT_ADDRESSES).map(a => `    ${a}`)
+  ].join('\n')
+}
+
 export function addedText (r: AddOut, quiet: boolean): string[] {
   if (quiet) return [r.cid]
   const lines = [`added ${r.cid} ${r.name} (${r.type === 'directory' ? `${r.files} files, ` : ''}${formatBytes(r.size)})`]

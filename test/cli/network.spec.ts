@@ -1,7 +1,9 @@
-// `peerlink connect`, run as a user runs it: real daemons on loopback.
+// `peerlink connect` and the daemon's word on having no peers, run as a user runs them: real
+// daemons on loopback.
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 describe('cli connect', function () {
@@ -40,5 +42,33 @@ describe('cli connect', function () {
     expect(r.addr).to.not.include('/tcp/1/')
     const text = await runCli(['--repo', b.repo, 'connect', a.dialable[0]])
     expect(text.stdout.trim()).to.equal(`already connected to ${a.info.peerId} via ${r.addr as string} (the address given was not dialled)`)
+  })
+})
+
+describe('cli daemon with no peers', function () {
+  this.timeout(60_000)
+  let dir: { path: string, cleanup: () => Promise<void> }
+  const daemons: DaemonProcess[] = []
+  beforeEach(async () => { dir = await tempDir('peerlink-lone-') })
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await stopDaemonProcess(d)
+    await dir.cleanup()
+  })
+
+  it('says so when nothing is connected and no bootstrap peer is configured, with its own addresses to give', async () => {
+    const a = await startDaemonProcess(join(dir.path, 'a'))
+    daemons.push(a)
+    await waitUntil(() => a.log().includes('no peers yet'), 10_000, 'the hint on stderr')
+    const hint = a.log().slice(a.log().indexOf('no peers yet'))
+    expect(hint).to.include('no peers yet (network.bootstrap is empty)')
+    expect(hint).to.include('peerlink connect <its multiaddr>')
+    expect(hint).to.include('peerlink config set network.bootstrap <its multiaddr>')
+    expect(hint).to.include(`    ${a.dialable[0]}`)
+
+    // A node given a bootstrap peer has one to join: no hint.
+    const b = await startDaemonProcess(join(dir.path, 'b'), { bootstrap: a.dialable })
+    daemons.push(b)
+    await waitUntil(async () => (await runCli(['--repo', b.repo, 'peers'])).stdout.includes(a.info.peerId), 10_000, 'b connected to a', 250)
+    expect(b.log()).to.not.include('no peers yet')
   })
 })

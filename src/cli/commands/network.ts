@@ -8,7 +8,7 @@ import { configWith, initRepo } from '../../repo/repo.js'
 import { parseDuration } from '../arguments.js'
 import type { CommandGroup } from '../commands.js'
 import { parseConfigValue } from '../config.js'
-import { connectedText, daemonText, idText, noProvidersNote, peersText, providedText } from '../format.js'
+import { connectedText, daemonText, idText, noPeersHint, noProvidersNote, peersText, providedText } from '../format.js'
 import { note, print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
 
 export const networkCommands: CommandGroup = {
@@ -62,6 +62,8 @@ async function runDaemon (o: DaemonFlags, cmd: Command): Promise<void> {
   const { startDaemon } = await import('../../api/daemon.js')
   const daemon = await startDaemon(repo, { network: config.network, apiAddress: config.api.address })
   print(daemonText(daemon.info, repo, heap))
+  // A first node (npm start) knows no network: say how to join one, or let another join it.
+  if (config.network.bootstrap.length === 0 && daemon.node.network.host.getConnections().length === 0) note(noPeersHint(daemon.info.addresses))
   await untilStopped(daemon)
   // Stopped and closed: libp2p's leftover timers would keep the process up about 3 s more.
   process.exit()
