@@ -53,7 +53,7 @@ async function createRepo (o: InitFlags, cmd: Command): Promise<void> {
     if (o.api !== undefined) c.api.address = o.api
   })
   if (!created && (o.listen !== undefined || o.bootstrap !== undefined || o.api !== undefined)) {
-    throw new InvalidArgumentError(`a PeerLink repo already exists at ${path}, and init does not change it: use \`peerlink config set <key> <value>\` (or edit ${join(path, 'config.json')})`)
+    throw new InvalidArgumentError(`a PeerLink repo already exists at ${path}, and init does not change it: edit ${join(path, 'config.json')} with \`peerlink config set <key> <value>\` (or a text editor)`)
   }
   print(initText(path, created))
 }
