@@ -58,7 +58,8 @@ async function runDaemon (o: DaemonFlags, cmd: Command): Promise<void> {
   const changes: Record<string, unknown> = {}
   if (o.listen !== undefined) changes['network.listen'] = parseConfigValue('network.listen', o.listen)
   if (o.api !== undefined) changes['api.address'] = parseConfigValue('api.address', o.api)
-  const { config } = await configWith(repo, changes, o.listen !== undefined ? '--listen' : '--api')
+  const flags = Object.keys(changes).map(k => k === 'api.address' ? '--api' : '--listen').join(' and ')
+  const { config } = await configWith(repo, changes, flags)
   const { startDaemon } = await import('../../api/daemon.js')
   const daemon = await startDaemon(repo, { network: config.network, apiAddress: config.api.address })
   print(daemonText(daemon.info, repo, heap))
