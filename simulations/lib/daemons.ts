@@ -23,6 +23,8 @@ export interface DaemonProcess {
 export interface DaemonOptions {
   /** Used only when the repo is made here (a repo that exists keeps its config). */
   bootstrap?: string[]
+  /** More arguments to `peerlink daemon`. */
+  args?: string[]
   env?: NodeJS.ProcessEnv
   nodeArgs?: string[]
   /** Bound on the wait for the daemon's api.json, ms (default 15 s). */
@@ -47,7 +49,7 @@ export async function startDaemonProcess (repo: string, options: DaemonOptions =
   }
   const apiFile = join(repo, 'api.json')
   rmSync(apiFile, { force: true }) // left behind by a daemon that was killed
-  const { command, args } = cliCommand(['--repo', repo, 'daemon'], options)
+  const { command, args } = cliCommand(['--repo', repo, 'daemon', ...(options.args ?? [])], options)
   const child = (options.processes ?? defaultProcesses).spawn(command, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PEERLINK_LOG_LEVEL: 'warn', ...options.env }

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
 import { DaemonStoppingError, InvalidArgumentError } from '../errors.js'
 import { PeerLinkNode } from '../node/peerlink.js'
-import { readToken, repoPaths, writeWhole } from '../repo/repo.js'
+import { readToken, repoPaths, writeWhole, type NetworkConfig } from '../repo/repo.js'
 import { startApi } from './server.js'
 
 export interface DaemonInfo { address: string, pid: number, peerId: string, addresses: string[] }
@@ -21,9 +21,17 @@ export function createLogger (level = process.env.PEERLINK_LOG_LEVEL ?? 'info'):
   return pino({ level, base: { pid: process.pid } }, pino.destination(2))
 }
 
-export async function startDaemon (repo: string, options: { logger?: Logger, apiAddress?: string } = {}): Promise<Daemon> {
+export interface DaemonOptions {
+  logger?: Logger
+  /** host:port for the API instead of config.json's api.address (this run only). */
+  apiAddress?: string
+  /** The network config instead of config.json's (this run only; `daemon --listen`). */
+  network?: NetworkConfig
+}
+
+export async function startDaemon (repo: string, options: DaemonOptions = {}): Promise<Daemon> {
   const log = options.logger ?? createLogger()
-  const node = await PeerLinkNode.open(repo, { network: true })
+  const node = await PeerLinkNode.open(repo, { network: true, networkInit: options.network !== undefined ? { network: options.network } : undefined })
   const shutdown = new AbortController()
   let api
   try {
@@ -32,7 +40,7 @@ export async function startDaemon (repo: string, options: { logger?: Logger, api
     await node.stop()
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       const address = options.apiAddress ?? node.config.api.address
-      throw new InvalidArgumentError(`cannot serve the API on ${address}: the address is in use (another daemon? change api.address in config.json)`)
+      throw new InvalidArgumentError(`cannot serve the API on ${address}: the address is in use (another daemon? use daemon --api <host:port> for this run, or peerlink config set api.address <host:port>)`)
     }
     throw err
   }

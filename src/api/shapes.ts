@@ -13,6 +13,20 @@ export interface PinOut { cid: string, name: string, size: number, type: string,
 export interface ProviderOut { peer: string, addrs: string[] }
 export interface IdOut { peerId: string, addresses: string[] }
 export interface PeerOut { peer: string, addrs: string[] }
+/**
+ * A running node at a glance (`GET /status`, read by `doctor`): where it listens and what it
+ * announces, its connected peers and DHT routing table, and the blockstore against the quota
+ * it runs with.
+ */
+export interface StatusOut {
+  peerId: string
+  listen: string[]
+  announced: string[]
+  peers: number
+  dhtPeers: number
+  usage: { bytes: number, blocks: number }
+  quota: number
+}
 /** Every failure's body: the error's stable name and code, and the exit status the CLI ends with. */
 export interface ErrorBody { error: string, code: string, message: string, exitCode: number }
 

@@ -5,6 +5,7 @@ import { addOut, pinsOut, providersOut, type AddOut, type IdOut, type PeerOut, t
 import type { GcResult, Usage } from '../blockstore/level.js'
 import { DaemonRequiredError } from '../errors.js'
 import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
+import type { ConnectResult } from '../node/network.js'
 import type { AddOptions, PeerLinkNode, StatResult } from '../node/peerlink.js'
 import { parseCid } from '../node/cid.js'
 import { readConfig } from '../repo/repo.js'
@@ -31,7 +32,7 @@ export interface Backend {
   findProviders: (cid: string, timeout?: number) => Promise<ProviderOut[]>
   id: () => Promise<IdOut>
   peers: () => Promise<PeerOut[]>
-  connect: (addr: string) => Promise<{ peer: string }>
+  connect: (addr: string) => Promise<ConnectResult>
   close: () => Promise<void>
 }
 
@@ -75,7 +76,7 @@ class DaemonBackend implements Backend {
 
   id = async (): Promise<IdOut> => await this.c.call('GET', '/id')
   peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
-  connect = async (addr: string): Promise<{ peer: string }> => await this.c.call('POST', '/connect', { addr })
+  connect = async (addr: string): Promise<ConnectResult> => await this.c.call('POST', '/connect', { addr })
   close = async (): Promise<void> => {}
 }
 

@@ -41,8 +41,8 @@ export class DaemonClient {
     this.base = `http://${host.includes(':') ? `[${host}]` : host}:${port}${API_PREFIX}`
   }
 
-  async call<T> (method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await this.request(method, path, body)
+  async call<T> (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.request(method, path, body, signal)
     const decoder = new TextDecoder()
     let text = ''
     for await (const chunk of replyBody(res)) text += decoder.decode(chunk, { stream: true })
@@ -54,7 +54,7 @@ export class DaemonClient {
   }
 
   /** A raw response, for streamed bodies; throws the daemon's error on a failure status. */
-  async request (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+  async request (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     let res: Response
     try {
       res = await fetch(this.base + path, {
@@ -62,7 +62,8 @@ export class DaemonClient {
         // Frames wherever a route offers them: replyBody reads them, so a failure after a
         // streamed reply began arrives as the daemon's own error.
         headers: { authorization: `Bearer ${this.token}`, accept: `${FRAMES_TYPE}, */*`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body !== undefined ? JSON.stringify(body) : undefined
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal
       })
     } catch (err) {
       throw new ApiError(`cannot reach the daemon at ${this.info.address}: ${(err as Error).message}`)

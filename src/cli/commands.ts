@@ -2,6 +2,7 @@
 // a daemon holds the repo, or opens the repo itself otherwise (see backend.ts), does one
 // thing, and closes it.
 import type { Command } from 'commander'
+import { configCommands } from './commands/config.js'
 import { fileCommands } from './commands/files.js'
 import { networkCommands } from './commands/network.js'
 import { repoCommands } from './commands/repo.js'
@@ -10,10 +11,10 @@ import { repoCommands } from './commands/repo.js'
 export type CommandGroup = Record<string, (cmd: Command) => void>
 
 /** The order `peerlink --help` lists the commands in: as a user meets them, not by group. */
-const HELP_ORDER = ['doctor', 'init', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify']
+const HELP_ORDER = ['doctor', 'init', 'config', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify']
 
 export function registerCommands (program: Command): void {
-  const groups: CommandGroup = { ...repoCommands, ...fileCommands, ...networkCommands }
+  const groups: CommandGroup = { ...repoCommands, ...configCommands, ...fileCommands, ...networkCommands }
   const names = Object.keys(groups).sort((a, b) => helpPlace(a) - helpPlace(b))
   for (const name of names) groups[name](program.command(name))
 }

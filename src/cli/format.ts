@@ -7,7 +7,9 @@ import type { GcResult, Usage } from '../blockstore/level.js'
 import type { VerifyReport } from '../files/verify.js'
 import type { FetchResult } from '../node/fetch.js'
 import type { HeapPolicy } from '../node/heap.js'
+import type { ConnectResult } from '../node/network.js'
 import type { StatResult } from '../node/peerlink.js'
+import type { ConfigValueType, RepoConfig } from '../repo/config.js'
 import type { DoctorReport } from './doctor.js'
 
 /** What each command's `--json` prints. */
@@ -23,6 +25,8 @@ export type JsonOutput =
   | GcResult // gc
   | VerifyReport // verify
   | DoctorReport // doctor
+  | RepoConfig // config show
+  | ConnectResult // connect
 
 export interface ShareOut { cid: string, ticket: string }
 
@@ -50,6 +54,20 @@ export function daemonText (info: DaemonInfo, repo: string, heap: HeapPolicy): s
     `api      http://${info.address} (token in ${repo}/api.token)`,
     `heap     ${heap.growingPercent === 'v8' ? 'V8\'s own growth factor' : `old generation grows to ${1 + heap.growingPercent / 100}× its live size between full collections`}`
   ]
+}
+
+/** Most of this node's addresses the no-peers hint lists. */
+const HINT_ADDRESSES = 4
+
+/** Said when a daemon starts with no peer and no bootstrap peer configured. */
+export function noPeersHint (addresses: string[]): string {
+  return [
+    'no peers yet (network.bootstrap is empty): this node is on a network of its own.',
+    '  to join another node:  peerlink connect <its multiaddr>',
+    '    or at every start:   peerlink config set network.bootstrap <its multiaddr>',
+    '  to let one join this:  on it, peerlink connect <one of these>',
+    ...addresses.slice(0, HINT_ADDRESSES).map(a => `    ${a}`)
+  ].join('\n')
 }
 
 export function addedText (r: AddOut, quiet: boolean): string[] {
@@ -105,8 +123,9 @@ export function idText (r: IdOut): string[] {
   return [`peer id  ${r.peerId}`, ...r.addresses.map(a => `address  ${a}`)]
 }
 
-export function connectedText (r: { peer: string }): string {
-  return `connected to ${r.peer}`
+export function connectedText (r: ConnectResult): string {
+  // libp2p keeps one connection per peer, so the address given was not dialled.
+  return r.reused ? `already connected to ${r.peer} via ${r.addr} (the address given was not dialled)` : `connected to ${r.peer} via ${r.addr}`
 }
 
 export function statText (s: StatResult): string[] {
@@ -165,5 +184,22 @@ export function doctorText (r: DoctorReport): string[] {
   ]
   if (r.hash.fallbackReason !== undefined) lines.push(`warning      ${r.hash.fallbackReason}`)
   if (r.erasure.fallbackReason !== undefined) lines.push(`warning      ${r.erasure.fallbackReason}`)
+  lines.push('')
+  for (const c of r.checks) lines.push(`${c.verdict.padEnd(4)}  ${c.name.padEnd(12)} ${c.message}`)
   return lines
+}
+
+/** A config value as `config get` prints it: a list one item a line, a section as JSON. */
+export function configValueText (value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String)
+  return [typeof value === 'object' && value !== null ? JSON.stringify(value, null, 2) : String(value)]
+}
+
+export function configSetText (key: string, value: unknown, type: ConfigValueType, unset: boolean): string {
+  const size = type === 'size' && typeof value === 'number' && value > 0 ? ` (${formatBytes(value)})` : ''
+  return `${key} = ${JSON.stringify(value)}${size}${unset ? ' (the default)' : ''}`
+}
+
+export function daemonKeepsConfigNote (pid: number): string {
+  return `the daemon running on this repo (pid ${pid}) keeps the config it loaded: restart it to use this`
 }

@@ -6,7 +6,7 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import type { LevelBlockstore } from '../blockstore/level.js'
-import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError } from '../errors.js'
+import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ExchangeServer } from '../exchange/server.js'
 import { routingTableSize } from '../routing/kad-compat.js'
@@ -60,6 +60,9 @@ export interface NetworkInit {
    */
   announce?: boolean
 }
+
+/** What `connect` did: the peer, the address of its connection, and whether it was already open. */
+export interface ConnectResult { peer: string, addr: string, reused: boolean }
 
 export class PeerLinkNetwork {
   private constructor (
@@ -120,8 +123,15 @@ export class PeerLinkNetwork {
 
   get peerId (): PeerId { return this.host.peerId }
 
+  /** What this node tells peers to dial: the listen addresses, wildcards expanded, with its peer id. */
   addresses (): Multiaddr[] {
     return this.host.getMultiaddrs()
+  }
+
+  /** Where the transports listen (port 0 resolved); libp2p's interface does not expose it, its node does. */
+  listenAddresses (): Multiaddr[] {
+    const components = (this.host as unknown as { components?: { transportManager?: { getAddrs: () => Multiaddr[] } } }).components
+    return components?.transportManager?.getAddrs() ?? []
   }
 
   ticket (root: CID): string {
@@ -132,7 +142,12 @@ export class PeerLinkNetwork {
     return this.host.getConnections().map(c => ({ peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] }))
   }
 
-  async connect (addr: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+  /**
+   * Dials a peer by multiaddr, for at most CONNECT_TIMEOUT. libp2p keeps one connection per
+   * peer: when one is open already it is returned and the address is not dialled (`reused`).
+   * A dial that fails or times out is the peer being unreachable, with the dial's own reason.
+   */
+  async connect (addr: string, options: { signal?: AbortSignal } = {}): Promise<ConnectResult> {
     let ma: Multiaddr
     try {
       ma = multiaddr(addr)
@@ -141,8 +156,18 @@ export class PeerLinkNetwork {
     }
     if (ma.getComponents().find(c => c.name === 'p2p') === undefined) throw new InvalidArgumentError(`${addr} names no peer: add /p2p/<peer id>`)
     const timeout = AbortSignal.timeout(CONNECT_TIMEOUT)
-    const conn = await this.host.dial(ma, { signal: options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout })
-    return conn.remotePeer.toString()
+    let reused = false
+    try {
+      const conn = await this.host.dial(ma, {
+        signal: options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout,
+        onProgress: (e: { type: string }) => { if (e.type === 'dial-queue:already-connected') reused = true }
+      })
+      return { peer: conn.remotePeer.toString(), addr: conn.remoteAddr.toString(), reused }
+    } catch (err) {
+      if (options.signal?.aborted === true || err instanceof PeerLinkError) throw err
+      const why = timeout.aborted ? `no answer within ${CONNECT_TIMEOUT / 1000} s` : (err as Error).message
+      throw new PeerUnavailableError(`cannot connect to ${addr}: ${why}`, { cause: err })
+    }
   }
 
   /**
@@ -232,7 +257,7 @@ export function dhtTableSize (host: PeerLinkHost): number {
 function listenError (err: unknown, listen: string[]): Error {
   const e = err as NodeJS.ErrnoException
   if (e.code === 'EADDRINUSE' || /EADDRINUSE/.test(String(e.message))) {
-    return new InvalidArgumentError(`cannot listen on ${listen.join(', ')}: the address is in use (another daemon on this port? change network.listen in config.json)`)
+    return new InvalidArgumentError(`cannot listen on ${listen.join(', ')}: the address is in use (another daemon on this port? use daemon --listen for this run, or peerlink config set network.listen)`)
   }
   return e
 }

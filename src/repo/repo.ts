@@ -7,60 +7,9 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DiskFullError, FileExistsError, InvalidArgumentError, RepoNotFoundError } from '../errors.js'
 import { moveIntoPlace } from '../files/fs.js'
-import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, MAX_TREE_ENTRIES } from '../files/format.js'
+import { configFromJson, configKey, defaultConfig, type RepoConfig } from './config.js'
 
-export interface NetworkConfig {
-  /** Multiaddrs to listen on. */
-  listen: string[]
-  /** Multiaddrs of peers to join the network through. */
-  bootstrap: string[]
-  /** Find peers on the local network by mDNS. */
-  mdns: boolean
-  /**
-   * Keep private and loopback addresses in DHT answers. On for a LAN or one machine; off on
-   * the internet, where such addresses only waste dials.
-   */
-  privateAddresses: boolean
-  /** Multiaddr ranges never rate-limited or refused for lack of connection slots. */
-  allow: string[]
-  /** Most open connections. */
-  maxConnections: number
-}
-
-export interface RepoConfig {
-  version: 1
-  /** Defaults for `add`. */
-  import: { chunkSize: number, k: number, m: number }
-  network: NetworkConfig
-  /** Where the daemon's HTTP API listens: host:port. Beyond loopback only when set so. */
-  api: { address: string }
-  /** Largest number of bytes the blockstore may hold; 0 for no limit. */
-  storage: { quota: number }
-  /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
-  export: { maxEntries: number, maxBytes: number }
-}
-
-export const defaultNetworkConfig = (): NetworkConfig => ({
-  listen: ['/ip4/0.0.0.0/tcp/4021'],
-  bootstrap: [],
-  mdns: false,
-  privateAddresses: true,
-  allow: ['/ip4/127.0.0.0/ipcidr/8'],
-  maxConnections: 300
-})
-
-export function defaultConfig (): RepoConfig {
-  return {
-    version: REPO_VERSION,
-    import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
-    network: defaultNetworkConfig(),
-    api: { address: '127.0.0.1:5021' },
-    storage: { quota: 0 },
-    export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
-  }
-}
-
-export const REPO_VERSION = 1
+export { defaultConfig, defaultNetworkConfig, REPO_VERSION, type NetworkConfig, type RepoConfig } from './config.js'
 
 export function resolveRepoPath (flag?: string): string {
   const p = flag ?? process.env.PEERLINK_REPO ?? join(homedir(), '.peerlink')
@@ -85,9 +34,10 @@ export async function initRepo (root: string, overrides: (config: RepoConfig) =>
   } catch (err) {
     if (!(err instanceof RepoNotFoundError)) throw err
   }
-  await mkdir(root, { recursive: true, mode: 0o700 })
   const config = defaultConfig()
   overrides(config)
+  await configFromJson(config, `cannot init ${root}`)
+  await mkdir(root, { recursive: true, mode: 0o700 })
   await writeWhole(paths.config, JSON.stringify(config, null, 2) + '\n', 'new')
   await readToken(root)
   return { created: true, config }
@@ -111,45 +61,52 @@ export async function writeWhole (path: string, text: string, how: 'new' | 'repl
 }
 
 export async function readConfig (root: string): Promise<RepoConfig> {
+  return (await readConfigFile(root)).config
+}
+
+/** config.json as written (`raw`, every key kept as it is) and the config it gives. */
+export async function readConfigFile (root: string): Promise<{ raw: Record<string, unknown>, config: RepoConfig }> {
+  const path = repoPaths(root).config
   let text: string
   try {
-    text = await readFile(repoPaths(root).config, 'utf8')
+    text = await readFile(path, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RepoNotFoundError(root)
     throw err
   }
-  let raw: Partial<RepoConfig>
+  let raw: Record<string, unknown>
   try {
     raw = JSON.parse(text)
   } catch {
-    throw new InvalidArgumentError(`${repoPaths(root).config} is not valid JSON`)
+    throw new InvalidArgumentError(`${path} is not valid JSON`)
   }
-  if (raw.version !== REPO_VERSION) throw new InvalidArgumentError(`${repoPaths(root).config} has repo version ${String(raw.version)}; this PeerLink reads version ${REPO_VERSION}`)
-  // Sections a config lacks (written by an older PeerLink) take their defaults.
-  const d = defaultConfig()
-  const config: RepoConfig = {
-    version: REPO_VERSION,
-    import: { ...d.import, ...raw.import },
-    network: { ...d.network, ...raw.network },
-    api: { ...d.api, ...raw.api },
-    storage: { ...d.storage, ...raw.storage },
-    export: { ...d.export, ...raw.export }
-  }
-  checkConfig(config, repoPaths(root).config)
-  return config
+  return { raw, config: await configFromJson(raw, path) }
 }
 
-function checkConfig (c: RepoConfig, where: string): void {
-  const bad = (what: string): never => { throw new InvalidArgumentError(`${where}: ${what}`) }
-  const n = c.network
-  for (const key of ['listen', 'bootstrap', 'allow'] as const) {
-    if (!Array.isArray(n[key]) || n[key].some(a => typeof a !== 'string' || !a.startsWith('/'))) bad(`network.${key} must be a list of multiaddrs ("/ip4/…")`)
+/**
+ * The config with some keys changed (undefined removes a key, so it takes its default), as
+ * config.json would be written (`raw`: every other key as written) and the config it gives,
+ * checked as a repo's open checks it. Nothing is written; `where` names the change in errors.
+ */
+export async function configWith (root: string, changes: Record<string, unknown>, where: string): Promise<{ raw: Record<string, unknown>, config: RepoConfig }> {
+  const keys = Object.keys(changes).map(configKey)
+  const raw = { ...(await readConfigFile(root)).raw }
+  for (const { key, section, name } of keys) {
+    const old = raw[section]
+    const part: Record<string, unknown> = typeof old === 'object' && old !== null && !Array.isArray(old) ? { ...old } : {}
+    if (changes[key] === undefined) delete part[name]
+    else part[name] = changes[key]
+    raw[section] = part
+    if (Object.keys(part).length === 0) delete raw[section]
   }
-  if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
-  if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address)) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
-  if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
-  if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')
-  if (!Number.isSafeInteger(c.export.maxBytes) || c.export.maxBytes < 0) bad('export.maxBytes must be a whole number of bytes (0 for none)')
+  return { raw, config: await configFromJson(raw, where) }
+}
+
+/** Sets one key of config.json (undefined: removes it), replacing the file whole once checked. */
+export async function updateConfig (root: string, key: string, value: unknown): Promise<RepoConfig> {
+  const { raw, config } = await configWith(root, { [key]: value }, 'config set')
+  await writeWhole(repoPaths(root).config, JSON.stringify(raw, null, 2) + '\n', 'replace')
+  return config
 }
 
 /** Shortest token the API accepts; a made one is 43 characters (32 random bytes). */

@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify'
 import { parseCid } from '../../node/cid.js'
 import { cidParams, count, countOf, object, text, type CidParams, type Count, type RouteDeps } from '../schemas.js'
-import { providersOut, type IdOut, type PeerOut } from '../shapes.js'
+import { dhtTableSize } from '../../node/network.js'
+import { providersOut, type IdOut, type PeerOut, type StatusOut } from '../shapes.js'
 
 export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
   app.get('/id', async (): Promise<IdOut> => ({
@@ -13,8 +14,18 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
 
   app.get('/peers', async (): Promise<PeerOut[]> => node.network.peers())
 
+  app.get('/status', async (): Promise<StatusOut> => ({
+    peerId: node.network.peerId.toString(),
+    listen: node.network.listenAddresses().map(a => a.toString()),
+    announced: node.network.addresses().map(a => a.toString()),
+    peers: node.network.host.getPeers().length,
+    dhtPeers: dhtTableSize(node.network.host),
+    usage: await node.usage(),
+    quota: node.config.storage.quota
+  }))
+
   app.post<{ Body: { addr: string } }>('/connect', { schema: { body: object({ addr: text }, ['addr']) } }, async (req) =>
-    ({ peer: await node.network.connect(req.body.addr, { signal: req.callSignal }) }))
+    await node.network.connect(req.body.addr, { signal: req.callSignal }))
 
   app.post<{ Body: { cid: string } }>('/provide', { schema: { body: object({ cid: text }, ['cid']) } }, async (req) => {
     const cid = parseCid(req.body.cid)

@@ -4,16 +4,19 @@ import type { Daemon } from '../../api/daemon.js'
 import { NoProvidersError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { tuneHeap } from '../../node/heap.js'
-import { initRepo } from '../../repo/repo.js'
+import { configWith, initRepo } from '../../repo/repo.js'
 import { parseDuration } from '../arguments.js'
 import type { CommandGroup } from '../commands.js'
-import { connectedText, daemonText, idText, noProvidersNote, peersText, providedText } from '../format.js'
+import { parseConfigValue } from '../config.js'
+import { connectedText, daemonText, idText, noPeersHint, noProvidersNote, peersText, providedText } from '../format.js'
 import { note, print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
 
 export const networkCommands: CommandGroup = {
   daemon: (cmd) => cmd
     .description('run a node on the repo: join the network, serve blocks, and answer the CLI through the local HTTP API')
     .option('--init', 'create the repo first if it does not exist')
+    .option('--listen <multiaddr,...>', 'listen here for this run instead of network.listen (config.json is not changed)')
+    .option('--api <host:port>', 'serve the API here for this run instead of api.address (host:port or /ip4/<host>/tcp/<port>)')
     .action(runDaemon),
 
   provide: (cmd) => cmd
@@ -41,16 +44,27 @@ export const networkCommands: CommandGroup = {
   connect: (cmd) => cmd
     .description('connect to a peer by multiaddr (…/p2p/<peer id>) (needs the daemon)')
     .argument('<multiaddr>', 'the peer\'s address')
+    .option('--json', 'print one JSON object')
     .action(connectPeer)
 }
 
-async function runDaemon (o: { init?: boolean }, cmd: Command): Promise<void> {
+interface DaemonFlags { init?: boolean, listen?: string, api?: string }
+
+async function runDaemon (o: DaemonFlags, cmd: Command): Promise<void> {
   const repo = repoOf(cmd)
   const heap = tuneHeap()
   if (o.init === true) await initRepo(repo)
+  // The flags are read and checked as `config set` would take them, but only for this run.
+  const changes: Record<string, unknown> = {}
+  if (o.listen !== undefined) changes['network.listen'] = parseConfigValue('network.listen', o.listen)
+  if (o.api !== undefined) changes['api.address'] = parseConfigValue('api.address', o.api)
+  const flags = Object.keys(changes).map(k => k === 'api.address' ? '--api' : '--listen').join(' and ')
+  const { config } = await configWith(repo, changes, flags)
   const { startDaemon } = await import('../../api/daemon.js')
-  const daemon = await startDaemon(repo)
+  const daemon = await startDaemon(repo, { network: config.network, apiAddress: config.api.address })
   print(daemonText(daemon.info, repo, heap))
+  // A first node (npm start) knows no network: say how to join one, or let another join it.
+  if (config.network.bootstrap.length === 0 && daemon.node.network.host.getConnections().length === 0) note(noPeersHint(daemon.info.addresses))
   await untilStopped(daemon)
   // Stopped and closed: libp2p's leftover timers would keep the process up about 3 s more.
   process.exit()
@@ -103,6 +117,10 @@ async function listPeers (o: JsonFlag, cmd: Command): Promise<void> {
   })
 }
 
-async function connectPeer (addr: string, _o: unknown, cmd: Command): Promise<void> {
-  await withBackend(cmd, async (b) => { print(connectedText(await b.connect(addr))) })
+async function connectPeer (addr: string, o: JsonFlag, cmd: Command): Promise<void> {
+  await withBackend(cmd, async (b) => {
+    const r = await b.connect(addr)
+    if (o.json === true) printJson(r)
+    else print(connectedText(r))
+  })
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { DataLossError, InvalidArgumentError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { initRepo } from '../../repo/repo.js'
-import { doctorReport } from '../doctor.js'
+import { doctorExitCode, doctorReport } from '../doctor.js'
 import type { CommandGroup } from '../commands.js'
 import { doctorText, gcText, initText, verifyText } from '../format.js'
 import { print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
@@ -13,7 +13,7 @@ interface InitFlags { listen?: string[], bootstrap?: string[], api?: string }
 
 export const repoCommands: CommandGroup = {
   doctor: (cmd) => cmd
-    .description('show the hash core, SIMD level and other health facts of this installation')
+    .description('check the whole node: repo, daemon and its API, addresses, peers, DHT, hash and erasure cores, disk against the quota (exits non-zero when a check fails)')
     .option('--json', 'print one JSON object')
     .action(showDoctor),
 
@@ -37,10 +37,12 @@ export const repoCommands: CommandGroup = {
     .action(verifyRoot)
 }
 
-async function showDoctor (o: JsonFlag): Promise<void> {
-  const report = await doctorReport()
+async function showDoctor (o: JsonFlag, cmd: Command): Promise<void> {
+  const report = await doctorReport(repoOf(cmd))
   if (o.json === true) printJson(report)
   else print(doctorText(report))
+  // A warning is not a failure; a failed check exits with the status of what it stands for.
+  process.exitCode = doctorExitCode(report)
 }
 
 async function createRepo (o: InitFlags, cmd: Command): Promise<void> {
@@ -51,7 +53,7 @@ async function createRepo (o: InitFlags, cmd: Command): Promise<void> {
     if (o.api !== undefined) c.api.address = o.api
   })
   if (!created && (o.listen !== undefined || o.bootstrap !== undefined || o.api !== undefined)) {
-    throw new InvalidArgumentError(`a PeerLink repo already exists at ${path}, and init does not change it: edit ${join(path, 'config.json')} instead`)
+    throw new InvalidArgumentError(`a PeerLink repo already exists at ${path}, and init does not change it: edit ${join(path, 'config.json')} with \`peerlink config set <key> <value>\` (or a text editor)`)
   }
   print(initText(path, created))
 }

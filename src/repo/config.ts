@@ -1,0 +1,184 @@
+// config.json: its shape, its defaults, the keys a user may set, and the one check every
+// config passes, whether read when a repo opens or written by `peerlink config set`.
+import { InvalidArgumentError } from '../errors.js'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, MAX_TREE_ENTRIES } from '../files/format.js'
+
+export interface NetworkConfig {
+  /** Multiaddrs to listen on. */
+  listen: string[]
+  /** Multiaddrs of peers to join the network through. */
+  bootstrap: string[]
+  /** Find peers on the local network by mDNS. */
+  mdns: boolean
+  /**
+   * Keep private and loopback addresses in DHT answers. On for a LAN or one machine; off on
+   * the internet, where such addresses only waste dials.
+   */
+  privateAddresses: boolean
+  /** Multiaddr ranges never rate-limited or refused for lack of connection slots. */
+  allow: string[]
+  /** Most open connections. */
+  maxConnections: number
+}
+
+export interface RepoConfig {
+  version: 1
+  /** Defaults for `add`. */
+  import: { chunkSize: number, k: number, m: number }
+  network: NetworkConfig
+  /** Where the daemon's HTTP API listens: host:port. Beyond loopback only when set so. */
+  api: { address: string }
+  /** Largest number of bytes the blockstore may hold; 0 for no limit. */
+  storage: { quota: number }
+  /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
+  export: { maxEntries: number, maxBytes: number }
+}
+
+export const REPO_VERSION = 1
+
+export const defaultNetworkConfig = (): NetworkConfig => ({
+  listen: ['/ip4/0.0.0.0/tcp/4021'],
+  bootstrap: [],
+  mdns: false,
+  privateAddresses: true,
+  allow: ['/ip4/127.0.0.0/ipcidr/8'],
+  maxConnections: 300
+})
+
+export function defaultConfig (): RepoConfig {
+  return {
+    version: REPO_VERSION,
+    import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
+    network: defaultNetworkConfig(),
+    api: { address: '127.0.0.1:5021' },
+    storage: { quota: 0 },
+    export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
+  }
+}
+
+/**
+ * What a key's value is, which says how its text is read: a size takes units (20GiB), a count
+ * is a whole number, multiaddrs a list, an address host:port.
+ */
+export type ConfigValueType = 'size' | 'count' | 'boolean' | 'multiaddrs' | 'address'
+
+/** Every key a user may set, `section.name`, with its type. */
+export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
+  'import.chunkSize': 'size',
+  'import.k': 'count',
+  'import.m': 'count',
+  'network.listen': 'multiaddrs',
+  'network.bootstrap': 'multiaddrs',
+  'network.mdns': 'boolean',
+  'network.privateAddresses': 'boolean',
+  'network.allow': 'multiaddrs',
+  'network.maxConnections': 'count',
+  'api.address': 'address',
+  'storage.quota': 'size',
+  'export.maxEntries': 'count',
+  'export.maxBytes': 'size'
+}
+
+const SECTIONS = ['import', 'network', 'api', 'storage', 'export'] as const
+
+/** A key a user may set, with its type; any other is refused naming the nearest valid key. */
+export function configKey (key: string): { key: string, section: typeof SECTIONS[number], name: string, type: ConfigValueType } {
+  const type = CONFIG_KEYS[key]
+  if (type === undefined) {
+    const section = SECTIONS.find(s => s === key)
+    if (section !== undefined) throw new InvalidArgumentError(`${key} is a section, not a key: set one of ${keysOf(section).join(', ')}`)
+    throw new InvalidArgumentError(`unknown config key "${key}": did you mean ${nearestKey(key)}? (keys: ${Object.keys(CONFIG_KEYS).join(', ')})`)
+  }
+  const [section, name] = key.split('.') as [typeof SECTIONS[number], string]
+  return { key, section, name, type }
+}
+
+/** The value at a key or section of a config (`storage.quota`, `network`); unknown ones are refused. */
+export function configValue (config: RepoConfig, key: string): unknown {
+  const section = SECTIONS.find(s => s === key)
+  if (section !== undefined) return config[section]
+  const k = configKey(key)
+  return (config[k.section] as unknown as Record<string, unknown>)[k.name]
+}
+
+function keysOf (section: string): string[] {
+  return Object.keys(CONFIG_KEYS).filter(k => k.startsWith(section + '.'))
+}
+
+/** The valid key closest to a mistyped one, by edit distance to the whole key or to its name alone. */
+export function nearestKey (key: string): string {
+  let best = ''
+  let bestDistance = Infinity
+  for (const k of Object.keys(CONFIG_KEYS)) {
+    const d = Math.min(editDistance(key.toLowerCase(), k.toLowerCase()), editDistance(key.toLowerCase(), k.slice(k.indexOf('.') + 1).toLowerCase()))
+    if (d < bestDistance) { best = k; bestDistance = d }
+  }
+  return best
+}
+
+function editDistance (a: string, b: string): number {
+  // Keys are short (a mistyped one is cut to 64 characters): one row of the classic table.
+  a = a.slice(0, 64)
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length]
+}
+
+/**
+ * The config a config.json's parsed JSON gives: sections it lacks (written by an older
+ * PeerLink) take their defaults, and the whole is checked. `where` names the file in errors.
+ */
+export async function configFromJson (raw: unknown, where: string): Promise<RepoConfig> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidArgumentError(`${where} does not hold a JSON object`)
+  const r = raw as Partial<RepoConfig>
+  if (r.version !== REPO_VERSION) throw new InvalidArgumentError(`${where} has repo version ${String(r.version)}; this PeerLink reads version ${REPO_VERSION}`)
+  const d = defaultConfig()
+  const config: RepoConfig = {
+    version: REPO_VERSION,
+    import: { ...d.import, ...r.import },
+    network: { ...d.network, ...r.network },
+    api: { ...d.api, ...r.api },
+    storage: { ...d.storage, ...r.storage },
+    export: { ...d.export, ...r.export }
+  }
+  await checkConfig(config, where)
+  return config
+}
+
+async function checkConfig (c: RepoConfig, where: string): Promise<void> {
+  const bad = (what: string): never => { throw new InvalidArgumentError(`${where}: ${what}`) }
+  const n = c.network
+  // Loaded here: a CLI call that a daemon serves reads the repo's token but no config.
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  for (const key of ['listen', 'bootstrap', 'allow'] as const) {
+    if (!Array.isArray(n[key]) || n[key].some(a => typeof a !== 'string')) bad(`network.${key} must be a list of multiaddrs ("/ip4/…")`)
+    for (const a of n[key]) {
+      try {
+        multiaddr(a)
+      } catch (err) {
+        bad(`network.${key}: ${JSON.stringify(a)} is not a multiaddr (${(err as Error).message}); one looks like /ip4/127.0.0.1/tcp/4021`)
+      }
+    }
+  }
+  for (const key of ['mdns', 'privateAddresses'] as const) {
+    if (typeof n[key] !== 'boolean') bad(`network.${key} must be true or false`)
+  }
+  if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
+  if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address) || Number(c.api.address.split(':')[1]) > 65535) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
+  if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
+  if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')
+  if (!Number.isSafeInteger(c.export.maxBytes) || c.export.maxBytes < 0) bad('export.maxBytes must be a whole number of bytes (0 for none)')
+  // The import defaults pass the check `add` makes of its options.
+  const { checkImportOptions } = await import('../files/importer.js')
+  try {
+    checkImportOptions(c.import)
+  } catch (err) {
+    bad(`import: ${(err as Error).message}`)
+  }
+}
