@@ -7,7 +7,7 @@ import type { GcResult, Usage } from '../blockstore/level.js'
 import type { VerifyReport } from '../files/verify.js'
 import type { FetchResult } from '../node/fetch.js'
 import type { HeapPolicy } from '../node/heap.js'
-import type { StatResult } from '../node/peerlink.js'
+import type { ListEntry, StatResult } from '../node/peerlink.js'
 import type { DoctorReport } from './doctor.js'
 
 /** What each command's `--json` prints. */
@@ -20,6 +20,7 @@ export type JsonOutput =
   | PeerOut[] // peers
   | StatResult // stat
   | PinOut[] // ls (the pins only; the blockstore's usage goes to stderr in text only)
+  | ListEntry[] // ls <cid>[/path]
   | GcResult // gc
   | VerifyReport // verify
   | DoctorReport // doctor
@@ -123,7 +124,8 @@ export function statText (s: StatResult): string[] {
   return lines
 }
 
-export function pinsText (pins: PinOut[]): string[] {
+/** Pinned roots, or a directory's entries: CID, type, size and name, one a line. */
+export function pinsText (pins: Array<Pick<PinOut, 'cid' | 'name' | 'size' | 'type'>>): string[] {
   return pins.map(p => `${p.cid}  ${p.type === 'directory' ? 'dir ' : 'file'}  ${formatBytes(p.size).padStart(10)}  ${p.name}`)
 }
 
