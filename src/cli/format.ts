@@ -125,7 +125,7 @@ export function statText (s: StatResult): string[] {
 }
 
 /** Pinned roots, or a directory's entries: CID, type, size and name, one a line. */
-export function pinsText (pins: Array<Pick<PinOut, 'cid' | 'name' | 'size' | 'type'>>): string[] {
+export function pinsText (pins: Array<PinOut | ListEntry>): string[] {
   return pins.map(p => `${p.cid}  ${p.type === 'directory' ? 'dir ' : 'file'}  ${formatBytes(p.size).padStart(10)}  ${p.name}`)
 }
 
