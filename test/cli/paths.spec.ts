@@ -116,6 +116,14 @@ describe('cli paths inside directories, ls and remote reads', function () {
     expect(JSON.parse((await cli(b, 'ls', '--json')).stdout)).to.deep.equal([])
     const remoteLs = JSON.parse((await cli(b, 'ls', `${root}/raw`, '--json')).stdout)
     expect(remoteLs.map((e: { name: string }) => e.name)).to.deep.equal(['big.bin'])
+    // fetch of a path the daemon lacks: ./<last name> written, and what it leads to pinned.
+    const inbox = join(dir.path, 'inbox-b')
+    await mkdir(inbox)
+    const got = await cliBytes(['--repo', b.repo, 'fetch', `${root}/my notes.txt`, '--json'], inbox)
+    expect(got.code, got.stderr).to.equal(0)
+    expect(JSON.parse(got.stdout.toString())).to.include({ name: 'my notes.txt', output: join(inbox, 'my notes.txt') })
+    expect(await readFile(join(inbox, 'my notes.txt'), 'utf8')).to.equal('first notes')
+    expect(JSON.parse((await cli(b, 'ls', '--json')).stdout).map((p: { name: string }) => p.name)).to.deep.equal(['my notes.txt'])
   })
 
   it('reads a path inside a ticket with a short-lived node when no daemon runs', async () => {
