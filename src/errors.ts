@@ -315,3 +315,16 @@ export class TreeLimitError extends PeerLinkError {
     super(`the tree ${root} holds more ${what} than the limit of ${limit}: nothing past the limit is written`)
   }
 }
+
+/**
+ * A path inside a root names nothing: a name its directory does not hold, or a name under a
+ * file. Not found, as a block or pin that is not there.
+ */
+export class PathNotFoundError extends PeerLinkError {
+  static override readonly code = 'ERR_PATH_NOT_FOUND'
+  static override readonly exitCode = 7
+  static override readonly httpStatus = 404
+  constructor (readonly path: string, reason: string) {
+    super(`${path}: ${reason}`)
+  }
+}

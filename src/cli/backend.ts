@@ -6,7 +6,8 @@ import type { GcResult, Usage } from '../blockstore/level.js'
 import { DaemonRequiredError } from '../errors.js'
 import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
 import type { ConnectResult } from '../node/network.js'
-import type { AddOptions, PeerLinkNode, StatResult } from '../node/peerlink.js'
+import type { AddOptions, ListEntry, PeerLinkNode, StatResult } from '../node/peerlink.js'
+import type { Ticket } from '../node/ticket.js'
 import { parseCid } from '../node/cid.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
@@ -19,9 +20,15 @@ export interface ProgressLine { event: FetchProgressEvents['type'], detail: any 
 export interface Backend {
   readonly kind: 'daemon' | 'local'
   add: (path: string, options: Omit<AddOptions, 'signal' | 'onProgress'>, onBytes?: (bytes: number) => void) => Promise<AddOut>
-  cat: (cid: string, range: { offset?: number, length?: number }) => AsyncIterable<Uint8Array>
+  /**
+   * cat, stat and list take a root CID or a ticket, with or without a path inside the root,
+   * and fetch from the network what the repo lacks (only what they read), unless `local`.
+   */
+  cat: (ref: string, range: { offset?: number, length?: number }) => AsyncIterable<Uint8Array>
   fetch: (target: string, options: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void) => Promise<FetchResult>
-  stat: (cid: string) => Promise<StatResult>
+  stat: (ref: string, options?: { local?: boolean }) => Promise<StatResult>
+  /** A directory's entries, or a file as its one entry. */
+  list: (ref: string) => Promise<ListEntry[]>
   /** The share ticket of a root: CID, this repo's peer id and its addresses. */
   share: (cid: string) => Promise<string>
   ls: () => Promise<{ pins: PinOut[], usage: Usage }>
@@ -50,13 +57,13 @@ class DaemonBackend implements Backend {
       ? await this.c.call('POST', '/add', { ...o, path })
       : await this.c.stream('/add', { ...o, path, progress: true }, (line: { bytes: number }) => { onBytes(line.bytes) })
 
-  cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
+  cat = (ref: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
     const q = new URLSearchParams()
     if (range.offset !== undefined) q.set('offset', String(range.offset))
     if (range.length !== undefined) q.set('length', String(range.length))
     const c = this.c
     return (async function * () {
-      const res = await c.request('GET', `/cat/${encodeURIComponent(cid)}?${q.toString()}`)
+      const res = await c.request('GET', `/cat/${refUrl(ref)}?${q.toString()}`)
       yield * replyBody(res)
     })()
   }
@@ -64,7 +71,8 @@ class DaemonBackend implements Backend {
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> =>
     await this.c.stream('/fetch', { target, ...o }, onProgress)
 
-  stat = async (cid: string): Promise<StatResult> => await this.c.call('GET', `/stat/${encodeURIComponent(cid)}`)
+  stat = async (ref: string, o: { local?: boolean } = {}): Promise<StatResult> => await this.c.call('GET', `/stat/${refUrl(ref)}${o.local === true ? '?local=true' : ''}`)
+  list = async (ref: string): Promise<ListEntry[]> => await this.c.call('GET', `/ls/${refUrl(ref)}`)
   share = async (cid: string): Promise<string> => (await this.c.call<{ ticket: string }>('GET', `/ticket/${encodeURIComponent(cid)}`)).ticket
   ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => await this.c.call('GET', '/ls')
   rm = async (cids: string[]): Promise<void> => { await this.c.call('POST', '/rm', { cids }) }
@@ -78,6 +86,16 @@ class DaemonBackend implements Backend {
   peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
   connect = async (addr: string): Promise<ConnectResult> => await this.c.call('POST', '/connect', { addr })
   close = async (): Promise<void> => {}
+}
+
+/** A root (CID or ticket) and a path inside it as the rest of an API URL: each name percent-encoded. */
+function refUrl (ref: string): string {
+  return ref.trim().split('/').filter(n => n !== '').map(encodeURIComponent).join('/')
+}
+
+/** A CID or ticket, with or without a path; loaded here, as tickets need libp2p's peer ids. */
+async function parseTarget (text: string): Promise<Ticket> {
+  return (await import('../node/ticket.js')).parseTarget(text)
 }
 
 /** How long a node started for one command waits to reach a bootstrap peer. */
@@ -132,21 +150,46 @@ class LocalBackend implements Backend {
     return addOut(r, await this.share(r.cid.toString()))
   }
 
-  cat = (cid: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
-    const open = this.open.bind(this)
-    return (async function * () { yield * (await open()).cat(parseCid(cid), range) })()
+  cat = (ref: string, range: { offset?: number, length?: number }): AsyncIterable<Uint8Array> => {
+    const reading = this.reading.bind(this)
+    const signal = this.stopping.signal
+    return (async function * () {
+      const { node, target } = await reading(ref)
+      yield * node.cat(target, { ...range, signal })
+    })()
   }
 
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> => {
-    const { parseTarget } = await import('../node/ticket.js')
-    const ticket = parseTarget(target)
+    const ticket = await parseTarget(target)
     // A root this repo holds whole needs no network.
     const pinned = await (await this.open()).blockstore.isPinned(ticket.root)
     const node = await this.open(!pinned)
     return await this.track(node.fetch(ticket, { ...o, announce: false, signal: this.stopping.signal, onProgress: e => { onProgress({ event: e.type, detail: e.detail }) } }))
   }
 
-  stat = async (cid: string): Promise<StatResult> => await (await this.open()).stat(parseCid(cid))
+  stat = async (ref: string, o: { local?: boolean } = {}): Promise<StatResult> => {
+    const { node, target } = await this.reading(ref, o.local)
+    return await this.track(node.stat(target, { network: o.local !== true, signal: this.stopping.signal }))
+  }
+
+  list = async (ref: string): Promise<ListEntry[]> => {
+    const { node, target } = await this.reading(ref)
+    return await this.track(node.list(target, { signal: this.stopping.signal }))
+  }
+
+  /**
+   * The node to read `ref` with: a short-lived network node too when the network could help
+   * (the root is not pinned here, and a ticket or a bootstrap peer gives someone to ask; it
+   * asks only for what the repo lacks), else the repo alone.
+   */
+  private async reading (ref: string, local = false): Promise<{ node: PeerLinkNode, target: Ticket }> {
+    const target = await parseTarget(ref)
+    const node = await this.open()
+    const someone = target.peer !== undefined || node.config.network.bootstrap.length > 0
+    const ask = !local && someone && !await node.blockstore.isPinned(target.root)
+    return { node: await this.open(ask), target }
+  }
+
   share = async (cid: string): Promise<string> => {
     // Loaded here for the same reason as the node: libp2p's crypto is slow to load.
     const { repoTicket } = await import('../node/share.js')

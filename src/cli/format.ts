@@ -8,7 +8,7 @@ import type { VerifyReport } from '../files/verify.js'
 import type { FetchResult } from '../node/fetch.js'
 import type { HeapPolicy } from '../node/heap.js'
 import type { ConnectResult } from '../node/network.js'
-import type { StatResult } from '../node/peerlink.js'
+import type { ListEntry, StatResult } from '../node/peerlink.js'
 import type { ConfigValueType, RepoConfig } from '../repo/config.js'
 import type { DoctorReport } from './doctor.js'
 
@@ -22,6 +22,7 @@ export type JsonOutput =
   | PeerOut[] // peers
   | StatResult // stat
   | PinOut[] // ls (the pins only; the blockstore's usage goes to stderr in text only)
+  | ListEntry[] // ls <cid>[/path]
   | GcResult // gc
   | VerifyReport // verify
   | DoctorReport // doctor
@@ -147,7 +148,8 @@ export function statText (s: StatResult): string[] {
   return lines
 }
 
-export function pinsText (pins: PinOut[]): string[] {
+/** Pinned roots, or a directory's entries: CID, type, size and name, one a line. */
+export function pinsText (pins: Array<PinOut | ListEntry>): string[] {
   return pins.map(p => `${p.cid}  ${p.type === 'directory' ? 'dir ' : 'file'}  ${formatBytes(p.size).padStart(10)}  ${p.name}`)
 }
 

@@ -2,7 +2,7 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
-import { FileExistsError, InvalidArgumentError, InvalidManifestError, TreeLimitError, UnsafePathError } from '../errors.js'
+import { FileExistsError, InvalidArgumentError, InvalidManifestError, PathNotFoundError, TreeLimitError, UnsafePathError } from '../errors.js'
 import { exportFile, readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
@@ -113,6 +113,34 @@ async function readEntry (source: BlockSource, e: DirectoryEntry, options: Expor
     throw new InvalidManifestError(`directory entry "${e.name}" claims a ${e.type} of ${e.size} bytes, but its root ${e.cid.toString()} is a ${node.type} of ${node.size} bytes`)
   }
   return node
+}
+
+/** A file or directory root reached by a path inside another root. */
+export interface Resolved {
+  cid: CID
+  node: Manifest | DirectoryNode
+  /** The last name on the path (the root's own name for an empty path). */
+  name: string
+}
+
+/**
+ * Walks a path of names from `root`, one directory node per name, each entry's root checked
+ * against what the entry says. Only the nodes on the path are read (so through a network
+ * source only they are fetched). A missing name, or a name under a file, is PathNotFoundError.
+ */
+export async function resolvePath (source: BlockSource, root: CID, path: string[], options: { signal?: AbortSignal } = {}): Promise<Resolved> {
+  let node = await readRoot(source, root, options)
+  let here: Resolved = { cid: root, node, name: node.name }
+  for (let i = 0; i < path.length; i++) {
+    const whole = [root.toString(), ...path].join('/')
+    const where = `${i === 0 ? 'the root ' : ''}"${i === 0 ? node.name : path.slice(0, i).join('/')}" (${here.cid.toString()})`
+    if (node.type !== 'directory') throw new PathNotFoundError(whole, `${where} is a file, not a directory`)
+    const entry = node.entries.find(e => e.name === path[i])
+    if (entry === undefined) throw new PathNotFoundError(whole, `no "${path[i]}" in the directory ${where}`)
+    node = await readEntry(source, entry, options)
+    here = { cid: entry.cid, node, name: entry.name }
+  }
+  return here
 }
 
 /**

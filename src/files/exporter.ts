@@ -215,7 +215,7 @@ export async function * exportFile (source: BlockSource, root: CID, options: Exp
   const lastChunk = Math.floor((end - 1) / chunkSize)
   const lastStripe = Math.floor(lastChunk / k)
   const prefetch = source.prefetch?.bind(source)
-  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, lastStripe, Math.ceil(READ_AHEAD_BLOCKS / k), options.signal) : undefined
+  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, { first: firstChunk, last: lastChunk, k }, Math.ceil(READ_AHEAD_BLOCKS / k), options.signal) : undefined
   let sent = 0
   for (let s = Math.floor(firstChunk / k); s <= lastStripe; s++) {
     options.signal?.throwIfAborted()
@@ -243,17 +243,21 @@ export async function * exportFile (source: BlockSource, root: CID, options: Exp
 /**
  * Keeps a prefetching source told about the stripes ahead of the one being read: the stripe
  * nodes `2 × depth` stripes deep and ahead of everything else (they are small, and each one
- * is needed before its chunks can be named), their data chunks `depth` stripes deep. It
- * runs beside the export and never blocks it; a failure here surfaces when the export
- * itself reads that block.
+ * is needed before its chunks can be named), their data chunks `depth` stripes deep. Only
+ * the chunks of the range being read are named, so a range fetches no chunk it does not
+ * return. It runs beside the export and never blocks it; a failure here surfaces when the
+ * export itself reads that block.
  */
 class ReadAhead {
   private nodesHinted = -1
   private dataHinted = -1
   private running: Promise<void> = Promise.resolve()
+  private readonly last: number
 
   constructor (private readonly prefetch: NonNullable<BlockSource['prefetch']>, private readonly locator: StripeLocator,
-    private readonly last: number, private readonly depth: number, private readonly signal?: AbortSignal) {}
+    private readonly chunks: { first: number, last: number, k: number }, private readonly depth: number, private readonly signal?: AbortSignal) {
+    this.last = Math.floor(chunks.last / chunks.k)
+  }
 
   advance (current: number): void {
     const nodes = range(Math.max(current, this.nodesHinted + 1), Math.min(this.last, current + 2 * this.depth))
@@ -264,7 +268,8 @@ class ReadAhead {
     this.running = this.running.then(async () => {
       const opts = { signal: this.signal }
       if (nodes.length > 0) this.prefetch(await Promise.all(nodes.map(async t => await this.locator.cid(t, opts))), { urgent: true })
-      for (const t of data) this.prefetch((await this.locator.node(t, opts)).data)
+      const { first, last, k } = this.chunks
+      for (const t of data) this.prefetch((await this.locator.node(t, opts)).data.filter((_, i) => t * k + i >= first && t * k + i <= last))
     }).catch(() => {})
   }
 }

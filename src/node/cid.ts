@@ -2,7 +2,7 @@
 // multiformats messages, "Unexpected end of data" and the like, say nothing to a user). Apart
 // from tickets, which need libp2p's peer ids, so a CLI call can check a CID without loading libp2p.
 import { CID } from 'multiformats/cid'
-import { InvalidCidError, NotPeerLinkCidError } from '../errors.js'
+import { InvalidArgumentError, InvalidCidError, NotPeerLinkCidError } from '../errors.js'
 
 /** What every share ticket's text starts with (tickets themselves: ticket.ts). */
 export const TICKET_PREFIX = 'peerlink:'
@@ -11,6 +11,12 @@ export const TICKET_PREFIX = 'peerlink:'
 export const CID_HINT = 'PeerLink CIDs start with bafy… (CIDv1, base32, lower case: 59 letters a-z and digits 2-7)'
 
 const DAG_PB = 0x70
+
+/** Most names a path inside a root may have (a bound on the walk, far past any real tree). */
+export const MAX_PATH_NAMES = 256
+
+/** A root and the names of a path inside it, empty for the root itself. */
+export interface RootPath { root: CID, path: string[] }
 
 export function isTicket (text: string): boolean {
   return text.trim().startsWith(TICKET_PREFIX)
@@ -36,6 +42,32 @@ export function parseCid (text: string): CID {
   return cid
 }
 
+/**
+ * `<cid>` or `<cid>/path/inside`: the root and the names under it. Empty names (a trailing or
+ * doubled `/`) are skipped; `.` and `..` are refused, as no directory entry may have them.
+ */
+export function parseRootPath (text: string): RootPath {
+  const t = text.trim()
+  const slash = t.indexOf('/')
+  if (slash < 0) return { root: parseCid(t), path: [] }
+  return { root: parseCid(t.slice(0, slash)), path: splitPath(t.slice(slash + 1), text) }
+}
+
+/** The names of a path inside a root (`a/b/c`), checked; `input` is what the user typed, for the message. */
+export function splitPath (path: string, input: string): string[] {
+  const names = path.split('/').filter(n => n !== '')
+  for (const n of names) {
+    if (n === '.' || n === '..') throw new InvalidArgumentError(`${input}: a path inside a root names each directory on the way; "${n}" is not allowed`)
+  }
+  if (names.length > MAX_PATH_NAMES) throw new InvalidArgumentError(`${input}: a path inside a root has at most ${MAX_PATH_NAMES} names, this one ${names.length}`)
+  return names
+}
+
+/** `root/a/b` as text: how a path inside a root is shown and sent. */
+export function formatRootPath (p: RootPath): string {
+  return [p.root.toString(), ...p.path].join('/')
+}
+
 /** Base32 in either case, as lower case (the form CIDs are printed and compared in). */
 function normalised (text: string): string {
   return /^[bB][a-zA-Z2-7]*$/.test(text) ? text.toLowerCase() : text
@@ -43,8 +75,9 @@ function normalised (text: string): string {
 
 /** Why `text` (trimmed, normalised) does not parse as a CID. */
 function whyNot (text: string): string {
-  if (text.startsWith(TICKET_PREFIX)) return 'it is a share ticket, and this takes a root CID alone (`fetch` takes either)'
+  if (text.startsWith(TICKET_PREFIX)) return 'it is a share ticket, and this takes a root CID alone (`fetch`, `cat`, `stat` and `ls` take either)'
   if (text.toLowerCase().startsWith(TICKET_PREFIX.slice(0, -1))) return `it looks like a share ticket but does not start with "${TICKET_PREFIX}"`
+  if (text.includes('/')) return 'it names a path inside a root, and this takes a root CID alone'
   if (/^Qm/.test(text)) return 'it looks like an IPFS CIDv0 (Qm…) but is not a valid one, and PeerLink does not use those'
   if (!text.startsWith('b')) return `it starts with "${text[0]}"`
   const bad = /[^a-z2-7]/.exec(text.slice(1))

@@ -18,7 +18,7 @@ import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
-import { exportTree, type TreeExportOptions } from '../files/directory.js'
+import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import type { Routing } from '../routing/routing.js'
@@ -141,42 +141,29 @@ async function announce (c: FetchComponents, root: CID, options: FetchOptions): 
 
 export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
   const started = Date.now()
-  const { root } = ticket
   const controller = new AbortController()
   const signal = options.signal !== undefined ? AbortSignal.any([options.signal, controller.signal]) : controller.signal
   const store = c.store
-  // Everything written is held from garbage collection until the root is pinned.
-  const releases: Array<() => void> = []
-  const hold = (cids: CID[]): void => { releases.push(store.hold(cids)) }
-  // The root from the start: what an interrupted fetch of it stored is kept through a gc.
-  hold([root])
-  // Blocks from providers come in through the verifying door.
-  const door = new VerifyingBlockstore(store)
-  const session = new FetchSession(root, {
-    openChannel: streamChannels(root, async (peer, o) => await openExchange(c, peer, o)),
-    clock: systemClock,
-    sink: { put: async (cid, bytes, o) => { hold([cid]); await door.put(cid, bytes, o) } },
-    penalties: c.penalties,
-    logger: c.host.logger
-  }, { signal, requestTimeout: options.requestTimeout, onProgress: options.onProgress })
-  session.start()
-  const discovery = discoverProviders(c, ticket, session, { signal, timeout: options.findTimeout })
-  const source = new SessionSource(store, session)
-  const completion = new StripeCompletion(store, hold, signal)
+  const source = new NetworkSource(c, ticket, { signal, requestTimeout: options.requestTimeout, findTimeout: options.findTimeout, onProgress: options.onProgress })
+  // A whole root is wanted: the providers are looked up at once, not at the first missing block.
+  source.start()
+  const completion = new StripeCompletion(store, (cids) => { source.hold(cids) }, signal)
   try {
-    const node = await readRoot(source, root, { signal })
+    // With a path, what is fetched and pinned is the root it leads to; the providers are those of the outer root.
+    const { cid: root, node, name } = await resolvePath(source, ticket.root, ticket.path ?? [], { signal })
+    source.hold([root])
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
-    options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name: node.name, size: node.size, type: node.type }))
+    options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
     const exportOptions = { signal, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
     if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)
     else await drain(source, root, exportOptions)
     await completion.finish()
-    await store.pin(root, { name: node.name, size: node.size, type: node.type })
+    await store.pin(root, { name, size: node.size, type: node.type })
     const provided = await announce(c, root, options)
-    const providers = session.stats()
+    const providers = source.stats()
     return {
       cid: root.toString(),
-      name: node.name,
+      name,
       type: node.type,
       size: node.size,
       fetchedBlocks: providers.reduce((a, p) => a + p.blocks, 0),
@@ -188,27 +175,89 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
       ms: Date.now() - started
     }
   } catch (err) {
-    throw fetchFailure(err, ticket, discovery, session.stats())
+    throw source.failure(err)
   } finally {
     controller.abort()
-    session.close()
-    await discovery.done
     await completion.finish().catch(() => {})
-    for (const r of releases) r()
+    await source.close()
   }
 }
 
-/** Reads the repo first and the network session for what the repo lacks. */
-class SessionSource implements BlockSource {
-  constructor (private readonly local: LevelBlockstore, private readonly session: FetchSession) {}
+export interface NetworkSourceOptions {
+  signal?: AbortSignal
+  /** As FetchOptions' requestTimeout. */
+  requestTimeout?: number
+  /** As FetchOptions' findTimeout. */
+  findTimeout?: number
+  onProgress?: (event: SessionProgressEvents) => void
+}
+
+/**
+ * A root's blocks from the repo first, and what the repo lacks from the root's providers. The
+ * session and the provider lookup start at the first block the repo lacks (or at `start`), so
+ * a read the repo can serve sends nothing. Blocks from providers come in through the verifying
+ * door; they are stored but not pinned, and held from garbage collection, with the root and
+ * what it links to, until `close`.
+ */
+export class NetworkSource implements BlockSource {
+  private readonly closing = new AbortController()
+  private readonly signal: AbortSignal
+  private readonly releases: Array<() => void> = []
+  private session: FetchSession | undefined
+  private discovery: Discovery | undefined
+
+  constructor (private readonly c: FetchComponents, private readonly ticket: Ticket, private readonly options: NetworkSourceOptions = {}) {
+    this.signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal
+    // The root from the start: what an interrupted fetch of it stored is kept through a gc.
+    this.hold([ticket.root])
+  }
+
+  hold (cids: CID[]): void {
+    this.releases.push(this.c.store.hold(cids))
+  }
+
+  /** The session, started with the provider lookup on first use. */
+  start (): FetchSession {
+    if (this.session !== undefined) return this.session
+    this.signal.throwIfAborted()
+    const door = new VerifyingBlockstore(this.c.store)
+    const session = new FetchSession(this.ticket.root, {
+      openChannel: streamChannels(this.ticket.root, async (peer, o) => await openExchange(this.c, peer, o)),
+      clock: systemClock,
+      sink: { put: async (cid, bytes, o) => { this.hold([cid]); await door.put(cid, bytes, o) } },
+      penalties: this.c.penalties,
+      logger: this.c.host.logger
+    }, { signal: this.signal, requestTimeout: this.options.requestTimeout, onProgress: this.options.onProgress })
+    session.start()
+    this.session = session
+    this.discovery = discoverProviders(this.c, this.ticket, session, { signal: this.signal, timeout: this.options.findTimeout })
+    return session
+  }
+
+  stats (): ProviderStats[] {
+    return this.session?.stats() ?? []
+  }
+
+  /** The error to report for `err`: with the network asked, what the providers did (fetch-failure.ts). */
+  failure (err: unknown): unknown {
+    return this.discovery === undefined ? err : fetchFailure(err, this.ticket, this.discovery, this.stats())
+  }
+
+  /** Ends the session and the lookup, and lets gc have what was fetched (unless pinned meanwhile). */
+  async close (): Promise<void> {
+    this.closing.abort()
+    this.session?.close()
+    await this.discovery?.done
+    for (const r of this.releases.splice(0)) r()
+  }
 
   async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     try {
-      return await this.local.get(cid, options)
+      return await this.c.store.get(cid, options)
     } catch (err) {
       if (!(err instanceof BlockNotFoundError)) throw err
     }
-    const bytes = await this.session.get(cid, options)
+    const bytes = await this.start().get(cid, options)
     if (bytes === undefined) throw new BlockNotFoundError(cid.toString())
     return bytes
   }
@@ -217,16 +266,17 @@ class SessionSource implements BlockSource {
     const list = [...cids]
     // A block the session fetched ahead is taken from it, already verified, rather than
     // read back from the repo and hashed again.
-    const fromSession = list.map(cid => this.session.wanted(cid))
-    const has = await this.local.hasMany(list, options)
+    const fromSession = list.map(cid => this.session?.wanted(cid) === true)
+    const has = await this.c.store.hasMany(list, options)
     for (let i = 0; i < list.length; i++) if (fromSession[i]) has[i] = false
-    this.session.want(list.filter((_, i) => !has[i]))
-    const remote = list.map((cid, i) => has[i] ? undefined : this.session.get(cid, options))
+    const session = has.includes(false) ? this.start() : undefined
+    session?.want(list.filter((_, i) => !has[i]))
+    const remote = list.map((cid, i) => has[i] ? undefined : session?.get(cid, options))
     for (const r of remote) r?.catch(() => {})
     for (let i = 0; i < list.length; i++) {
       const r = remote[i]
       if (r === undefined) {
-        const bytes = await this.local.get(list[i], options).catch(() => undefined)
+        const bytes = await this.c.store.get(list[i], options).catch(() => undefined)
         yield { cid: list[i], bytes }
       } else {
         yield { cid: list[i], bytes: await r, verified: true }
@@ -235,7 +285,10 @@ class SessionSource implements BlockSource {
   }
 
   prefetch (cids: CID[], options: { urgent?: boolean } = {}): void {
-    this.local.hasMany(cids).then(has => { this.session.want(cids.filter((_, i) => !has[i]), options) }, () => {})
+    this.c.store.hasMany(cids).then(has => {
+      const missing = cids.filter((_, i) => !has[i])
+      if (missing.length > 0 && !this.signal.aborted) this.start().want(missing, options)
+    }, () => {})
   }
 }
 

@@ -13,7 +13,7 @@ import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
 import type { NetworkConfig } from '../repo/repo.js'
-import { fetchRoot, type FetchOptions, type FetchResult } from './fetch.js'
+import { fetchRoot, NetworkSource, type FetchComponents, type FetchOptions, type FetchResult, type NetworkSourceOptions } from './fetch.js'
 import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
 import { encodeTicket, type Ticket } from './ticket.js'
@@ -245,7 +245,16 @@ export class PeerLinkNetwork {
 
   async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
     const announce = this.announces && options.announce !== false
-    return await fetchRoot({ host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o) }, ticket, { ...options, announce })
+    return await fetchRoot(this.fetchComponents(), ticket, { ...options, announce })
+  }
+
+  /** The blocks of a root, from the repo and, for what it lacks, from the root's providers (close it after use). */
+  source (ticket: Ticket, options: NetworkSourceOptions = {}): NetworkSource {
+    return new NetworkSource(this.fetchComponents(), ticket, options)
+  }
+
+  private fetchComponents (): FetchComponents {
+    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o) }
   }
 }
 

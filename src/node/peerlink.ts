@@ -5,9 +5,7 @@ import { basename, dirname, resolve, sep } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
 import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, NotPinnedError, QuotaExceededError } from '../errors.js'
-import { exportTree, type TreeImportResult, importPath } from '../files/directory.js'
-import { exportFile, readRoot, type ExportOptions } from '../files/exporter.js'
-import type { DirectoryNode, Manifest } from '../files/format.js'
+import { exportTree, type Resolved, resolvePath, type TreeExportOptions, type TreeImportResult, importPath } from '../files/directory.js'
 import { treeBytes } from '../files/fs.js'
 import { checkImportOptions, type ImportOptions } from '../files/importer.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
@@ -17,9 +15,14 @@ import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
 import { parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
+import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
 import { parseTarget, type Ticket } from './ticket.js'
 
-/** A root as the library takes it: a CID, or its text. */
+/**
+ * A root as the library takes it: a CID, or its text. Where a method says so, the text may
+ * go on with a path inside the root (`<cid>/photos/cat.jpg`) or be a share ticket (with or
+ * without a path).
+ */
 export type RootRef = CID | string
 
 const toCid = (ref: RootRef): CID => typeof ref === 'string' ? parseCid(ref) : ref
@@ -44,6 +47,14 @@ export interface AddOptions extends ImportOptions {
 }
 
 export type AddResult = TreeImportResult & { provided?: boolean }
+
+/** One entry of a directory as `list` gives it (a file root gives itself). */
+export interface ListEntry {
+  name: string
+  cid: string
+  size: number
+  type: 'file' | 'directory'
+}
 
 export interface StatResult {
   cid: string
@@ -106,8 +117,9 @@ export class PeerLinkNode {
   }
 
   /**
-   * Fetches a root (a CID, a share ticket, or the text of either) from the network into the
-   * repo, and to `output` if given.
+   * Fetches a root (a CID, a share ticket, or the text of either, with or without a path inside
+   * the root) from the network into the repo, and to `output` if given. With a path, the file
+   * or directory it leads to is what is fetched and pinned.
    */
   async fetch (target: Ticket | RootRef, options: FetchOptions = {}): Promise<FetchResult> {
     const ticket = toTicket(target)
@@ -115,12 +127,13 @@ export class PeerLinkNode {
     options = { ...this.treeLimits(), ...options }
     if (await this.blockstore.isPinned(ticket.root)) {
       // Held whole already: no network, only the output.
-      const s = await this.stat(ticket.root, options)
+      const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], options)
       if (options.output !== undefined) {
-        await this.checkSpace(s.size, undefined, options.output)
-        await this.exportTo(ticket.root, options.output, options)
+        await this.checkSpace(r.node.size, undefined, options.output)
+        await exportTree(this.blockstore, r.cid, options.output, options)
       }
-      return { cid: s.cid, name: s.name, type: s.type, size: s.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
+      if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: r.name, size: r.node.size, type: r.node.type })
+      return { cid: r.cid.toString(), name: r.name, type: r.node.type, size: r.node.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
     }
     return await this.network.fetch(ticket, {
       ...options,
@@ -247,25 +260,49 @@ export class PeerLinkNode {
     return this.network.ticket(toCid(ref))
   }
 
-  /** A file's bytes (or `offset`/`length` of them), from the repo, rebuilt from parity where needed. */
-  cat (ref: RootRef, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
-    return exportFile(this.blockstore, toCid(ref), options)
+  /**
+   * A file's bytes (or `offset`/`length` of them), streamed stripe by stripe, rebuilt from
+   * parity where needed. `ref` may name a path inside a root, or be a ticket. A root the repo
+   * lacks is read from its providers on an online node: only the stripes the range touches
+   * (and the nodes above them) come, are stored, and are not pinned.
+   */
+  cat (ref: Ticket | RootRef, options: RangeOptions = {}): AsyncGenerator<Uint8Array> {
+    return readRange(this.blockstore, this.net, toTicket(ref), options)
   }
 
-  /** Writes a file or directory root from the repo to `outPath` (`force` replaces what is there). */
-  async exportTo (ref: RootRef, outPath: string, options: ExportOptions & { /** Replace what is at the path. @default false */ force?: boolean } = {}): Promise<{ files: number, bytes: number }> {
-    return await exportTree(this.blockstore, toCid(ref), outPath, { ...this.treeLimits(), ...options })
+  /** Writes a file or directory (a root, or a path inside one) from the repo to `outPath`. */
+  async exportTo (ref: RootRef, outPath: string, options: Omit<TreeExportOptions, 'onStripe'> = {}): Promise<{ files: number, bytes: number }> {
+    const { root, path } = toTicket(ref)
+    const r = await resolvePath(this.blockstore, root, path ?? [], options)
+    return await exportTree(this.blockstore, r.cid, outPath, { ...this.treeLimits(), ...options })
   }
 
-  async stat (ref: RootRef, options: { signal?: AbortSignal } = {}): Promise<StatResult> {
-    const cid = toCid(ref)
-    const node: Manifest | DirectoryNode = await readRoot(this.blockstore, cid, options)
+  /**
+   * Describes a root, or what a path inside one leads to. On an online node a root the repo
+   * lacks is asked of its providers: only the nodes on the path come (stored, not pinned).
+   */
+  async stat (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<StatResult> {
+    return await withResolved(this.blockstore, this.net, toTicket(ref), options, async (r) => await this.describe(r))
+  }
+
+  /**
+   * A directory's entries (name, CID, size, type), or a file as its one entry; `ref` and
+   * the network as for `stat`.
+   */
+  async list (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<ListEntry[]> {
+    return await withResolved(this.blockstore, this.net, toTicket(ref), options, async ({ cid, node, name }) => {
+      if (node.type === 'file') return [{ name, cid: cid.toString(), size: node.size, type: 'file' }]
+      return node.entries.map(e => ({ name: e.name, cid: e.cid.toString(), size: e.size, type: e.type }))
+    })
+  }
+
+  private async describe ({ cid, node, name }: Resolved): Promise<StatResult> {
     const pinned = await this.blockstore.isPinned(cid)
-    if (node.type === 'directory') return { cid: cid.toString(), type: 'directory', name: node.name, size: node.size, pinned, entries: node.entries.length }
+    if (node.type === 'directory') return { cid: cid.toString(), type: 'directory', name, size: node.size, pinned, entries: node.entries.length }
     return {
       cid: cid.toString(),
       type: 'file',
-      name: node.name,
+      name,
       size: node.size,
       pinned,
       mediaType: node.mediaType,

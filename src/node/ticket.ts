@@ -1,6 +1,7 @@
 // Share tickets: everything needed to fetch a file from its sharer without a DHT lookup:
 // the root CID, the sharer's peer id and the addresses it listens on (dial hints).
-// Text form: "peerlink:" + base32 (multibase) of a dag-cbor map { r: root, p: peer id, a: [multiaddr bytes] }.
+// Text form: "peerlink:" + base32 (multibase) of a dag-cbor map { r: root, p: peer id, a: [multiaddr bytes] },
+// optionally followed by a path inside the root ("peerlink:b…/photos/cat.jpg": base32 has no '/').
 import * as dagCbor from '@ipld/dag-cbor'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -8,11 +9,17 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { base32 } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { InvalidTicketError } from '../errors.js'
-import { isTicket, parseCid, TICKET_PREFIX } from './cid.js'
+import { isTicket, parseCid, parseRootPath, splitPath, TICKET_PREFIX } from './cid.js'
 
 const MAX_TICKET_ADDRS = 16
 
-export interface Ticket { root: CID, peer?: PeerId, addrs: Multiaddr[] }
+export interface Ticket {
+  root: CID
+  peer?: PeerId
+  addrs: Multiaddr[]
+  /** Names of a path inside the root: what to fetch is the file or directory they lead to. */
+  path?: string[]
+}
 
 export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }): string {
   const body = dagCbor.encode({ r: t.root, p: t.peer.toString(), a: t.addrs.slice(0, MAX_TICKET_ADDRS).map(a => a.bytes) })
@@ -23,9 +30,16 @@ export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }
 const COPY = 'it is cut short or mistyped (copy the whole ticket, from "peerlink:" to its last character)'
 const CUT = `its body does not decode: ${COPY}`
 
-/** A root CID or a share ticket; InvalidCidError / InvalidTicketError say what is wrong. */
-export function parseTarget (text: string): Ticket {
-  if (!isTicket(text)) return { root: parseCid(text), addrs: [] }
+/**
+ * A root CID or a share ticket, either followed by a path inside the root; InvalidCidError /
+ * InvalidTicketError say what is wrong.
+ */
+export function parseTarget (input: string): Ticket {
+  if (!isTicket(input)) return { ...parseRootPath(input), addrs: [] }
+  const trimmed = input.trim()
+  const slash = trimmed.indexOf('/')
+  const text = slash < 0 ? trimmed : trimmed.slice(0, slash)
+  const path = slash < 0 ? [] : splitPath(trimmed.slice(slash + 1), input)
   const b = ticketBody(text)
   const root = CID.asCID(b.r)
   if (root === null || typeof b.p !== 'string') throw new InvalidTicketError(text, CUT)
@@ -44,7 +58,7 @@ export function parseTarget (text: string): Ticket {
   }
   // Refused here, as for a CID typed alone, rather than after a connection to the sharer.
   parseCid(root.toString())
-  return { root, peer, addrs }
+  return { root, peer, addrs, path }
 }
 
 /** The decoded map of a ticket's text (the decoders' own messages are not the user's concern). */

@@ -97,9 +97,9 @@ describe('cli errors in PeerLink\'s words', function () {
       expect(r.stderr).to.contain('is not a PeerLink CID or share ticket: its body does not decode: it is cut short or mistyped (copy the whole ticket, from "peerlink:" to its last character)')
       expect(r.stderr).to.not.match(INTERNALS)
     }
-    const r = await cli('stat', ticket)
+    const r = await cli('verify', ticket)
     expect(r.code).to.equal(2)
-    expect(r.stderr).to.contain('it is a share ticket, and this takes a root CID alone (`fetch` takes either)')
+    expect(r.stderr).to.contain('it is a share ticket, and this takes a root CID alone (`fetch`, `cat`, `stat` and `ls` take either)')
   })
 
   it('prints one JSON error object with --json, for errors and for usage errors', async () => {

@@ -105,7 +105,7 @@ describe('cli files (offline)', function () {
       [['cat', 'not-a-cid'], 2, /is not a valid CID/],
       [['stat', 'bafyr4icerajnqba2jc6ck7okyolknpmnw2pkxlaos5r7wnmnjrcud6ncve'], 7, /is not in the blockstore/],
       [['add', '--no-such-option', f], 2, /unknown option '--no-such-option'/],
-      [['stat'], 2, /missing required argument 'cid'/],
+      [['stat'], 2, /missing required argument 'cid\[\/path\]\|ticket'/],
       [['no-such-command'], 2, /unknown command 'no-such-command'/],
       [['init', '--api', '127.0.0.1:1'], 2, /already exists at .*, and init does not change it: edit .*config\.json/]
     ]

@@ -4,9 +4,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
-import { InvalidCidError, InvalidTicketError } from '../../src/errors.js'
+import { InvalidArgumentError, InvalidCidError, InvalidTicketError } from '../../src/errors.js'
 import { cidOf } from '../../src/hash/index.js'
-import { parseCid, TICKET_PREFIX } from '../../src/node/cid.js'
+import { formatRootPath, MAX_PATH_NAMES, parseCid, parseRootPath, TICKET_PREFIX } from '../../src/node/cid.js'
 import { encodeTicket, parseTarget } from '../../src/node/ticket.js'
 
 function thrown (fn: () => unknown): Error {
@@ -51,5 +51,31 @@ describe('parsing CIDs and tickets', () => {
     const cut = thrown(() => parseTarget(ticket.slice(0, ticket.length - 20)))
     expect(cut).to.be.instanceOf(InvalidTicketError)
     expect(cut.message).to.match(/is not a PeerLink CID or share ticket: /)
+  })
+
+  it('reads a path inside a root after a CID or a ticket, and refuses . and ..', async () => {
+    const root = cidOf(new TextEncoder().encode('album'))
+    const r = parseRootPath(` ${root.toString()}/raw//my photo.jpg/ `)
+    expect(r.root.equals(root)).to.equal(true)
+    expect(r.path).to.deep.equal(['raw', 'my photo.jpg'])
+    expect(formatRootPath(r)).to.equal(`${root.toString()}/raw/my photo.jpg`)
+    expect(parseRootPath(root.toString().toUpperCase() + '/a').path).to.deep.equal(['a'])
+    expect(parseTarget(`${root.toString()}/a/b`).path).to.deep.equal(['a', 'b'])
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const ticket = encodeTicket({ root, peer, addrs: [] })
+    const t = parseTarget(`${ticket}/a/b.txt`)
+    expect(t.root.equals(root)).to.equal(true)
+    expect(t.peer?.equals(peer)).to.equal(true)
+    expect(t.path).to.deep.equal(['a', 'b.txt'])
+    expect(parseTarget(ticket).path).to.deep.equal([])
+    for (const bad of ['..', '.']) {
+      const err = thrown(() => parseRootPath(`${root.toString()}/a/${bad}/b`))
+      expect(err).to.be.instanceOf(InvalidArgumentError)
+      expect(err.message).to.contain(`"${bad}" is not allowed`)
+    }
+    expect(thrown(() => parseRootPath(`${root.toString()}/${'a/'.repeat(MAX_PATH_NAMES + 1)}`)).message).to.contain(`at most ${MAX_PATH_NAMES} names`)
+    expect(thrown(() => parseRootPath('bafy-bad/a'))).to.be.instanceOf(InvalidCidError)
+    // Where a root CID alone is taken, a path says so.
+    expect(thrown(() => parseCid(`${root.toString()}/a`)).message).to.contain('it names a path inside a root, and this takes a root CID alone')
   })
 })

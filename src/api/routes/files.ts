@@ -1,18 +1,26 @@
-// Files: add a path, fetch a root by CID or ticket, read a file's bytes, describe a root.
+// Files: add a path, fetch a root by CID or ticket, read a file's bytes, describe a root, list a
+// directory. cat, stat and ls take the root (a CID or a ticket) and any path inside it as the
+// rest of the URL, each name percent-encoded (`/cat/<cid>/my%20photos/cat.jpg`).
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { parseCid } from '../../node/cid.js'
 import { parseTarget } from '../../node/ticket.js'
 import { errorBody, loggingFailure } from '../error-handler.js'
 import { encodeFrames, FRAMES_TYPE } from '../frames.js'
 import { streamNdjson } from '../ndjson.js'
-import { cidParams, count, countOf, flag, object, text, type CidParams, type Count, type RouteDeps } from '../schemas.js'
+import { count, countOf, flag, object, text, type Count, type RouteDeps } from '../schemas.js'
 import { addOut, type AddOut } from '../shapes.js'
 import { PROGRESS_INTERVAL, throttle } from '../throttle.js'
 
 interface AddBody { path: string, recursive?: boolean, chunkSize?: Count, k?: Count, m?: Count, progress?: boolean }
 interface FetchBody { target: string, output?: string, force?: boolean, findTimeout?: Count }
 interface Range { offset?: Count, length?: Count }
+/** `?local=true`: the repo only, never the network. */
+interface Local { local?: 'true' | 'false' }
+/** The rest of the URL: `<cid or ticket>[/path/inside]`. */
+interface RefParams { '*': string }
+const refParams = object({ '*': text }, ['*'])
+const local = { type: 'string', enum: ['true', 'false'] } as const
+const network = (q: Local): boolean => q.local !== 'true'
 
 export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
   // JSON, or with `progress: true` NDJSON: { bytes } lines (bytes read so far), then the result.
@@ -51,10 +59,10 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
     }))
   })
 
-  app.get<{ Params: CidParams, Querystring: Range }>('/cat/:cid', {
-    schema: { params: cidParams, querystring: object({ offset: count, length: count }) }
+  app.get<{ Params: RefParams, Querystring: Range }>('/cat/*', {
+    schema: { params: refParams, querystring: object({ offset: count, length: count }) }
   }, async (req, reply) => {
-    const source = node.cat(parseCid(req.params.cid), { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
+    const source = node.cat(parseTarget(req.params['*']), { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
     // Read the first piece before answering, so a bad root is a proper error status.
     const first = await source.next()
     const bytes = loggingFailure(req, resumed(first, source))
@@ -65,8 +73,12 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
     return await reply.type('application/octet-stream').send(Readable.from(bytes, { objectMode: false }))
   })
 
-  app.get<{ Params: CidParams }>('/stat/:cid', { schema: { params: cidParams } }, async (req) =>
-    await node.stat(parseCid(req.params.cid), { signal: req.callSignal }))
+  app.get<{ Params: RefParams, Querystring: Local }>('/stat/*', { schema: { params: refParams, querystring: object({ local }) } }, async (req) =>
+    await node.stat(parseTarget(req.params['*']), { network: network(req.query), signal: req.callSignal }))
+
+  // A directory's entries (a file: itself), as an array of { name, cid, size, type }.
+  app.get<{ Params: RefParams, Querystring: Local }>('/ls/*', { schema: { params: refParams, querystring: object({ local }) } }, async (req) =>
+    await node.list(parseTarget(req.params['*']), { network: network(req.query), signal: req.callSignal }))
 }
 
 /** A generator's output again from the start, its first result already taken. */

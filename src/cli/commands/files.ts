@@ -1,4 +1,5 @@
-// Commands about files: add, cat, fetch, share, stat, ls, rm.
+// Commands about files: add, cat, fetch, share, stat, ls, rm. cat, fetch, stat and ls take a
+// root CID or a ticket, either followed by a path inside the root (`<cid>/photos/cat.jpg`).
 import { stat } from 'node:fs/promises'
 import { join as joinPath, resolve as resolvePath } from 'node:path'
 import type { Command } from 'commander'
@@ -7,7 +8,7 @@ import { InvalidArgumentError, UnsafePathError } from '../../errors.js'
 import { isSafeName } from '../../files/format.js'
 import { treeBytes } from '../../files/fs.js'
 import type { FetchResult } from '../../node/fetch.js'
-import { isTicket, parseCid } from '../../node/cid.js'
+import { isTicket, parseCid, parseRootPath } from '../../node/cid.js'
 import { parseIntArg, parseSize } from '../arguments.js'
 import type { Backend, ProgressLine } from '../backend.js'
 import type { CommandGroup } from '../commands.js'
@@ -31,15 +32,15 @@ export const fileCommands: CommandGroup = {
     .action(addPaths),
 
   cat: (cmd) => cmd
-    .description('write a file to standard output')
-    .argument('<cid>', 'root CID of a file')
+    .description('write a file to standard output; a file the repo lacks is read from the network (a range: only the stripes it touches)')
+    .argument('<cid[/path]|ticket>', 'root CID of a file, or of a directory with the path of a file in it; or a share ticket (with a path)')
     .option('--offset <size>', 'start at this byte (units allowed: 1MiB)', parseSize)
     .option('--length <size>', 'write at most this many bytes (units allowed: 64KiB)', parseSize)
     .action(catFile),
 
   fetch: (cmd) => cmd
     .description('get a file or directory by CID or share ticket: from the repo when it is here, else from the network (resumes an interrupted fetch); pins and provides it')
-    .argument('<cid|ticket>', 'root CID, or a share ticket (peerlink:…)')
+    .argument('<cid[/path]|ticket>', 'root CID, or a share ticket (peerlink:…), either with a path inside the root')
     .option('-o, --output <path>', 'write it here, or into this directory under its own name (default: ./<name>); through a temporary file, renamed when complete')
     .option('-f, --force', 'overwrite what is at the output path')
     .option('--pin-only', 'keep it in the repo only, writing no file')
@@ -53,15 +54,16 @@ export const fileCommands: CommandGroup = {
     .action(shareRoot),
 
   stat: (cmd) => cmd
-    .description('describe a file or directory root')
-    .argument('<cid>', 'root CID')
+    .description('describe a file or directory root (asked of the network when the repo lacks it)')
+    .argument('<cid[/path]|ticket>', 'root CID, or a share ticket, either with a path inside the root')
     .option('--json', 'print one JSON object')
     .action(statRoot),
 
   ls: (cmd) => cmd
-    .description('list pinned roots with names and sizes')
+    .description('list a directory\'s entries (CID, type, size, name); with no argument, the pinned roots')
+    .argument('[cid[/path]|ticket]', 'a directory (or file) root, or a path inside one')
     .option('--json', 'print one JSON array')
-    .action(listPins),
+    .action(listEntries),
 
   rm: (cmd) => cmd
     .description('unpin roots (their blocks go at the next gc)')
@@ -115,18 +117,24 @@ async function addEach (b: Backend, paths: string[], o: AddFlags): Promise<AddOu
   return results
 }
 
+/**
+ * Checks a `<cid>[/path]` here, before any daemon or node is reached; a ticket is checked
+ * where it is used, as its peer id needs libp2p's crypto, which no other CLI call loads.
+ */
+function checkRef (text: string): void {
+  if (!isTicket(text)) parseRootPath(text)
+}
+
 async function catFile (text: string, o: { offset?: number, length?: number }, cmd: Command): Promise<void> {
-  const cid = parseCid(text).toString()
+  checkRef(text)
   process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0) })
   await withBackend(cmd, async (b) => {
-    for await (const piece of b.cat(cid, { offset: o.offset, length: o.length })) await writeOut(piece)
+    for await (const piece of b.cat(text, { offset: o.offset, length: o.length })) await writeOut(piece)
   })
 }
 
 async function fetchTarget (text: string, o: FetchFlags, cmd: Command): Promise<void> {
-  // A CID is checked here; a ticket where it is used (by the daemon, or the local node),
-  // as its peer id needs libp2p's crypto, which no other CLI call loads.
-  if (!isTicket(text)) parseCid(text)
+  checkRef(text)
   if (o.pinOnly === true && o.output !== undefined) throw new InvalidArgumentError('--pin-only writes no file: leave out -o, or --pin-only')
   await withBackend(cmd, async (b) => {
     const r = await fetchToOutput(b, text, o)
@@ -149,7 +157,7 @@ async function fetchToOutput (b: Backend, target: string, o: FetchFlags): Promis
     return { ...await fetchShowingProgress(b, target, { output, force: o.force }, o), output }
   }
   // With the manifest here already, the name is known and one call fetches and writes.
-  const here = isTicket(target) ? undefined : await b.stat(target).catch(() => undefined)
+  const here = isTicket(target) ? undefined : await b.stat(target, { local: true }).catch(() => undefined)
   if (here !== undefined) {
     const output = pathInside(dir, here.name)
     return { ...await fetchShowingProgress(b, target, { output, force: o.force }, o), output }
@@ -189,9 +197,9 @@ async function fetchShowingProgress (b: Backend, target: string, to: { output?: 
 }
 
 async function statRoot (text: string, o: JsonFlag, cmd: Command): Promise<void> {
-  const cid = parseCid(text).toString()
+  checkRef(text)
   await withBackend(cmd, async (b) => {
-    const s = await b.stat(cid)
+    const s = await b.stat(text)
     if (o.json === true) printJson(s)
     else print(statText(s))
   })
@@ -201,10 +209,20 @@ async function shareRoot (text: string, o: JsonFlag, cmd: Command): Promise<void
   const cid = parseCid(text).toString()
   await withBackend(cmd, async (b) => {
     // A ticket for a root the repo lacks would lead receivers to a node that cannot serve it.
-    await b.stat(cid)
+    await b.stat(cid, { local: true })
     const ticket = await b.share(cid)
     if (o.json === true) printJson({ cid, ticket })
     else print(ticket)
+  })
+}
+
+async function listEntries (text: string | undefined, o: JsonFlag, cmd: Command): Promise<void> {
+  if (text === undefined) { await listPins(o, cmd); return }
+  checkRef(text)
+  await withBackend(cmd, async (b) => {
+    const entries = await b.list(text)
+    if (o.json === true) printJson(entries)
+    else print(pinsText(entries))
   })
 }
 
