@@ -1,6 +1,7 @@
 // `npm run devnet`: N daemons up in one command, a file added on one fetched on another through
 // the DHT, and every daemon and the temporary repos gone after Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -19,8 +20,11 @@ async function firstLine (child: ChildProcess, timeoutMs: number): Promise<strin
   const lines = createInterface({ input: child.stdout! })
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   try {
-    for await (const line of lines) return line
-    throw new Error('devnet printed nothing before it exited')
+    const [line] = await Promise.race([
+      once(lines, 'line') as Promise<[string]>,
+      once(child, 'exit').then(() => { throw new Error('devnet exited before it was ready') })
+    ])
+    return line
   } finally {
     clearTimeout(timer)
     lines.close()
