@@ -23,7 +23,7 @@ export function createLogger (level = process.env.PEERLINK_LOG_LEVEL ?? 'info'):
 
 export async function startDaemon (repo: string, options: { logger?: Logger, apiAddress?: string } = {}): Promise<Daemon> {
   const log = options.logger ?? createLogger()
-  const node = await PeerLinkNode.open(repo, { network: true })
+  const node = await PeerLinkNode.open(repo, { network: true, networkInit: { metrics: true } })
   const shutdown = new AbortController()
   let api
   try {
