@@ -114,20 +114,24 @@ export function typicalServiceMs (providers: ProviderState[]): number {
   return known.length === 0 ? 1 : known.reduce((a, p) => a + p.serviceMs, 0) / known.length
 }
 
+/** Times one want may be moved or raced to another provider. */
+export const MAX_TAKEOVERS = 3
+
 /** A request to take over from another provider: moved (cancelled there) or raced; `stalled` when that provider is stalling. */
 export interface Takeover { key: string, from: LiveProvider, move: boolean, stalled: boolean }
 
 /**
  * Where a provider is with its queue at `now`: its service time per block (`fallback` for one
  * not measured yet), how long the head of its queue has waited, and whether it is stalling
- * (the head has waited three service times, at least 150 ms).
+ * (the head has waited four service times, at least half a second: a busy fetcher's own
+ * delays must not look like a provider's).
  */
 export function queueState (q: ProviderState, now: number, fallback: number): { service: number, headElapsed: number, stalling: boolean } {
   const service = q.serviceMs || fallback
   if (q.inflight.size === 0) return { service, headElapsed: 0, stalling: false }
   const headStarted = Math.min(...[...q.inflight.values()].map(f => f.started))
   const headElapsed = now - Math.max(q.lastArrival, headStarted)
-  return { service, headElapsed, stalling: headElapsed > Math.max(150, 3 * service) }
+  return { service, headElapsed, stalling: headElapsed > Math.max(500, 4 * service) }
 }
 
 /**
@@ -137,11 +141,13 @@ export function queueState (q: ProviderState, now: number, fallback: number): { 
  * what is left of the head's service time plus its place in the queue times the service time.
  * A request behind the head has not gone on the wire yet: it is moved (cancelled there) when
  * `p` would have it sooner, which costs nothing and spreads the read-ahead over providers as
- * they join; so is every request of a provider that is stalling. The head may be on the wire:
- * it is raced (both ask, the loser is cancelled) only when `p` would have it in under half the
- * time, so a nearly-served block is not sent twice over a slow link.
+ * they join. The head may be on the wire: it is raced (both ask, the loser is cancelled) only
+ * when `p` would have it in under half the time or its provider is stalling, so a nearly-served
+ * block is not sent twice over a slow link. A want is taken over at most MAX_TAKEOVERS times,
+ * so no request bounces between providers for ever.
  */
 export function takeover (p: LiveProvider, live: LiveProvider[], wanted: (key: string) => boolean, now: number, fallback: number): Takeover | undefined {
+  // wanted(): still wanted, not being verified, and taken over fewer than MAX_TAKEOVERS times.
   const own = (p.inflight.size + 1) * (p.serviceMs || fallback)
   const askedOf = (key: string): number => live.reduce((n, q) => n + (q.inflight.has(key) ? 1 : 0), 0)
   let best: (Omit<Takeover, 'stalled'> & { gain: number }) | undefined
@@ -152,7 +158,7 @@ export function takeover (p: LiveProvider, live: LiveProvider[], wanted: (key: s
     queue.forEach(([key], place) => {
       if (!wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
       const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
-      const move = place > 0 || stalling
+      const move = place > 0
       if (!(move ? wait > own : wait > 2 * own)) return
       const gain = wait - own
       if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }

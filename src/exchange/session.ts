@@ -18,7 +18,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, newProvider, providerStats, recordBlock, takeover, typicalServiceMs, workable, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { isLive, MAX_TAKEOVERS, newProvider, providerStats, recordBlock, takeover, typicalServiceMs, workable, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -290,7 +290,10 @@ export class FetchSession {
     const fallback = typicalServiceMs(live)
     // A block whose bytes are being verified is raced by nobody: its provider, its request
     // answered, would otherwise be the first to ask for it again.
-    const wanted = (key: string): boolean => this.wants.get(key)?.verifying === false
+    const wanted = (key: string): boolean => {
+      const w = this.wants.get(key)
+      return w !== undefined && !w.verifying && w.takeovers < MAX_TAKEOVERS
+    }
     for (const p of workable(live, now, fallback)) {
       // Each provider takes over as long as that helps, within its window.
       for (let t = takeover(p, live, wanted, now, fallback); t !== undefined && p.inflight.size < this.window; t = takeover(p, live, wanted, now, fallback)) {
@@ -299,7 +302,9 @@ export class FetchSession {
           const f = t.from.inflight.get(t.key)
           if (f !== undefined) { t.from.inflight.delete(t.key); t.from.channel.cancel(f.id) }
         }
-        this.request(p, this.wants.get(t.key) as Want)
+        const w = this.wants.get(t.key) as Want
+        w.takeovers++
+        this.request(p, w)
       }
     }
   }
