@@ -31,7 +31,7 @@ export interface DaemonOptions {
 
 export async function startDaemon (repo: string, options: DaemonOptions = {}): Promise<Daemon> {
   const log = options.logger ?? createLogger()
-  const node = await PeerLinkNode.open(repo, { network: true, networkInit: options.network !== undefined ? { network: options.network } : undefined })
+  const node = await PeerLinkNode.open(repo, { network: true, networkInit: { metrics: true, ...(options.network !== undefined ? { network: options.network } : {}) } })
   const shutdown = new AbortController()
   let api
   try {

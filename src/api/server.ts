@@ -9,6 +9,7 @@ import type { PeerLinkNode } from '../node/peerlink.js'
 import { handleApiError, handleNoRoute } from './error-handler.js'
 import { addCallSignal, bearerAuth } from './hooks.js'
 import { fileRoutes } from './routes/files.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { networkRoutes } from './routes/network.js'
 import { repoRoutes } from './routes/repo.js'
 import { API_PREFIX } from './shapes.js'
@@ -50,6 +51,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   await app.register(fileRoutes, deps)
   await app.register(networkRoutes, deps)
   await app.register(repoRoutes, deps)
+  await app.register(metricsRoutes, { ...deps, prefix: '' })
 
   await app.listen({ host, port: Number(port) })
   const bound = app.server.address()

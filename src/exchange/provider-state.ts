@@ -21,8 +21,18 @@ export interface ProviderState {
   inflight: Map<string, Inflight>
   blocks: number
   bytes: number
-  /** Moving average of one block's time, ms. */
+  /** Moving average of one block's time, from its request to its arrival (queueing included), ms. */
   blockMs: number
+  /**
+   * Moving average of the time the provider took per block once it got to it: from the
+   * previous block's arrival (or the request, when it was idle) to this one's, ms. Its
+   * link's rate shows here, whatever the depth of its queue.
+   */
+  serviceMs: number
+  /** When its last block arrived (0: none yet). */
+  lastArrival: number
+  /** It stalled and its requests were taken over: given nothing more until a block comes from it. */
+  stalled: boolean
   /** Id of the newest request the provider has answered (ids grow with each request). */
   answeredUpTo: bigint
   /** Blocks it said it held (HAVE), then answered DONT_HAVE for. */
@@ -56,16 +66,21 @@ export interface ProviderStats {
 }
 
 export function newProvider (peer: PeerId): ProviderState {
-  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0, answeredUpTo: 0n, refused: 0 }
+  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0, serviceMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
 }
 
 export function isLive (p: ProviderState): p is LiveProvider {
   return !p.dropped && p.channel !== undefined && p.channel.open
 }
 
-/** Counts a block the provider served in `ms`. */
-export function recordBlock (p: ProviderState, bytes: number, ms: number): void {
-  p.blockMs = p.blockMs === 0 ? ms : 0.8 * p.blockMs + 0.2 * ms
+const ewma = (avg: number, x: number): number => avg === 0 ? x : 0.8 * avg + 0.2 * x
+
+/** Counts a block the provider served, requested at `started` and arrived at `now`. */
+export function recordBlock (p: ProviderState, bytes: number, started: number, now: number): void {
+  p.blockMs = ewma(p.blockMs, now - started)
+  p.serviceMs = ewma(p.serviceMs, Math.max(1, now - Math.max(started, p.lastArrival)))
+  p.lastArrival = now
+  p.stalled = false
   p.blocks++
   p.bytes += bytes
 }
@@ -85,19 +100,69 @@ export function providerStats (p: ProviderState): ProviderStats {
 }
 
 /**
- * The request that has waited longest at another live provider and that `p` could race: one
- * `p` holds and has not been asked for, older than three of that provider's block times.
+ * The providers that may be given work at `now`: those not stalling and not stalled since
+ * their last block; all of them when that leaves none (a slow provider beats none).
  */
-export function oldestStraggler (p: LiveProvider, live: LiveProvider[], wanted: (key: string) => boolean, now: number): string | undefined {
-  let oldest: { key: string, age: number } | undefined
+export function workable<P extends ProviderState> (live: P[], now: number, fallback: number): P[] {
+  const ready = live.filter(p => !p.stalled && !queueState(p, now, fallback).stalling)
+  return ready.length > 0 ? ready : live
+}
+
+/** The mean service time of the providers measured so far, for those not measured yet (1 when none is). */
+export function typicalServiceMs (providers: ProviderState[]): number {
+  const known = providers.filter(p => p.serviceMs > 0)
+  return known.length === 0 ? 1 : known.reduce((a, p) => a + p.serviceMs, 0) / known.length
+}
+
+/** Times one want may be moved or raced to another provider. */
+export const MAX_TAKEOVERS = 3
+
+/** A request to take over from another provider: moved (cancelled there) or raced; `stalled` when that provider is stalling. */
+export interface Takeover { key: string, from: LiveProvider, move: boolean, stalled: boolean }
+
+/**
+ * Where a provider is with its queue at `now`: its service time per block (`fallback` for one
+ * not measured yet), how long the head of its queue has waited, and whether it is stalling
+ * (the head has waited four service times, at least half a second: a busy fetcher's own
+ * delays must not look like a provider's).
+ */
+export function queueState (q: ProviderState, now: number, fallback: number): { service: number, headElapsed: number, stalling: boolean } {
+  const service = q.serviceMs || fallback
+  if (q.inflight.size === 0) return { service, headElapsed: 0, stalling: false }
+  const headStarted = Math.min(...[...q.inflight.values()].map(f => f.started))
+  const headElapsed = now - Math.max(q.lastArrival, headStarted)
+  return { service, headElapsed, stalling: headElapsed > Math.max(500, 4 * service) }
+}
+
+/**
+ * What `p` should take over from another live provider, if anything: a request `p` holds the
+ * block of, has not asked for and nobody is racing yet, which `p` is expected to serve sooner
+ * than the provider it waits at. Requests are served in order, so a request's expected wait is
+ * what is left of the head's service time plus its place in the queue times the service time.
+ * A request behind the head has not gone on the wire yet: it is moved (cancelled there) when
+ * `p` would have it sooner, which costs nothing and spreads the read-ahead over providers as
+ * they join. The head may be on the wire: it is raced (both ask, the loser is cancelled) only
+ * when `p` would have it in under half the time or its provider is stalling, so a nearly-served
+ * block is not sent twice over a slow link. A want is taken over at most MAX_TAKEOVERS times,
+ * so no request bounces between providers for ever.
+ */
+export function takeover (p: LiveProvider, live: LiveProvider[], wanted: (key: string) => boolean, now: number, fallback: number): Takeover | undefined {
+  // wanted(): still wanted, not being verified, and taken over fewer than MAX_TAKEOVERS times.
+  const own = (p.inflight.size + 1) * (p.serviceMs || fallback)
+  const askedOf = (key: string): number => live.reduce((n, q) => n + (q.inflight.has(key) ? 1 : 0), 0)
+  let best: (Omit<Takeover, 'stalled'> & { gain: number }) | undefined
   for (const q of live) {
-    if (q === p) continue
-    for (const [key, f] of q.inflight) {
-      if (!wanted(key) || p.inflight.has(key) || p.known.get(key) !== true) continue
-      const age = now - f.started
-      const expected = Math.max(50, 3 * (q.blockMs || p.blockMs || 50))
-      if (age > expected && (oldest === undefined || age > oldest.age)) oldest = { key, age }
-    }
+    if (q === p || q.inflight.size === 0) continue
+    const { service, headElapsed, stalling } = queueState(q, now, fallback)
+    const queue = [...q.inflight].sort(([, a], [, b]) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    queue.forEach(([key], place) => {
+      if (!wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
+      const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
+      const move = place > 0
+      if (!(move ? wait > own : wait > 2 * own)) return
+      const gain = wait - own
+      if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }
+    })
   }
-  return oldest?.key
+  return best === undefined ? undefined : { key: best.key, from: best.from, move: best.move, stalled: best.gain === Infinity }
 }

@@ -18,7 +18,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, newProvider, oldestStraggler, providerStats, recordBlock, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { isLive, MAX_TAKEOVERS, newProvider, providerStats, recordBlock, takeover, typicalServiceMs, workable, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -181,16 +181,32 @@ export class FetchSession {
     if (!this.closed) this.options.onProgress?.(event)
   }
 
-  /** Hands queued wants to providers with room, races stragglers, settles the unobtainable. */
+  /**
+   * Hands queued wants to providers, one at a time, each to the provider with room that would
+   * have it soonest (its queue plus this block, at its measured service time): fast providers
+   * get more, slow ones as much as keeps them busy, and all finish together rather than the
+   * first few taking the whole read-ahead. Then races stragglers and settles the unobtainable.
+   */
   private pump (): void {
     if (!this.started || this.closed) return
-    const live = this.live().sort((a, b) => a.inflight.size - b.inflight.size)
-    for (const p of live) {
-      while (p.inflight.size < this.window) {
-        const w = this.wants.take(w => p.known.get(w.key) === true)
-        if (w === undefined) break
-        this.request(p, w)
+    const live = this.live()
+    const now = this.clock.now()
+    const fallback = typicalServiceMs(live)
+    // A provider that is stalling is given nothing more: what it holds is taken over below.
+    const candidates = new Set(workable(live, now, fallback))
+    while (candidates.size > 0 && this.wants.queued > 0) {
+      let best: LiveProvider | undefined
+      let soonest = Infinity
+      for (const p of candidates) {
+        if (p.inflight.size >= this.window) { candidates.delete(p); continue }
+        const finish = (p.inflight.size + 1) * (p.serviceMs || fallback)
+        if (finish < soonest) { best = p; soonest = finish }
       }
+      if (best === undefined) break
+      const chosen = best
+      const w = this.wants.take(w => chosen.known.get(w.key) === true)
+      if (w === undefined) candidates.delete(chosen) // holds none of what is queued
+      else this.request(chosen, w)
     }
     if (this.wants.queued === 0) this.raceStragglers(live)
     this.settleUnobtainable()
@@ -244,7 +260,7 @@ export class FetchSession {
     } finally {
       w.verifying = false
     }
-    recordBlock(p, bytes.byteLength, this.clock.now() - started)
+    recordBlock(p, bytes.byteLength, started, this.clock.now())
     this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength }))
     this.settle(w, bytes)
   }
@@ -264,16 +280,32 @@ export class FetchSession {
     this.wants.requeue(w)
   }
 
-  /** With nothing queued, an idle provider also asks for what has waited longest elsewhere. */
+  /**
+   * With nothing queued (the end game, or the read-ahead all handed out), a provider with room
+   * takes over a request waiting at another provider when it would serve it sooner (see
+   * `takeover`): a request not on the wire yet is moved, one that may be is raced.
+   */
   private raceStragglers (live: LiveProvider[]): void {
     const now = this.clock.now()
+    const fallback = typicalServiceMs(live)
     // A block whose bytes are being verified is raced by nobody: its provider, its request
     // answered, would otherwise be the first to ask for it again.
-    const wanted = (key: string): boolean => this.wants.get(key)?.verifying === false
-    for (const p of live) {
-      if (p.inflight.size >= Math.max(1, this.window / 4)) continue
-      const key = oldestStraggler(p, live, wanted, now)
-      if (key !== undefined) this.request(p, this.wants.get(key) as Want)
+    const wanted = (key: string): boolean => {
+      const w = this.wants.get(key)
+      return w !== undefined && !w.verifying && w.takeovers < MAX_TAKEOVERS
+    }
+    for (const p of workable(live, now, fallback)) {
+      // Each provider takes over as long as that helps, within its window.
+      for (let t = takeover(p, live, wanted, now, fallback); t !== undefined && p.inflight.size < this.window; t = takeover(p, live, wanted, now, fallback)) {
+        if (t.stalled) t.from.stalled = true
+        if (t.move) {
+          const f = t.from.inflight.get(t.key)
+          if (f !== undefined) { t.from.inflight.delete(t.key); t.from.channel.cancel(f.id) }
+        }
+        const w = this.wants.get(t.key) as Want
+        w.takeovers++
+        this.request(p, w)
+      }
     }
   }
 

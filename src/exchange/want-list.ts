@@ -15,6 +15,8 @@ export interface Want {
   queued: boolean
   /** Its bytes have come and are being verified and stored. */
   verifying: boolean
+  /** Times it was moved or raced to another provider. */
+  takeovers: number
 }
 
 export class WantList {
@@ -27,7 +29,7 @@ export class WantList {
     for (const cid of cids) {
       const key = cid.toString()
       if (this.wants.has(key)) continue
-      const w: Want = { cid, key, waiters: [], queued: true, verifying: false }
+      const w: Want = { cid, key, waiters: [], queued: true, verifying: false, takeovers: 0 }
       this.wants.set(key, w)
       fresh.push(w)
     }

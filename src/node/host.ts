@@ -9,10 +9,12 @@ import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
 import { noiseCrypto } from './noise-crypto.js'
 
@@ -72,6 +74,8 @@ export interface HostOptions {
   recordCleanupInterval?: number
   /** Ping every connection every 10 s (default); see NetworkInit.monitorConnections. */
   monitorConnections?: boolean
+  /** Where libp2p's own metrics go (with the node's, metrics.ts); none are kept without one. */
+  metrics?: Registry
 }
 
 export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
@@ -85,6 +89,9 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     addresses: { listen: n.listen },
     ...await transportSettings(),
     peerDiscovery,
+    // The plugin keeps one metric of each name per process: made afresh (not preserved), each
+    // node's own go to its own registry.
+    metrics: options.metrics === undefined ? undefined : prometheusMetrics({ registry: options.metrics }),
     connectionMonitor: { ...CONNECTION_MONITOR, enabled: options.monitorConnections !== false },
     connectionManager: {
       maxConnections: n.maxConnections,

@@ -5,6 +5,7 @@ import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
+import { Registry } from 'prom-client'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
@@ -16,6 +17,7 @@ import type { NetworkConfig } from '../repo/repo.js'
 import { fetchRoot, NetworkSource, type FetchComponents, type FetchOptions, type FetchResult, type NetworkSourceOptions } from './fetch.js'
 import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
+import { NodeMetrics } from './metrics.js'
 import { encodeTicket, type Ticket } from './ticket.js'
 
 /** Provider records live this long in the DHT; roots are provided again every half of it. */
@@ -59,6 +61,12 @@ export interface NetworkInit {
    * rounds, never retries a provide, announces nothing it fetches, and refuses `provide`.
    */
   announce?: boolean
+  /**
+   * Keep Prometheus metrics (metrics.ts), libp2p's included: the daemon does; nodes many to a
+   * process (simulations) do not, as libp2p's metrics are kept per process.
+   * @default false
+   */
+  metrics?: boolean
 }
 
 /** What `connect` did: the peer, the address of its connection, and whether it was already open. */
@@ -75,7 +83,9 @@ export class PeerLinkNetwork {
     private readonly datastore: LevelDatastore | undefined,
     private readonly repo: string,
     /** Whether this node sends provider records (NetworkInit's `announce`). */
-    readonly announces: boolean
+    readonly announces: boolean,
+    /** Present when NetworkInit's `metrics` was set. */
+    readonly metrics: NodeMetrics | undefined
   ) {}
 
   static async start (init: NetworkInit): Promise<PeerLinkNetwork> {
@@ -86,9 +96,10 @@ export class PeerLinkNetwork {
       await datastore.open()
     }
     const validity = init.provideValidity ?? PROVIDE_VALIDITY
+    const registry = init.metrics === true ? new Registry() : undefined
     let host: PeerLinkHost
     try {
-      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: validity, recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL, monitorConnections: init.monitorConnections })
+      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: validity, recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL, monitorConnections: init.monitorConnections, metrics: registry })
     } catch (err) {
       await datastore?.close()
       throw listenError(err, init.network.listen)
@@ -99,14 +110,24 @@ export class PeerLinkNetwork {
       dht: host.services.dht,
       self: host.peerId,
       dialDht: async (peer, options) => await host.dialProtocol(peer, DHT_PROTOCOL, options),
-      addresses: () => host.getMultiaddrs()
+      addresses: () => host.getMultiaddrs(),
+      onLookup: (kind, ms, ok) => { metrics?.lookupEnded(kind, ms, ok) }
     })
     const reprovider = new Reprovider(routing, {
       roots: async () => (await init.store.listPins()).map(p => p.cid),
       interval: init.reprovideInterval ?? validity / 2,
       log: host.logger.forComponent('peerlink:reprovider')
     })
-    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore, init.repo, init.announce !== false)
+    const metrics = registry === undefined
+      ? undefined
+      : new NodeMetrics(registry, {
+        served: () => ({ blocks: server.stats.blocksSent, bytes: server.stats.bytesSent, violations: server.stats.violations, streams: server.stats.streams }),
+        peers: () => host.getPeers().length,
+        dhtTableSize: () => dhtTableSize(host),
+        reprovideRounds: () => reprovider.rounds,
+        usage: async () => await init.store.usage()
+      })
+    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore, init.repo, init.announce !== false, metrics)
     await server.start()
     if (net.announces) reprovider.start()
     return net
@@ -245,7 +266,16 @@ export class PeerLinkNetwork {
 
   async fetch (ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
     const announce = this.announces && options.announce !== false
-    return await fetchRoot(this.fetchComponents(), ticket, { ...options, announce })
+    if (this.metrics === undefined) return await fetchRoot(this.fetchComponents(), ticket, { ...options, announce })
+    const started = Date.now()
+    try {
+      const result = await fetchRoot(this.fetchComponents(), ticket, { ...options, announce })
+      this.metrics.fetchEnded(Date.now() - started, result)
+      return result
+    } catch (err) {
+      this.metrics.fetchEnded(Date.now() - started, err as Error)
+      throw err
+    }
   }
 
   /** The blocks of a root, from the repo and, for what it lacks, from the root's providers (close it after use). */

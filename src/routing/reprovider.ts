@@ -42,6 +42,8 @@ export class Reprovider {
   private round: Promise<unknown> | undefined
   private readonly controller = new AbortController()
   lastRound: ReprovideRound | undefined
+  /** Rounds run since the node started. */
+  rounds = 0
 
   constructor (private readonly routing: Routing, private readonly init: ReproviderInit) {}
 
@@ -101,6 +103,7 @@ export class Reprovider {
     round.peers = records.peersSent.size
     round.ms = Date.now() - started
     this.lastRound = round
+    this.rounds++
     this.init.log('reprovided %d roots in %d ms: %d lookups, %d records to %d peers, %d failed', round.roots, round.ms, round.lookups, round.records, round.peers, round.failed)
     return round
   }

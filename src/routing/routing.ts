@@ -57,6 +57,8 @@ export interface RoutingInit {
   dialDht: (peer: PeerId, options: { signal?: AbortSignal }) => Promise<Stream>
   /** The addresses this node's provider records carry. */
   addresses: () => Multiaddr[]
+  /** Told of each lookup's end (metrics): its time, to the first provider for find-providers. */
+  onLookup?: (kind: 'find-providers' | 'provide' | 'closest-peers', ms: number, ok: boolean) => void
 }
 
 /** The peers a lookup of the closest peers to a key met. */
@@ -89,6 +91,7 @@ export class Routing {
         if (recordStored(e)) stats.stored++
       }
     } finally {
+      this.init.onLookup?.('provide', Date.now() - stats.ms, stats.stored > 0)
       // kad-dht keeps a record of its own for every key it provides (even one whose provide
       // failed) and announces it again by itself, whether or not the root is still pinned.
       // PeerLink's reprovider renews what is pinned; the DHT is left nothing of its own.
@@ -112,11 +115,15 @@ export class Routing {
     await this.joined(options.signal)
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const found: ClosestPeers = { ...newStats(), closest: [] }
-    for await (const e of this.init.dht.getClosestPeers(key, { signal })) {
-      count(found, e)
-      if (e.name === 'FINAL_PEER') found.closest.push(e.peer.id)
+    try {
+      for await (const e of this.init.dht.getClosestPeers(key, { signal })) {
+        count(found, e)
+        if (e.name === 'FINAL_PEER') found.closest.push(e.peer.id)
+      }
+    } finally {
+      found.ms = Date.now() - found.ms
+      this.init.onLookup?.('closest-peers', found.ms, found.closest.length > 0)
     }
-    found.ms = Date.now() - found.ms
     return found
   }
 
@@ -152,6 +159,19 @@ export class Routing {
 
   /** Providers of `root` other than this node, as they are found, each once. */
   async * findProviders (root: CID, options: FindOptions = {}): AsyncGenerator<PeerInfo> {
+    const started = Date.now()
+    let first: number | undefined
+    try {
+      for await (const p of this.lookUpProviders(root, options)) {
+        first ??= Date.now() - started
+        yield p
+      }
+    } finally {
+      this.init.onLookup?.('find-providers', first ?? Date.now() - started, first !== undefined)
+    }
+  }
+
+  private async * lookUpProviders (root: CID, options: FindOptions): AsyncGenerator<PeerInfo> {
     const signal = bounded(options.timeout ?? 10_000, options.signal)
     const limit = options.limit ?? 20
     const seen = new Set<string>()

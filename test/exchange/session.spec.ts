@@ -89,7 +89,7 @@ describe('exchange: fetch session', () => {
     expect(stats.every(s => !s.dropped)).to.equal(true)
   })
 
-  it('has an idle provider race the requests that wait longest at a slower one, and cancels the loser', async () => {
+  it('has an idle provider take over the requests of a slower one once it stalls, cancelling them there', async () => {
     const blocks = makeBlocks(4)
     const { clock, net, peers, session, penalties } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
     for (const p of peers) session.addProvider(p)
@@ -103,20 +103,51 @@ describe('exchange: fetch session', () => {
     a.answerNext()
     a.answerNext()
     await settled()
-    // The slow one's requests are 10 ms old: not stragglers yet.
+    // The slow one's requests are 10 ms old, no longer than a's own blocks took: left there.
     expect(a.asked).to.have.length(2)
     await clock.advance(1000)
-    expect(a.asked).to.deep.equal(keys(blocks.slice(0, 3)))
-    a.answerNext()
-    await settled()
-    // Each block asked of it once: the one it just sent is not raced while it is verified.
+    // Now it is stalling (its first request has waited over four of a's block times and half a
+    // second): the request behind its head moves to a, its head (maybe on the wire) is raced.
     expect(a.asked).to.deep.equal(keys(blocks))
+    expect(b.cancelled).to.deep.equal(keys(blocks.slice(3)))
+    a.answerNext()
     a.answerNext()
     expect(await all).to.deep.equal(blocks.map(b => b.bytes))
-    expect(b.cancelled).to.deep.equal(keys(blocks.slice(2)))
+    expect(b.cancelled).to.deep.equal([...keys(blocks.slice(3)), ...keys(blocks.slice(2, 3))])
     expect(b.outstanding).to.equal(0)
     expect(session.stats().map(s => [s.blocks, s.dropped])).to.deep.equal([[4, false], [0, false]])
     expect(penalties.list()).to.deep.equal([])
+  })
+
+  it('moves a request that has not reached the head of a busy provider\'s queue to an idle one, and races a head only when that saves half its wait', async () => {
+    const blocks = makeBlocks(6)
+    const { clock, net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    await settled()
+    const [a, b] = peers.map(p => net.channel(p))
+    expect([a.outstanding, b.outstanding]).to.deep.equal([3, 3])
+    // a serves a block every 10 ms, b every 100 ms: a runs dry while b still has two queued.
+    for (let t = 0; t < 3; t++) {
+      await clock.advance(10)
+      a.answerNext()
+      await settled()
+    }
+    // b's queued requests behind its head moved to a (cancelled at b, sent by nobody twice)…
+    // Requests not yet at the head of a queue moved to where they are served sooner: cancelled
+    // there while still queued (a fake channel records a cancel only of a request it holds).
+    expect(b.cancelled.length).to.be.at.least(1)
+    expect(b.cancelled.every(k => a.asked.includes(k))).to.equal(true)
+    for (let t = 0; t < 100 && a.outstanding + b.outstanding > 0; t++) {
+      await clock.advance(10)
+      a.answerNext()
+      if (t % 10 === 9) b.answerNext()
+      await settled()
+    }
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    // Nothing came twice: b's head, on the wire, was not raced by a (10 ms against b's wait).
+    expect(session.stats().reduce((n, s) => n + s.blocks, 0)).to.equal(blocks.length)
   })
 
   it('moves the requests of a provider that leaves mid-fetch to the others, without penalising it', async () => {

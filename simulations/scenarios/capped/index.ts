@@ -1,0 +1,111 @@
+// capped: multi-source speed where it matters, over slow uplinks.
+//
+// Every node is a `peerlink daemon` process in its own network namespace on one bridge. Each
+// provider's uplink is capped at RATE_MBIT by `tc tbf`; the fetcher's is not. The providers
+// are added one by one (each adds the same file, so each holds it whole); for N = 1, 2, 4, 8
+// … a fresh fetcher (new repo, new identity) fetches the file by CID through the DHT, to a
+// file checked byte for byte, ROUNDS times, and the median throughput is compared with the
+// ideal N × R, bounded by what this fetcher reaches from one provider with no cap (measured
+// first, in the same run). Each provider's bytes credited by the fetch and bytes sent on its
+// interface are kept, so duplicate sends show. Needs Linux, root, iproute2 and tc.
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CLI } from '../../lib/cli.js'
+import { Lab } from '../../lib/lab.js'
+import { skipped, type Scenario, type ScenarioContext } from '../../lib/scenario.js'
+import { median, round } from '../../lib/stats.js'
+import { CappedNetwork } from './network.js'
+import { report, type Run } from './report.js'
+
+/** Each provider's uplink, Mbit/s. */
+export const RATE_MBIT = 50
+const COUNTS = [1, 2, 4, 8, 16]
+
+export const capped: Scenario = {
+  name: 'capped',
+  description: `one file from 1 to 8 providers, each uplink capped at ${RATE_MBIT} Mbit/s (namespaces, tc tbf): throughput against N × R`,
+  nodes: { default: 8, quick: 2, min: 1, max: 16 },
+  timeLimit: { quick: 180_000, full: 1_200_000 },
+  async run (ctx) {
+    const opened = await Lab.open(ctx.defer)
+    if ('skipped' in opened) return skipped(opened.skipped)
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build PeerLink first (npm run build:ts)`)
+    const net = await CappedNetwork.make(opened.lab, opened.bridge, ctx.nodes, ctx.dir)
+    if (typeof net === 'string') return skipped(net)
+    const size = (ctx.quick ? 16 : 96) * 1024 * 1024
+    const rounds = ctx.quick ? 1 : 3
+    const input = join(ctx.dir, 'capped.bin')
+    const bytes = ctx.rng.bytes(size)
+    await writeFile(input, bytes)
+    const file = { path: input, size, digest: createHash('sha256').update(bytes).digest('hex'), cid: '' }
+    const runs: Run[] = []
+    const counts = [...new Set([...COUNTS.filter(c => c < ctx.nodes), ctx.nodes])]
+    for (const n of counts) {
+      await addProviders(ctx, net, file, n)
+      // The reference: the same fetch from the first provider with its cap lifted.
+      if (n === 1) runs.push(await measure(ctx, net, file, 1, rounds, false))
+      runs.push(await measure(ctx, net, file, n, rounds, true))
+    }
+    return report(runs, { size, rounds, rateMbit: RATE_MBIT, quick: ctx.quick })
+  }
+}
+
+/** Starts providers until `n` run, each capped and holding the file (added through its daemon). */
+async function addProviders (ctx: ScenarioContext, net: CappedNetwork, file: { path: string, cid: string }, n: number): Promise<void> {
+  for (const p of net.providers.slice(0, n).filter(p => p.daemon === undefined)) {
+    ctx.signal.throwIfAborted()
+    p.daemon = await net.start(p, p.repo, ctx.signal)
+    const [added] = await net.cli<Array<{ cid: string }>>(p, p.repo, ['add', '--json', file.path], 120_000)
+    if (file.cid !== '' && added.cid !== file.cid) throw new Error(`provider ${p.index} added the file as ${added.cid}, not ${file.cid}`)
+    file.cid = added.cid
+    await net.cap(p, RATE_MBIT)
+    ctx.progress.update(`${p.index} providers hold the file (${file.cid.slice(0, 16)}…)`, true)
+  }
+}
+
+interface FetchJson { size: number, ms: number, providers: Array<{ peer: string, bytes: number }> }
+
+/** `rounds` fetches by fresh fetchers from the first `n` providers; the median round. */
+async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: number, digest: string, cid: string }, n: number, rounds: number, capped: boolean): Promise<Run> {
+  const providers = net.providers.slice(0, n)
+  if (!capped) await net.cap(providers[0], undefined)
+  const samples: Run[] = []
+  for (let r = 0; r < rounds; r++) {
+    ctx.signal.throwIfAborted()
+    const repo = join(net.scratch, `fetcher-${n}-${capped ? 'capped' : 'uncapped'}-${r}`)
+    const fetcher = await net.startFetcher(repo, ctx.signal)
+    const out = join(net.scratch, 'out.bin')
+    try {
+      const before = await Promise.all(providers.map(async p => await net.sentBytes(p)))
+      const t0 = performance.now()
+      const result = await net.cli<FetchJson>(net.fetcherHost, repo, ['fetch', file.cid, '-o', out, '--force'], 300_000)
+      const ms = performance.now() - t0
+      const after = await Promise.all(providers.map(async p => await net.sentBytes(p)))
+      const identical = createHash('sha256').update(await readFile(out)).digest('hex') === file.digest
+      samples.push({
+        providers: n,
+        capped,
+        mbps: round(file.size / ms / 1000, 2),
+        ms: round(ms),
+        identical,
+        perProvider: providers.map((p, i) => ({
+          provider: p.index,
+          creditedBytes: result.providers.find(x => x.peer === p.daemon?.info.peerId)?.bytes ?? 0,
+          sentBytes: after[i] - before[i]
+        }))
+      })
+    } finally {
+      await net.stop(fetcher)
+      await rm(out, { force: true })
+      await rm(repo, { recursive: true, force: true })
+    }
+  }
+  if (!capped) await net.cap(providers[0], RATE_MBIT)
+  const mid = median(samples.map(s => s.mbps))
+  const chosen = samples.find(s => s.mbps === mid) ?? samples[0]
+  const run = { ...chosen, identical: samples.every(s => s.identical), roundsMbps: samples.map(s => s.mbps) }
+  ctx.progress.update(`${n} provider${n === 1 ? '' : 's'}${capped ? '' : ' (no cap)'}: ${run.mbps} MB/s (rounds ${run.roundsMbps.join(', ')})`, true)
+  return run
+}

@@ -1,0 +1,74 @@
+// The capped scenario's results, from the runs alone (no I/O).
+import { barChart, lineChart } from '../../lib/plot.js'
+import type { ScenarioResult } from '../../lib/scenario.js'
+import { round } from '../../lib/stats.js'
+
+export interface Run {
+  providers: number
+  /** False for the reference: one provider with its cap lifted. */
+  capped: boolean
+  /** The median round's throughput, MB/s (10^6 bytes), and its wall time. */
+  mbps: number
+  ms: number
+  identical: boolean
+  /** Every round's throughput. */
+  roundsMbps?: number[]
+  /** In the median round: bytes the fetch credited to each provider, and bytes its interface sent. */
+  perProvider: Array<{ provider: number, creditedBytes: number, sentBytes: number }>
+}
+
+export interface CappedSettings { size: number, rounds: number, rateMbit: number, quick: boolean }
+
+/** The ideal for N capped providers: N × R, but never more than the fetcher reached from one uncapped. */
+export function ideal (n: number, rateMbit: number, uncappedMbps: number): number {
+  return Math.min(n * rateMbit / 8, uncappedMbps)
+}
+
+export function report (runs: Run[], s: CappedSettings): ScenarioResult {
+  const reference = runs.find(r => !r.capped) as Run
+  const capped = runs.filter(r => r.capped)
+  const rows = capped.map(r => {
+    const sent = r.perProvider.reduce((a, p) => a + p.sentBytes, 0)
+    return { providers: r.providers, mbps: r.mbps, ideal: round(ideal(r.providers, s.rateMbit, reference.mbps), 2), ratio: round(r.mbps / ideal(r.providers, s.rateMbit, reference.mbps), 2), sentOverFile: round(sent / s.size, 3) }
+  })
+  const headline: ScenarioResult['headline'] = { file_mib: s.size / 1024 / 1024, rate_mbit: s.rateMbit, uncapped_1_provider_mbps: reference.mbps }
+  for (const r of rows) {
+    headline[`mbps_${r.providers}`] = r.mbps
+    headline[`ratio_${r.providers}`] = r.ratio
+    headline[`sent_over_file_${r.providers}`] = r.sentOverFile
+  }
+  return {
+    headline,
+    targets: [
+      { name: 'every fetch byte-identical', ok: runs.every(r => r.identical), detail: `${runs.filter(r => r.identical).length}/${runs.length} runs` },
+      // A quick run's small file measures start-up and the lookup more than the links.
+      ...(s.quick
+        ? []
+        : [
+            { name: 'throughput ≥ 0.8 × min(N × R, uncapped single-provider rate)', ok: rows.every(r => r.ratio >= 0.8), detail: rows.map(r => `${r.providers}: ${r.mbps}/${r.ideal} = ${r.ratio}`).join(', ') },
+            { name: 'bytes the providers sent ≤ 1.05 × the file', ok: rows.every(r => r.sentOverFile <= 1.05), detail: rows.map(r => `${r.providers}: ${r.sentOverFile}`).join(', ') }
+          ])
+    ],
+    data: { runs, rows, settings: s },
+    plots: [
+      {
+        name: 'throughput',
+        title: 'Throughput against providers, each uplink capped',
+        spec: lineChart(`fetch throughput (MB/s), uplinks capped at ${s.rateMbit} Mbit/s`, rows.flatMap(r => [
+          { providers: r.providers, mbps: r.mbps, series: 'measured' },
+          { providers: r.providers, mbps: r.ideal, series: 'ideal: min(N × R, uncapped)' }
+        ]), { field: 'providers', title: 'providers', log: true }, { field: 'mbps', title: 'MB/s' }, { field: 'series', title: '' })
+      },
+      {
+        name: 'shares',
+        title: 'Bytes each provider sent, as a share of the file',
+        spec: barChart('bytes each provider sent ÷ file size', capped.flatMap(r => r.perProvider.map(p => ({ providers: r.providers, provider: `provider ${p.provider}`, share: round(p.sentBytes / s.size, 3) }))), { field: 'providers', title: 'providers' }, { field: 'share', title: 'sent ÷ file' }, { field: 'provider', title: 'provider' })
+      }
+    ],
+    notes: [
+      `A ${s.size / 1024 / 1024} MiB file; each node a daemon process in its own network namespace on one bridge; each provider's uplink capped at ${s.rateMbit} Mbit/s (${s.rateMbit / 8} MB/s) by tc tbf (64 KiB burst, 100 ms queue), the fetcher's not. This kernel has no netem: the links add no latency beyond the caps' queues.`,
+      `Throughput is the file size over the wall time of \`peerlink fetch\` by a fresh fetcher (new repo and identity), the median of ${s.rounds} round${s.rounds === 1 ? '' : 's'}. The ideal is N × R, bounded by the fetcher's own single-provider rate with no cap (${reference.mbps} MB/s, measured first in the same run).`,
+      'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).'
+    ]
+  }
+}
