@@ -288,6 +288,14 @@ export class LevelBlockstore implements Blockstore {
     return await this.blocks.hasMany(cids.map(c => c.bytes))
   }
 
+  /** Every CID the index holds, in key order (for checks of the whole store). */
+  async * cids (options: AbortOptions = {}): AsyncGenerator<CID> {
+    for await (const key of this.blocks.keys()) {
+      options.signal?.throwIfAborted()
+      yield CID.decode(key)
+    }
+  }
+
   async delete (cid: CID, options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     await this.serial(async () => {
