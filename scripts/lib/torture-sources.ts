@@ -10,6 +10,8 @@ import type { Rng } from '../../simulations/lib/rng.js'
 
 export interface Source {
   name: string
+  /** The file it was added from. */
+  path: string
   root: CID
   /** Its share ticket, once the provider's daemon runs. */
   ticket: string
@@ -37,6 +39,7 @@ export async function addSources (repo: string, dir: string, rng: Rng): Promise<
       const isFile = (c: CID): boolean => existsSync(join(repo, 'blocks', 'data', c.toString().slice(-2), c.toString()))
       out.push({
         name,
+        path: join(dir, name),
         root,
         ticket: '',
         needed: [...await dagNodesOf(node.blockstore, root), ...stripes.flatMap(s => s.node.data)],

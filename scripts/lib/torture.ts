@@ -14,7 +14,7 @@
 // The seed fixes the schedule (operations, sizes, fractions, damage); where a kill lands in
 // time still depends on the machine's speed, so a replayed seed hits similar, not identical,
 // moments.
-import { open, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
@@ -107,9 +107,18 @@ export class Torture {
     try {
       await this.setUp()
       while (this.report.kills < this.options.kills) {
-        if (this.options.signal?.aborted === true) { this.report.stopped = 'signal'; break }
+        if (this.aborted()) { this.report.stopped = 'signal'; break }
         if (Date.now() - started > this.options.maxSeconds * 1000) { this.report.stopped = 'max-seconds'; break }
-        if (!await this.round(this.report.rounds++)) { this.report.stopped = 'daemon-down'; break }
+        const failures: TortureFailure[] = []
+        const round = this.report.rounds++
+        const going = await this.round(round, failures).catch((err: Error) => {
+          failures.push({ seed: this.options.seed, round, operation: 'add', problem: `the round failed: ${err.message}` })
+          return false
+        })
+        // A round cut short by Ctrl-C is not judged: a terminal's SIGINT reaches the daemons too.
+        if (this.aborted()) { this.report.stopped = 'signal'; break }
+        this.report.failures.push(...failures)
+        if (!going) { this.report.stopped = 'daemon-down'; break }
       }
     } finally {
       await this.processes.close()
@@ -117,6 +126,10 @@ export class Torture {
       this.report.seconds = Math.round((Date.now() - started) / 100) / 10
     }
     return this.report
+  }
+
+  private aborted (): boolean {
+    return this.options.signal?.aborted === true
   }
 
   private async setUp (): Promise<void> {
@@ -127,6 +140,7 @@ export class Torture {
     await startDaemonProcess(providerRepo, { processes: this.processes, signal: this.options.signal })
     const client = await this.client(providerRepo)
     for (const s of this.sources) s.ticket = (await client.call<{ ticket: string }>('GET', `/ticket/${s.root.toString()}`)).ticket
+    await mkdir(join(this.dir, 'outputs'))
     this.victim = await startDaemonProcess(join(this.dir, 'victim'), { processes: this.processes, signal: this.options.signal })
   }
 
@@ -142,9 +156,9 @@ export class Torture {
   }
 
   /** One round; false when the victim daemon cannot be started again (the run cannot go on). */
-  private async round (round: number): Promise<boolean> {
+  private async round (round: number, failures: TortureFailure[]): Promise<boolean> {
     const operation = this.nextOperation()
-    const fail = (problem: string): void => { this.report.failures.push({ seed: this.options.seed, round, operation, problem }) }
+    const fail = (problem: string): void => { failures.push({ seed: this.options.seed, round, operation, problem }) }
     const victim = this.victim as DaemonProcess
     const client = await this.client(victim.repo)
     const pinned: string[] = []
@@ -178,7 +192,7 @@ export class Torture {
       damaged: new Set([...this.damaged.values()].flat()),
       pinned: outcome.finished && resume !== undefined ? [...pinned, resume.root.toString()] : pinned,
       count: new Map(resume !== undefined ? [[resume.root.toString(), resume.needed]] : [])
-    }, { signal: this.options.signal })
+    })
     for (const p of check.problems) fail(p)
     this.pins = check.pins
     this.options.log?.(`round ${round}: ${operation} ${outcome.finished ? 'finished' : 'interrupted'} at ${Math.round(fraction * 100)} % of ${Math.round(this.estimate[operation])} ms; ${check.problems.length === 0 ? 'repo sound' : `${check.problems.length} problems`}`)
@@ -203,10 +217,11 @@ export class Torture {
     try {
       if (resume !== undefined) {
         const had = held.get(resume.root.toString()) ?? 0
-        const r = await bounded(client.stream<FetchResult, unknown>('/fetch', { target: resume.ticket }, () => {}), 'the resumed fetch')
+        const r = await bounded(client.stream<FetchResult, unknown>('/fetch', this.fetchBody(resume), () => {}), 'the resumed fetch')
         if (r.fetchedBlocks !== resume.needed.length - had) {
           fail(`the resumed fetch of ${resume.name} brought ${r.fetchedBlocks} blocks; ${had} of ${resume.needed.length} were indexed, so ${resume.needed.length - had} were missing`)
         }
+        await this.checkOutput(resume, fail)
         if (!this.pins.includes(resume.root.toString())) this.pins.push(resume.root.toString())
       }
       for (const root of [...this.damaged.keys()]) {
@@ -217,6 +232,15 @@ export class Torture {
     } catch (err) {
       fail(`after the restart: ${(err as Error).message}`)
     }
+  }
+
+  /** The resumed fetch wrote the source's bytes, and no temporary file of the killed one is left. */
+  private async checkOutput (source: Source, fail: (problem: string) => void): Promise<void> {
+    const outputs = join(this.dir, 'outputs')
+    const left = (await readdir(outputs)).filter(n => !this.sources.some(s => s.name === n))
+    if (left.length > 0) fail(`files left beside the fetch outputs: ${left.join(', ')}`)
+    const [got, want] = await Promise.all([readFile(join(outputs, source.name)), readFile(source.path)])
+    if (!got.equals(want)) fail(`the resumed fetch wrote ${got.length} bytes that differ from ${source.name} (${want.length} bytes)`)
   }
 
   /** Prepares an operation (awaited) and starts it through the daemon's API. */
@@ -254,7 +278,12 @@ export class Torture {
       await client.call('POST', '/rm', { cids: [root] })
       if (this.rng.next() < 0.5) await client.call('POST', '/gc')
     }
-    return { run: client.stream('/fetch', { target: source.ticket }, () => {}), resume: source }
+    return { run: client.stream('/fetch', this.fetchBody(source), () => {}), resume: source }
+  }
+
+  /** A fetch of a source that writes it to the same output each time (replacing it). */
+  private fetchBody (source: Source): { target: string, output: string, force: boolean } {
+    return { target: source.ticket, output: join(this.dir, 'outputs', source.name), force: true }
   }
 
   private async startVerify (client: DaemonClient): Promise<Started> {
