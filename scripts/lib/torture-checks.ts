@@ -4,10 +4,13 @@
 //   - every block the index names reads back whole and hashes to its CID (a kill leaves at
 //     most unindexed files), and the usage record counts exactly the indexed blocks;
 //   - every pin's tree is complete or repairable from parity (no half-made pin);
-//   - roots whose add or fetch finished before the kill are pinned.
+//   - roots whose add or fetch finished before the kill are pinned;
+//   - after a gc that finished, no file is left in blocks/data/ that the index does not name.
 // It also counts, per root asked about, how many of given blocks are indexed: what a resumed
 // fetch must not bring again.
-import type { CID } from 'multiformats/cid'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
 import { verifyBlocks } from '../../src/hash/index.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 
@@ -18,6 +21,8 @@ export interface RepoExpectations {
   pinned: readonly string[]
   /** Blocks to count per root (resume checks). */
   count: ReadonlyMap<string, readonly CID[]>
+  /** A gc finished last: no block file (nor temporary) may be left that the index does not name. */
+  collected?: boolean
 }
 
 export interface RepoCheck {
@@ -43,6 +48,10 @@ export async function checkRepo (repo: string, expected: RepoExpectations, optio
   try {
     out.problems.push(...await checkIndex(node, expected.damaged, options))
     out.problems.push(...await checkPins(node, expected.pinned, options))
+    if (expected.collected === true) {
+      const left = await unindexedFiles(node, join(repo, 'blocks', 'data'))
+      if (left.length > 0) out.problems.push(`gc finished but left ${left.length} files the index does not name (${left.slice(0, 3).join(', ')})`)
+    }
     out.pins = (await node.ls()).map(p => p.cid.toString())
     for (const [root, cids] of expected.count) {
       out.held.set(root, (await node.blockstore.hasMany([...cids], options)).filter(Boolean).length)
@@ -80,6 +89,20 @@ async function checkIndex (node: PeerLinkNode, damaged: ReadonlySet<string>, opt
   if (usage.blocks !== blocks) problems.push(`the usage record counts ${usage.blocks} blocks, the index holds ${blocks}`)
   else if (problems.length === 0 && usage.bytes !== bytes) problems.push(`the usage record counts ${usage.bytes} bytes, the indexed blocks hold ${bytes}`)
   return problems
+}
+
+/** Files under the blocks' data directory that name no indexed block. */
+async function unindexedFiles (node: PeerLinkNode, dataDir: string): Promise<string[]> {
+  const left: string[] = []
+  for (const shard of await readdir(dataDir)) {
+    const named: Array<{ name: string, cid: CID }> = []
+    for (const name of await readdir(join(dataDir, shard))) {
+      try { named.push({ name, cid: CID.parse(name) }) } catch { left.push(name) } // a temporary
+    }
+    const indexed = await node.blockstore.hasMany(named.map(n => n.cid))
+    left.push(...named.filter((_, i) => !indexed[i]).map(n => n.name))
+  }
+  return left
 }
 
 /** Every pin complete or repairable; the roots that must be pinned are. */

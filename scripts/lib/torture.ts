@@ -191,7 +191,8 @@ export class Torture {
     const check = await checkRepo(victim.repo, {
       damaged: new Set([...this.damaged.values()].flat()),
       pinned: outcome.finished && resume !== undefined ? [...pinned, resume.root.toString()] : pinned,
-      count: new Map(resume !== undefined ? [[resume.root.toString(), resume.needed]] : [])
+      count: new Map(resume !== undefined ? [[resume.root.toString(), resume.needed]] : []),
+      collected: operation === 'gc' && outcome.finished
     })
     for (const p of check.problems) fail(p)
     this.pins = check.pins

@@ -3,7 +3,7 @@
 // block, no half-made pin, and resumes a fetch without bringing indexed blocks again. The
 // script runs many kills (`npm run torture`); here a few, with a fixed seed. The checks are
 // themselves shown to catch what a crash must never leave.
-import { open, unlink } from 'node:fs/promises'
+import { open, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
@@ -16,7 +16,7 @@ import { stripesOf, tempDir } from '../helpers/repo.js'
 describe('crash torture', function () {
   this.timeout(240_000)
 
-  it('reports a missing block file, a damaged block, a half-made pin and a finished add left unpinned', async () => {
+  it('reports a missing block file, a damaged block, a half-made pin, a finished add left unpinned and files a gc left', async () => {
     const dir = await tempDir()
     try {
       const repo = join(dir.path, 'repo')
@@ -42,6 +42,10 @@ describe('crash torture', function () {
         .and.to.include(`indexed block ${damaged} is damaged`)
         .and.to.match(new RegExp(`pin ${root.toString()} \\(f.bin\\) is half-made`))
         .and.to.include('bafkreinotpinned finished before the kill but is not pinned')
+      // A file no index entry names, and a temporary a kill left, after a gc that finished.
+      await writeFile(join(repo, 'blocks', 'data', missing.slice(-2), `${missing}.0a1b2c.tmp`), 'half a block')
+      const gc = await checkRepo(repo, { damaged: new Set([damaged]), pinned: [], count: new Map(), collected: true })
+      expect(gc.problems.join('\n')).to.include(`gc finished but left 1 files the index does not name (${missing}.0a1b2c.tmp)`)
       // A block damaged on purpose (a verify round) is not counted as damage a crash left.
       const allowed = await checkRepo(repo, { damaged: new Set([damaged]), pinned: [], count: new Map() })
       expect(allowed.problems.join('\n')).to.not.include(damaged)
