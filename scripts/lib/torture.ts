@@ -300,10 +300,12 @@ export class Torture {
     return { run: client.call('POST', '/verify', { cid: source.root.toString(), repair: true }) }
   }
 
-  /** Inverts 16 bytes of a stored block's file in place: damage verify must find and repair. */
+  /** Deletes a stored block's file or inverts 16 bytes of it: damage verify must find and repair. */
   private async damage (repo: string, cid: CID): Promise<void> {
     const id = cid.toString()
-    const fh = await open(join(repo, 'blocks', 'data', id.slice(-2), id), 'r+')
+    const file = join(repo, 'blocks', 'data', id.slice(-2), id)
+    if (this.rng.next() < 0.3) { await rm(file); return }
+    const fh = await open(file, 'r+')
     try {
       const { size } = await fh.stat()
       const at = this.rng.int(Math.max(1, size - 16))
