@@ -63,8 +63,6 @@ export interface TortureReport {
 /** What a round started, and what it leaves to check after the restart. */
 interface Started {
   run: Promise<unknown>
-  /** Called with the result when the operation finished before the kill. */
-  finished?: (result: unknown) => void
   /** The root whose fetch must resume after the restart. */
   resume?: Source
 }
@@ -111,8 +109,9 @@ export class Torture {
         if (Date.now() - started > this.options.maxSeconds * 1000) { this.report.stopped = 'max-seconds'; break }
         const failures: TortureFailure[] = []
         const round = this.report.rounds++
-        const going = await this.round(round, failures).catch((err: Error) => {
-          failures.push({ seed: this.options.seed, round, operation: 'add', problem: `the round failed: ${err.message}` })
+        const operation = this.nextOperation()
+        const going = await this.round(round, operation, failures).catch((err: Error) => {
+          failures.push({ seed: this.options.seed, round, operation, problem: `the round failed: ${err.message}` })
           return false
         })
         // A round cut short by Ctrl-C is not judged: a terminal's SIGINT reaches the daemons too.
@@ -156,8 +155,7 @@ export class Torture {
   }
 
   /** One round; false when the victim daemon cannot be started again (the run cannot go on). */
-  private async round (round: number, failures: TortureFailure[]): Promise<boolean> {
-    const operation = this.nextOperation()
+  private async round (round: number, operation: Operation, failures: TortureFailure[]): Promise<boolean> {
     const fail = (problem: string): void => { failures.push({ seed: this.options.seed, round, operation, problem }) }
     const victim = this.victim as DaemonProcess
     const client = await this.client(victim.repo)
@@ -167,36 +165,39 @@ export class Torture {
       started = await this.start(operation, client, round)
     } catch (err) {
       fail(`preparing the ${operation} failed: ${(err as Error).message}`)
+      await killDaemonProcess(victim)
       return await this.restart(fail)
     }
     const fraction = this.rng.next()
+    const expected = this.estimate[operation]
     const t0 = Date.now()
     const outcome = await Promise.race([
       started.run.then(r => ({ finished: true, result: r }), (err: Error) => ({ finished: true, error: err })),
-      sleep(fraction * this.estimate[operation]).then(() => ({ finished: false }))
+      sleep(fraction * expected).then(() => ({ finished: false }))
     ])
     await killDaemonProcess(victim)
     const counts = this.report.by_operation[operation]
     this.report.kills++
     counts.kills++
+    const finished = outcome.finished && !('error' in outcome)
     if (outcome.finished && 'error' in outcome) fail(`the ${operation} failed before the kill: ${outcome.error?.message ?? ''}`)
-    else if (outcome.finished) {
+    else if (finished) {
       counts.finished++
-      this.estimate[operation] = 0.7 * this.estimate[operation] + 0.3 * (Date.now() - t0)
-      started.finished?.((outcome as { result: unknown }).result)
+      this.estimate[operation] = 0.7 * expected + 0.3 * (Date.now() - t0)
       if (operation === 'add') pinned.push((outcome as { result: AddOut }).result.cid)
+      if (started.resume !== undefined) pinned.push(started.resume.root.toString())
     } else counts.interrupted++
     await started.run.catch(() => {}) // the connection the kill cut
     const resume = started.resume
     const check = await checkRepo(victim.repo, {
       damaged: new Set([...this.damaged.values()].flat()),
-      pinned: outcome.finished && resume !== undefined ? [...pinned, resume.root.toString()] : pinned,
+      pinned,
       count: new Map(resume !== undefined ? [[resume.root.toString(), resume.needed]] : []),
-      collected: operation === 'gc' && outcome.finished
+      collected: operation === 'gc' && finished
     })
     for (const p of check.problems) fail(p)
     this.pins = check.pins
-    this.options.log?.(`round ${round}: ${operation} ${outcome.finished ? 'finished' : 'interrupted'} at ${Math.round(fraction * 100)} % of ${Math.round(this.estimate[operation])} ms; ${check.problems.length === 0 ? 'repo sound' : `${check.problems.length} problems`}`)
+    this.options.log?.(`round ${round}: ${operation} ${outcome.finished ? 'had finished' : 'interrupted'} when killed at ${Math.round(fraction * 100)} % of ${Math.round(expected)} ms; ${check.problems.length === 0 ? 'repo sound' : `${check.problems.length} problems`}`)
     if (!await this.restart(fail)) return false
     await this.afterRestart(resume, check.held, fail)
     return true
