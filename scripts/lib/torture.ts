@@ -74,8 +74,14 @@ const CALL_BOUND_MS = 120_000
 const FIRST_ESTIMATE: Record<Operation, number> = { add: 1500, fetch: 2000, gc: 300, verify: 1000 }
 
 async function bounded<T> (p: Promise<T>, what: string, ms = CALL_BOUND_MS): Promise<T> {
-  const timer = AbortSignal.timeout(ms)
-  return await Promise.race([p, sleep(ms, undefined, { signal: timer }).then(() => { throw new Error(`${what} took over ${ms / 1000} s`) })])
+  const done = new AbortController()
+  const late = sleep(ms, undefined, { signal: done.signal }).then(() => { throw new Error(`${what} took over ${ms / 1000} s`) })
+  late.catch(() => {}) // rejected by the abort below once the call has ended
+  try {
+    return await Promise.race([p, late])
+  } finally {
+    done.abort()
+  }
 }
 
 export class Torture {
