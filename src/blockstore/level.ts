@@ -11,11 +11,13 @@
 // Large blocks stay out of LevelDB because it writes every value to its log and then rewrites
 // it at each compaction level, and holds whole batches in memtables: with 1 MiB chunks an
 // import was compaction-bound and used most of a gigabyte of memory. A block exists once its
-// index entry does: files are written first, then the entries of a whole batch commit in one
+// index entry does: files are written first (each under a temporary name, then renamed, so
+// none is ever seen half-written), then the entries of a whole batch commit in one
 // atomic LevelDB write, so a crash leaves at worst unindexed files, which gc removes. As with
 // LevelDB's default writes, nothing is fsynced: a killed process loses nothing; a power cut
 // may lose the newest blocks, which verify then finds and rebuilds from parity.
-import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
@@ -122,7 +124,12 @@ export class LevelBlockstore implements Blockstore {
     return join(this.dataDir, id.slice(-2), id)
   }
 
-  /** Writes large blocks' files in parallel; on failure removes what it wrote. */
+  /**
+   * Writes large blocks' files in parallel; on failure removes what it wrote. Each is written
+   * under a temporary name and renamed into place, so a block's file is whole or absent: the
+   * index may already name it (a repair, or a put racing another for the same block), and a
+   * kill in the middle of writing it in place would leave that entry pointing at a short file.
+   */
   private async writeFiles (blocks: Block[]): Promise<void> {
     const written: string[] = []
     try {
@@ -131,7 +138,14 @@ export class LevelBlockstore implements Blockstore {
         const dir = join(this.dataDir, id.slice(-2))
         if (!this.madeDirs.has(dir)) { await mkdir(dir, { recursive: true }); this.madeDirs.add(dir) }
         const file = this.fileOf(id)
-        await writeFile(file, b.bytes)
+        const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
+        try {
+          await writeFile(tmp, b.bytes)
+          await rename(tmp, file)
+        } catch (err) {
+          await unlink(tmp).catch(() => {})
+          throw err
+        }
         written.push(file)
       }))
     } catch (err) {
@@ -274,6 +288,14 @@ export class LevelBlockstore implements Blockstore {
     return await this.blocks.hasMany(cids.map(c => c.bytes))
   }
 
+  /** Every CID the index holds, in key order (for checks of the whole store). */
+  async * cids (options: AbortOptions = {}): AsyncGenerator<CID> {
+    for await (const key of this.blocks.keys()) {
+      options.signal?.throwIfAborted()
+      yield CID.decode(key)
+    }
+  }
+
   async delete (cid: CID, options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     await this.serial(async () => {
@@ -395,10 +417,11 @@ export class LevelBlockstore implements Blockstore {
         if (pending.length >= GC_BATCH) await flush()
       }
       await flush()
-      // Files that no index entry names: an import died after writing them, before its batch.
+      // Files that no index entry names: an import died after writing them, before its batch,
+      // or while writing one under its temporary name (<cid>.<random>.tmp).
       for (const shard of await readdir(this.dataDir).catch(() => [] as string[])) {
         options.signal?.throwIfAborted()
-        const names = (await readdir(join(this.dataDir, shard)).catch(() => [] as string[])).filter(n => !this.held.has(n))
+        const names = (await readdir(join(this.dataDir, shard)).catch(() => [] as string[])).filter(n => !this.held.has(n.split('.', 1)[0]))
         const cids = names.map(n => { try { return CID.parse(n) } catch { return undefined } })
         const indexed = await this.blocks.hasMany(cids.map(c => c?.bytes ?? new Uint8Array(0)))
         for (const [i, name] of names.entries()) {

@@ -82,6 +82,22 @@ describe('blockstore/level', () => {
     expect(await store.usage()).to.deep.equal({ bytes: 100_000, blocks: 1 })
   })
 
+  it('never shows a block file half-written while it is written again (a kill then would leave it so)', async () => {
+    // Repair rewrites a stored block's file, and two puts racing for one block both write
+    // it; the index names the file all the while, so a reader (or a crash) must never
+    // meet it short.
+    const big = block(2 * 1024 * 1024)
+    await store.put(big.cid, big.bytes)
+    let torn = 0
+    for (let i = 0; i < 40; i++) {
+      const reads = Array.from({ length: 8 }, async () => Buffer.from(await store.get(big.cid)).equals(big.bytes))
+      const [, ...same] = await Promise.all([store.replaceMany([big]), ...reads])
+      torn += same.filter(ok => !ok).length
+    }
+    expect(torn, 'reads that met a partly written file').to.equal(0)
+    expect(await store.usage()).to.deep.equal({ bytes: big.bytes.length, blocks: 1 })
+  })
+
   it('lets no block through the verifying door unless it matches its CID; a bad batch stores nothing', async () => {
     const door = new VerifyingBlockstore(store)
     const good = block(5000)
