@@ -26,8 +26,16 @@ import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
 import type { Ticket } from './ticket.js'
 
+/**
+ * The provider lookup (`searching`, then `found` for each distinct provider with the count so
+ * far, then `done` when no more will come), `start` once the root is read, then the session's
+ * and the export's events.
+ */
 export type FetchProgressEvents =
   SessionProgressEvents | ExportProgressEvents |
+  ProgressEvent<'fetch:providers:searching', { root: string }> |
+  ProgressEvent<'fetch:providers:found', { peer: string, count: number }> |
+  ProgressEvent<'fetch:providers:done', { count: number }> |
   ProgressEvent<'fetch:start', { root: string, name: string, size: number, type: string }>
 
 export interface FetchOptions extends Pick<TreeExportOptions, 'maxEntries' | 'maxBytes'> {
@@ -107,15 +115,21 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
   }
 }
 
-function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number }): Discovery {
+function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number, onProgress?: FetchOptions['onProgress'] }): Discovery {
   const discovery: Discovery = { done: Promise.resolve(), seen: new Set() }
+  const { onProgress } = options
   const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
     if (peer.equals(c.host.peerId)) return
     if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
-    discovery.seen.add(peer.toString())
+    const id = peer.toString()
+    if (!discovery.seen.has(id)) {
+      discovery.seen.add(id)
+      onProgress?.(new CustomProgressEvent('fetch:providers:found', { peer: id, count: discovery.seen.size }))
+    }
     session.addProvider(peer)
   }
   discovery.done = (async () => {
+    onProgress?.(new CustomProgressEvent('fetch:providers:searching', { root: ticket.root.toString() }))
     try {
       if (ticket.peer !== undefined) await addProvider(ticket.peer, ticket.addrs)
       for await (const p of c.routing.findProviders(ticket.root, options)) await addProvider(p.id, p.multiaddrs)
@@ -123,6 +137,7 @@ function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSe
       discovery.lookupError = err as Error
     } finally {
       session.providersComplete()
+      onProgress?.(new CustomProgressEvent('fetch:providers:done', { count: discovery.seen.size }))
     }
   })()
   return discovery
@@ -160,7 +175,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     logger: c.host.logger
   }, { signal, requestTimeout: options.requestTimeout, onProgress: options.onProgress })
   session.start()
-  const discovery = discoverProviders(c, ticket, session, { signal, timeout: options.findTimeout })
+  const discovery = discoverProviders(c, ticket, session, { signal, timeout: options.findTimeout, onProgress: options.onProgress })
   const source = new SessionSource(store, session)
   const completion = new StripeCompletion(store, hold, signal)
   try {
