@@ -76,7 +76,7 @@ class DaemonBackend implements Backend {
   id = async (): Promise<IdOut> => await this.c.call('GET', '/id')
   peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
   connect = async (addr: string): Promise<{ peer: string }> => await this.c.call('POST', '/connect', { addr })
-  close = async (): Promise<void> => {}
+  close = async (): Promise<void> => { this.c.abort() }
 }
 
 /** How long a node started for one command waits to reach a bootstrap peer. */
