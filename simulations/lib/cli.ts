@@ -1,7 +1,7 @@
 // The built CLI (`node dist/cli.js`), run as a user would: bounded, its output collected, and
 // for `--json` commands parsed, with one readable error line when it failed.
 import { fileURLToPath } from 'node:url'
-import { defaultProcesses, type ProcessSet, type RunResult } from './processes.js'
+import { collect, defaultProcesses, type ProcessSet, type RunResult } from './processes.js'
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 
@@ -60,13 +60,39 @@ export function cliError (r: CliResult, timeoutMs?: number): string {
   return line?.replace(/^peerlink: /, '') ?? `exit code ${String(r.code)}`
 }
 
+export interface TerminalOptions {
+  /** The child is killed past this, ms (default 15 s). */
+  timeoutMs?: number
+  /** The terminal's width (a pseudo-terminal has none of its own: programs then guess 80). */
+  columns?: number
+}
+
+/** The CLI running on a pseudo-terminal: what it has shown so far, keys to type, its end. */
+export interface TerminalRun {
+  /** Everything written to the terminal so far, control codes included. */
+  output: () => string
+  /** Types `text` on the terminal: "\x03" is Ctrl-C, which the terminal turns into SIGINT. */
+  type: (text: string) => void
+  done: Promise<CliResult>
+}
+
 /**
- * Runs the built CLI on a pseudo-terminal (util-linux `script`), as in an interactive shell:
- * standard output and error both arrive in `stdout`, with the terminal's control codes.
+ * Starts the built CLI on a pseudo-terminal (util-linux `script`), as in an interactive shell:
+ * standard output and error both arrive in `output`, with the terminal's control codes; what
+ * is typed goes through the terminal, so Ctrl-C reaches the CLI as a signal from it.
  */
-export async function runCliInTerminal (args: string[], timeoutMs = 15_000): Promise<CliResult> {
+export function startCliInTerminal (args: string[], o: TerminalOptions = {}): TerminalRun {
   const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`
   const { command, args: argv } = cliCommand(args)
-  const line = [command, ...argv].map(quote).join(' ')
-  return await defaultProcesses.run('script', ['--quiet', '--return', '--command', line, '/dev/null'], timeoutMs, { ...process.env, COLUMNS: '120' })
+  const line = `stty cols ${o.columns ?? 120} rows 24 && exec ${[command, ...argv].map(quote).join(' ')}`
+  const child = defaultProcesses.spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let shown = ''
+  child.stdout?.on('data', (d: Buffer) => { shown += d.toString() })
+  const done = collect(child, o.timeoutMs ?? 15_000).finally(() => { child.stdin?.destroy() })
+  return { output: () => shown, type: (text) => { child.stdin?.write(text) }, done }
+}
+
+/** Runs the built CLI on a pseudo-terminal to its end (see startCliInTerminal). */
+export async function runCliInTerminal (args: string[], o: TerminalOptions = {}): Promise<CliResult> {
+  return await startCliInTerminal(args, o).done
 }

@@ -85,7 +85,7 @@ class DaemonBackend implements Backend {
   id = async (): Promise<IdOut> => await this.c.call('GET', '/id')
   peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
   connect = async (addr: string): Promise<ConnectResult> => await this.c.call('POST', '/connect', { addr })
-  close = async (): Promise<void> => {}
+  close = async (): Promise<void> => { this.c.abort() }
 }
 
 /** A root (CID or ticket) and a path inside it as the rest of an API URL: each name percent-encoded. */

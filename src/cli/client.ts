@@ -36,6 +36,8 @@ async function listening (address: string): Promise<boolean> {
 
 export class DaemonClient {
   private readonly base: string
+  /** Ends every request still open: the daemon sees its caller go and aborts the work. */
+  private readonly requests = new AbortController()
   constructor (readonly info: DaemonInfo, private readonly token: string) {
     const [host, port] = [info.address.slice(0, info.address.lastIndexOf(':')), info.address.slice(info.address.lastIndexOf(':') + 1)]
     this.base = `http://${host.includes(':') ? `[${host}]` : host}:${port}${API_PREFIX}`
@@ -63,13 +65,19 @@ export class DaemonClient {
         // streamed reply began arrives as the daemon's own error.
         headers: { authorization: `Bearer ${this.token}`, accept: `${FRAMES_TYPE}, */*`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal
+        // Aborted by the caller, or with every request when the CLI is interrupted (abort()).
+        signal: signal !== undefined ? AbortSignal.any([signal, this.requests.signal]) : this.requests.signal
       })
     } catch (err) {
       throw new ApiError(`cannot reach the daemon at ${this.info.address}: ${(err as Error).message}`)
     }
     if (!res.ok) throw toError(await res.json().catch(() => ({ error: 'ApiError', code: 'ERR_API', message: `HTTP ${res.status}`, exitCode: ApiError.exitCode })) as ErrorBody)
     return res
+  }
+
+  /** Aborts the requests under way (a Ctrl-C): a fetch stops at the daemon, its blocks stay. */
+  abort (): void {
+    this.requests.abort(new Error('interrupted'))
   }
 
   /** Reads an NDJSON stream: progress lines to `onLine`, then the result (or the error thrown). */

@@ -18,14 +18,25 @@ export function repoOf (cmd: Command): string {
   return resolveRepoPath((cmd.optsWithGlobals() as GlobalOptions).repo)
 }
 
+/** Told first when a signal interrupts the command: a bar to end, what was kept to say. */
+const interruptListeners = new Set<() => void>()
+
+/** Calls `listener` if a signal interrupts the command; the function returned stops that. */
+export function onInterrupt (listener: () => void): () => void {
+  interruptListeners.add(listener)
+  return () => { interruptListeners.delete(listener) }
+}
+
 export async function withBackend<T> (cmd: Command, fn: (b: Backend) => Promise<T>): Promise<T> {
   const backend = await openBackend(repoOf(cmd))
   // A signal interrupts the command (the local backend aborts it and waits for it to clean
-  // up), then the process exits as a shell reports a signal: 128 + its number.
+  // up, the daemon's aborts the request and with it the daemon's work), then the process
+  // exits as a shell reports a signal: 128 + its number.
   let interrupted: Promise<void> | undefined
   const stop = (signal: NodeJS.Signals): void => {
     const code = 128 + osConstants.signals[signal]
     process.exitCode = code
+    if (interrupted === undefined) for (const listener of interruptListeners) listener()
     interrupted ??= backend.close().finally(() => process.exit(code))
   }
   process.once('SIGINT', stop)

@@ -26,8 +26,19 @@ import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
 import type { Ticket } from './ticket.js'
 
+/**
+ * The provider lookup (`searching`, then `found` for each distinct provider with the count so
+ * far, then `done` when no more will come), `start` once the root is read, then the session's
+ * and the export's events.
+ */
+/** The provider lookup of a fetch (or of a read of what the repo lacks): started, each provider found, ended. */
+export type ProviderLookupEvents =
+  ProgressEvent<'fetch:providers:searching', { root: string }> |
+  ProgressEvent<'fetch:providers:found', { peer: string, count: number }> |
+  ProgressEvent<'fetch:providers:done', { count: number }>
+
 export type FetchProgressEvents =
-  SessionProgressEvents | ExportProgressEvents |
+  SessionProgressEvents | ExportProgressEvents | ProviderLookupEvents |
   ProgressEvent<'fetch:start', { root: string, name: string, size: number, type: string }>
 
 export interface FetchOptions extends Pick<TreeExportOptions, 'maxEntries' | 'maxBytes'> {
@@ -107,15 +118,21 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
   }
 }
 
-function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number }): Discovery {
+function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number, onProgress?: (event: ProviderLookupEvents) => void }): Discovery {
   const discovery: Discovery = { done: Promise.resolve(), seen: new Set() }
+  const { onProgress } = options
   const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
     if (peer.equals(c.host.peerId)) return
     if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
-    discovery.seen.add(peer.toString())
+    const id = peer.toString()
+    if (!discovery.seen.has(id)) {
+      discovery.seen.add(id)
+      onProgress?.(new CustomProgressEvent('fetch:providers:found', { peer: id, count: discovery.seen.size }))
+    }
     session.addProvider(peer)
   }
   discovery.done = (async () => {
+    onProgress?.(new CustomProgressEvent('fetch:providers:searching', { root: ticket.root.toString() }))
     try {
       if (ticket.peer !== undefined) await addProvider(ticket.peer, ticket.addrs)
       for await (const p of c.routing.findProviders(ticket.root, options)) await addProvider(p.id, p.multiaddrs)
@@ -123,6 +140,7 @@ function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSe
       discovery.lookupError = err as Error
     } finally {
       session.providersComplete()
+      onProgress?.(new CustomProgressEvent('fetch:providers:done', { count: discovery.seen.size }))
     }
   })()
   return discovery
@@ -189,7 +207,7 @@ export interface NetworkSourceOptions {
   requestTimeout?: number
   /** As FetchOptions' findTimeout. */
   findTimeout?: number
-  onProgress?: (event: SessionProgressEvents) => void
+  onProgress?: (event: SessionProgressEvents | ProviderLookupEvents) => void
 }
 
 /**
@@ -230,7 +248,7 @@ export class NetworkSource implements BlockSource {
     }, { signal: this.signal, requestTimeout: this.options.requestTimeout, onProgress: this.options.onProgress })
     session.start()
     this.session = session
-    this.discovery = discoverProviders(this.c, this.ticket, session, { signal: this.signal, timeout: this.options.findTimeout })
+    this.discovery = discoverProviders(this.c, this.ticket, session, { signal: this.signal, timeout: this.options.findTimeout, onProgress: this.options.onProgress })
     return session
   }
 

@@ -11,6 +11,7 @@ import type { SessionProgressEvents } from '../exchange/session.js'
 import { resolvePath, type Resolved } from '../files/directory.js'
 import { exportFile, type BlockSource, type ExportOptions, type ExportProgressEvents } from '../files/exporter.js'
 import { formatRootPath } from './cid.js'
+import type { ProviderLookupEvents } from './fetch.js'
 import type { PeerLinkNetwork } from './network.js'
 import type { Ticket } from './ticket.js'
 
@@ -27,11 +28,11 @@ export interface ReadOptions {
    */
   findTimeout?: number
   signal?: AbortSignal
-  onProgress?: (event: SessionProgressEvents) => void
+  onProgress?: (event: SessionProgressEvents | ProviderLookupEvents) => void
 }
 
 export interface RangeOptions extends Omit<ReadOptions, 'onProgress'>, Pick<ExportOptions, 'offset' | 'length'> {
-  onProgress?: (event: SessionProgressEvents | ExportProgressEvents) => void
+  onProgress?: (event: SessionProgressEvents | ProviderLookupEvents | ExportProgressEvents) => void
 }
 
 /** Where a read gets its blocks, what to report for a failure, and what to end after it. */

@@ -53,17 +53,20 @@ describe('the daemon and the CLI through it', function () {
     expect(ls.map(p => p.cid)).to.include(entry.cid)
   })
 
-  it('shows a progress bar with bytes, rate and peers when fetching on a terminal', async () => {
+  it('on a terminal, says while it finds providers, then shows a bar that fits the width and ends at 100 %', async () => {
     const [a, b] = daemons
     const f = await randomFile(dir.path, 'bar.bin', 5 * 1024 * 1024)
     const [entry] = JSON.parse((await runCli(['--repo', a.repo, 'add', '--json', f.path], {}, 60_000)).stdout) as Array<{ ticket: string }>
     const out = join(dir.path, 'bar.out')
-    const r = await runCliInTerminal(['--repo', b.repo, 'fetch', entry.ticket, '-o', out], 60_000)
+    const r = await runCliInTerminal(['--repo', b.repo, 'fetch', entry.ticket, '-o', out], { timeoutMs: 60_000, columns: 60 })
     expect(r.code, r.stdout + r.stderr).to.equal(0)
-    // The last frame before the summary is complete.
+    // The ticket's sharer is found at once; the bar replaces that line.
+    expect(terminalFrames(r.stdout, 'finding providers')).to.include('finding providers… 1 found')
     const frames = terminalFrames(r.stdout, 'fetching')
     expect(frames.length, r.stdout).to.be.greaterThan(0)
-    expect(frames.at(-1)).to.match(/^fetching \S+ 100% \| 5\.0 MiB of 5\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| 1 peers$/)
+    for (const frame of frames) expect(frame.length, frame).to.be.at.most(59)
+    // The last frame is complete, with the rate kept (the total and the time left for room).
+    expect(frames.at(-1)).to.match(/^fetching \S+ 100% \| 5\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| 1 peer$/)
     expect(r.stdout).to.include(`wrote ${out}`)
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
   })
@@ -71,11 +74,12 @@ describe('the daemon and the CLI through it', function () {
   it('shows a progress bar when adding through the daemon on a terminal', async () => {
     const [a] = daemons
     const f = await randomFile(dir.path, 'add-bar.bin', 48 * 1024 * 1024)
-    const r = await runCliInTerminal(['--repo', a.repo, 'add', f.path], 60_000)
+    const r = await runCliInTerminal(['--repo', a.repo, 'add', f.path], { timeoutMs: 60_000 })
     expect(r.code, r.stdout + r.stderr).to.equal(0)
     const frames = terminalFrames(r.stdout, 'adding')
     expect(frames.length, r.stdout).to.be.greaterThan(1)
     expect(frames.some(l => / [1-9]\d?% \| /.test(l)), frames.join('\n')).to.equal(true) // seen part-way, not only at the end
+    expect(frames.at(-1)).to.match(/ 100% \| 48\.0 MiB of 48\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| in (\d+s|\d+m\d\ds)$/)
     expect(r.stdout).to.match(/added \S+ add-bar\.bin \(48\.0 MiB\)/)
     expect(r.stdout).to.include('stored 68.0 MiB for 48.0 MiB: 1.42×') // the short last stripe keeps its 4 parity blocks
   })

@@ -1,5 +1,4 @@
 import { statfsSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -10,31 +9,9 @@ import type { StripeNode } from '../../src/files/format.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { bootstrapFrom, randomFile, startNetwork, startNode, waitUntil, type TestNetwork } from '../helpers/network.js'
 import { smallDisk, stripesOf } from '../helpers/repo.js'
+import { slowLink } from '../helpers/slow-link.js'
 
 const MiB = 1024 * 1024
-
-/** A TCP relay to `port` on 127.0.0.1 whose answers come back at `bytesPerSecond`. */
-async function slowLink (port: number, bytesPerSecond: number): Promise<{ port: number, close: () => void }> {
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1')
-    sockets.add(client).add(upstream)
-    client.pipe(upstream)
-    upstream.on('data', (chunk: Buffer) => {
-      upstream.pause()
-      client.write(chunk)
-      setTimeout(() => upstream.resume(), chunk.byteLength / bytesPerSecond * 1000)
-    })
-    const end = (): void => { client.destroy(); upstream.destroy() }
-    client.on('error', end).on('close', end)
-    upstream.on('error', end).on('close', end)
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => { for (const s of sockets) s.destroy(); server.close() }
-  }
-}
 
 async function stripes (node: PeerLinkNode, root: CID): Promise<StripeNode[]> {
   return (await stripesOf(node.blockstore, root)).map(s => s.node)
@@ -52,7 +29,14 @@ describe('fetch across a loopback network', function () {
     const added = await a.add(f.path, { chunkSize: 256 * 1024, k: 4, m: 2 })
     expect(added.provided).to.equal(true)
     const out = join(net.dir, 'one.out')
-    const r = await d.fetch(parseTarget(added.cid.toString()), { output: out })
+    const events: string[] = []
+    const r = await d.fetch(parseTarget(added.cid.toString()), {
+      output: out,
+      onProgress: (e) => { if (e.type.startsWith('fetch:')) events.push(e.type === 'fetch:providers:found' ? `found ${e.detail.count}` : e.type) }
+    })
+    // The lookup is told from its start; when it ends, against the root's arrival, depends on the DHT.
+    expect(events.filter(e => e !== 'fetch:providers:done')).to.deep.equal(['fetch:providers:searching', 'found 1', 'fetch:start'])
+    expect(events.filter(e => e === 'fetch:providers:done')).to.have.length(1)
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
     expect(r.providers.map(p => p.peer)).to.deep.equal([a.network.peerId.toString()])
     const parity = (await stripes(a, added.cid)).reduce((n, s) => n + s.parity.length, 0)

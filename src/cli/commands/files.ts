@@ -10,10 +10,11 @@ import { treeBytes } from '../../files/fs.js'
 import type { FetchResult } from '../../node/fetch.js'
 import { isTicket, parseCid, parseRootPath } from '../../node/cid.js'
 import { parseIntArg, parseSize } from '../arguments.js'
-import type { Backend, ProgressLine } from '../backend.js'
+import type { Backend } from '../backend.js'
 import type { CommandGroup } from '../commands.js'
 import { addedBeforeFailureNote, addedText, fetchedText, notAnnouncedNote, pinsText, skippedNote, statText, unpinnedText, usageNote } from '../format.js'
-import { TransferBar, barShown, transferBar } from '../progress.js'
+import { fetchWithProgress } from '../fetch-progress.js'
+import { TransferBar, barShown } from '../progress.js'
 import { note, print, printJson, withBackend, writeOut, type JsonFlag } from '../run.js'
 
 interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean }
@@ -107,6 +108,7 @@ async function addEach (b: Backend, paths: string[], o: AddFlags): Promise<AddOu
       before += r.size
       results.push(r)
     }
+    bar?.complete()
   } catch (err) {
     bar?.stop()
     for (const r of results) note(addedBeforeFailureNote(r))
@@ -180,20 +182,9 @@ function pathInside (dir: string, name: string): string {
   return joinPath(dir, name)
 }
 
-/** Fetches with a bar of bytes written, rate and providers in the session. */
+/** Fetches with the provider line and the bar (see fetch-progress.ts). */
 async function fetchShowingProgress (b: Backend, target: string, to: { output?: string, force?: boolean }, o: FetchFlags): Promise<FetchResult> {
-  const bar = transferBar('fetching', o.json !== true, ' | {peers} peers')
-  let peers = 0
-  const onProgress = (line: ProgressLine): void => {
-    if (line.event === 'fetch:start') bar?.start(line.detail.size, { peers })
-    if (line.event === 'exchange:session:provider') peers += line.detail.status === 'joined' ? 1 : -1
-    if (line.event === 'files:export:progress') bar?.update(line.detail.bytes, { peers })
-  }
-  try {
-    return await b.fetch(target, to, onProgress)
-  } finally {
-    bar?.stop()
-  }
+  return await fetchWithProgress(o.json !== true, async (onProgress) => await b.fetch(target, to, onProgress))
 }
 
 async function statRoot (text: string, o: JsonFlag, cmd: Command): Promise<void> {
