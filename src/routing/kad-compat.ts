@@ -99,7 +99,6 @@ export async function writeProviderRecords (stream: Stream, keys: Array<Uint8Arr
  */
 interface ProviderStore {
   addProvider: (key: CID, provider: PeerId, options?: AbortOptions) => Promise<void>
-  removeProvider: (key: CID, provider: PeerId, options?: AbortOptions) => Promise<void>
   datastore: Datastore
   datastorePrefix: string
 }
@@ -117,11 +116,6 @@ export async function writeSelfRecord (dht: KadDHT, self: PeerId, key: CID, opti
   await providerStore(dht).addProvider(key, self, options)
 }
 
-/** Removes the record naming `self` for the routing key `key` from kad-dht's own store. */
-export async function removeSelfRecord (dht: KadDHT, self: PeerId, key: CID, options: { signal?: AbortSignal } = {}): Promise<void> {
-  await providerStore(dht).removeProvider(key, self, options)
-}
-
 /** A record naming this node that kad-dht's store holds. */
 export interface SelfRecord {
   /** The routing key it is stored under. */
@@ -131,7 +125,8 @@ export interface SelfRecord {
 }
 
 /**
- * The records naming `self` in kad-dht's own store. kad-dht keeps each under
+ * The records naming `self` in kad-dht's own store (its public `cancelReprovide` removes
+ * one). kad-dht keeps each under
  * `<prefix>/<routing key's multihash, base32>/<provider's peer id>`, its value the time it
  * was written as a varint of milliseconds.
  */

@@ -7,7 +7,7 @@ import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
 import { NotAnnouncedError } from '../errors.js'
-import { recordStored, removeSelfRecord, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord } from './kad-compat.js'
+import { recordStored, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord } from './kad-compat.js'
 
 export interface LookupStats {
   /** Milliseconds from start to the last event. */
@@ -125,7 +125,7 @@ export class Routing {
     for await (const r of selfRecords(this.init.dht, this.init.self, options)) {
       if (!kept.has(r.key.toString()) && r.written < (options.since ?? Infinity)) stale.push(r.key)
     }
-    for (const key of stale) await removeSelfRecord(this.init.dht, this.init.self, key, options)
+    for (const key of stale) await this.init.dht.cancelReprovide(key, options)
     return stale.length
   }
 

@@ -16,7 +16,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { DHT_PROTOCOL } from '../../src/node/host.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { peerKey, placeOf, recordStored, removeSelfRecord, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord, type SelfRecord } from '../../src/routing/kad-compat.js'
+import { peerKey, placeOf, recordStored, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord, type SelfRecord } from '../../src/routing/kad-compat.js'
 import { Message } from '../../src/routing/pb/dht.js'
 import { startNetwork, waitForRoutingTables, waitUntil, type TestNetwork } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
@@ -36,7 +36,12 @@ const randomRoot = async (): Promise<CID> => CID.createV1(raw.code, await sha256
 const quietLogger = { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {} }) }
 const BLAKE3 = 0x1e
 
-interface ProvidersClass { new (components: unknown, init: unknown): { addProvider: (key: CID, peer: PeerId, options?: { time?: Date }) => Promise<void> } }
+interface ProvidersClass {
+  new (components: unknown, init: unknown): {
+    addProvider: (key: CID, peer: PeerId, options?: { time?: Date }) => Promise<void>
+    removeProvider: (key: CID, peer: PeerId) => Promise<void>
+  }
+}
 interface KadReprovider extends EventTarget { start: () => void, stop: () => void }
 
 async function collectSelf (dht: KadDHT, self: PeerId): Promise<SelfRecord[]> {
@@ -122,7 +127,7 @@ describe('kad-dht compatibility: its code', () => {
       expect(own.map(r => r.key.toString())).to.deep.equal([routingKey(old).toString(), routingKey(fresh).toString()])
       expect(own[0].written).to.equal(then.getTime())
       expect(own[1].written).to.be.within(before, Date.now())
-      await removeSelfRecord(store.dht, self, routingKey(old))
+      await store.providers.removeProvider(routingKey(old), self)
       expect((await collectSelf(store.dht, self)).map(r => r.key.toString())).to.deep.equal([routingKey(fresh).toString()])
       expect(await collectSelf(store.dht, other)).to.have.length(1)
     } finally {
@@ -252,7 +257,7 @@ describe('kad-dht compatibility: a network of real nodes', function () {
     await writeSelfRecord(dhtOf(holder), self, routingKey(root))
     expect(await providersNamed(asker, holder, root)).to.deep.equal([self.toString()])
     expect((await collectSelf(dhtOf(holder), self)).some(r => r.key.equals(routingKey(root)))).to.equal(true)
-    await removeSelfRecord(dhtOf(holder), self, routingKey(root))
+    await dhtOf(holder).cancelReprovide(routingKey(root))
     expect(await providersNamed(asker, holder, root)).to.deep.equal([])
   })
 })
