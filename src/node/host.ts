@@ -105,10 +105,11 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
         clientMode: false,
         peerInfoMapper: n.privateAddresses ? passthroughMapper : removePrivateAddressesMapper,
         // kad-dht's reprovider is what drops the records this node holds for others once they
-        // expire (until then they are served), every `interval`. It would also renew this
-        // node's own records, one lookup per root and whether pinned or not; PeerLink's
-        // reprovider does that instead (routing/reprovider.ts), and Routing leaves kad-dht no
-        // record of its own to renew. (`providers.provideValidity` is not read by kad-dht 16.)
+        // expire (until then they are served), every `interval`. It would also announce this
+        // node's own records again, one lookup per root, once one is older than `validity`
+        // (threshold 0: not before); PeerLink's reprovider renews them every round, so none
+        // gets that old, and announces them itself (routing/reprovider.ts).
+        // (`providers.provideValidity` is not read by kad-dht 16.)
         reprovide: { validity: options.provideValidity, interval: options.recordCleanupInterval, threshold: 0 }
       })
     }

@@ -129,7 +129,9 @@ export class PeerLinkNetwork {
       })
     const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore, init.repo, init.announce !== false, metrics)
     await server.start()
+    // A node that does not announce names itself nowhere, even from records a daemon left.
     if (net.announces) reprovider.start()
+    else await routing.withdrawAllBut([])
     return net
   }
 

@@ -1,17 +1,22 @@
 // Everything PeerLink assumes about @libp2p/kad-dht beyond its public types, in one place:
 // where kad-dht places keys and peers in its keyspace, how its servers read a provider key,
 // the wire form of ADD_PROVIDER and how a server handles a stream of them, what its
-// provide's events mean, that it keeps a record of its own for what it provides, and where
-// its routing table is. Each assumption has a test of its own in test/routing/kad-compat.spec.ts,
+// provide's events mean, that it keeps a record of its own for what it provides, where and
+// how its provider store keeps records (it answers GET_PROVIDERS from it, and its reprovider
+// re-announces this node's own records from it once they expire), and where its routing
+// table is. Each assumption has a test of its own in test/routing/kad-compat.spec.ts,
 // so an upgrade of kad-dht that breaks one fails there, by name, rather than misplacing records.
 import { createHash } from 'node:crypto'
-import type { PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
 import { pbStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
+import * as varint from 'uint8-varint'
+import { fromString } from 'uint8arrays'
 import { ProtocolError } from '../errors.js'
 import { Message } from './pb/dht.js'
 
@@ -85,4 +90,59 @@ export async function writeProviderRecords (stream: Stream, keys: Array<Uint8Arr
   const echo = await messages.read(options)
   if (echo.type !== Message.MessageType.PING) throw new ProtocolError(`the DHT peer answered ${echo.type} to a PING`)
   await stream.close(options)
+}
+
+/**
+ * kad-dht's store of provider records, the one its servers answer GET_PROVIDERS from. The
+ * service `kadDHT()` makes is a `KadDHT` class whose `providers` is public; where that store
+ * keeps its records (`datastore`, under `datastorePrefix`) is not.
+ */
+interface ProviderStore {
+  addProvider: (key: CID, provider: PeerId, options?: AbortOptions) => Promise<void>
+  datastore: Datastore
+  datastorePrefix: string
+}
+
+function providerStore (dht: KadDHT): ProviderStore {
+  return (dht as unknown as { providers: ProviderStore }).providers
+}
+
+/**
+ * Writes (or renews) the record naming `self` as a provider of the routing key `key` in
+ * kad-dht's own store, stamped now: kad-dht then names this node when asked for the key's
+ * providers, and its reprovider leaves the record alone until it is older than the validity.
+ */
+export async function writeSelfRecord (dht: KadDHT, self: PeerId, key: CID, options: { signal?: AbortSignal } = {}): Promise<void> {
+  await providerStore(dht).addProvider(key, self, options)
+}
+
+/** A record naming this node that kad-dht's store holds. */
+export interface SelfRecord {
+  /** The routing key it is stored under. */
+  key: CID
+  /** When it was written, in ms since the epoch. */
+  written: number
+}
+
+/**
+ * The records naming `self` in kad-dht's own store (its public `cancelReprovide` removes
+ * one). kad-dht keeps each under
+ * `<prefix>/<routing key's multihash, base32>/<provider's peer id>`, its value the time it
+ * was written as a varint of milliseconds.
+ */
+export async function * selfRecords (dht: KadDHT, self: PeerId, options: { signal?: AbortSignal } = {}): AsyncGenerator<SelfRecord> {
+  const store = providerStore(dht)
+  const tail = `/${self.toString()}`
+  for await (const { key, value } of store.datastore.query({ prefix: store.datastorePrefix }, options)) {
+    const path = key.toString()
+    if (!path.endsWith(tail)) continue
+    let record: SelfRecord
+    try {
+      const encoded = path.slice(0, -tail.length).split('/').pop() ?? ''
+      record = { key: CID.createV1(raw.code, Digest.decode(fromString(encoded, 'base32'))), written: varint.decode(value) }
+    } catch {
+      continue // not a record kad-dht wrote (kad-dht's reprovider skips it too)
+    }
+    yield record
+  }
 }

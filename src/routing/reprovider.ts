@@ -66,8 +66,14 @@ export class Reprovider {
   async provideAll (roots?: CID[], options: { signal?: AbortSignal } = {}): Promise<ReprovideRound> {
     const started = Date.now()
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
+    const all = roots ?? await this.init.roots()
+    // Before any lookup: the first round runs as the node starts, and kad-dht's reprovider
+    // first looks for expired records of this node's own one cleanup interval later. Only a
+    // round of every pinned root knows which records of its own are stale.
+    await this.routing.nameSelf(all, { signal })
+    if (roots === undefined) await this.routing.withdrawAllBut(all, { since: started, signal })
     // Each root's lookup key and its place in the keyspace (its dhtKey), hashed once.
-    const planned: Array<PlanRoot<CID>> = (roots ?? await this.init.roots()).map(cid => {
+    const planned: Array<PlanRoot<CID>> = all.map(cid => {
       const target = routingKey(cid).multihash.bytes
       return { root: cid, target, key: toBig(placeOf(target)) }
     })

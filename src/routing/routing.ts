@@ -7,7 +7,7 @@ import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
 import { NotAnnouncedError } from '../errors.js'
-import { recordStored, routingKey, routingTableSize, writeProviderRecords } from './kad-compat.js'
+import { recordStored, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord } from './kad-compat.js'
 
 export interface LookupStats {
   /** Milliseconds from start to the last event. */
@@ -85,6 +85,9 @@ export class Routing {
     if (this.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
+    // kad-dht first writes a record of this node's own for the root, stamped now: from it this
+    // node names itself to whoever asks for the root's providers. The reprovider's rounds
+    // renew it while the root is pinned and remove it once it is not (see nameSelf).
     try {
       for await (const e of this.init.dht.provide(routingKey(root), { signal })) {
         count(stats, e)
@@ -92,10 +95,6 @@ export class Routing {
       }
     } finally {
       this.init.onLookup?.('provide', Date.now() - stats.ms, stats.stored > 0)
-      // kad-dht keeps a record of its own for every key it provides (even one whose provide
-      // failed) and announces it again by itself, whether or not the root is still pinned.
-      // PeerLink's reprovider renews what is pinned; the DHT is left nothing of its own.
-      await this.withdraw(root)
     }
     stats.ms = Date.now() - stats.ms
     if (stats.stored === 0) throw new NotAnnouncedError(root.toString(), `no DHT peer took the record (${stats.responses} of ${stats.queries} queries answered)`)
@@ -108,6 +107,32 @@ export class Routing {
    */
   async withdraw (root: CID): Promise<void> {
     await this.init.dht.cancelReprovide(routingKey(root)).catch(() => {})
+  }
+
+  /**
+   * Makes this node name itself as a provider of each of `roots`, from a record in kad-dht's
+   * own store stamped now. kad-dht's reprovider announces such a record again by itself, one
+   * lookup per root, once it is older than the validity; renewed in every reprovide round
+   * (twice per validity) it never is, and PeerLink's reprovider alone sends the records.
+   */
+  async nameSelf (roots: CID[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    for (const root of roots) await writeSelfRecord(this.init.dht, this.init.self, routingKey(root), options)
+  }
+
+  /**
+   * Removes every record of this node's own from kad-dht's store but those for `keep` and
+   * those written at or after `since` (by a provide that raced with the reading of `keep`):
+   * a root unpinned while the node was offline, or provided without being pinned, is named
+   * no longer, and never announced again by kad-dht. Returns how many were removed.
+   */
+  async withdrawAllBut (keep: CID[], options: { since?: number, signal?: AbortSignal } = {}): Promise<number> {
+    const kept = new Set(keep.map(root => routingKey(root).toString()))
+    const stale: CID[] = []
+    for await (const r of selfRecords(this.init.dht, this.init.self, options)) {
+      if (!kept.has(r.key.toString()) && r.written < (options.since ?? Infinity)) stale.push(r.key)
+    }
+    for (const key of stale) await this.init.dht.cancelReprovide(key, options)
+    return stale.length
   }
 
   /** Looks up the peers closest to a DHT key (a routing key's multihash bytes). */

@@ -2,22 +2,25 @@
 // public types. An upgrade of kad-dht that changes one fails here, by name. The first part
 // reads kad-dht's own (unexported) code; the second asks a small network of real nodes.
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
+import { LevelDatastore } from 'datastore-level'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { DHT_PROTOCOL } from '../../src/node/host.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { peerKey, placeOf, recordStored, routingKey, routingTableSize, writeProviderRecords } from '../../src/routing/kad-compat.js'
+import { peerKey, placeOf, recordStored, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord, type SelfRecord } from '../../src/routing/kad-compat.js'
 import { Message } from '../../src/routing/pb/dht.js'
 import { startNetwork, waitForRoutingTables, waitUntil, type TestNetwork } from '../helpers/network.js'
-import { holdsRecord } from './holds-record.js'
+import { tempDir } from '../helpers/repo.js'
+import { holdsRecord, providersNamed } from './holds-record.js'
 
 /** A module of kad-dht's build that its package does not export, by its path under dist/src. */
 async function kadInternal<T> (path: string): Promise<T> {
@@ -32,6 +35,31 @@ const randomPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await gener
 const randomRoot = async (): Promise<CID> => CID.createV1(raw.code, await sha256.digest(randomBytes(32)))
 const quietLogger = { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {} }) }
 const BLAKE3 = 0x1e
+
+interface ProvidersClass {
+  new (components: unknown, init: unknown): {
+    addProvider: (key: CID, peer: PeerId, options?: { time?: Date }) => Promise<void>
+    removeProvider: (key: CID, peer: PeerId) => Promise<void>
+  }
+}
+interface KadReprovider extends EventTarget { start: () => void, stop: () => void }
+
+async function collectSelf (dht: KadDHT, self: PeerId): Promise<SelfRecord[]> {
+  const out: SelfRecord[] = []
+  for await (const r of selfRecords(dht, self)) out.push(r)
+  return out
+}
+
+/** kad-dht's provider store on a LevelDB datastore in a temporary directory, as `KadDHT.providers`. */
+async function providerStore (): Promise<{ datastore: LevelDatastore, providers: InstanceType<ProvidersClass>, dht: KadDHT, cleanup: () => Promise<void> }> {
+  const { Providers } = await kadInternal<{ Providers: ProvidersClass }>('./providers.js')
+  const dir = await tempDir('peerlink-kad-store-')
+  const datastore = new LevelDatastore(join(dir.path, 'dht'))
+  await datastore.open()
+  const providers = new Providers({ datastore, logger: quietLogger }, { logPrefix: 'test', datastorePrefix: '/dht' })
+  const cleanup = async (): Promise<void> => { await datastore.close(); await dir.cleanup() }
+  return { datastore, providers, dht: { providers } as unknown as KadDHT, cleanup }
+}
 
 describe('kad-dht compatibility: its code', () => {
   it('places a lookup key at the SHA-256 of the key', async () => {
@@ -83,6 +111,65 @@ describe('kad-dht compatibility: its code', () => {
     const blake3 = Digest.create(BLAKE3, randomBytes(32)).bytes
     const err = await handler.handle(sender, add(blake3, sender)).then(() => undefined, (e: Error) => e)
     expect(err?.message).to.equal('Invalid CID')
+  })
+
+  it('keeps each provider record under its key and provider with the time it was written, where selfRecords reads this node\'s own', async () => {
+    const store = await providerStore()
+    try {
+      const [self, other] = await Promise.all([randomPeer(), randomPeer()])
+      const [fresh, old, others] = await Promise.all([randomRoot(), randomRoot(), randomRoot()])
+      const before = Date.now()
+      await writeSelfRecord(store.dht, self, routingKey(fresh))
+      const then = new Date(before - 3_600_000)
+      await store.providers.addProvider(routingKey(old), self, { time: then })
+      await store.providers.addProvider(routingKey(others), other)
+      const own = (await collectSelf(store.dht, self)).sort((a, b) => a.written - b.written)
+      expect(own.map(r => r.key.toString())).to.deep.equal([routingKey(old).toString(), routingKey(fresh).toString()])
+      expect(own[0].written).to.equal(then.getTime())
+      expect(own[1].written).to.be.within(before, Date.now())
+      await store.providers.removeProvider(routingKey(old), self)
+      expect((await collectSelf(store.dht, self)).map(r => r.key.toString())).to.deep.equal([routingKey(fresh).toString()])
+      expect(await collectSelf(store.dht, other)).to.have.length(1)
+    } finally {
+      await store.cleanup()
+    }
+  })
+
+  it('announces a record of this node\'s own again by itself only once it has expired (threshold 0), first looking one interval after it starts', async () => {
+    const { Reprovider } = await kadInternal<{ Reprovider: new (components: unknown, init: unknown) => KadReprovider }>('./reprovider.js')
+    const store = await providerStore()
+    const [self, other] = await Promise.all([randomPeer(), randomPeer()])
+    const validity = 60_000
+    const interval = 300
+    const announced: string[] = []
+    const reprovider = new Reprovider({ logger: quietLogger, peerId: self, datastore: store.datastore, addressManager: { getAddresses: () => [] } }, {
+      logPrefix: 'test',
+      metricsPrefix: 'test',
+      datastorePrefix: '/dht',
+      contentRouting: { provide: async function * (key: CID) { announced.push(key.toString()) } },
+      operationMetrics: {},
+      threshold: 0,
+      validity,
+      interval
+    })
+    try {
+      const [fresh, aging, expired, others] = await Promise.all([randomRoot(), randomRoot(), randomRoot(), randomRoot()])
+      await store.providers.addProvider(routingKey(fresh), self)
+      await store.providers.addProvider(routingKey(aging), self, { time: new Date(Date.now() - validity + 10_000) })
+      await store.providers.addProvider(routingKey(expired), self, { time: new Date(Date.now() - validity - 1000) })
+      await store.providers.addProvider(routingKey(others), other, { time: new Date(Date.now() - validity - 1000) })
+      let firstLook = 0
+      reprovider.addEventListener('reprovide:start', () => { firstLook ||= Date.now() })
+      const started = Date.now()
+      reprovider.start()
+      await waitUntil(() => announced.length > 0, 10_000, 'kad-dht announced the expired record')
+      expect(firstLook - started).to.be.at.least(interval)
+      await new Promise(resolve => setTimeout(resolve, 100))
+      expect(announced).to.deep.equal([routingKey(expired).toString()])
+    } finally {
+      reprovider.stop()
+      await store.cleanup()
+    }
   })
 
   it('echoes a PING as it came', async () => {
@@ -152,9 +239,25 @@ describe('kad-dht compatibility: a network of real nodes', function () {
   it('keeps a record of its own for a root it provided, until cancelReprovide', async () => {
     const [provider] = nodes
     const root = await randomRoot()
+    const before = Date.now()
     for await (const e of dhtOf(provider).provide(routingKey(root), { signal: AbortSignal.timeout(20_000) })) void e
     expect(await holdsRecord(provider, root, provider)).to.equal(true)
+    const own = (await collectSelf(dhtOf(provider), provider.network.peerId)).filter(r => r.key.equals(routingKey(root)))
+    expect(own).to.have.length(1)
+    expect(own[0].written).to.be.within(before, Date.now())
     await dhtOf(provider).cancelReprovide(routingKey(root))
     expect(await holdsRecord(provider, root, provider)).to.equal(false)
+  })
+
+  it('answers GET_PROVIDERS with itself, and its addresses, from a record of its own in its provider store', async () => {
+    const [holder, asker] = nodes
+    const root = await randomRoot()
+    const self = holder.network.peerId
+    expect(await providersNamed(asker, holder, root)).to.deep.equal([])
+    await writeSelfRecord(dhtOf(holder), self, routingKey(root))
+    expect(await providersNamed(asker, holder, root)).to.deep.equal([self.toString()])
+    expect((await collectSelf(dhtOf(holder), self)).some(r => r.key.equals(routingKey(root)))).to.equal(true)
+    await dhtOf(holder).cancelReprovide(routingKey(root))
+    expect(await providersNamed(asker, holder, root)).to.deep.equal([])
   })
 })
