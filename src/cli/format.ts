@@ -23,8 +23,10 @@ export type JsonOutput =
   | GcResult // gc
   | VerifyReport // verify
   | DoctorReport // doctor
+  | LoginUrlOut // ui
 
 export interface ShareOut { cid: string, ticket: string }
+export interface LoginUrlOut { url: string, expires: string }
 
 export function jsonText (value: JsonOutput): string {
   return JSON.stringify(value, null, 2)

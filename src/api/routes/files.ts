@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { parseCid } from '../../node/cid.js'
 import { parseTarget } from '../../node/ticket.js'
+import { attachment } from '../content-disposition.js'
 import { errorBody, loggingFailure } from '../error-handler.js'
 import { encodeFrames, FRAMES_TYPE } from '../frames.js'
 import { streamNdjson } from '../ndjson.js'
@@ -12,7 +13,7 @@ import { PROGRESS_INTERVAL, throttle } from '../throttle.js'
 
 interface AddBody { path: string, recursive?: boolean, chunkSize?: Count, k?: Count, m?: Count, progress?: boolean }
 interface FetchBody { target: string, output?: string, force?: boolean, findTimeout?: Count }
-interface Range { offset?: Count, length?: Count }
+interface CatQuery { offset?: Count, length?: Count, download?: '1' }
 
 export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
   // JSON, or with `progress: true` NDJSON: { bytes } lines (bytes read so far), then the result.
@@ -51,9 +52,11 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
     }))
   })
 
-  app.get<{ Params: CidParams, Querystring: Range }>('/cat/:cid', {
-    schema: { params: cidParams, querystring: object({ offset: count, length: count }) }
+  // `download=1` adds a Content-Disposition naming the file, so a browser saves it (streamed to disk).
+  app.get<{ Params: CidParams, Querystring: CatQuery }>('/cat/:cid', {
+    schema: { params: cidParams, querystring: object({ offset: count, length: count, download: { type: 'string', enum: ['1'] } }) }
   }, async (req, reply) => {
+    if (req.query.download === '1') void reply.header('content-disposition', attachment((await node.stat(parseCid(req.params.cid), { signal: req.callSignal })).name))
     const source = node.cat(parseCid(req.params.cid), { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
     // Read the first piece before answering, so a bad root is a proper error status.
     const first = await source.next()
