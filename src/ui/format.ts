@@ -21,3 +21,7 @@ export function eta (left: number, bytesPerSecond: number): string {
 export function short (id: string): string {
   return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
 }
+
+export function plural (n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}

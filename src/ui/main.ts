@@ -1,5 +1,6 @@
 // The page: three tabs (Share, Receive, Node) over the daemon's API, behind the session that
-// `peerlink ui`'s login link opened. Without one, it says how to get one.
+// `peerlink ui`'s login link opened. Without one, it says how to get one. Every tab stays
+// mounted (hidden when not shown), so a share or a fetch under way keeps going across tabs.
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { CallError, getJson } from './api.js'
@@ -40,12 +41,14 @@ function App () {
     <header><h1>PeerLink</h1>
       <nav role="tablist" aria-label="Sections" onKeyDown=${onKey}>
         ${TABS.map(t => html`<button type="button" role="tab" id=${`tab-${t.id}`} key=${t.id} aria-selected=${t.id === current.id}
-          aria-controls="panel" tabIndex=${t.id === current.id ? 0 : -1} onClick=${() => { setTab(t.id) }}>${t.label}</button>`)}
+          aria-controls=${`panel-${t.id}`} tabIndex=${t.id === current.id ? 0 : -1} onClick=${() => { setTab(t.id) }}>${t.label}</button>`)}
       </nav>
     </header>
-    <main id="panel" role="tabpanel" aria-labelledby=${`tab-${current.id}`}>
-      ${login === 'checking' ? html`<p>Connecting…</p>` : html`<${current.view} />`}
-    </main>`
+    ${login === 'checking' && html`<main><p>Connecting…</p></main>`}
+    ${login === 'in' && TABS.map(t => html`
+      <main key=${t.id} id=${`panel-${t.id}`} role="tabpanel" aria-labelledby=${`tab-${t.id}`} hidden=${t.id !== current.id}>
+        <${t.view} active=${t.id === current.id} />
+      </main>`)}`
 }
 
 render(html`<${App} />`, document.getElementById('app') as HTMLElement)

@@ -2,7 +2,7 @@
 // peers), then save the file: a plain download link, so the browser streams it to disk.
 import { useRef, useState } from 'preact/hooks'
 import { downloadUrl, postNdjson, type FetchOut } from './api.js'
-import { bytes, eta, rate, short } from './format.js'
+import { bytes, eta, plural, rate, short } from './format.js'
 import { html } from './html.js'
 
 interface Progress { name: string, size: number, bytes: number, started: number, providers: string[] }
@@ -82,7 +82,7 @@ function Fetching ({ p }: { p: Progress }) {
     <div class="progress" aria-live="polite">
       <label for="receive-progress">${p.name === '' ? 'Looking for providers…' : `Fetching ${p.name}: ${bytes(p.bytes)} of ${bytes(p.size)}`}</label>
       <progress id="receive-progress" max=${Math.max(p.size, 1)} value=${p.bytes}></progress>
-      <p>${rate(speed)}${left !== '' ? `, ${left} left` : ''}, ${p.providers.length} peers</p>
+      <p>${rate(speed)}${left !== '' ? `, ${left} left` : ''}, ${plural(p.providers.length, 'peer')}</p>
       ${p.providers.length > 0 && html`<ul class="peers">${p.providers.map(id => html`<li key=${id} title=${id}>${short(id)}</li>`)}</ul>`}
     </div>`
 }
