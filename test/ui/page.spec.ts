@@ -121,6 +121,15 @@ describe('the web page (Chromium)', function () {
     expect(wrong.status).to.equal(401)
   })
 
+  it('peerlink ui without a daemon says one is needed (exit 19)', async () => {
+    const repo = join(dir.path, 'offline')
+    expect((await runCli(['--repo', repo, 'init'])).code).to.equal(0)
+    const r = await runCli(['--repo', repo, 'ui'])
+    expect(r.code, r.stderr).to.equal(19)
+    expect(r.stderr).to.include('the web page needs a running daemon')
+    expect(r.stdout).to.equal('')
+  })
+
   it('refuses a POST that carries the session cookie but did not come from the page (403)', async () => {
     const [a] = daemons
     const page = await context.newPage()
