@@ -119,6 +119,10 @@ describe('the web page (Chromium)', function () {
     expect(await again.text()).to.include('used already')
     const wrong = await fetch(url.replace(/code=.*/, 'code=' + 'x'.repeat(43)), { redirect: 'manual' })
     expect(wrong.status).to.equal(401)
+    // The page's address without its slash leads to it, with no credentials.
+    const bare = await fetch(new URL('/ui', url), { redirect: 'manual' })
+    expect(bare.status).to.equal(302)
+    expect(bare.headers.get('location')).to.equal('/ui/')
   })
 
   it('peerlink ui without a daemon says one is needed (exit 19)', async () => {

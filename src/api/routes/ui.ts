@@ -59,6 +59,8 @@ export async function uiRoutes (app: FastifyInstance, { node, sessions, assets =
     return await reply.redirect(`${UI_PREFIX}/`)
   })
 
+  app.get(UI_PREFIX, async (_req, reply) => await reply.redirect(`${UI_PREFIX}/`))
+
   if (!existsSync(`${assets}/index.html`)) {
     app.get(`${UI_PREFIX}/*`, async (_req: FastifyRequest, reply: FastifyReply) =>
       await page(reply, 503, 'Not built', 'The web page is not built: run <code>npm run build</code> in the PeerLink checkout.'))
