@@ -78,10 +78,19 @@ describe('the web page (Chromium)', function () {
     expect(link).to.match(/^peerlink:/)
     expect(await pageA.locator('.qr svg').count()).to.equal(1)
     await shot(pageA, '2-a-shared')
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(pageA.url()).origin })
+    await pageA.getByRole('button', { name: 'Copy' }).click()
+    await pageA.getByRole('button', { name: 'Copied' }).waitFor()
+    // Strings, not functions: the tests are typed without the DOM.
+    expect(await pageA.evaluate('navigator.clipboard.readText()')).to.equal(link)
 
     const pageB = await context.newPage()
     await pageB.goto(await loginUrl(b))
-    await pageB.getByRole('tab', { name: 'Receive' }).click()
+    // Keyboard: the arrow keys move between the tabs.
+    await pageB.getByRole('tab', { name: 'Share' }).focus()
+    await pageB.keyboard.press('ArrowRight')
+    expect(await pageB.getByRole('tab', { name: 'Receive' }).getAttribute('aria-selected')).to.equal('true')
+    expect(await pageB.evaluate('document.activeElement.id')).to.equal('tab-receive')
     await pageB.getByLabel('Share link or CID').fill(link)
     await shot(pageB, '3-b-link-pasted')
     await pageB.getByRole('button', { name: 'Fetch' }).click()
