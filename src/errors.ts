@@ -328,3 +328,23 @@ export class PathNotFoundError extends PeerLinkError {
     super(`${path}: ${reason}`)
   }
 }
+
+/**
+ * A call that would change state, authenticated by the web page's session cookie but not sent by
+ * the page itself: no same-origin `Origin` (or `Sec-Fetch-Site`), or no `x-peerlink-csrf` header.
+ */
+export class CrossSiteRequestError extends PeerLinkError {
+  static override readonly code = 'ERR_CROSS_SITE'
+  static override readonly exitCode = 18
+  static override readonly httpStatus = 403
+}
+
+/** An upload longer than the daemon takes (`api.uploadLimit` in config.json). */
+export class UploadTooLargeError extends PeerLinkError {
+  static override readonly code = 'ERR_UPLOAD_TOO_LARGE'
+  static override readonly exitCode = 2
+  static override readonly httpStatus = 413
+  constructor (readonly limit: number) {
+    super(`the upload is larger than the daemon takes (${limit} bytes); raise api.uploadLimit in config.json or add the file with \`peerlink add\``)
+  }
+}

@@ -35,7 +35,7 @@ export async function startDaemon (repo: string, options: DaemonOptions = {}): P
   const shutdown = new AbortController()
   let api
   try {
-    api = await startApi({ node, token: await readToken(repo), address: options.apiAddress ?? node.config.api.address, logger: log, signal: shutdown.signal })
+    api = await startApi({ node, token: await readToken(repo), address: options.apiAddress ?? node.config.api.address, uploadLimit: node.config.api.uploadLimit, logger: log, signal: shutdown.signal })
   } catch (err) {
     await node.stop()
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

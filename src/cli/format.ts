@@ -28,8 +28,10 @@ export type JsonOutput =
   | DoctorReport // doctor
   | RepoConfig // config show
   | ConnectResult // connect
+  | LoginUrlOut // ui
 
 export interface ShareOut { cid: string, ticket: string }
+export interface LoginUrlOut { url: string, expires: string }
 
 export function jsonText (value: JsonOutput): string {
   return JSON.stringify(value, null, 2)

@@ -6,8 +6,9 @@ import { CID } from 'multiformats/cid'
 import { LevelBlockstore, type GcResult, type PinInfo, type Usage } from '../blockstore/index.js'
 import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgumentError, NotPinnedError, QuotaExceededError } from '../errors.js'
 import { exportTree, type Resolved, resolvePath, type TreeExportOptions, type TreeImportResult, importPath } from '../files/directory.js'
+import { isSafeName } from '../files/format.js'
 import { treeBytes } from '../files/fs.js'
-import { checkImportOptions, type ImportOptions } from '../files/importer.js'
+import { checkImportOptions, importFile, type ImportOptions } from '../files/importer.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
@@ -195,6 +196,24 @@ export class PeerLinkNode {
       }
       throw err
     }
+    return await this.pinAndAnnounce(result)
+  }
+
+  /**
+   * Imports a file from a byte stream (an upload) and pins it, as `add` does a path. `size`,
+   * when known beforehand, is checked against the quota and free space before anything is written.
+   */
+  async addStream (source: AsyncIterable<Uint8Array>, options: ImportOptions & { name: string, size?: number }): Promise<AddResult> {
+    if (!isSafeName(options.name)) throw new InvalidArgumentError(`${JSON.stringify(options.name.slice(0, 300))} is not a usable file name: 1 to 255 characters, not '.' or '..', without '/', '\\' or NUL`)
+    const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
+    const { k, m } = checkImportOptions(opts)
+    if (options.size !== undefined) await this.checkSpace(options.size, { k, m })
+    const r = await importFile(this.blockstore, source, opts)
+    return await this.pinAndAnnounce({ cid: r.cid, name: r.name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release })
+  }
+
+  /** Pins what an import wrote (releasing its hold from gc), then announces it when the node announces. */
+  private async pinAndAnnounce (result: AddResult): Promise<AddResult> {
     try {
       await this.blockstore.pin(result.cid, { name: result.name, size: result.size, type: result.type })
     } finally {

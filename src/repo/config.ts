@@ -26,8 +26,11 @@ export interface RepoConfig {
   /** Defaults for `add`. */
   import: { chunkSize: number, k: number, m: number }
   network: NetworkConfig
-  /** Where the daemon's HTTP API listens: host:port. Beyond loopback only when set so. */
-  api: { address: string }
+  /**
+   * Where the daemon's HTTP API listens: host:port. Beyond loopback only when set so.
+   * `uploadLimit`: most bytes one upload from the web page (POST /upload) may hold.
+   */
+  api: { address: string, uploadLimit: number }
   /** Largest number of bytes the blockstore may hold; 0 for no limit. */
   storage: { quota: number }
   /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
@@ -50,7 +53,7 @@ export function defaultConfig (): RepoConfig {
     version: REPO_VERSION,
     import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
     network: defaultNetworkConfig(),
-    api: { address: '127.0.0.1:5021' },
+    api: { address: '127.0.0.1:5021', uploadLimit: 64 * 1024 ** 3 },
     storage: { quota: 0 },
     export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
   }
@@ -74,6 +77,7 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'network.allow': 'multiaddrs',
   'network.maxConnections': 'count',
   'api.address': 'address',
+  'api.uploadLimit': 'size',
   'storage.quota': 'size',
   'export.maxEntries': 'count',
   'export.maxBytes': 'size'
@@ -171,6 +175,7 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
   }
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
   if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address) || Number(c.api.address.split(':')[1]) > 65535) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
+  if (!Number.isSafeInteger(c.api.uploadLimit) || c.api.uploadLimit < 1) bad('api.uploadLimit must be a positive whole number of bytes')
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
   if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')
   if (!Number.isSafeInteger(c.export.maxBytes) || c.export.maxBytes < 0) bad('export.maxBytes must be a whole number of bytes (0 for none)')

@@ -4,6 +4,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { parseTarget } from '../../node/ticket.js'
+import { attachment } from '../content-disposition.js'
 import { errorBody, loggingFailure } from '../error-handler.js'
 import { encodeFrames, FRAMES_TYPE } from '../frames.js'
 import { streamNdjson } from '../ndjson.js'
@@ -21,6 +22,8 @@ interface RefParams { '*': string }
 const refParams = object({ '*': text }, ['*'])
 const local = { type: 'string', enum: ['true', 'false'] } as const
 const network = (q: Local): boolean => q.local !== 'true'
+/** `download=1`: a Content-Disposition naming the file, so a browser saves it (streamed to disk). */
+interface CatQuery extends Range { download?: '1' }
 
 export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
   // JSON, or with `progress: true` NDJSON: { bytes } lines (bytes read so far), then the result.
@@ -59,10 +62,12 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
     }))
   })
 
-  app.get<{ Params: RefParams, Querystring: Range }>('/cat/*', {
-    schema: { params: refParams, querystring: object({ offset: count, length: count }) }
+  app.get<{ Params: RefParams, Querystring: CatQuery }>('/cat/*', {
+    schema: { params: refParams, querystring: object({ offset: count, length: count, download: { type: 'string', enum: ['1'] } }) }
   }, async (req, reply) => {
-    const source = node.cat(parseTarget(req.params['*']), { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
+    const target = parseTarget(req.params['*'])
+    if (req.query.download === '1') void reply.header('content-disposition', attachment((await node.stat(target, { signal: req.callSignal })).name))
+    const source = node.cat(target, { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
     // Read the first piece before answering, so a bad root is a proper error status.
     const first = await source.next()
     const bytes = loggingFailure(req, resumed(first, source))

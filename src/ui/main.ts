@@ -1,0 +1,54 @@
+// The page: three tabs (Share, Receive, Node) over the daemon's API, behind the session that
+// `peerlink ui`'s login link opened. Without one, it says how to get one. Every tab stays
+// mounted (hidden when not shown), so a share or a fetch under way keeps going across tabs.
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { CallError, getJson } from './api.js'
+import { html } from './html.js'
+import { NodeInfo } from './node.js'
+import { Receive } from './receive.js'
+import { Share } from './share.js'
+
+const TABS = [
+  { id: 'share', label: 'Share', view: Share },
+  { id: 'receive', label: 'Receive', view: Receive },
+  { id: 'node', label: 'Node', view: NodeInfo }
+] as const
+
+type Login = 'checking' | 'in' | 'out'
+
+function App () {
+  const [tab, setTab] = useState<string>(location.hash.slice(1) || 'share')
+  const [login, setLogin] = useState<Login>('checking')
+  useEffect(() => {
+    getJson('/id').then(() => { setLogin('in') }, (err: Error) => { setLogin(err instanceof CallError && err.status === 401 ? 'out' : 'in') })
+  }, [])
+  useEffect(() => { history.replaceState(null, '', `#${tab}`) }, [tab])
+  if (login === 'out') {
+    return html`<main><h1>PeerLink</h1><p role="alert">Not logged in. Run <code>peerlink ui</code> on the machine of the daemon and open the link it prints (good once, for 60 seconds).</p></main>`
+  }
+  const current = TABS.find(t => t.id === tab) ?? TABS[0]
+  // Arrow keys move between tabs, as in the WAI-ARIA tabs pattern.
+  const onKey = (e: KeyboardEvent): void => {
+    const i = TABS.findIndex(t => t.id === current.id)
+    const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : undefined
+    if (next === undefined) return
+    const t = TABS[(next + TABS.length) % TABS.length]
+    setTab(t.id)
+    document.getElementById(`tab-${t.id}`)?.focus()
+  }
+  return html`
+    <header><h1>PeerLink</h1>
+      <nav role="tablist" aria-label="Sections" onKeyDown=${onKey}>
+        ${TABS.map(t => html`<button type="button" role="tab" id=${`tab-${t.id}`} key=${t.id} aria-selected=${t.id === current.id}
+          aria-controls=${`panel-${t.id}`} tabIndex=${t.id === current.id ? 0 : -1} onClick=${() => { setTab(t.id) }}>${t.label}</button>`)}
+      </nav>
+    </header>
+    ${login === 'checking' && html`<main><p>Connecting…</p></main>`}
+    ${login === 'in' && TABS.map(t => html`
+      <main key=${t.id} id=${`panel-${t.id}`} role="tabpanel" aria-labelledby=${`tab-${t.id}`} hidden=${t.id !== current.id}>
+        <${t.view} active=${t.id === current.id} />
+      </main>`)}`
+}
+
+render(html`<${App} />`, document.getElementById('app') as HTMLElement)

@@ -1,0 +1,204 @@
+// The web page in real Chromium against two real daemons on loopback: A's page shares a file,
+// B's page receives it by the link read from A's page and saves it; the saved bytes are the
+// file's. Also: a login code works once, and a state-changing call that carries the session
+// cookie but did not come from the page itself is refused. Screenshots of each step go to
+// test/.artifacts/ui/.
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'chai'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { randomFile } from '../helpers/network.js'
+import { tempDir } from '../helpers/repo.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = fileURLToPath(new URL('../.artifacts/ui/', import.meta.url))
+const PAGE_BUILT = fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url))
+
+/** A one-time login URL from `peerlink ui` on the daemon's repo. */
+async function loginUrl (d: DaemonProcess): Promise<string> {
+  const r = await runCli(['--repo', d.repo, 'ui'], {}, 30_000)
+  expect(r.code, r.stderr).to.equal(0)
+  const url = r.stdout.trim()
+  expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+\/ui\/login\?code=[\w-]{43}$/)
+  return url
+}
+
+describe('the web page (Chromium)', function () {
+  this.timeout(180_000)
+  let dir: { path: string, cleanup: () => Promise<void> }
+  const daemons: DaemonProcess[] = []
+  let browser: Browser | undefined
+  let context: BrowserContext
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`      skipped: ${CHROMIUM} is absent (install Debian's chromium package)`)
+      this.skip()
+    }
+    if (!existsSync(PAGE_BUILT)) throw new Error('dist/ui is not built: run `node scripts/build-ui.mjs` (npm test does)')
+    await mkdir(ARTIFACTS, { recursive: true })
+    dir = await tempDir('peerlink-ui-')
+    const a = await startDaemonProcess(join(dir.path, 'a'))
+    daemons.push(a)
+    daemons.push(await startDaemonProcess(join(dir.path, 'b'), { bootstrap: a.dialable }))
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 60_000 })
+    // One browser profile for both pages: each daemon's cookie is named after its port.
+    context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 800 } })
+    context.setDefaultTimeout(60_000)
+  })
+
+  after(async () => {
+    await browser?.close()
+    for (const d of daemons) await stopDaemonProcess(d)
+    await dir?.cleanup()
+  })
+
+  const shot = async (page: Page, name: string): Promise<void> => {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+  }
+
+  it('shares a file on A\'s page, receives and saves it on B\'s page, byte for byte', async () => {
+    const [a, b] = daemons
+    const file = await randomFile(dir.path, 'holiday photos.bin', 5 * 1024 * 1024 + 7)
+
+    const pageA = await context.newPage()
+    await pageA.goto(await loginUrl(a))
+    expect(new URL(pageA.url()).pathname).to.equal('/ui/')
+    await pageA.getByRole('tab', { name: 'Share' }).waitFor()
+    await shot(pageA, '1-a-share')
+    await pageA.setInputFiles('#share-file', file.path)
+    const linkBox = pageA.locator('#share-link')
+    await linkBox.waitFor()
+    const link = await linkBox.inputValue()
+    expect(link).to.match(/^peerlink:/)
+    expect(await pageA.locator('.qr svg').count()).to.equal(1)
+    await shot(pageA, '2-a-shared')
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(pageA.url()).origin })
+    await pageA.getByRole('button', { name: 'Copy' }).click()
+    await pageA.getByRole('button', { name: 'Copied' }).waitFor()
+    // Strings, not functions: the tests are typed without the DOM.
+    expect(await pageA.evaluate('navigator.clipboard.readText()')).to.equal(link)
+
+    const pageB = await context.newPage()
+    await pageB.goto(await loginUrl(b))
+    // Keyboard: the arrow keys move between the tabs.
+    await pageB.getByRole('tab', { name: 'Share' }).focus()
+    await pageB.keyboard.press('ArrowRight')
+    expect(await pageB.getByRole('tab', { name: 'Receive' }).getAttribute('aria-selected')).to.equal('true')
+    expect(await pageB.evaluate('document.activeElement.id')).to.equal('tab-receive')
+    await pageB.getByLabel('Share link or CID').fill(link)
+    await shot(pageB, '3-b-link-pasted')
+    await pageB.getByRole('button', { name: 'Fetch' }).click()
+    const save = pageB.locator('#receive-save')
+    await save.waitFor()
+    expect(await pageB.locator('#receive-done').textContent()).to.include('holiday photos.bin')
+    await shot(pageB, '4-b-received')
+
+    const [download] = await Promise.all([pageB.waitForEvent('download'), save.click()])
+    expect(download.suggestedFilename()).to.equal('holiday photos.bin')
+    const saved = join(dir.path, 'saved.bin')
+    await download.saveAs(saved)
+    expect((await readFile(saved)).equals(file.bytes)).to.equal(true)
+
+    // A's Node tab lists B among its peers.
+    await pageA.getByRole('tab', { name: 'Node' }).click()
+    await pageA.locator('#node-peer-id').waitFor()
+    expect(await pageA.locator('#node-peer-id').textContent()).to.equal(a.info.peerId)
+    await shot(pageA, '5-a-node')
+    await pageA.setViewportSize({ width: 390, height: 844 })
+    await pageA.getByRole('tab', { name: 'Share' }).click()
+    await shot(pageA, '6-a-phone-width')
+    await pageA.close()
+    await pageB.close()
+  })
+
+  it('takes a login code once: used again it is a 401 page', async () => {
+    const url = await loginUrl(daemons[0])
+    const first = await fetch(url, { redirect: 'manual' })
+    expect(first.status).to.equal(302)
+    expect(first.headers.get('set-cookie')).to.match(/HttpOnly; SameSite=Strict/)
+    const again = await fetch(url, { redirect: 'manual' })
+    expect(again.status).to.equal(401)
+    expect(again.headers.get('set-cookie')).to.equal(null)
+    expect(await again.text()).to.include('used already')
+    const wrong = await fetch(url.replace(/code=.*/, 'code=' + 'x'.repeat(43)), { redirect: 'manual' })
+    expect(wrong.status).to.equal(401)
+    // The page's address without its slash leads to it, with no credentials.
+    const bare = await fetch(new URL('/ui', url), { redirect: 'manual' })
+    expect(bare.status).to.equal(302)
+    expect(bare.headers.get('location')).to.equal('/ui/')
+  })
+
+  it('peerlink ui without a daemon says one is needed (exit 19)', async () => {
+    const repo = join(dir.path, 'offline')
+    expect((await runCli(['--repo', repo, 'init'])).code).to.equal(0)
+    const r = await runCli(['--repo', repo, 'ui'])
+    expect(r.code, r.stderr).to.equal(19)
+    expect(r.stderr).to.include('the web page needs a running daemon')
+    expect(r.stdout).to.equal('')
+  })
+
+  it('refuses a POST that carries the session cookie but did not come from the page (403)', async () => {
+    const [a] = daemons
+    const page = await context.newPage()
+    await page.goto(await loginUrl(a))
+    await page.getByRole('tab', { name: 'Share' }).waitFor()
+    const origin = new URL(page.url()).origin
+    // Another site's page on 127.0.0.1 (another port, another origin but the same site):
+    // SameSite lets the cookie go along, so the Origin check is what refuses the call.
+    const elsewhere = createServer((_req, res) => { res.end('<!doctype html><title>elsewhere</title><p>another origin') })
+    await new Promise<void>((resolve) => { elsewhere.listen(0, '127.0.0.1', resolve) })
+    const port = (elsewhere.address() as AddressInfo).port
+    try {
+      await page.goto(`http://127.0.0.1:${port}/`)
+      const refused = page.waitForResponse(r => r.url() === `${origin}/api/v1/gc`)
+      await page.evaluate(async (url) => { await fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include' }) }, `${origin}/api/v1/gc`)
+      const res = await refused
+      // 403, not 401: the cookie went along and authenticated the call, and the check refused it.
+      expect(res.status()).to.equal(403)
+    } finally {
+      elsewhere.close()
+    }
+
+    // The cookie alone (as a form would send it) and the cookie with a foreign Origin: refused too.
+    const cookie = (await context.cookies(origin)).map(c => `${c.name}=${c.value}`).join('; ')
+    const plain = await fetch(`${origin}/api/v1/gc`, { method: 'POST', headers: { cookie } })
+    expect(plain.status).to.equal(403)
+    expect((await plain.json() as { code: string }).code).to.equal('ERR_CROSS_SITE')
+    const foreign = await fetch(`${origin}/api/v1/gc`, { method: 'POST', headers: { cookie, 'x-peerlink-csrf': '1', origin: 'http://evil.example' } })
+    expect(foreign.status).to.equal(403)
+    // With both, the same call goes through: the refusals above were the check, not the route.
+    const ok = await fetch(`${origin}/api/v1/gc`, { method: 'POST', headers: { cookie, 'x-peerlink-csrf': '1', origin } })
+    expect(ok.status).to.equal(200)
+    await page.close()
+  })
+
+  it('refuses an upload over api.uploadLimit, declared or not (413)', async () => {
+    const d = await startDaemonProcess(join(dir.path, 'small'), { bootstrap: daemons[0].dialable })
+    await stopDaemonProcess(d)
+    const configPath = join(d.repo, 'config.json')
+    const config = JSON.parse(await readFile(configPath, 'utf8')) as { api: { uploadLimit: number } }
+    config.api.uploadLimit = 1024
+    await writeFile(configPath, JSON.stringify(config))
+    const small = await startDaemonProcess(d.repo)
+    daemons.push(small)
+    const token = (await readFile(join(d.repo, 'api.token'), 'utf8')).trim()
+    const url = `http://${small.info.address}/api/v1/upload?name=big.bin`
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }
+    const declared = await fetch(url, { method: 'POST', headers, body: new Uint8Array(2048) })
+    expect(declared.status).to.equal(413)
+    // Chunked: no length to refuse up front, so the count stops it.
+    const body = new ReadableStream<Uint8Array>({ start (c) { c.enqueue(new Uint8Array(800)); c.enqueue(new Uint8Array(800)); c.close() } })
+    const streamed = await fetch(url, { method: 'POST', headers, body, duplex: 'half' } as RequestInit)
+    expect(streamed.status).to.equal(413)
+    expect((await streamed.json() as { code: string }).code).to.equal('ERR_UPLOAD_TOO_LARGE')
+    const fits = await fetch(url, { method: 'POST', headers, body: new Uint8Array(1000) })
+    expect(fits.status, await fits.clone().text()).to.equal(200)
+    expect((await fits.json() as { size: number }).size).to.equal(1000)
+  })
+})
