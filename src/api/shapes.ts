@@ -23,6 +23,8 @@ export interface StatusOut {
   listen: string[]
   announced: string[]
   peers: number
+  /** The connected peers with the address of each connection. */
+  connections: PeerOut[]
   dhtPeers: number
   usage: { bytes: number, blocks: number }
   quota: number

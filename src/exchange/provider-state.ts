@@ -114,6 +114,23 @@ export function typicalServiceMs (providers: ProviderState[]): number {
   return known.length === 0 ? 1 : known.reduce((a, p) => a + p.serviceMs, 0) / known.length
 }
 
+/** Requests kept in flight at a provider not measured yet. */
+export const INITIAL_WINDOW = 4
+
+/** How much of a provider's queue, in time, keeps its link busy: a block in flight and the next ones behind it. */
+export const QUEUE_TARGET_MS = 250
+
+/**
+ * Requests to keep in flight at a provider: what it serves in QUEUE_TARGET_MS at its measured
+ * service time, at least 2 (one on the wire, one behind it) and at most `max`; INITIAL_WINDOW
+ * before it is measured. A slow link gets a short queue, so the blocks it holds are not the
+ * ones every other provider waits on, and a fast one a deep queue.
+ */
+export function windowOf (p: ProviderState, max: number): number {
+  if (p.serviceMs === 0) return Math.min(max, INITIAL_WINDOW)
+  return Math.max(Math.min(2, max), Math.min(max, Math.ceil(QUEUE_TARGET_MS / p.serviceMs)))
+}
+
 /** Times one want may be moved or raced to another provider. */
 export const MAX_TAKEOVERS = 3
 
@@ -139,11 +156,12 @@ export function queueState (q: ProviderState, now: number, fallback: number): { 
  * block of, has not asked for and nobody is racing yet, which `p` is expected to serve sooner
  * than the provider it waits at. Requests are served in order, so a request's expected wait is
  * what is left of the head's service time plus its place in the queue times the service time.
- * A request behind the head has not gone on the wire yet: it is moved (cancelled there) when
+ * A request behind the first two of a queue has not gone on the wire yet (a provider writes
+ * ahead into its stream's window, so the second may have): it is moved (cancelled there) when
  * `p` would have it sooner, which costs nothing and spreads the read-ahead over providers as
- * they join. The head may be on the wire: it is raced (both ask, the loser is cancelled) only
- * when `p` would have it in under half the time or its provider is stalling, so a nearly-served
- * block is not sent twice over a slow link. A want is taken over at most MAX_TAKEOVERS times,
+ * they join; behind the head only, when its provider is stalling. The others are raced (both
+ * ask, the loser is cancelled) only when `p` would have them in under half the time or their
+ * provider is stalling, so a nearly-served block is not sent twice over a slow link. A want is taken over at most MAX_TAKEOVERS times,
  * so no request bounces between providers for ever.
  */
 export function takeover (p: LiveProvider, live: LiveProvider[], wanted: (key: string) => boolean, now: number, fallback: number): Takeover | undefined {
@@ -158,7 +176,10 @@ export function takeover (p: LiveProvider, live: LiveProvider[], wanted: (key: s
     queue.forEach(([key], place) => {
       if (!wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
       const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
-      const move = place > 0
+      // The first two of a queue may be on the wire already (the provider writes ahead into its
+      // stream's window): only those behind them are moved, and behind the head of a provider
+      // that is stalling (sending nothing).
+      const move = place >= (stalling ? 1 : 2)
       if (!(move ? wait > own : wait > 2 * own)) return
       const gain = wait - own
       if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }

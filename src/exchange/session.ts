@@ -18,7 +18,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, MAX_TAKEOVERS, newProvider, providerStats, recordBlock, takeover, typicalServiceMs, workable, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { isLive, MAX_TAKEOVERS, newProvider, windowOf, providerStats, recordBlock, takeover, typicalServiceMs, workable, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -198,7 +198,7 @@ export class FetchSession {
       let best: LiveProvider | undefined
       let soonest = Infinity
       for (const p of candidates) {
-        if (p.inflight.size >= this.window) { candidates.delete(p); continue }
+        if (p.inflight.size >= windowOf(p, this.window)) { candidates.delete(p); continue }
         const finish = (p.inflight.size + 1) * (p.serviceMs || fallback)
         if (finish < soonest) { best = p; soonest = finish }
       }
@@ -296,7 +296,7 @@ export class FetchSession {
     }
     for (const p of workable(live, now, fallback)) {
       // Each provider takes over as long as that helps, within its window.
-      for (let t = takeover(p, live, wanted, now, fallback); t !== undefined && p.inflight.size < this.window; t = takeover(p, live, wanted, now, fallback)) {
+      for (let t = takeover(p, live, wanted, now, fallback); t !== undefined && p.inflight.size < windowOf(p, this.window); t = takeover(p, live, wanted, now, fallback)) {
         if (t.stalled) t.from.stalled = true
         if (t.move) {
           const f = t.from.inflight.get(t.key)

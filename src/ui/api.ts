@@ -11,10 +11,11 @@ export class CallError extends Error {
 
 export interface AddOut { cid: string, name: string, size: number, ticket?: string }
 export interface FetchOut { cid: string, name: string, type: string, size: number, fetchedBytes: number, ms: number }
+/** GET /status (src/api/shapes.ts StatusOut): what the page shows of it. */
 export interface StatusOut {
   peerId: string
-  addresses: string[]
-  peers: Array<{ peer: string, addrs: string[] }>
+  announced: string[]
+  connections: Array<{ peer: string, addrs: string[] }>
   dhtPeers: number
   usage: { blocks: number, bytes: number }
 }

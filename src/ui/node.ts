@@ -28,13 +28,13 @@ export function NodeInfo ({ active }: { active: boolean }) {
       ${error !== '' && html`<p class="error" role="alert">Not updated: ${error}</p>`}
       <dl>
         <dt>Peer id</dt><dd><code id="node-peer-id">${status.peerId}</code></dd>
-        <dt>Connected peers</dt><dd>${status.peers.length}</dd>
+        <dt>Connected peers</dt><dd>${status.connections.length}</dd>
         <dt>DHT routing table</dt><dd>${plural(status.dhtPeers, 'peer')}</dd>
         <dt>Stored</dt><dd>${bytes(status.usage.bytes)} in ${status.usage.blocks} blocks</dd>
       </dl>
       <h3>Addresses</h3>
-      <ul class="mono">${status.addresses.map(a => html`<li key=${a}>${a}</li>`)}</ul>
+      <ul class="mono">${status.announced.map(a => html`<li key=${a}>${a}</li>`)}</ul>
       <h3>Peers</h3>
-      ${status.peers.length === 0 ? html`<p>None connected.</p>` : html`<ul class="mono">${status.peers.map(p => html`<li key=${p.peer} title=${p.addrs.join('\n')}>${short(p.peer)}</li>`)}</ul>`}
+      ${status.connections.length === 0 ? html`<p>None connected.</p>` : html`<ul class="mono">${status.connections.map(p => html`<li key=${p.peer} title=${p.addrs.join('\n')}>${short(p.peer)}</li>`)}</ul>`}
     </section>`
 }

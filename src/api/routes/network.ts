@@ -19,6 +19,7 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
     listen: node.network.listenAddresses().map(a => a.toString()),
     announced: node.network.addresses().map(a => a.toString()),
     peers: node.network.host.getPeers().length,
+    connections: node.network.peers(),
     dhtPeers: dhtTableSize(node.network.host),
     usage: await node.usage(),
     quota: node.config.storage.quota

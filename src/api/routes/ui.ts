@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { dhtTableSize } from '../../node/network.js'
 import type { PeerLinkNode } from '../../node/peerlink.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { sessionCookie, UI_PREFIX } from '../hooks.js'
@@ -22,30 +21,11 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-
 
 export interface UiRouteDeps { node: PeerLinkNode, sessions: UiSessions, assets?: string }
 
-export interface StatusOut {
-  peerId: string
-  addresses: string[]
-  peers: Array<{ peer: string, addrs: string[] }>
-  dhtPeers: number
-  usage: { blocks: number, bytes: number }
-}
-
 export async function uiRoutes (app: FastifyInstance, { node, sessions, assets = ASSETS }: UiRouteDeps): Promise<void> {
   // Only the token's holder mints login codes: a page session cannot extend itself that way.
   app.post(`${API_PREFIX}/ui/code`, async (req): Promise<LoginCode> => {
     if (req.viaSession) throw new InvalidArgumentError('a login code is asked for with the API token (`peerlink ui`), not from the page')
     return sessions.issueCode()
-  })
-
-  app.get(`${API_PREFIX}/status`, async (): Promise<StatusOut> => {
-    const usage = await node.usage()
-    return {
-      peerId: node.network.peerId.toString(),
-      addresses: node.network.addresses().map(a => a.toString()),
-      peers: node.network.peers(),
-      dhtPeers: dhtTableSize(node.network.host),
-      usage: { blocks: usage.blocks, bytes: usage.bytes }
-    }
   })
 
   app.get<{ Querystring: { code?: string } }>(`${UI_PREFIX}/login`, {
