@@ -8,7 +8,7 @@ import { LevelDatastore } from 'datastore-level'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
-import { ExchangeServer } from '../exchange/server.js'
+import { ExchangeServer, type ExchangeServerOptions } from '../exchange/server.js'
 import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
@@ -59,6 +59,8 @@ export interface NetworkInit {
    * rounds, never retries a provide, announces nothing it fetches, and refuses `provide`.
    */
   announce?: boolean
+  /** Overrides of the exchange server's bounds and timeouts (tests, benchmarks). */
+  exchange?: ExchangeServerOptions
 }
 
 export class PeerLinkNetwork {
@@ -91,7 +93,11 @@ export class PeerLinkNetwork {
       throw listenError(err, init.network.listen)
     }
     const penalties = new PeerPenalties()
-    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger })
+    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger }, {
+      maxBufferedBytes: init.network.maxBufferedBytes,
+      maxStreams: init.network.maxExchangeStreams,
+      ...init.exchange
+    })
     const routing = new Routing({
       dht: host.services.dht,
       self: host.peerId,
