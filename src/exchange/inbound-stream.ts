@@ -11,7 +11,7 @@ import { BlockNotFoundError, PeerUnavailableError } from '../errors.js'
 import { CID_LOOKUP_COST, type WorkBudget } from './budget.js'
 import { MAX_MESSAGE_SIZE } from './constants.js'
 import type { ServingContext } from './handlers/index.js'
-import type { ServingShares, ShareHolder } from './shares.js'
+import type { ServingShares } from './shares.js'
 import { Message, send, type Outgoing } from './wire.js'
 
 /** What a provider serves blocks from. */
@@ -50,12 +50,12 @@ export interface InboundStreamInit {
   idleTimeout: number
   log: Logger
   budget: WorkBudget
-  shares: ServingShares
+  shares: ServingShares<InboundStream>
   /** The peer has kept asking for more work than its budget: penalise it. */
   onFlood: (why: string) => void
 }
 
-export class InboundStream implements ServingContext, ShareHolder {
+export class InboundStream implements ServingContext {
   private readonly queue: Queued[] = []
   private wake: (() => void) | undefined
   private done = false
@@ -63,6 +63,9 @@ export class InboundStream implements ServingContext, ShareHolder {
   private lastActive = Date.now()
   private idle: NodeJS.Timeout | undefined
   private sender: Promise<void> | undefined
+  /** Unsent bytes at the last idle check, and since when none of them has gone out. */
+  private unsent = 0
+  private unsentSince = Date.now()
   /** Buffer room reserved by this stream's reads. */
   private reserved = 0
   readonly peer: string
@@ -80,9 +83,16 @@ export class InboundStream implements ServingContext, ShareHolder {
   /** Starts the sender and the idle check. */
   start (): void {
     // libp2p 3 keeps a muxed stream open however long it is silent, so silence is timed here:
-    // nothing heard and nothing left to send for idleTimeout ends the stream.
+    // nothing heard and nothing left to send for idleTimeout ends the stream. So does unsent
+    // data the peer takes none of for that long, even while the sender is not in a send (it
+    // may be waiting for buffer room): the bytes it holds are the node's, not the peer's.
     const { idleTimeout } = this.init
     this.idle = setInterval(() => {
+      if (this.stalled()) {
+        this.init.log('closing the stream from %p: it read nothing for %d ms', this.init.peer, idleTimeout)
+        this.stream.abort(new PeerUnavailableError(`the peer read nothing for ${idleTimeout / 1000} s`))
+        return
+      }
       if (this.queue.length > 0 || this.wake === undefined || Date.now() - this.lastActive < idleTimeout) return
       this.init.log('closing the idle stream from %p', this.init.peer)
       this.stream.abort(new PeerUnavailableError(`nothing asked for ${idleTimeout / 1000} s`))
@@ -97,6 +107,15 @@ export class InboundStream implements ServingContext, ShareHolder {
         this.stream.abort(err)
       }
     })
+  }
+
+  /** Whether the stream has held unsent bytes, none of which went out, for idleTimeout. */
+  private stalled (): boolean {
+    const unsent = this.stream.writeBufferLength
+    const now = Date.now()
+    if (unsent === 0 || unsent < this.unsent) this.unsentSince = now
+    this.unsent = unsent
+    return now - this.unsentSince >= this.init.idleTimeout
   }
 
   /** Something was heard from the requester: the stream is not idle. */
@@ -158,6 +177,7 @@ export class InboundStream implements ServingContext, ShareHolder {
       const next = this.queue.shift()
       if (next === undefined) {
         if (this.done) return
+        this.init.shares.idle(this)
         await new Promise<void>(resolve => { this.wake = resolve })
         this.wake = undefined
         continue

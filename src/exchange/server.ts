@@ -40,8 +40,8 @@ export interface ExchangeServerOptions {
   clock?: Pick<Clock, 'now'>
 }
 
-/** Buffer room a peer may always hold: a few blocks, enough to keep one stream moving. */
-const MIN_BUFFER_SLICE = 4 * MAX_MESSAGE_SIZE
+/** Buffer room a peer may hold however many share the buffer: two blocks, one read while one is sent. */
+const MIN_BUFFER_SLICE = 2 * MAX_MESSAGE_SIZE
 
 export class ExchangeServer {
   private readonly log: Logger
@@ -58,10 +58,12 @@ export class ExchangeServer {
   constructor (private readonly components: ExchangeServerComponents, options: ExchangeServerOptions = {}) {
     this.log = components.logger.forComponent('peerlink:exchange:server')
     this.idleTimeout = options.idleTimeout ?? STREAM_IDLE_TIMEOUT
+    const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES
     const shares = new ServingShares<InboundStream>({
-      maxBufferedBytes: options.maxBufferedBytes ?? MAX_BUFFERED_BYTES,
+      maxBufferedBytes,
       maxStreams: options.maxStreams ?? MAX_SERVED_STREAMS,
-      minSlice: MIN_BUFFER_SLICE
+      minSlice: MIN_BUFFER_SLICE,
+      reserve: Math.max(MIN_BUFFER_SLICE, maxBufferedBytes / 8)
     })
     this.shares = shares
     this.budget = new WorkBudget(() => shares.peers, options.clock ?? systemClock, options.budget)

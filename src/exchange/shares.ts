@@ -3,7 +3,7 @@
 // sent, and bytes sent into a stream but not yet taken by the peer). Each peer with streams
 // open gets a fair share of both: 1/N of the pie among N peers. A newcomer always gets a
 // minimum slice: a stream, made room for by shedding one of the largest holder's, and a few
-// blocks of buffer, kept free for it by the others' stopping short of the bound.
+// blocks of buffer from a reserve that only the peer holding least may use.
 import { MAX_INBOUND_STREAMS } from './constants.js'
 
 /** What one served stream holds now. */
@@ -20,12 +20,19 @@ export interface ShareLimits {
   maxStreams: number
   /** Bytes any peer may hold however many others are active (its minimum slice). */
   minSlice: number
+  /** The last bytes below the bound, kept for the peer holding least. */
+  reserve: number
 }
+
+/** What all peers hold at one moment, and the two peers holding least. */
+interface Snapshot { total: number, held: Map<string, number>, least: Array<[string, number]> }
 
 export type Admission<H> = { admitted: true, shed?: H } | { admitted: false, why: string }
 
 export class ServingShares<H extends ShareHolder = ShareHolder> {
   private readonly byPeer = new Map<string, Set<H>>()
+  /** Streams refused room, waiting for it. */
+  private readonly waiting = new Set<H>()
   private total = 0
 
   constructor (readonly limits: ShareLimits) {}
@@ -53,6 +60,7 @@ export class ServingShares<H extends ShareHolder = ShareHolder> {
 
   /** The stream ended: its slot and its bytes are free. */
   remove (holder: H): void {
+    this.waiting.delete(holder)
     const set = this.byPeer.get(holder.peer)
     if (set?.delete(holder) !== true) return
     this.total--
@@ -68,23 +76,65 @@ export class ServingShares<H extends ShareHolder = ShareHolder> {
 
   /**
    * Whether a stream may hold `bytes` more: the total stays within the bound, and its peer
-   * within its fair share. Above the minimum slice a peer also leaves free the room a
-   * newcomer's slice needs, so the largest holders are the first to wait.
+   * within its fair share (never less than the minimum slice). The last `reserve` bytes go
+   * only to the peer holding least. When room is short, a stream that is refused waits its
+   * turn: room goes first to the waiting peer holding least (on fewest streams, if equal),
+   * so a newcomer is served before the largest holders.
    */
-  mayBuffer (holder: ShareHolder, bytes: number): boolean {
-    const { maxBufferedBytes, minSlice } = this.limits
-    const total = this.bufferedBytes()
-    if (total + bytes > maxBufferedBytes) return false
-    const held = this.heldBy(holder.peer)
-    if (held + bytes <= minSlice) return true
-    const share = Math.max(minSlice, maxBufferedBytes / Math.max(1, this.byPeer.size))
-    return held + bytes <= share && total + bytes <= maxBufferedBytes - minSlice
+  mayBuffer (holder: H, bytes: number): boolean {
+    const snap = this.snapshot()
+    if (this.fits(snap, holder.peer, bytes) && !this.yields(snap, holder, bytes)) {
+      this.waiting.delete(holder)
+      return true
+    }
+    this.waiting.add(holder)
+    return false
   }
 
-  private heldBy (peer: string): number {
-    let sum = 0
-    for (const h of this.byPeer.get(peer) ?? []) sum += h.buffered
-    return sum
+  /** The stream wants no room now (it has nothing left to read). */
+  idle (holder: H): void {
+    this.waiting.delete(holder)
+  }
+
+  private snapshot (): Snapshot {
+    const held = new Map<string, number>()
+    let total = 0
+    for (const [peer, set] of this.byPeer) {
+      let sum = 0
+      for (const h of set) sum += h.buffered
+      held.set(peer, sum)
+      total += sum
+    }
+    const sorted = [...held].sort((a, b) => a[1] - b[1]).slice(0, 2)
+    return { total, held, least: sorted }
+  }
+
+  private fits (snap: Snapshot, peer: string, bytes: number): boolean {
+    const { maxBufferedBytes, minSlice, reserve } = this.limits
+    if (snap.total + bytes > maxBufferedBytes) return false
+    const held = snap.held.get(peer) ?? 0
+    if (held + bytes > Math.max(minSlice, maxBufferedBytes / Math.max(1, this.byPeer.size))) return false
+    if (snap.total + bytes <= maxBufferedBytes - reserve) return true
+    // The reserve: only for the peer holding least; a peer alone leaves it for the next one.
+    const other = snap.least.find(([p]) => p !== peer)
+    return other !== undefined && held <= other[1]
+  }
+
+  /** Whether a waiting stream of another peer, holding less, should have the room first. */
+  private yields (snap: Snapshot, holder: H, bytes: number): boolean {
+    const mine = this.rank(snap, holder.peer)
+    for (const w of this.waiting) {
+      if (w.peer === holder.peer) continue
+      const theirs = this.rank(snap, w.peer)
+      const before = theirs[0] < mine[0] || (theirs[0] === mine[0] && theirs[1] < mine[1])
+      if (before && this.fits(snap, w.peer, bytes)) return true
+    }
+    return false
+  }
+
+  /** Bytes held, then streams held: the lower goes first. */
+  private rank (snap: Snapshot, peer: string): [number, number] {
+    return [snap.held.get(peer) ?? 0, this.byPeer.get(peer)?.size ?? 0]
   }
 
   private add (holder: H): void {
