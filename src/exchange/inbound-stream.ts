@@ -134,10 +134,13 @@ export class InboundStream implements ServingContext {
     }
   }
 
-  async has (cids: CID[]): Promise<boolean[]> {
-    const { wait, flood } = this.init.budget.charge(this.peer, cids.length * CID_LOOKUP_COST)
+  async charge (lookups: number): Promise<void> {
+    const { wait, flood } = this.init.budget.charge(this.peer, lookups * CID_LOOKUP_COST)
     if (flood) this.init.onFlood(`have_only queries keep its work ${wait} ms over budget`)
     await this.slow(wait)
+  }
+
+  async has (cids: CID[]): Promise<boolean[]> {
     return await this.init.blocks.hasMany(cids, { signal: this.controller.signal })
   }
 

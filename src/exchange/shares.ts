@@ -78,8 +78,8 @@ export class ServingShares<H extends ShareHolder = ShareHolder> {
    * Whether a stream may hold `bytes` more: the total stays within the bound, and its peer
    * within its fair share (never less than the minimum slice). The last `reserve` bytes go
    * only to the peer holding least. When room is short, a stream that is refused waits its
-   * turn: room goes first to the waiting peer holding least (on fewest streams, if equal),
-   * so a newcomer is served before the largest holders.
+   * turn: room goes first to the waiting peer holding fewest streams (least bytes, if
+   * equal), so a newcomer is served before the largest holders.
    */
   mayBuffer (holder: H, bytes: number): boolean {
     const snap = this.snapshot()
@@ -132,9 +132,13 @@ export class ServingShares<H extends ShareHolder = ShareHolder> {
     return false
   }
 
-  /** Bytes held, then streams held: the lower goes first. */
+  /**
+   * Streams held, then bytes held: the lower goes first. Streams come first because a peer's
+   * bytes held say little on their own: an honest reader's are always on their way out,
+   * while a stream that reads nothing holds none once it waits for room.
+   */
   private rank (snap: Snapshot, peer: string): [number, number] {
-    return [snap.held.get(peer) ?? 0, this.byPeer.get(peer)?.size ?? 0]
+    return [this.byPeer.get(peer)?.size ?? 0, snap.held.get(peer) ?? 0]
   }
 
   private add (holder: H): void {

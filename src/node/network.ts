@@ -85,14 +85,22 @@ export class PeerLinkNetwork {
       await datastore.open()
     }
     const validity = init.provideValidity ?? PROVIDE_VALIDITY
+    const penalties = new PeerPenalties()
     let host: PeerLinkHost
     try {
-      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: validity, recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL, monitorConnections: init.monitorConnections })
+      host = await createHost({
+        privateKey,
+        network: init.network,
+        datastore,
+        provideValidity: validity,
+        recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL,
+        monitorConnections: init.monitorConnections,
+        refusePeer: (peer) => penalties.isBanned(peer)
+      })
     } catch (err) {
       await datastore?.close()
       throw listenError(err, init.network.listen)
     }
-    const penalties = new PeerPenalties()
     const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger }, {
       maxBufferedBytes: init.network.maxBufferedBytes,
       maxStreams: init.network.maxExchangeStreams,

@@ -90,6 +90,13 @@ describe('exchange: abuse', function () {
     expect(provider.network.server.stats.slowed).to.be.greaterThan(0)
     // Served at its rate until the ban: one second of budget, 4,096 lookups, per query.
     expect(answered).to.be.lessThan(16)
+    // Banned, it cannot connect again: the handshake shows who it is, and it is refused.
+    const again = await attacker.dial(dialAddress(provider), { signal: AbortSignal.timeout(5000) }).then(async c => {
+      await waitUntil(() => c.status !== 'open', 5000, 'the connection of a banned peer to be closed')
+      return 'closed'
+    }, () => 'refused')
+    expect(['refused', 'closed']).to.include(again)
+    expect(provider.network.host.getConnections(attacker.peerId)).to.deep.equal([])
   })
 
   it('holds 16 identities that ask for blocks and never read to the node\'s bounds, and frees all they held', async () => {
