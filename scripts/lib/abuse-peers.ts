@@ -3,6 +3,7 @@
 // to stop. A stream the provider ends is opened again (on a new connection if need be), so
 // an attacker keeps at it until it is banned or the attack stops.
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { setMaxListeners } from 'node:events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -37,6 +38,7 @@ export interface Attack {
 
 export async function startAttack (kind: AttackKind, identities: number, target: AttackTarget): Promise<Attack> {
   const stopping = new AbortController()
+  setMaxListeners(Infinity, stopping.signal) // one listener per attacking stream
   const hosts: Libp2p[] = []
   let ended = 0
   const loops: Array<Promise<void>> = []
