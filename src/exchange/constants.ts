@@ -14,6 +14,15 @@ export const MAX_QUEUED_BLOCKS = 256
 /** Most exchange streams one peer may hold open to a provider at once. */
 export const MAX_INBOUND_STREAMS = 16
 
+/** Most inbound exchange streams a provider serves at once, from all peers together. */
+export const MAX_SERVED_STREAMS = 256
+
+/**
+ * Most bytes a provider holds for all inbound streams together: blocks read and not yet
+ * sent, and bytes sent into streams the peers have not yet taken.
+ */
+export const MAX_BUFFERED_BYTES = 256 * 1024 * 1024
+
 /** Blocks a session keeps in flight to one provider. */
 export const PEER_WINDOW = 16
 

@@ -2,13 +2,18 @@
 // Each message is routed by its type to its handler (handlers/); each stream has one queue
 // of requested blocks (bounded) served in order with backpressure (inbound-stream.ts); CANCEL
 // drops queued entries. Any violation resets the stream and costs the peer penalty points; a
-// banned peer's streams are refused and its connections closed.
+// banned peer's streams are refused and its connections closed. What all peers together may
+// hold (streams, buffered bytes) is bounded and shared fairly (shares.ts); what each may ask
+// per second is its work budget (budget.ts).
 import type { ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
-import { EXCHANGE_PROTOCOL, MAX_INBOUND_STREAMS, STREAM_IDLE_TIMEOUT } from './constants.js'
+import { WorkBudget, type BudgetOptions } from './budget.js'
+import { systemClock, type Clock } from './clock.js'
+import { EXCHANGE_PROTOCOL, MAX_BUFFERED_BYTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_SIZE, MAX_SERVED_STREAMS, STREAM_IDLE_TIMEOUT } from './constants.js'
 import { handleMessage, PROVIDER_HANDLERS } from './handlers/index.js'
 import { InboundStream, type BlockReader, type ServerStats } from './inbound-stream.js'
 import type { Offence, PeerPenalties } from './penalties.js'
+import { ServingShares } from './shares.js'
 import { readMessages } from './wire.js'
 
 export type { BlockReader, ServerStats }
@@ -26,19 +31,51 @@ export interface ExchangeServerOptions {
    * the peer does not read for this long fails (default STREAM_IDLE_TIMEOUT).
    */
   idleTimeout?: number
+  /** Most bytes held for all inbound streams together (default MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number
+  /** Most inbound exchange streams together (default MAX_SERVED_STREAMS). */
+  maxStreams?: number
+  /** The work budget's rates (default DEFAULT_BUDGET). */
+  budget?: Partial<BudgetOptions>
+  clock?: Pick<Clock, 'now'>
 }
+
+/** Buffer room a peer may hold however many share the buffer: two blocks, one read while one is sent. */
+const MIN_BUFFER_SLICE = 2 * MAX_MESSAGE_SIZE
 
 export class ExchangeServer {
   private readonly log: Logger
   private readonly streams = new Set<Stream>()
-  /** Open streams per peer: libp2p's maxInboundStreams counts per connection, and a peer may hold several. */
-  private readonly perPeer = new Map<string, number>()
-  readonly stats: ServerStats = { streams: 0, blocksSent: 0, bytesSent: 0, violations: 0 }
+  /**
+   * Open streams and their buffers, per peer and in all: libp2p's maxInboundStreams counts
+   * per connection, and a peer may hold several connections, or be one of many identities.
+   */
+  private readonly shares: ServingShares<InboundStream>
+  private readonly budget: WorkBudget
+  readonly stats: ServerStats
   private readonly idleTimeout: number
 
   constructor (private readonly components: ExchangeServerComponents, options: ExchangeServerOptions = {}) {
     this.log = components.logger.forComponent('peerlink:exchange:server')
     this.idleTimeout = options.idleTimeout ?? STREAM_IDLE_TIMEOUT
+    const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES
+    const shares = new ServingShares<InboundStream>({
+      maxBufferedBytes,
+      maxStreams: options.maxStreams ?? MAX_SERVED_STREAMS,
+      minSlice: MIN_BUFFER_SLICE,
+      reserve: Math.max(MIN_BUFFER_SLICE, maxBufferedBytes / 8)
+    })
+    this.shares = shares
+    this.budget = new WorkBudget(() => shares.peers, options.clock ?? systemClock, options.budget)
+    this.stats = {
+      streams: 0,
+      blocksSent: 0,
+      bytesSent: 0,
+      violations: 0,
+      slowed: 0,
+      get openStreams () { return shares.streams },
+      get bufferedBytes () { return shares.bufferedBytes() }
+    }
   }
 
   async start (): Promise<void> {
@@ -66,12 +103,19 @@ export class ExchangeServer {
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    if (!this.admit(peer, stream)) return
-    const key = peer.toString()
-    this.perPeer.set(key, (this.perPeer.get(key) ?? 0) + 1)
+    const inbound = new InboundStream(stream, {
+      peer,
+      blocks: this.components.blocks,
+      stats: this.stats,
+      idleTimeout: this.idleTimeout,
+      log: this.log,
+      budget: this.budget,
+      shares: this.shares,
+      onFlood: (why) => { this.penalise(peer, 'flood', why) }
+    })
+    if (!this.admit(inbound, stream)) return
     this.streams.add(stream)
     this.stats.streams++
-    const inbound = new InboundStream(stream, { peer, blocks: this.components.blocks, stats: this.stats, idleTimeout: this.idleTimeout, log: this.log })
     inbound.start()
     try {
       for await (const msg of readMessages(stream)) {
@@ -91,22 +135,29 @@ export class ExchangeServer {
     } finally {
       inbound.stop()
       this.streams.delete(stream)
-      const left = (this.perPeer.get(key) ?? 1) - 1
-      if (left > 0) this.perPeer.set(key, left)
-      else this.perPeer.delete(key)
+      this.shares.remove(inbound)
+      this.budget.release(inbound.peer)
     }
   }
 
-  /** Refuses the stream of a banned peer, or of one holding MAX_INBOUND_STREAMS open already. */
-  private admit (peer: PeerId, stream: Stream): boolean {
-    if (this.components.penalties.isBanned(peer)) {
+  /**
+   * Refuses the stream of a banned peer, of one holding MAX_INBOUND_STREAMS open already, or
+   * of one holding its share when the node serves its most streams; sheds a stream of the
+   * largest holder to make room for a peer below its share.
+   */
+  private admit (inbound: InboundStream, stream: Stream): boolean {
+    if (this.components.penalties.isBanned(inbound.init.peer)) {
       stream.abort(new ProtocolError('banned'))
       return false
     }
-    const open = this.perPeer.get(peer.toString()) ?? 0
-    if (open >= MAX_INBOUND_STREAMS) {
-      stream.abort(new PeerUnavailableError(`${open} exchange streams from this peer are open already, the limit is ${MAX_INBOUND_STREAMS}`))
+    const a = this.shares.admit(inbound)
+    if (!a.admitted) {
+      stream.abort(new PeerUnavailableError(a.why))
       return false
+    }
+    if (a.shed !== undefined) {
+      this.log('shedding a stream of %s to make room for %p', a.shed.peer, inbound.init.peer)
+      a.shed.shed(new PeerUnavailableError('the node sheds a stream of the peer holding the most to make room for another'))
     }
     return true
   }

@@ -5,7 +5,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { bootstrap } from '@libp2p/bootstrap'
 import { identify, type Identify } from '@libp2p/identify'
-import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { PeerDiscovery, PeerId, PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
@@ -76,6 +76,11 @@ export interface HostOptions {
   monitorConnections?: boolean
   /** Where libp2p's own metrics go (with the node's, metrics.ts); none are kept without one. */
   metrics?: Registry
+  /**
+   * Peers whose connections are refused as soon as their identity is known (banned ones): a
+   * banned peer that dials again costs a handshake, not a connection and its streams.
+   */
+  refusePeer?: (peer: PeerId) => boolean
 }
 
 export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
@@ -96,6 +101,10 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     connectionManager: {
       maxConnections: n.maxConnections,
       allow: n.allow
+    },
+    connectionGater: {
+      denyInboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true,
+      denyOutboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true
     },
     services: {
       identify: identify(),

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
-import { ExchangeServer } from '../exchange/server.js'
+import { ExchangeServer, type ExchangeServerOptions } from '../exchange/server.js'
 import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
@@ -67,6 +67,8 @@ export interface NetworkInit {
    * @default false
    */
   metrics?: boolean
+  /** Overrides of the exchange server's bounds and timeouts (tests, benchmarks). */
+  exchange?: ExchangeServerOptions
 }
 
 /** What `connect` did: the peer, the address of its connection, and whether it was already open. */
@@ -97,15 +99,28 @@ export class PeerLinkNetwork {
     }
     const validity = init.provideValidity ?? PROVIDE_VALIDITY
     const registry = init.metrics === true ? new Registry() : undefined
+    const penalties = new PeerPenalties()
     let host: PeerLinkHost
     try {
-      host = await createHost({ privateKey, network: init.network, datastore, provideValidity: validity, recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL, monitorConnections: init.monitorConnections, metrics: registry })
+      host = await createHost({
+        privateKey,
+        network: init.network,
+        datastore,
+        provideValidity: validity,
+        recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL,
+        monitorConnections: init.monitorConnections,
+        metrics: registry,
+        refusePeer: (peer) => penalties.isBanned(peer)
+      })
     } catch (err) {
       await datastore?.close()
       throw listenError(err, init.network.listen)
     }
-    const penalties = new PeerPenalties()
-    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger })
+    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger }, {
+      maxBufferedBytes: init.network.maxBufferedBytes,
+      maxStreams: init.network.maxExchangeStreams,
+      ...init.exchange
+    })
     const routing = new Routing({
       dht: host.services.dht,
       self: host.peerId,

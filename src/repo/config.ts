@@ -17,8 +17,12 @@ export interface NetworkConfig {
   privateAddresses: boolean
   /** Multiaddr ranges never rate-limited or refused for lack of connection slots. */
   allow: string[]
-  /** Most open connections. */
+  /** Most open connections (peers on `allow` are not counted). */
   maxConnections: number
+  /** Most bytes the exchange holds for all peers' streams together (their fair shares of it). */
+  maxBufferedBytes: number
+  /** Most inbound exchange streams from all peers together. */
+  maxExchangeStreams: number
 }
 
 export interface RepoConfig {
@@ -45,7 +49,9 @@ export const defaultNetworkConfig = (): NetworkConfig => ({
   mdns: false,
   privateAddresses: true,
   allow: ['/ip4/127.0.0.0/ipcidr/8'],
-  maxConnections: 300
+  maxConnections: 300,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  maxExchangeStreams: 256
 })
 
 export function defaultConfig (): RepoConfig {
@@ -76,6 +82,8 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'network.privateAddresses': 'boolean',
   'network.allow': 'multiaddrs',
   'network.maxConnections': 'count',
+  'network.maxBufferedBytes': 'size',
+  'network.maxExchangeStreams': 'count',
   'api.address': 'address',
   'api.uploadLimit': 'size',
   'storage.quota': 'size',
@@ -174,6 +182,8 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
     if (typeof n[key] !== 'boolean') bad(`network.${key} must be true or false`)
   }
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
+  if (!Number.isSafeInteger(n.maxBufferedBytes) || n.maxBufferedBytes < 16 * 1024 * 1024) bad('network.maxBufferedBytes must be a whole number of bytes, at least 16 MiB (16777216)')
+  if (!Number.isSafeInteger(n.maxExchangeStreams) || n.maxExchangeStreams < 1) bad('network.maxExchangeStreams must be a positive whole number')
   if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address) || Number(c.api.address.split(':')[1]) > 65535) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
   if (!Number.isSafeInteger(c.api.uploadLimit) || c.api.uploadLimit < 1) bad('api.uploadLimit must be a positive whole number of bytes')
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')

@@ -3,6 +3,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { expect } from 'chai'
 import { PeerPenalties } from '../../src/exchange/penalties.js'
+import { INITIAL_WINDOW } from '../../src/exchange/provider-state.js'
 import { FetchSession, type SessionProgressEvents } from '../../src/exchange/session.js'
 import { cidOf } from '../../src/hash/index.js'
 import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, quietLogger, settled, type Block, type FakeProviderInit } from './fakes.js'
@@ -186,12 +187,13 @@ describe('exchange: fetch session', () => {
     const all = fetchAll(session, blocks)
     await settled()
     const silent = net.channel(peers[0])
-    expect(silent.outstanding).to.equal(6)
+    // A provider not measured yet is asked for INITIAL_WINDOW blocks at first.
+    expect(silent.outstanding).to.equal(INITIAL_WINDOW)
     await clock.advance(1999)
     expect(silent.open).to.equal(true)
     await clock.advance(1)
     expect(silent.open).to.equal(false)
-    expect(session.stats()[0].reason).to.equal('answered nothing for 2 s (6 blocks and 0 HAVE queries outstanding)')
+    expect(session.stats()[0].reason).to.equal(`answered nothing for 2 s (${INITIAL_WINDOW} blocks and 0 HAVE queries outstanding)`)
     expect(penalties.list()[0]).to.include({ peer: peers[0].toString(), banned: false }).and.to.have.deep.property('offences', ['timeout'])
     session.addProvider(peers[1])
     session.providersComplete()

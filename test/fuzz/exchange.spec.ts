@@ -29,6 +29,7 @@ function servingContext (): ServingContext & { enqueued: number } {
     get queued () { return ctx.enqueued },
     enqueue: (_id: bigint, cids: unknown[]) => { ctx.enqueued += cids.length },
     cancel: () => {},
+    charge: async () => {},
     has: async (cids: unknown[]) => cids.map(() => false),
     send: async (_msg: Outgoing) => {}
   }

@@ -23,6 +23,8 @@ export interface ServingContext {
   enqueue: (id: bigint, cids: CID[]) => void
   /** Drops the queued blocks of a request. */
   cancel: (id: bigint) => void
+  /** Charges `lookups` CID lookups to the peer's work budget; resolves when it may have them. */
+  charge: (lookups: number) => Promise<void>
   has: (cids: CID[]) => Promise<boolean[]>
   send: (msg: Outgoing) => Promise<void>
 }

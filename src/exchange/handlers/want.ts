@@ -1,5 +1,6 @@
 // WANT, requester to provider: which of these blocks of a root do you hold (have_only), or
-// send them. Blocks are queued for the stream's sender, up to MAX_QUEUED_BLOCKS at once.
+// send them. Blocks are queued for the stream's sender, up to MAX_QUEUED_BLOCKS at once; a
+// query's lookups are charged to the peer's work budget first.
 import { ProtocolError } from '../../errors.js'
 import { MAX_QUEUED_BLOCKS } from '../constants.js'
 import { Message, parseCid, toBitfield } from '../wire.js'
@@ -13,6 +14,9 @@ export const want: MessageHandler<ServingContext> = {
   },
 
   async handle (msg, stream) {
+    // A query waits for its peer's budget before its CIDs are parsed, so a peer held back
+    // holds its raw message, not thousands of parsed CIDs, while it waits.
+    if (msg.haveOnly) await stream.charge(msg.cids.length)
     const cids = msg.cids.map((c, i) => parseCid(c, `WANT CID ${i}`))
     parseCid(msg.root, 'WANT root')
     if (msg.haveOnly) {
