@@ -41,6 +41,9 @@ const SERVE_READ_AHEAD = 4
 const ROOM_POLL = 20
 
 /** A requested block waiting to be sent, with its read once started and the buffer room it holds. */
+/** Room a DONT_HAVE takes in the buffer: a CID and its frame. */
+const DONT_HAVE_SIZE = 128
+
 interface Queued { id: bigint, cid: CID, bytes?: Promise<Uint8Array | undefined>, reserved: number }
 
 export interface InboundStreamInit {
@@ -226,8 +229,11 @@ export class InboundStream implements ServingContext {
       this.resize(q, bytes.byteLength + 64) // with its frame's header
       return bytes
     }, (err: Error) => {
-      if (err instanceof BlockNotFoundError) return undefined
-      throw err
+      if (!(err instanceof BlockNotFoundError)) throw err
+      // Only a DONT_HAVE goes out: the block's room is given back at once, or a peer asking for
+      // blocks the node lacks, and never reading, would hold the buffer with reservations.
+      this.resize(q, DONT_HAVE_SIZE)
+      return undefined
     })
     q.bytes.catch(() => {}) // a cancelled entry's read may fail unobserved
     return true

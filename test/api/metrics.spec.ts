@@ -48,7 +48,12 @@ describe('metrics', function () {
     const refused = await scrape(b, 'x'.repeat(43))
     expect(refused.status).to.equal(401)
 
-    const before = await scrape(b)
+    // B dials its bootstrap peer as it starts: scraped until it is connected (bounded).
+    let before = await scrape(b)
+    for (let i = 0; i < 50 && before.status === 200 && value(before.families, 'peerlink_peers') < 1; i++) {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      before = await scrape(b)
+    }
     expect(before.status).to.equal(200)
     expect(before.type).to.match(/^text\/plain; version=0\.0\.4/)
     expect(value(before.families, 'peerlink_fetches_total', { outcome: 'ok' })).to.equal(0)

@@ -76,7 +76,8 @@ describe('cli doctor', function () {
     expect(c.daemon).to.include({ verdict: 'warn', message: 'not running: start it with `peerlink daemon`' })
     for (const name of ['addresses', 'peers', 'dht']) expect(c[name].message, name).to.match(/^daemon not running/)
     expect(c.disk.verdict).to.equal('ok')
-    expect(c.disk.message).to.match(/ free on the repo's disk; the blockstore holds 7\.0 MiB, no quota$/)
+    // 3 MiB and its parity: under one stripe, so k' = 10 chunks of 307 KiB and m' = 4 (1.4×).
+    expect(c.disk.message).to.match(/ free on the repo's disk; the blockstore holds 4\.2 MiB, no quota$/)
 
     // A quota the blockstore has reached fails, with the status a refused add would have.
     await runCli(['--repo', repo, 'config', 'set', 'storage.quota', '1MiB'])

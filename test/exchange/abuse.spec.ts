@@ -99,13 +99,18 @@ describe('exchange: abuse', function () {
     expect(provider.network.host.getConnections(attacker.peerId)).to.deep.equal([])
   })
 
-  it('holds 16 identities that ask for blocks and never read to the node\'s bounds, and frees all they held', async () => {
+  /**
+   * 16 identities, 8 streams each, ask for 200 blocks a stream and never read: blocks the node
+   * holds (`missing` false), or blocks it lacks, whose reads must give their room back at once.
+   */
+  async function hoard (missing: boolean): Promise<void> {
     const bound = 32 * MiB
     const maxStreams = 64
     await startProvider({ maxBufferedBytes: bound, maxStreams, idleTimeout: 1500 })
-    const f = await randomFile(net.dir, 'hoarded.bin', 8 * MiB)
-    const root = (await provider.add(f.path)).cid
-    const chunks = Array.from({ length: 8 }, (_, i) => cidOf(f.bytes.subarray(i * MiB, (i + 1) * MiB)).bytes)
+    const f = await randomFile(net.dir, `hoarded-${String(missing)}.bin`, 8 * MiB)
+    // k = 8: the file fills one stripe, so it is cut in 1 MiB chunks (a smaller file gets chunks of its own size).
+    const root = (await provider.add(f.path, { k: 8 })).cid
+    const chunks = Array.from({ length: 8 }, (_, i) => cidOf(missing ? Buffer.from(`not here ${i}`) : f.bytes.subarray(i * MiB, (i + 1) * MiB)).bytes)
     const stats = provider.network.server.stats
     let peakBytes = 0
     let peakStreams = 0
@@ -130,9 +135,9 @@ describe('exchange: abuse', function () {
           } catch {}
         }
       }
-      await waitUntil(() => stats.bufferedBytes > bound / 2, 10_000, 'the attackers to fill the buffer')
+      if (!missing) await waitUntil(() => stats.bufferedBytes > bound / 2, 10_000, 'the attackers to fill the buffer')
       // The newcomer gets its slice while the rest is held.
-      await fetchAndCompare(await net.add(), provider, root, f.bytes, join(net.dir, 'hoarded.out'))
+      await fetchAndCompare(await net.add(), provider, root, f.bytes, join(net.dir, `hoarded-${String(missing)}.out`))
       expect(peakBytes).to.be.at.most(bound)
       expect(peakStreams).to.be.at.most(maxStreams)
       // 128 streams asked for, 64 held at most: the rest were refused or shed.
@@ -141,5 +146,9 @@ describe('exchange: abuse', function () {
     } finally {
       clearInterval(sampler)
     }
-  })
+  }
+
+  it('holds 16 identities that ask for blocks and never read to the node\'s bounds, and frees all they held', async () => { await hoard(false) })
+
+  it('gives back at once the room of reads for blocks the node lacks: 16 identities asking for such blocks and never reading do not starve an honest fetch', async () => { await hoard(true) })
 })
