@@ -184,4 +184,20 @@ describe('api gateway', function () {
     expect((await get(a, `/ipfs/${root}/notes.txt?format=car`)).status).to.equal(400)
     expect((await get(a, '/api/v1/ls')).status).to.equal(404)
   })
+
+  it('takes gateway.address host:port or off: off starts no gateway, anything else is refused', async () => {
+    const repo = join(dir.path, 'c')
+    const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])
+    expect(init.code, init.stderr).to.equal(0)
+    const bad = await runCli(['--repo', repo, 'config', 'set', 'gateway.address', 'nowhere'])
+    expect(bad.code).to.equal(2)
+    expect(bad.stderr).to.include('gateway.address must be host:port or "off"')
+    expect((await runCli(['--repo', repo, 'config', 'set', 'gateway.address', 'off'])).code).to.equal(0)
+    const c = await startDaemonProcess(repo)
+    try {
+      expect(JSON.parse(await readFile(join(repo, 'api.json'), 'utf8'))).to.not.have.property('gateway')
+    } finally {
+      await stopDaemonProcess(c)
+    }
+  })
 })
