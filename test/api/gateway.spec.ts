@@ -2,15 +2,40 @@
 // and by range, HEAD, ETag and 304, directory listings, paths inside directories, single raw
 // blocks, errors as plain text, and a range of a root the reading daemon lacks, fetched from
 // its provider one stripe at a time.
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
+import { chromium } from 'playwright-core'
 import { runCli, startDaemonProcess, stopDaemonProcess, type CliResult, type DaemonProcess } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 const KiB = 1024
 const NASTY = '<b>&"x\'.txt'
+const CHROMIUM = '/usr/bin/chromium'
+/** The media file's sample rate: 8-bit mono PCM, one byte a sample. */
+const RATE = 8000
+
+/** A WAV file of `seconds` of noise: no video encoder is at hand, and Chromium's media stack reads a WAV by ranges as it reads a video. */
+function wav (seconds: number): Buffer {
+  const data = Buffer.alloc(seconds * RATE)
+  for (let i = 0; i < data.length; i++) data[i] = 128 + Math.round(60 * Math.sin(i / 7) + ((i * 2654435761) % 17) - 8)
+  const h = Buffer.alloc(44)
+  h.write('RIFF', 0)
+  h.writeUInt32LE(36 + data.length, 4)
+  h.write('WAVEfmt ', 8)
+  h.writeUInt32LE(16, 16)
+  h.writeUInt16LE(1, 20) // PCM
+  h.writeUInt16LE(1, 22) // mono
+  h.writeUInt32LE(RATE, 24)
+  h.writeUInt32LE(RATE, 28) // bytes a second
+  h.writeUInt16LE(1, 32) // bytes a frame
+  h.writeUInt16LE(8, 34) // bits a sample
+  h.write('data', 36)
+  h.writeUInt32LE(data.length, 40)
+  return Buffer.concat([h, data])
+}
 
 /** A repo on free loopback ports, its gateway's too, made before its daemon starts. */
 async function gatewayDaemon (repo: string, bootstrap: string[] = []): Promise<DaemonProcess & { gateway: string }> {
@@ -198,6 +223,45 @@ describe('api gateway', function () {
       expect(JSON.parse(await readFile(join(repo, 'api.json'), 'utf8'))).to.not.have.property('gateway')
     } finally {
       await stopDaemonProcess(c)
+    }
+  })
+
+  it('lets a media element in Chromium seek in a served file of a root the daemon lacks without fetching the whole', async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`      skipped: ${CHROMIUM} is absent (install Debian's chromium package)`)
+      this.skip()
+    }
+    // 6000 s of audio, 48 MB: 184 chunks of 256 KiB in 46 stripes of k = 4.
+    const seconds = 6000
+    const file = join(dir.path, 'long.wav')
+    await writeFile(file, wav(seconds))
+    const added = await cli(a, 'add', '--json', '--chunk-size', '256KiB', '-k', '4', '-m', '2', file)
+    expect(added.code, added.stderr).to.equal(0)
+    const [{ cid }] = JSON.parse(added.stdout) as Array<{ cid: string }>
+    const before = await blocksIn(b)
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'], timeout: 60_000 })
+    try {
+      const page = await browser.newPage()
+      page.setDefaultTimeout(60_000)
+      const ranges: string[] = []
+      page.on('request', (r) => { const range = r.headers().range; if (r.url().includes(cid) && range !== undefined) ranges.push(range) })
+      await page.setContent(`<video id="v" preload="metadata" src="http://${b.gateway}/ipfs/${cid}"></video>`)
+      // In the page's own terms (strings: the tests are compiled without the DOM's types).
+      const v = 'document.getElementById("v")'
+      await page.waitForFunction(`${v}.readyState >= 1 && Number.isFinite(${v}.duration)`)
+      expect(await page.evaluate(`${v}.duration`)).to.be.closeTo(seconds, 1)
+      const target = seconds - 60
+      await page.evaluate(`new Promise(resolve => { ${v}.addEventListener('seeked', resolve, { once: true }); ${v}.currentTime = ${target} })`)
+      await page.waitForFunction(`${v}.readyState >= 2`)
+      expect(await page.evaluate(`${v}.currentTime`)).to.be.closeTo(target, 1)
+      // The element asked for the bytes near the end by a range of their own.
+      const starts = ranges.map(r => Number(/^bytes=(\d+)-/.exec(r)?.[1] ?? -1))
+      expect(Math.max(...starts), ranges.join(', ')).to.be.greaterThan(44 + (target - 10) * RATE)
+      // Fewer than half the 184 chunks and 46 stripe nodes the whole file is made of: what
+      // the first request read ahead before the element paused it, and the stripes near the end.
+      expect(await blocksIn(b) - before, ranges.join(', ')).to.be.lessThan(115)
+    } finally {
+      await browser.close()
     }
   })
 })
