@@ -210,6 +210,20 @@ describe('api gateway', function () {
     expect((await get(a, '/api/v1/ls')).status).to.equal(404)
   })
 
+  it('answers a root that no one provides with 504 and nothing cached', async () => {
+    // Added to a repo with no daemon: its CID exists nowhere on the network.
+    const repo = join(dir.path, 'offline')
+    expect((await runCli(['--repo', repo, 'init'])).code).to.equal(0)
+    await writeFile(join(dir.path, 'alone.txt'), 'known to no provider')
+    const added = await runCli(['--repo', repo, 'add', '--json', join(dir.path, 'alone.txt')])
+    expect(added.code, added.stderr).to.equal(0)
+    const [{ cid }] = JSON.parse(added.stdout) as Array<{ cid: string }>
+    const r = await get(b, `/ipfs/${cid}`)
+    expect(r.status).to.equal(504)
+    expect(r.headers.get('cache-control')).to.equal(null)
+    expect(await r.text()).to.include(cid)
+  })
+
   it('takes gateway.address host:port or off: off starts no gateway, anything else is refused', async () => {
     const repo = join(dir.path, 'c')
     const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])
