@@ -348,3 +348,13 @@ export class UploadTooLargeError extends PeerLinkError {
     super(`the upload is larger than the daemon takes (${limit} bytes); raise api.uploadLimit in config.json or add the file with \`peerlink add\``)
   }
 }
+
+/** A byte range that starts at or beyond a file's end (the gateway answers 416). */
+export class RangeNotSatisfiableError extends PeerLinkError {
+  static override readonly code = 'ERR_RANGE_NOT_SATISFIABLE'
+  static override readonly exitCode = 2
+  static override readonly httpStatus = 416
+  constructor (readonly range: string, readonly size: number) {
+    super(`the range ${JSON.stringify(range)} asks for no byte of this file of ${size} bytes`)
+  }
+}

@@ -7,9 +7,12 @@ import pino, { type Logger } from 'pino'
 import { DaemonStoppingError, InvalidArgumentError } from '../errors.js'
 import { PeerLinkNode } from '../node/peerlink.js'
 import { readToken, repoPaths, writeWhole, type NetworkConfig } from '../repo/repo.js'
-import { startApi } from './server.js'
+import { GATEWAY_OFF } from '../repo/config.js'
+import { startGateway } from './gateway.js'
+import { startApi, type ApiServer } from './server.js'
 
-export interface DaemonInfo { address: string, pid: number, peerId: string, addresses: string[] }
+/** `gateway`: the HTTP gateway's address, when it runs. */
+export interface DaemonInfo { address: string, pid: number, peerId: string, addresses: string[], gateway?: string }
 
 export interface Daemon {
   info: DaemonInfo
@@ -44,15 +47,17 @@ export async function startDaemon (repo: string, options: DaemonOptions = {}): P
     }
     throw err
   }
+  const gateway = await startGatewayOrWarn(node, log, shutdown.signal)
   const info: DaemonInfo = {
     address: api.address,
+    ...(gateway !== undefined ? { gateway: gateway.address } : {}),
     pid: process.pid,
     peerId: node.network.peerId.toString(),
     addresses: node.network.addresses().map(a => a.toString())
   }
   // Written whole under another name and renamed: a reader never sees half a file.
   await writeWhole(repoPaths(repo).api, JSON.stringify(info, null, 2) + '\n', 'replace')
-  log.info({ peerId: info.peerId, api: info.address, listen: info.addresses }, 'daemon started')
+  log.info({ peerId: info.peerId, api: info.address, gateway: info.gateway, listen: info.addresses }, 'daemon started')
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
@@ -60,10 +65,27 @@ export async function startDaemon (repo: string, options: DaemonOptions = {}): P
       shutdown.abort(new DaemonStoppingError())
       await rm(repoPaths(repo).api, { force: true })
       await api.close()
+      await gateway?.close()
       await node.stop()
       log.info('daemon stopped')
     })()
     await stopping
   }
   return { info, node, stop }
+}
+
+/**
+ * The gateway on config's gateway.address, unless "off". An address it cannot listen on (in
+ * use by a second daemon on one machine keeping the default, say) costs only the gateway, with
+ * a warning: the node and its API are what the daemon is for.
+ */
+async function startGatewayOrWarn (node: PeerLinkNode, log: Logger, signal: AbortSignal): Promise<ApiServer | undefined> {
+  const address = node.config.gateway.address
+  if (address === GATEWAY_OFF) return undefined
+  try {
+    return await startGateway({ node, address, logger: log, signal })
+  } catch (err) {
+    log.warn(`no HTTP gateway: cannot listen on ${address}: ${(err as Error).message} (peerlink config set gateway.address <host:port>, or off)`)
+    return undefined
+  }
 }

@@ -71,7 +71,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   return { address, close: async () => { await app.close() } }
 }
 
-function splitAddress (address: string): [string, string] {
+export function splitAddress (address: string): [string, string] {
   const i = address.lastIndexOf(':')
   return [address.slice(0, i), address.slice(i + 1)]
 }

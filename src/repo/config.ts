@@ -35,6 +35,8 @@ export interface RepoConfig {
    * `uploadLimit`: most bytes one upload from the web page (POST /upload) may hold.
    */
   api: { address: string, uploadLimit: number }
+  /** Where the read-only HTTP gateway listens: host:port, or "off" for none. */
+  gateway: { address: string }
   /** Largest number of bytes the blockstore may hold; 0 for no limit. */
   storage: { quota: number }
   /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
@@ -60,6 +62,7 @@ export function defaultConfig (): RepoConfig {
     import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
     network: defaultNetworkConfig(),
     api: { address: '127.0.0.1:5021', uploadLimit: 64 * 1024 ** 3 },
+    gateway: { address: '127.0.0.1:8021' },
     storage: { quota: 0 },
     export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
   }
@@ -86,12 +89,13 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'network.maxExchangeStreams': 'count',
   'api.address': 'address',
   'api.uploadLimit': 'size',
+  'gateway.address': 'address',
   'storage.quota': 'size',
   'export.maxEntries': 'count',
   'export.maxBytes': 'size'
 }
 
-const SECTIONS = ['import', 'network', 'api', 'storage', 'export'] as const
+const SECTIONS = ['import', 'network', 'api', 'gateway', 'storage', 'export'] as const
 
 /** A key a user may set, with its type; any other is refused naming the nearest valid key. */
 export function configKey (key: string): { key: string, section: typeof SECTIONS[number], name: string, type: ConfigValueType } {
@@ -156,11 +160,19 @@ export async function configFromJson (raw: unknown, where: string): Promise<Repo
     import: { ...d.import, ...r.import },
     network: { ...d.network, ...r.network },
     api: { ...d.api, ...r.api },
+    gateway: { ...d.gateway, ...r.gateway },
     storage: { ...d.storage, ...r.storage },
     export: { ...d.export, ...r.export }
   }
   await checkConfig(config, where)
   return config
+}
+
+/** The gateway.address that turns the gateway off. */
+export const GATEWAY_OFF = 'off'
+
+function isAddress (a: unknown): boolean {
+  return typeof a === 'string' && /^[^:]+:\d{1,5}$/.test(a) && Number(a.split(':')[1]) <= 65535
 }
 
 async function checkConfig (c: RepoConfig, where: string): Promise<void> {
@@ -184,7 +196,8 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
   if (!Number.isSafeInteger(n.maxBufferedBytes) || n.maxBufferedBytes < 16 * 1024 * 1024) bad('network.maxBufferedBytes must be a whole number of bytes, at least 16 MiB (16777216)')
   if (!Number.isSafeInteger(n.maxExchangeStreams) || n.maxExchangeStreams < 1) bad('network.maxExchangeStreams must be a positive whole number')
-  if (typeof c.api.address !== 'string' || !/^[^:]+:\d{1,5}$/.test(c.api.address) || Number(c.api.address.split(':')[1]) > 65535) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
+  if (!isAddress(c.api.address)) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
+  if (c.gateway.address !== GATEWAY_OFF && !isAddress(c.gateway.address)) bad(`gateway.address must be host:port or "${GATEWAY_OFF}", not ${JSON.stringify(c.gateway.address)}`)
   if (!Number.isSafeInteger(c.api.uploadLimit) || c.api.uploadLimit < 1) bad('api.uploadLimit must be a positive whole number of bytes')
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
   if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')

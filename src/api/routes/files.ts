@@ -87,7 +87,7 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
 }
 
 /** A generator's output again from the start, its first result already taken. */
-async function * resumed<T> (first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+export async function * resumed<T> (first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
   if (first.done === true) return
   yield first.value
   yield * rest
