@@ -18,7 +18,7 @@ import { ProcessSet } from '../simulations/lib/processes.js'
 
 const MAX_NODES = 32
 
-export interface DevnetNode { name: string, repo: string, peerId: string, api: string, addresses: string[] }
+export interface DevnetNode { name: string, repo: string, peerId: string, api: string, gateway?: string, addresses: string[] }
 
 function args (): { nodes: number, dir?: string, json: boolean } {
   const { values } = parseArgs({
@@ -42,7 +42,7 @@ async function start (root: string, count: number, processes: ProcessSet, signal
 }
 
 function describe (d: DaemonProcess, i: number): DevnetNode {
-  return { name: `node-${i + 1}`, repo: d.repo, peerId: d.info.peerId, api: `http://${d.info.address}`, addresses: d.dialable }
+  return { name: `node-${i + 1}`, repo: d.repo, peerId: d.info.peerId, api: `http://${d.info.address}`, ...(d.info.gateway !== undefined ? { gateway: `http://${d.info.gateway}` } : {}), addresses: d.dialable }
 }
 
 function print (nodes: DevnetNode[], json: boolean): void {
@@ -51,7 +51,7 @@ function print (nodes: DevnetNode[], json: boolean): void {
     return
   }
   const width = Math.max(...nodes.map(n => n.api.length))
-  for (const n of nodes) process.stdout.write(`${n.name}  ${n.api.padEnd(width)}  ${n.peerId}  ${n.repo}\n`)
+  for (const n of nodes) process.stdout.write(`${n.name}  api ${n.api.padEnd(width)}  gateway ${(n.gateway ?? 'none').padEnd(width)}  ${n.peerId}  ${n.repo}\n`)
   process.stdout.write(`\nuse a node: PEERLINK_REPO=${nodes[0].repo} node ${relative(process.cwd(), CLI)} <command>\n`)
   process.stdout.write(`${nodes.length} node${nodes.length === 1 ? '' : 's'} up; Ctrl-C stops them all\n`)
 }

@@ -3,7 +3,7 @@
 // `ip netns exec <namespace>`), with a bounded wait for its api.json; stop it (SIGTERM, then
 // SIGKILL after a bound) or kill it outright, as a crash.
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -13,7 +13,7 @@ import { defaultProcesses, killChild, stopChild, type ProcessSet } from './proce
 export interface DaemonProcess {
   child: ChildProcess
   repo: string
-  info: { address: string, pid: number, peerId: string, addresses: string[] }
+  info: { address: string, pid: number, peerId: string, addresses: string[], gateway?: string }
   /** Addresses to dial or bootstrap from, each ending in this daemon's /p2p/ id. */
   dialable: string[]
   /** The tail of what the daemon wrote to stderr (its warnings and errors). */
@@ -46,6 +46,10 @@ export async function startDaemonProcess (repo: string, options: DaemonOptions =
   if (!existsSync(join(repo, 'config.json'))) {
     const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
     if (init.code !== 0) throw new Error(`peerlink init failed (${String(init.code)}): ${init.stderr}`)
+    // A gateway on a free port too: the default one (8021) can be only one daemon's.
+    const configFile = join(repo, 'config.json')
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { gateway?: { address?: string } }
+    writeFileSync(configFile, JSON.stringify({ ...config, gateway: { ...config.gateway, address: '127.0.0.1:0' } }, null, 2) + '\n')
   }
   const apiFile = join(repo, 'api.json')
   rmSync(apiFile, { force: true }) // left behind by a daemon that was killed

@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/repo.js'
 
 const DEVNET = fileURLToPath(new URL('../../scripts/devnet.ts', import.meta.url))
 
-interface Ready { ready: true, nodes: Array<{ name: string, repo: string, peerId: string, api: string, addresses: string[] }> }
+interface Ready { ready: true, nodes: Array<{ name: string, repo: string, peerId: string, api: string, gateway?: string, addresses: string[] }> }
 
 async function firstLine (child: ChildProcess, timeoutMs: number): Promise<string> {
   const lines = createInterface({ input: child.stdout! })
@@ -57,6 +57,8 @@ describe('devnet', function () {
     const ready = JSON.parse(await firstLine(devnet, 60_000).catch((err: Error) => { throw new Error(`${err.message}: ${stderr}`) })) as Ready
     expect(ready.nodes.map(n => n.name)).to.deep.equal(['node-1', 'node-2', 'node-3'])
     expect(new Set(ready.nodes.map(n => n.peerId)).size).to.equal(3)
+    // Each node serves its own gateway on a port of its own.
+    expect(new Set(ready.nodes.map(n => n.gateway)).size).to.equal(3)
     const pids = await Promise.all(ready.nodes.map(async n => (JSON.parse(await readFile(join(n.repo, 'api.json'), 'utf8')) as { pid: number }).pid))
 
     const file = join(dir.path, 'hello.txt')
