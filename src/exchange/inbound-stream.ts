@@ -41,7 +41,7 @@ const SERVE_READ_AHEAD = 4
 const ROOM_POLL = 20
 
 /** A requested block waiting to be sent, with its read once started and the buffer room it holds. */
-interface Queued { id: bigint, cid: CID, bytes?: Promise<Uint8Array | undefined>, reserved: number }
+interface Queued { id: bigint, cid: CID, root: CID, bytes?: Promise<Uint8Array | undefined>, reserved: number }
 
 export interface InboundStreamInit {
   peer: PeerId
@@ -53,6 +53,8 @@ export interface InboundStreamInit {
   shares: ServingShares<InboundStream>
   /** The peer has kept asking for more work than its budget: penalise it. */
   onFlood: (why: string) => void
+  /** A block went out to the peer, under `root` as its request named it. */
+  onServed?: (root: CID, bytes: number) => void
 }
 
 export class InboundStream implements ServingContext {
@@ -123,8 +125,8 @@ export class InboundStream implements ServingContext {
     this.lastActive = Date.now()
   }
 
-  enqueue (id: bigint, cids: CID[]): void {
-    for (const cid of cids) this.queue.push({ id, cid, reserved: 0 })
+  enqueue (id: bigint, cids: CID[], root: CID): void {
+    for (const cid of cids) this.queue.push({ id, cid, root, reserved: 0 })
     this.wake?.()
   }
 
@@ -203,6 +205,7 @@ export class InboundStream implements ServingContext {
         await sent
         this.init.stats.blocksSent++
         this.init.stats.bytesSent += bytes.byteLength
+        this.init.onServed?.(next.root, bytes.byteLength)
       }
       this.lastActive = Date.now()
     }
