@@ -14,6 +14,7 @@ import { fileRoutes } from './routes/files.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { networkRoutes } from './routes/network.js'
 import { repoRoutes } from './routes/repo.js'
+import { shareRoutes } from './routes/shares.js'
 import { uiRoutes } from './routes/ui.js'
 import { DEFAULT_UPLOAD_LIMIT, uploadRoutes } from './routes/upload.js'
 import { API_PREFIX } from './shapes.js'
@@ -61,6 +62,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   await app.register(fileRoutes, deps)
   await app.register(networkRoutes, deps)
   await app.register(repoRoutes, deps)
+  await app.register(shareRoutes, deps)
   await app.register(uploadRoutes, { ...deps, limit: o.uploadLimit ?? DEFAULT_UPLOAD_LIMIT })
   await app.register(uiRoutes, { node: o.node, sessions })
   await app.register(metricsRoutes, { ...deps, prefix: '' })

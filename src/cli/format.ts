@@ -2,6 +2,7 @@
 // API sends (api/shapes.ts and the node's results), so a command prints the same through a
 // daemon or on its own. `--json` prints those shapes unchanged (JsonOutput lists them).
 import type { DaemonInfo } from '../api/daemon.js'
+import type { ShareStatusOut } from '../api/routes/shares.js'
 import type { AddOut, IdOut, PeerOut, PinOut, ProviderOut } from '../api/shapes.js'
 import type { GcResult, Usage } from '../blockstore/level.js'
 import type { VerifyReport } from '../files/verify.js'
@@ -29,6 +30,7 @@ export type JsonOutput =
   | RepoConfig // config show
   | ConnectResult // connect
   | LoginUrlOut // ui
+  | ShareStatusOut[] // shares
 
 export interface ShareOut { cid: string, ticket: string }
 export interface LoginUrlOut { url: string, expires: string }
@@ -207,4 +209,20 @@ export function configSetText (key: string, value: unknown, type: ConfigValueTyp
 
 export function daemonKeepsConfigNote (pid: number): string {
   return `the daemon running on this repo (pid ${pid}) keeps the config it loaded: restart it to use this`
+}
+
+/** Each share, then one line per receiver: completed (when, what it got from here) or fetching. */
+export function sharesText (shares: ShareStatusOut[]): string[] {
+  if (shares.length === 0) return ['no shares: add a file to share one']
+  return shares.flatMap(s => [
+    `${s.cid}  ${formatBytes(s.size).padStart(10)}  ${s.name}`,
+    ...(s.receivers.length === 0 ? ['  no receivers yet'] : s.receivers.map(receiverText))
+  ])
+}
+
+function receiverText (r: ShareStatusOut['receivers'][number]): string {
+  if (r.receipt !== undefined && r.completedAt !== undefined) {
+    return `  ${r.peer}  completed ${new Date(r.completedAt).toISOString()}, got ${formatBytes(r.receipt.bytes)} in ${r.receipt.blocks} blocks from here`
+  }
+  return `  ${r.peer}  fetching, ${formatBytes(r.sentBytes)} sent so far (last ${new Date(r.lastSent).toISOString()})`
 }

@@ -2,6 +2,16 @@ import { MAX_BLOCK_SIZE } from '../limits.js'
 
 export const EXCHANGE_PROTOCOL = '/peerlink/exchange/1.0.0'
 
+/**
+ * Completion receipts go on a protocol of their own: a node that predates them refuses the
+ * protocol at negotiation, where a RECEIPT on an exchange stream would be an unknown type,
+ * a protocol violation that costs the sender penalty points.
+ */
+export const RECEIPT_PROTOCOL = '/peerlink/receipt/1.0.0'
+
+/** Longest a receipt may take to send or to arrive once its stream is open. */
+export const RECEIPT_TIMEOUT = 5000
+
 /** Largest message either side accepts: one block plus its CID and framing. */
 export const MAX_MESSAGE_SIZE = MAX_BLOCK_SIZE + 4096
 

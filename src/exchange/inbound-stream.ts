@@ -40,11 +40,11 @@ const SERVE_READ_AHEAD = 4
 /** How often a read waiting for buffer room looks again. */
 const ROOM_POLL = 20
 
-/** A requested block waiting to be sent, with its read once started and the buffer room it holds. */
 /** Room a DONT_HAVE takes in the buffer: a CID and its frame. */
 const DONT_HAVE_SIZE = 128
 
-interface Queued { id: bigint, cid: CID, bytes?: Promise<Uint8Array | undefined>, reserved: number }
+/** A requested block waiting to be sent, with its read once started and the buffer room it holds. */
+interface Queued { id: bigint, cid: CID, root: CID, bytes?: Promise<Uint8Array | undefined>, reserved: number }
 
 export interface InboundStreamInit {
   peer: PeerId
@@ -56,6 +56,8 @@ export interface InboundStreamInit {
   shares: ServingShares<InboundStream>
   /** The peer has kept asking for more work than its budget: penalise it. */
   onFlood: (why: string) => void
+  /** A block went out to the peer, under `root` as its request named it. */
+  onServed?: (root: CID, bytes: number) => void
 }
 
 export class InboundStream implements ServingContext {
@@ -126,8 +128,8 @@ export class InboundStream implements ServingContext {
     this.lastActive = Date.now()
   }
 
-  enqueue (id: bigint, cids: CID[]): void {
-    for (const cid of cids) this.queue.push({ id, cid, reserved: 0 })
+  enqueue (id: bigint, cids: CID[], root: CID): void {
+    for (const cid of cids) this.queue.push({ id, cid, root, reserved: 0 })
     this.wake?.()
   }
 
@@ -206,6 +208,7 @@ export class InboundStream implements ServingContext {
         await sent
         this.init.stats.blocksSent++
         this.init.stats.bytesSent += bytes.byteLength
+        this.init.onServed?.(next.root, bytes.byteLength)
       }
       this.lastActive = Date.now()
     }

@@ -13,6 +13,7 @@ import { EXCHANGE_PROTOCOL, MAX_BUFFERED_BYTES, MAX_INBOUND_STREAMS, MAX_MESSAGE
 import { handleMessage, PROVIDER_HANDLERS } from './handlers/index.js'
 import { InboundStream, type BlockReader, type ServerStats } from './inbound-stream.js'
 import type { Offence, PeerPenalties } from './penalties.js'
+import type { ShareRecords } from './share-records.js'
 import { ServingShares } from './shares.js'
 import { readMessages } from './wire.js'
 
@@ -23,6 +24,8 @@ export interface ExchangeServerComponents {
   blocks: BlockReader
   penalties: PeerPenalties
   logger: ComponentLogger
+  /** Told of each block served, under the root its request named (share-records.ts). */
+  records?: Pick<ShareRecords, 'served'>
 }
 
 export interface ExchangeServerOptions {
@@ -111,7 +114,8 @@ export class ExchangeServer {
       log: this.log,
       budget: this.budget,
       shares: this.shares,
-      onFlood: (why) => { this.penalise(peer, 'flood', why) }
+      onFlood: (why) => { this.penalise(peer, 'flood', why) },
+      onServed: (root, bytes) => { this.components.records?.served(peer.toString(), root.toString(), bytes) }
     })
     if (!this.admit(inbound, stream)) return
     this.streams.add(stream)

@@ -22,6 +22,10 @@ export interface Outgoing {
   bitfield?: Uint8Array
   cid?: Uint8Array
   data?: Uint8Array
+  bytes?: bigint
+  blocks?: bigint
+  started?: bigint
+  completed?: bigint
 }
 
 /** Encodes one message with its length prefix, without copying a block's bytes. */

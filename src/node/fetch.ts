@@ -17,6 +17,7 @@ import { streamChannels } from '../exchange/channel.js'
 import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
+import type { ReceiptService } from '../exchange/receipts.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
 import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
@@ -98,6 +99,8 @@ export interface FetchComponents {
   store: LevelBlockstore
   /** Announces the fetched root (and retries later when that fails). */
   provide: (root: CID, options: { signal?: AbortSignal }) => Promise<unknown>
+  /** Tells the providers, in the background, that the fetch completed (receipts.ts). */
+  receipts?: Pick<ReceiptService, 'send'>
 }
 
 /**
@@ -179,6 +182,8 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     await store.pin(root, { name, size: node.size, type: node.type })
     const provided = await announce(c, root, options)
     const providers = source.stats()
+    // Under the root the providers were asked for, as they recorded their serving.
+    c.receipts?.send(ticket.root, providers, started, Date.now())
     return {
       cid: root.toString(),
       name,

@@ -9,7 +9,9 @@ import { Registry } from 'prom-client'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
+import { ReceiptService } from '../exchange/receipts.js'
 import { ExchangeServer, type ExchangeServerOptions } from '../exchange/server.js'
+import { ShareRecords } from '../exchange/share-records.js'
 import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
@@ -81,6 +83,9 @@ export class PeerLinkNetwork {
     readonly server: ExchangeServer,
     readonly routing: Routing,
     readonly reprovider: Reprovider,
+    /** Who fetched what from this node: its shares' receivers, from its serving and their receipts. */
+    readonly shares: ShareRecords,
+    private readonly receipts: ReceiptService,
     private readonly store: LevelBlockstore,
     private readonly datastore: LevelDatastore | undefined,
     private readonly repo: string,
@@ -116,7 +121,8 @@ export class PeerLinkNetwork {
       await datastore?.close()
       throw listenError(err, init.network.listen)
     }
-    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger }, {
+    const shares = new ShareRecords()
+    const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger, records: shares }, {
       maxBufferedBytes: init.network.maxBufferedBytes,
       maxStreams: init.network.maxExchangeStreams,
       ...init.exchange
@@ -142,8 +148,10 @@ export class PeerLinkNetwork {
         reprovideRounds: () => reprovider.rounds,
         usage: async () => await init.store.usage()
       })
-    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, init.store, datastore, init.repo, init.announce !== false, metrics)
+    const receipts = new ReceiptService({ libp2p: host, records: shares, penalise: (peer, offence, why) => { server.penalise(peer, offence, why) }, logger: host.logger })
+    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, shares, receipts, init.store, datastore, init.repo, init.announce !== false, metrics)
     await server.start()
+    await receipts.start()
     // A node that does not announce names itself nowhere, even from records a daemon left.
     if (net.announces) reprovider.start()
     else await routing.withdrawAllBut([])
@@ -154,6 +162,8 @@ export class PeerLinkNetwork {
     clearInterval(this.waitingTimer)
     this.stopping.abort()
     await this.reprovider.stop()
+    // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
+    await this.receipts.stop()
     await this.server.stop()
     await this.host.stop()
     await this.datastore?.close()
@@ -301,7 +311,7 @@ export class PeerLinkNetwork {
   }
 
   private fetchComponents (): FetchComponents {
-    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o) }
+    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
   }
 }
 

@@ -1,6 +1,6 @@
 // The human text of the commands, from the shapes the API and the node give.
 import { expect } from 'chai'
-import { addedText, formatBytes, pinsText, statText, verifyText } from '../../src/cli/format.js'
+import { addedText, formatBytes, pinsText, sharesText, statText, verifyText } from '../../src/cli/format.js'
 import type { Damage, VerifyReport } from '../../src/files/verify.js'
 
 describe('cli format', () => {
@@ -57,5 +57,21 @@ describe('cli format', () => {
       '  chunk 0: corrupt (c2): NOT repairable'
     ])
     expect(verifyText({ ...report, repaired: [] }, false).at(-1)).to.equal('  chunk 0: corrupt (c2): not repaired (--no-repair)')
+  })
+
+  it('lists each share with its receivers: completed with what they got, or fetching', () => {
+    const share = { cid: 'bafyroot', name: 'a.bin', size: 2048, type: 'file', added: 0 }
+    expect(sharesText([])).to.deep.equal(['no shares: add a file to share one'])
+    expect(sharesText([{ ...share, receivers: [] }])).to.deep.equal(['bafyroot     2.0 KiB  a.bin', '  no receivers yet'])
+    expect(sharesText([{
+      ...share,
+      receivers: [
+        { peer: 'peerB', state: 'completed', sentBytes: 2048, sentBlocks: 2, firstSent: 0, lastSent: 0, completedAt: 0, receipt: { bytes: 2048, blocks: 2, started: 0, completed: 0 } },
+        { peer: 'peerC', state: 'fetching', sentBytes: 1024, sentBlocks: 1, firstSent: 0, lastSent: 1000 }
+      ]
+    }]).slice(1)).to.deep.equal([
+      '  peerB  completed 1970-01-01T00:00:00.000Z, got 2.0 KiB in 2 blocks from here',
+      '  peerC  fetching, 1.0 KiB sent so far (last 1970-01-01T00:00:01.000Z)'
+    ])
   })
 })

@@ -2,11 +2,8 @@
 // Noise's own crypto) exchange blocks both ways: a 1 MiB block must not overrun the window a
 // stock peer granted ("Receive window exceeded" before PeerLink followed the protocol's
 // initial window).
-import { noise } from '@chainsafe/libp2p-noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { expect } from 'chai'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,16 +17,7 @@ import { verifyBlock } from '../../src/hash/index.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { randomFile, startNode } from '../helpers/network.js'
 import { tempDir, tempStore } from '../helpers/repo.js'
-
-/** A libp2p node as anyone would make one: every setting at libp2p's default. */
-async function stockNode (): Promise<Libp2p> {
-  return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
-  })
-}
+import { stockNode } from '../helpers/stock.js'
 
 describe('interop with a stock libp2p node', function () {
   this.timeout(60_000)

@@ -2,6 +2,7 @@
 // type, each in its own file. A side's table holds the types it accepts: a provider takes
 // WANT and CANCEL, a requester HAVE, BLOCK and DONT_HAVE. Each handler checks its own
 // type's shape before it acts, so a malformed message never reaches the code that serves.
+// A receipt stream (RECEIPT_PROTOCOL) has a table of its own, holding RECEIPT alone.
 import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { ProtocolError } from '../../errors.js'
@@ -20,7 +21,8 @@ export type HandlerTable<Context> = Partial<Record<Message.Type, MessageHandler<
 export interface ServingContext {
   /** Blocks queued and not yet sent. */
   readonly queued: number
-  enqueue: (id: bigint, cids: CID[]) => void
+  /** Queues the blocks of a request, all under `root` (as the requester names it). */
+  enqueue: (id: bigint, cids: CID[], root: CID) => void
   /** Drops the queued blocks of a request. */
   cancel: (id: bigint) => void
   /** Charges `lookups` CID lookups to the peer's work budget; resolves when it may have them. */

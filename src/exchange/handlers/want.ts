@@ -18,7 +18,7 @@ export const want: MessageHandler<ServingContext> = {
     // holds its raw message, not thousands of parsed CIDs, while it waits.
     if (msg.haveOnly) await stream.charge(msg.cids.length)
     const cids = msg.cids.map((c, i) => parseCid(c, `WANT CID ${i}`))
-    parseCid(msg.root, 'WANT root')
+    const root = parseCid(msg.root, 'WANT root')
     if (msg.haveOnly) {
       const has = await stream.has(cids)
       await stream.send({ type: Message.Type.HAVE, id: msg.id, root: msg.root, bitfield: toBitfield(has) })
@@ -27,6 +27,6 @@ export const want: MessageHandler<ServingContext> = {
     if (stream.queued + cids.length > MAX_QUEUED_BLOCKS) {
       throw new ProtocolError(`${stream.queued + cids.length} blocks wanted at once, the limit is ${MAX_QUEUED_BLOCKS}`, 'flood')
     }
-    stream.enqueue(msg.id, cids)
+    stream.enqueue(msg.id, cids, root)
   }
 }

@@ -12,6 +12,10 @@ export interface Message {
   bitfield: Uint8Array<ArrayBuffer>
   cid: Uint8Array<ArrayBuffer>
   data: Uint8Array<ArrayBuffer>
+  bytes: bigint
+  blocks: bigint
+  started: bigint
+  completed: bigint
 }
 
 export namespace Message {
@@ -20,7 +24,8 @@ export namespace Message {
     HAVE = 'HAVE',
     BLOCK = 'BLOCK',
     DONT_HAVE = 'DONT_HAVE',
-    CANCEL = 'CANCEL'
+    CANCEL = 'CANCEL',
+    RECEIPT = 'RECEIPT'
   }
 
   enum __TypeValues {
@@ -28,7 +33,8 @@ export namespace Message {
     HAVE = 1,
     BLOCK = 2,
     DONT_HAVE = 3,
-    CANCEL = 4
+    CANCEL = 4,
+    RECEIPT = 5
   }
 
   export namespace Type {
@@ -88,6 +94,26 @@ export namespace Message {
           w.bytes(obj.data)
         }
 
+        if ((obj.bytes != null && obj.bytes !== 0n)) {
+          w.uint32(72)
+          w.uint64(obj.bytes)
+        }
+
+        if ((obj.blocks != null && obj.blocks !== 0n)) {
+          w.uint32(80)
+          w.uint64(obj.blocks)
+        }
+
+        if ((obj.started != null && obj.started !== 0n)) {
+          w.uint32(88)
+          w.uint64(obj.started)
+        }
+
+        if ((obj.completed != null && obj.completed !== 0n)) {
+          w.uint32(96)
+          w.uint64(obj.completed)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -100,7 +126,11 @@ export namespace Message {
           haveOnly: false,
           bitfield: uint8ArrayAlloc(0),
           cid: uint8ArrayAlloc(0),
-          data: uint8ArrayAlloc(0)
+          data: uint8ArrayAlloc(0),
+          bytes: 0n,
+          blocks: 0n,
+          started: 0n,
+          completed: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -143,6 +173,22 @@ export namespace Message {
             }
             case 8: {
               obj.data = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.bytes = reader.uint64()
+              break
+            }
+            case 10: {
+              obj.blocks = reader.uint64()
+              break
+            }
+            case 11: {
+              obj.started = reader.uint64()
+              break
+            }
+            case 12: {
+              obj.completed = reader.uint64()
               break
             }
             default: {
@@ -228,6 +274,34 @@ export namespace Message {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.bytes`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.blocks`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.started`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.completed`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -281,6 +355,26 @@ export namespace Message {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface MessageBytesFieldEvent {
+    field: '$.bytes'
+    value: bigint
+  }
+
+  export interface MessageBlocksFieldEvent {
+    field: '$.blocks'
+    value: bigint
+  }
+
+  export interface MessageStartedFieldEvent {
+    field: '$.started'
+    value: bigint
+  }
+
+  export interface MessageCompletedFieldEvent {
+    field: '$.completed'
+    value: bigint
+  }
+
   export function encode (obj: Partial<Message>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Message.codec())
   }
@@ -289,7 +383,7 @@ export namespace Message {
     return decodeMessage(buf, Message.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Message>): Generator<MessageTypeFieldEvent | MessageIdFieldEvent | MessageRootFieldEvent | MessageCidsFieldEvent | MessageHaveOnlyFieldEvent | MessageBitfieldFieldEvent | MessageCidFieldEvent | MessageDataFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Message>): Generator<MessageTypeFieldEvent | MessageIdFieldEvent | MessageRootFieldEvent | MessageCidsFieldEvent | MessageHaveOnlyFieldEvent | MessageBitfieldFieldEvent | MessageCidFieldEvent | MessageDataFieldEvent | MessageBytesFieldEvent | MessageBlocksFieldEvent | MessageStartedFieldEvent | MessageCompletedFieldEvent> {
     return streamMessage(buf, Message.codec(), opts)
   }
 }

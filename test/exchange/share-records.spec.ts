@@ -1,0 +1,65 @@
+import { expect } from 'chai'
+import { REFETCH_GAP, ShareRecords, type ShareEvent } from '../../src/exchange/share-records.js'
+
+const receipt = { bytes: 10, blocks: 1, started: 1, completed: 2 }
+
+describe('share records', () => {
+  it('records a receiver as fetching while it is served, then completed by its receipt', () => {
+    let now = 1000
+    const records = new ShareRecords({}, () => now)
+    const events: ShareEvent[] = []
+    records.subscribe(e => events.push(e))
+    records.served('peerB', 'rootA', 100)
+    now += 10
+    records.served('peerB', 'rootA', 50)
+    expect(records.list()).to.deep.equal([{ root: 'rootA', receivers: [{ peer: 'peerB', state: 'fetching', sentBytes: 150, sentBlocks: 2, firstSent: 1000, lastSent: 1010 }] }])
+    // Progress is sent at most once a second per receiver; completion at once.
+    expect(events.map(e => e.receiver.state)).to.deep.equal(['fetching'])
+    now += 5
+    expect(records.receipt('peerB', 'rootA', { bytes: 150, blocks: 2, started: 900, completed: 1012 })).to.equal(true)
+    const [r] = records.list()[0].receivers
+    expect(r).to.include({ state: 'completed', completedAt: 1015, sentBytes: 150 })
+    expect(r.receipt).to.deep.equal({ bytes: 150, blocks: 2, started: 900, completed: 1012 })
+    expect(events.map(e => e.receiver.state)).to.deep.equal(['fetching', 'completed'])
+  })
+
+  it('takes no receipt for a root it did not serve the peer, so receipts make no records', () => {
+    const records = new ShareRecords()
+    records.served('peerB', 'rootA', 1)
+    expect(records.receipt('peerC', 'rootA', receipt)).to.equal(false)
+    expect(records.receipt('peerB', 'unknown', receipt)).to.equal(false)
+    for (let i = 0; i < 10_000; i++) records.receipt(`peer${i}`, `root${i}`, receipt)
+    expect(records.size()).to.deep.equal({ roots: 1, receivers: 1 })
+    expect(records.list()[0].receivers[0].state).to.equal('fetching')
+  })
+
+  it('keeps at most maxReceivers per root and maxRoots roots, the least recently changed dropped', () => {
+    const records = new ShareRecords({ maxRoots: 8, maxReceivers: 4 })
+    // Many peers on one root, then many roots: hostile numbers of both.
+    for (let i = 0; i < 1000; i++) records.served(`peer${i}`, 'root0', 1)
+    expect(records.size()).to.deep.equal({ roots: 1, receivers: 4 })
+    expect(records.list()[0].receivers.map(r => r.peer)).to.deep.equal(['peer996', 'peer997', 'peer998', 'peer999'])
+    for (let i = 1; i < 100_000; i++) records.served('peerX', `root${i}`, Number.MAX_SAFE_INTEGER)
+    expect(records.size()).to.deep.equal({ roots: 8, receivers: 8 })
+    expect(records.list().map(s => s.root)).to.deep.equal(Array.from({ length: 8 }, (_, i) => `root${99_992 + i}`))
+    // A receipt moves its root to the end: the oldest others go first.
+    expect(records.receipt('peerX', 'root99992', { bytes: Number.MAX_SAFE_INTEGER, blocks: Number.MAX_SAFE_INTEGER, started: 0, completed: Number.MAX_SAFE_INTEGER })).to.equal(true)
+    records.served('peerY', 'rootNew', 1)
+    expect(records.list().map(s => s.root)).to.not.include('root99993')
+    expect(records.list().map(s => s.root)).to.include('root99992')
+  })
+
+  it('takes blocks soon after a receipt as the same fetch, and later ones as a new fetch', () => {
+    let now = 0
+    const records = new ShareRecords({}, () => now)
+    records.served('peerB', 'rootA', 10)
+    records.receipt('peerB', 'rootA', receipt)
+    now += 1000
+    records.served('peerB', 'rootA', 10) // a raced block still on its way
+    expect(records.list()[0].receivers[0]).to.include({ state: 'completed', sentBytes: 20 })
+    now += REFETCH_GAP + 1
+    records.served('peerB', 'rootA', 7)
+    expect(records.list()[0].receivers[0]).to.include({ state: 'fetching', sentBytes: 7, sentBlocks: 1 })
+    expect(records.list()[0].receivers[0].receipt).to.equal(undefined)
+  })
+})
