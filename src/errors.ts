@@ -358,3 +358,23 @@ export class RangeNotSatisfiableError extends PeerLinkError {
     super(`the range ${JSON.stringify(range)} asks for no byte of this file of ${size} bytes`)
   }
 }
+
+/** A private root read without its key: the CID alone names ciphertext only. */
+export class PrivateRootError extends PeerLinkError {
+  static override readonly code = 'ERR_PRIVATE_ROOT'
+  static override readonly exitCode = 21
+  static override readonly httpStatus = 403
+  constructor (readonly root: string) {
+    super(`this root is private: fetch it with its share link (${root} alone names its ciphertext only)`)
+  }
+}
+
+/**
+ * A private file that does not open under the key given: the wrong key, or ciphertext that
+ * does not authenticate (tampered with before it was named). Nothing of it is written.
+ */
+export class DecryptionError extends PeerLinkError {
+  static override readonly code = 'ERR_DECRYPTION'
+  static override readonly exitCode = 22
+  static override readonly httpStatus = 422
+}

@@ -3,10 +3,11 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { FileExistsError, InvalidArgumentError, InvalidManifestError, PathNotFoundError, TreeLimitError, UnsafePathError } from '../errors.js'
-import { exportFile, readRoot, type BlockSource, type ExportOptions } from './exporter.js'
+import { readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
+import { exportContent } from './private.js'
 
 export interface TreeImportResult {
   cid: CID
@@ -155,7 +156,7 @@ export async function exportTree (source: BlockSource, root: CID, outPath: strin
   const budget = new TreeBudget(root, options)
   budget.start(node)
   if (node.type === 'file') {
-    const bytes = await writeAtomically(outPath, exportFile(source, root, options), options)
+    const bytes = await writeAtomically(outPath, exportContent(source, root, options), options)
     return { files: 1, bytes }
   }
   if (options.force !== true && await exists(outPath)) throw new FileExistsError(outPath)
@@ -190,7 +191,7 @@ async function exportEntries (source: BlockSource, entries: DirectoryEntry[], di
     const path = join(dir, e.name)
     const node = await readEntry(source, e, options)
     if (node.type === 'file') {
-      bytes += await writeAtomically(path, exportFile(source, e.cid, options), { ...options, force: true, fresh: true })
+      bytes += await writeAtomically(path, exportContent(source, e.cid, options), { ...options, force: true, fresh: true })
       files++
       continue
     }

@@ -39,6 +39,8 @@ export interface ExportOptions {
    * @default to the end of the file
    */
   length?: number
+  /** The key of a private root (files/private.ts); a public one ignores it. */
+  key?: Uint8Array
   signal?: AbortSignal
   onProgress?: (event: ExportProgressEvents) => void
   /**
@@ -201,8 +203,12 @@ async function gatherShards (source: BlockSource, node: StripeNode, known: Map<n
   return { shards, parityUsed }
 }
 
+/** A file's bytes as stored: a private file's ciphertext (files/private.ts opens it). */
 export async function * exportFile (source: BlockSource, root: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
-  const manifest = await readManifest(source, root, options)
+  yield * exportManifest(source, await readManifest(source, root, options), options)
+}
+
+export async function * exportManifest (source: BlockSource, manifest: Manifest, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
   const offset = options.offset ?? 0
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be a non-negative integer, not ${offset}`)
   const end = options.length === undefined ? manifest.size : Math.min(manifest.size, offset + options.length)

@@ -4,7 +4,9 @@
 //
 // manifest:  { peerlink: 1, type: 'file', name, mediaType, size, chunkSize,
 //              hash: { alg: 'blake3', digest }, erasure: { scheme, k, m },
-//              stripeCount, stripes: { depth, fanout, links } }
+//              stripeCount, stripes: { depth, fanout, links }, private?: { alg, segment, meta } }
+//            (a private file's name and media type are empty, its size and hash those of its
+//            ciphertext; meta seals the real ones: files/private.ts)
 // index:     { peerlink: 1, type: 'index', depth, links }       depth 0: links are stripes
 // stripe:    { peerlink: 1, type: 'stripe', index, shardSize, data: CID[], parity: CID[] }
 // directory: { peerlink: 1, type: 'directory', name, size, entries: [{ name, cid, size, type }] }
@@ -47,7 +49,11 @@ export interface Manifest {
   erasure: { scheme: string, k: number, m: number }
   stripeCount: number
   stripes: StripeList
+  private?: PrivateField
 }
+
+/** How a private file is sealed: `segment` plaintext bytes per sealed segment, `meta` the sealed metadata. */
+export interface PrivateField { alg: 'aes-256-gcm', segment: number, meta: Uint8Array }
 
 export interface IndexNode { peerlink: 1, type: 'index', depth: number, links: CID[] }
 
@@ -150,6 +156,7 @@ function checkManifest (cid: CID, v: Record<string, unknown>): Manifest {
   const links = cidList(cid, s.links, 'stripe list', s.fanout as number, dagCbor.code)
   if ((s.fanout as number) ** (s.depth as number) * links.length < expected || (expected > 0 && links.length === 0)) fail(cid, 'stripe list too short for the file')
   return {
+    ...(v.private !== undefined ? { private: checkPrivate(cid, v.private) } : {}),
     peerlink: 1,
     type: 'file',
     name: v.name as string,
@@ -161,6 +168,12 @@ function checkManifest (cid: CID, v: Record<string, unknown>): Manifest {
     stripeCount: expected,
     stripes: { depth: s.depth as number, fanout: s.fanout as number, links }
   }
+}
+
+function checkPrivate (cid: CID, p: unknown): PrivateField {
+  if (!isObj(p) || p.alg !== 'aes-256-gcm' || !isNat(p.segment, MAX_CHUNK_SIZE) || p.segment === 0 ||
+    !(p.meta instanceof Uint8Array) || p.meta.byteLength > 4096) fail(cid, 'bad private field')
+  return { alg: 'aes-256-gcm', segment: p.segment, meta: p.meta }
 }
 
 /** Bytes of data chunk `i` of a file. */

@@ -14,7 +14,7 @@ import { BLAKE3_CODE, createBlake3Hasher, hashBlocks } from '../hash/index.js'
 import { CID as CIDClass } from 'multiformats/cid'
 import {
   DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, ERASURE_SCHEME, FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_STRIPE_SHARDS,
-  MIN_CHUNK_SIZE, defaultFanout, encodeNode, toShard, type Manifest
+  MIN_CHUNK_SIZE, defaultFanout, encodeNode, toShard, type Manifest, type PrivateField
 } from './format.js'
 
 /** Where imported blocks go. `hold` keeps them from garbage collection until pinned. */
@@ -61,6 +61,8 @@ export interface ImportOptions {
    * @default false
    */
   allowSmallChunks?: boolean
+  /** Marks the manifest of a file whose bytes are sealed (files/private.ts sets it). */
+  private?: PrivateField
   signal?: AbortSignal
   /** Called after each stripe is stored. */
   onProgress?: (event: ImportProgressEvents) => void
@@ -286,7 +288,8 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
       hash: { alg: 'blake3', digest: hasher.digest() },
       erasure: { scheme: ERASURE_SCHEME, k: geometry.k, m: geometry.m },
       stripeCount: writer.stripes,
-      stripes: { depth: list.depth, fanout: configured.fanout, links: list.links }
+      stripes: { depth: list.depth, fanout: configured.fanout, links: list.links },
+      ...(options.private !== undefined ? { private: options.private } : {})
     }
     const root = encodeNode(manifest)
     await writer.put([root])
