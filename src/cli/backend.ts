@@ -8,7 +8,8 @@ import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
 import type { ConnectResult } from '../node/network.js'
 import type { AddOptions, ListEntry, PeerLinkNode, StatResult } from '../node/peerlink.js'
 import type { Ticket } from '../node/ticket.js'
-import { parseCid } from '../node/cid.js'
+import { KEY_HEADER, parseCid, splitKey } from '../node/cid.js'
+import { keyToText } from '../files/cipher.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
 import { findDaemon, replyBody, type DaemonClient } from './client.js'
@@ -63,7 +64,8 @@ class DaemonBackend implements Backend {
     if (range.length !== undefined) q.set('length', String(range.length))
     const c = this.c
     return (async function * () {
-      const res = await c.request('GET', `/cat/${refUrl(ref)}?${q.toString()}`)
+      const { url, headers } = refRequest(ref)
+      const res = await c.request('GET', `/cat/${url}?${q.toString()}`, undefined, undefined, headers)
       yield * replyBody(res)
     })()
   }
@@ -71,8 +73,16 @@ class DaemonBackend implements Backend {
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> =>
     await this.c.stream('/fetch', { target, ...o }, onProgress)
 
-  stat = async (ref: string, o: { local?: boolean } = {}): Promise<StatResult> => await this.c.call('GET', `/stat/${refUrl(ref)}${o.local === true ? '?local=true' : ''}`)
-  list = async (ref: string): Promise<ListEntry[]> => await this.c.call('GET', `/ls/${refUrl(ref)}`)
+  stat = async (ref: string, o: { local?: boolean } = {}): Promise<StatResult> => {
+    const { url, headers } = refRequest(ref)
+    return await this.c.call('GET', `/stat/${url}${o.local === true ? '?local=true' : ''}`, undefined, undefined, headers)
+  }
+
+  list = async (ref: string): Promise<ListEntry[]> => {
+    const { url, headers } = refRequest(ref)
+    return await this.c.call('GET', `/ls/${url}`, undefined, undefined, headers)
+  }
+
   share = async (cid: string): Promise<string> => (await this.c.call<{ ticket: string }>('GET', `/ticket/${encodeURIComponent(cid)}`)).ticket
   ls = async (): Promise<{ pins: PinOut[], usage: Usage }> => await this.c.call('GET', '/ls')
   rm = async (cids: string[]): Promise<void> => { await this.c.call('POST', '/rm', { cids }) }
@@ -88,9 +98,14 @@ class DaemonBackend implements Backend {
   close = async (): Promise<void> => { this.c.abort() }
 }
 
-/** A root (CID or ticket) and a path inside it as the rest of an API URL: each name percent-encoded. */
-function refUrl (ref: string): string {
-  return ref.trim().split('/').filter(n => n !== '').map(encodeURIComponent).join('/')
+/**
+ * A root (CID or ticket) and a path inside it as the rest of an API URL, each name
+ * percent-encoded; a private root's key goes in a header, as URLs are logged.
+ */
+function refRequest (ref: string): { url: string, headers: Record<string, string> } {
+  const { text, key } = splitKey(ref)
+  const url = text.split('/').filter(n => n !== '').map(encodeURIComponent).join('/')
+  return { url, headers: key !== undefined ? { [KEY_HEADER]: keyToText(key) } : {} }
 }
 
 /** A CID or ticket, with or without a path; loaded here, as tickets need libp2p's peer ids. */

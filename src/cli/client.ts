@@ -43,8 +43,8 @@ export class DaemonClient {
     this.base = `http://${host.includes(':') ? `[${host}]` : host}:${port}${API_PREFIX}`
   }
 
-  async call<T> (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.request(method, path, body, signal)
+  async call<T> (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<T> {
+    const res = await this.request(method, path, body, signal, headers)
     const decoder = new TextDecoder()
     let text = ''
     for await (const chunk of replyBody(res)) text += decoder.decode(chunk, { stream: true })
@@ -56,14 +56,15 @@ export class DaemonClient {
   }
 
   /** A raw response, for streamed bodies; throws the daemon's error on a failure status. */
-  async request (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  /** `headers`: more to send (a private root's key goes in one, never in the URL). */
+  async request (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<Response> {
     let res: Response
     try {
       res = await fetch(this.base + path, {
         method,
         // Frames wherever a route offers them: replyBody reads them, so a failure after a
         // streamed reply began arrives as the daemon's own error.
-        headers: { authorization: `Bearer ${this.token}`, accept: `${FRAMES_TYPE}, */*`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${this.token}`, accept: `${FRAMES_TYPE}, */*`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         // Aborted by the caller, or with every request when the CLI is interrupted (abort()).
         signal: signal !== undefined ? AbortSignal.any([signal, this.requests.signal]) : this.requests.signal

@@ -145,7 +145,7 @@ export function statText (s: StatResult): string[] {
     lines.push(
       `media type ${String(s.mediaType)}`,
       `chunks     ${formatBytes(s.chunkSize as number)} each, stripes of k=${String(s.k)} data + m=${String(s.m)} parity, ${String(s.stripes)} stripes`,
-      `blake3     ${String(s.hash)}`
+      s.private === true ? 'private    AES-256-GCM: blocks, parity and CIDs are of ciphertext' : `blake3     ${String(s.hash)}`
     )
   } else {
     lines.push(`entries    ${String(s.entries)}`)

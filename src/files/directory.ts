@@ -7,7 +7,7 @@ import { readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
-import { exportContent } from './private.js'
+import { exportContent, importPrivateFile } from './private.js'
 
 export interface TreeImportResult {
   cid: CID
@@ -22,12 +22,16 @@ export interface TreeImportResult {
   release: () => void
 }
 
-export async function importPath (store: ImportTarget, path: string, kind: 'file' | 'directory', name: string, options: ImportOptions = {}): Promise<TreeImportResult> {
+/** `key`: seal the file with it (files/private.ts). */
+export async function importPath (store: ImportTarget, path: string, kind: 'file' | 'directory', name: string, options: ImportOptions & { key?: Uint8Array } = {}): Promise<TreeImportResult> {
   const { chunkSize } = checkImportOptions(options)
+  const { key, ...rest } = options
   if (kind === 'file') {
-    const r = await importFile(store, readChunks(path, chunkSize, options.signal), { ...options, name })
+    const source = readChunks(path, chunkSize, options.signal)
+    const r = key !== undefined ? await importPrivateFile(store, source, { ...rest, name, key }) : await importFile(store, source, { ...rest, name })
     return { cid: r.cid, name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
   }
+  if (key !== undefined) throw new InvalidArgumentError(`${path} is a directory: private shares are files for now (add each file with --private)`)
   const releases: Array<() => void> = []
   const skipped: string[] = []
   try {

@@ -62,7 +62,7 @@ export interface ImportOptions {
    */
   allowSmallChunks?: boolean
   /** Marks the manifest of a file whose bytes are sealed (files/private.ts sets it). */
-  private?: PrivateField
+  sealed?: PrivateField
   signal?: AbortSignal
   /** Called after each stripe is stored. */
   onProgress?: (event: ImportProgressEvents) => void
@@ -289,7 +289,7 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
       erasure: { scheme: ERASURE_SCHEME, k: geometry.k, m: geometry.m },
       stripeCount: writer.stripes,
       stripes: { depth: list.depth, fanout: configured.fanout, links: list.links },
-      ...(options.private !== undefined ? { private: options.private } : {})
+      ...(options.sealed !== undefined ? { private: options.sealed } : {})
     }
     const root = encodeNode(manifest)
     await writer.put([root])

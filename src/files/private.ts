@@ -34,7 +34,7 @@ export async function importPrivateFile (store: ImportTarget, source: AsyncItera
     for await (const piece of source) { size += piece.byteLength; yield piece }
   })()
   const { key, ...rest } = options
-  const r = await importFile(store, sealStream(counted, key, segment), { ...rest, name: '', mediaType: '', private: field })
+  const r = await importFile(store, sealStream(counted, key, segment), { ...rest, name: '', mediaType: '', sealed: field })
   return { ...r, name, size }
 }
 

@@ -3,6 +3,7 @@
 // from tickets, which need libp2p's peer ids, so a CLI call can check a CID without loading libp2p.
 import { CID } from 'multiformats/cid'
 import { InvalidArgumentError, InvalidCidError, NotPeerLinkCidError } from '../errors.js'
+import { keyFromText, keyToText } from '../files/cipher.js'
 
 /** What every share ticket's text starts with (tickets themselves: ticket.ts). */
 export const TICKET_PREFIX = 'peerlink:'
@@ -61,6 +62,30 @@ export function splitPath (path: string, input: string): string[] {
   }
   if (names.length > MAX_PATH_NAMES) throw new InvalidArgumentError(`${input}: a path inside a root has at most ${MAX_PATH_NAMES} names, this one ${names.length}`)
   return names
+}
+
+/** The API request header a private root's key travels in (cat, stat, ls). */
+export const KEY_HEADER = 'x-peerlink-key'
+
+/** What follows `#` in a link to a private root: its key. */
+const KEY_FRAGMENT = '#k='
+
+/**
+ * A link's text without its key, and the key: a private root's link is its CID or ticket
+ * (with a path or not) followed by `#k=` and the key in base64url. A fragment, as in a URL:
+ * what comes after `#` is not sent to a server nor written to its logs.
+ */
+export function splitKey (text: string): { text: string, key?: Uint8Array } {
+  const t = text.trim()
+  const hash = t.indexOf('#')
+  if (hash < 0) return { text: t }
+  if (!t.startsWith(KEY_FRAGMENT, hash)) throw new InvalidArgumentError(`what follows "#" in a link is a private root's key, as ${KEY_FRAGMENT}…; copy the whole link`)
+  return { text: t.slice(0, hash), key: keyFromText(t.slice(hash + KEY_FRAGMENT.length)) }
+}
+
+/** A CID or ticket text with a private root's key after it. */
+export function withKey (text: string, key: Uint8Array | undefined): string {
+  return key === undefined ? text : text + KEY_FRAGMENT + keyToText(key)
 }
 
 /** `root/a/b` as text: how a path inside a root is shown and sent. */

@@ -22,6 +22,7 @@ import { FetchSession, type ProviderStats, type SessionProgressEvents } from '..
 import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
+import { openPrivate } from '../files/private.js'
 import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
@@ -171,15 +172,17 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   const completion = new StripeCompletion(store, (cids) => { source.hold(cids) }, signal)
   try {
     // With a path, what is fetched and pinned is the root it leads to; the providers are those of the outer root.
-    const { cid: root, node, name } = await resolvePath(source, ticket.root, ticket.path ?? [], { signal })
+    const { cid: root, node, name: stored } = await resolvePath(source, ticket.root, ticket.path ?? [], { signal })
+    // A private file's name is sealed: shown when the link has the key, never pinned.
+    const name = node.type === 'file' && node.private !== undefined && ticket.key !== undefined ? openPrivate(root, node, ticket.key).name : stored
     source.hold([root])
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
-    const exportOptions = { signal, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
+    const exportOptions = { signal, key: ticket.key, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
     if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)
     else await drain(source, root, exportOptions)
     await completion.finish()
-    await store.pin(root, { name, size: node.size, type: node.type })
+    await store.pin(root, { name: stored, size: node.size, type: node.type })
     const provided = await announce(c, root, options)
     const providers = source.stats()
     // Under the root the providers were asked for, as they recorded their serving.

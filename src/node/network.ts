@@ -182,8 +182,9 @@ export class PeerLinkNetwork {
     return components?.transportManager?.getAddrs() ?? []
   }
 
-  ticket (root: CID): string {
-    return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(CODE_P2P)) })
+  /** The share ticket of `root`; with a private root's key, the whole link. */
+  ticket (root: CID, key?: Uint8Array): string {
+    return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(CODE_P2P)), key })
   }
 
   peers (): Array<{ peer: string, addrs: string[] }> {

@@ -8,7 +8,10 @@ import { BlockNotFoundError, DaemonRequiredError, DiskFullError, InvalidArgument
 import { exportTree, type Resolved, resolvePath, type TreeExportOptions, type TreeImportResult, importPath } from '../files/directory.js'
 import { isSafeName } from '../files/format.js'
 import { treeBytes } from '../files/fs.js'
+import { newKey } from '../files/cipher.js'
 import { checkImportOptions, importFile, type ImportOptions } from '../files/importer.js'
+import { importPrivateFile, openPrivate } from '../files/private.js'
+import { loadKey, saveKey } from '../repo/keys.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
@@ -45,9 +48,16 @@ export interface AddOptions extends ImportOptions {
    * @default false
    */
   recursive?: boolean
+  /**
+   * Seal the file with a fresh key (files/private.ts), kept in the repo's private.keys; the
+   * share link carries it.
+   * @default the repo's `add.private`
+   */
+  private?: boolean
 }
 
-export type AddResult = TreeImportResult & { provided?: boolean }
+/** `key`: a private file's, for its share link (never in the API's JSON but inside that link). */
+export type AddResult = TreeImportResult & { provided?: boolean, key?: Uint8Array }
 
 /** One entry of a directory as `list` gives it (a file root gives itself). */
 export interface ListEntry {
@@ -70,6 +80,8 @@ export interface StatResult {
   stripes?: number
   entries?: number
   hash?: string
+  /** A private file (its hash, of ciphertext, is not shown). */
+  private?: boolean
 }
 
 export interface OpenOptions {
@@ -131,10 +143,11 @@ export class PeerLinkNode {
       const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], options)
       if (options.output !== undefined) {
         await this.checkSpace(r.node.size, undefined, options.output)
-        await exportTree(this.blockstore, r.cid, options.output, options)
+        await exportTree(this.blockstore, r.cid, options.output, { ...options, key: ticket.key })
       }
       if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: r.name, size: r.node.size, type: r.node.type })
-      return { cid: r.cid.toString(), name: r.name, type: r.node.type, size: r.node.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
+      const name = r.node.type === 'file' && r.node.private !== undefined && ticket.key !== undefined ? openPrivate(r.cid, r.node, ticket.key).name : r.name
+      return { cid: r.cid.toString(), name, type: r.node.type, size: r.node.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
     }
     return await this.network.fetch(ticket, {
       ...options,
@@ -185,9 +198,10 @@ export class PeerLinkNode {
     const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
     const { k, m } = checkImportOptions(opts)
     await this.checkSpace(await treeBytes(path), { k, m })
+    const key = this.privateKey(options)
     let result: AddResult
     try {
-      result = await importPath(this.blockstore, path, st.isDirectory() ? 'directory' : 'file', basename(path), opts)
+      result = { ...await importPath(this.blockstore, path, st.isDirectory() ? 'directory' : 'file', basename(path), { ...opts, key }), key }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
       if (e.code === 'EISDIR') throw new InvalidArgumentError(`${path} is a directory: use -r to add it`)
@@ -203,19 +217,28 @@ export class PeerLinkNode {
    * Imports a file from a byte stream (an upload) and pins it, as `add` does a path. `size`,
    * when known beforehand, is checked against the quota and free space before anything is written.
    */
-  async addStream (source: AsyncIterable<Uint8Array>, options: ImportOptions & { name: string, size?: number }): Promise<AddResult> {
+  async addStream (source: AsyncIterable<Uint8Array>, options: ImportOptions & { name: string, size?: number, private?: boolean }): Promise<AddResult> {
     if (!isSafeName(options.name)) throw new InvalidArgumentError(`${JSON.stringify(options.name.slice(0, 300))} is not a usable file name: 1 to 255 characters, not '.' or '..', without '/', '\\' or NUL`)
     const opts = { chunkSize: this.config.import.chunkSize, k: this.config.import.k, m: this.config.import.m, ...options }
     const { k, m } = checkImportOptions(opts)
     if (options.size !== undefined) await this.checkSpace(options.size, { k, m })
-    const r = await importFile(this.blockstore, source, opts)
-    return await this.pinAndAnnounce({ cid: r.cid, name: r.name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release })
+    const key = this.privateKey(options)
+    const r = key !== undefined ? await importPrivateFile(this.blockstore, source, { ...opts, key }) : await importFile(this.blockstore, source, opts)
+    return await this.pinAndAnnounce({ cid: r.cid, name: r.name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release, key })
+  }
+
+  /** A fresh key when the file is to be private (asked, or the repo's default). */
+  private privateKey (options: { private?: boolean }): Uint8Array | undefined {
+    return (options.private ?? this.config.import.private) ? newKey() : undefined
   }
 
   /** Pins what an import wrote (releasing its hold from gc), then announces it when the node announces. */
   private async pinAndAnnounce (result: AddResult): Promise<AddResult> {
     try {
-      await this.blockstore.pin(result.cid, { name: result.name, size: result.size, type: result.type })
+      // The key is kept before the pin, so no private root is pinned whose key was lost;
+      // its name stays sealed, out of the pin record.
+      if (result.key !== undefined) await saveKey(this.repoPath, result.cid.toString(), result.key)
+      await this.blockstore.pin(result.cid, { name: result.key !== undefined ? '' : result.name, size: result.size, type: result.type })
     } finally {
       result.release()
     }
@@ -279,6 +302,12 @@ export class PeerLinkNode {
     return this.network.ticket(toCid(ref))
   }
 
+  /** The share link of a root: its ticket, with the key when this repo added it privately. */
+  async link (ref: RootRef): Promise<string> {
+    const cid = toCid(ref)
+    return this.network.ticket(cid, await loadKey(this.repoPath, cid.toString()))
+  }
+
   /**
    * A file's bytes (or `offset`/`length` of them), streamed stripe by stripe, rebuilt from
    * parity where needed. `ref` may name a path inside a root, or be a ticket. A root the repo
@@ -291,9 +320,9 @@ export class PeerLinkNode {
 
   /** Writes a file or directory (a root, or a path inside one) from the repo to `outPath`. */
   async exportTo (ref: RootRef, outPath: string, options: Omit<TreeExportOptions, 'onStripe'> = {}): Promise<{ files: number, bytes: number }> {
-    const { root, path } = toTicket(ref)
+    const { root, path, key } = toTicket(ref)
     const r = await resolvePath(this.blockstore, root, path ?? [], options)
-    return await exportTree(this.blockstore, r.cid, outPath, { ...this.treeLimits(), ...options })
+    return await exportTree(this.blockstore, r.cid, outPath, { ...this.treeLimits(), key, ...options })
   }
 
   /**
@@ -301,7 +330,8 @@ export class PeerLinkNode {
    * lacks is asked of its providers: only the nodes on the path come (stored, not pinned).
    */
   async stat (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<StatResult> {
-    return await withResolved(this.blockstore, this.net, toTicket(ref), options, async (r) => await this.describe(r))
+    const ticket = toTicket(ref)
+    return await withResolved(this.blockstore, this.net, ticket, options, async (r) => await this.describe(r, ticket.key))
   }
 
   /**
@@ -309,15 +339,25 @@ export class PeerLinkNode {
    * the network as for `stat`.
    */
   async list (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<ListEntry[]> {
-    return await withResolved(this.blockstore, this.net, toTicket(ref), options, async ({ cid, node, name }) => {
+    const ticket = toTicket(ref)
+    return await withResolved(this.blockstore, this.net, ticket, options, async ({ cid, node, name }) => {
+      if (node.type === 'file' && node.private !== undefined) {
+        const { name, size } = openPrivate(cid, node, ticket.key)
+        return [{ name, cid: cid.toString(), size, type: 'file' }]
+      }
       if (node.type === 'file') return [{ name, cid: cid.toString(), size: node.size, type: 'file' }]
       return node.entries.map(e => ({ name: e.name, cid: e.cid.toString(), size: e.size, type: e.type }))
     })
   }
 
-  private async describe ({ cid, node, name }: Resolved): Promise<StatResult> {
+  /** `key`: a private file's, to open its name, media type and size (PrivateRootError without). */
+  private async describe ({ cid, node, name }: Resolved, key?: Uint8Array): Promise<StatResult> {
     const pinned = await this.blockstore.isPinned(cid)
     if (node.type === 'directory') return { cid: cid.toString(), type: 'directory', name, size: node.size, pinned, entries: node.entries.length }
+    if (node.private !== undefined) {
+      const geometry = { chunkSize: node.chunkSize, k: node.erasure.k, m: node.erasure.m, stripes: node.stripeCount }
+      return { cid: cid.toString(), type: 'file', ...openPrivate(cid, node, key), pinned, ...geometry, private: true }
+    }
     return {
       cid: cid.toString(),
       type: 'file',

@@ -9,7 +9,8 @@ import { InvalidArgumentError } from '../errors.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import type { SessionProgressEvents } from '../exchange/session.js'
 import { resolvePath, type Resolved } from '../files/directory.js'
-import { exportFile, type BlockSource, type ExportOptions, type ExportProgressEvents } from '../files/exporter.js'
+import type { BlockSource, ExportOptions, ExportProgressEvents } from '../files/exporter.js'
+import { exportContent } from '../files/private.js'
 import { formatRootPath } from './cid.js'
 import type { ProviderLookupEvents } from './fetch.js'
 import type { PeerLinkNetwork } from './network.js'
@@ -79,7 +80,7 @@ export async function * readRange (store: LevelBlockstore, net: PeerLinkNetwork 
     if (file.node.type !== 'file') {
       throw new InvalidArgumentError(`${formatRootPath({ root: target.root, path: target.path ?? [] })} is a directory: \`ls\` lists it, \`fetch\` writes it`)
     }
-    yield * exportFile(reader.source, file.cid, { offset: options.offset, length: options.length, signal: options.signal, onProgress: options.onProgress })
+    yield * exportContent(reader.source, file.cid, { offset: options.offset, length: options.length, key: target.key, signal: options.signal, onProgress: options.onProgress })
   } catch (err) {
     throw reader.failure(err)
   } finally {

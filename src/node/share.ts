@@ -5,6 +5,7 @@ import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
+import { loadKey } from '../repo/keys.js'
 import { readConfig } from '../repo/repo.js'
 import { loadIdentity } from './identity.js'
 import { encodeTicket } from './ticket.js'
@@ -14,10 +15,10 @@ const UNSPECIFIED: Record<string, { family: 'IPv4' | 'IPv6', loopback: string }>
   '/ip6/::/': { family: 'IPv6', loopback: '::1' }
 }
 
-/** The ticket for `root` as the daemon of `repo` will serve it. */
+/** The ticket for `root` as the daemon of `repo` will serve it, with its key if the repo added it privately. */
 export async function repoTicket (repo: string, root: CID): Promise<string> {
-  const [key, config] = await Promise.all([loadIdentity(repo), readConfig(repo)])
-  return encodeTicket({ root, peer: peerIdFromPrivateKey(key), addrs: dialHints(config.network.listen) })
+  const [identity, config, key] = await Promise.all([loadIdentity(repo), readConfig(repo), loadKey(repo, root.toString())])
+  return encodeTicket({ root, peer: peerIdFromPrivateKey(identity), addrs: dialHints(config.network.listen), key })
 }
 
 /**

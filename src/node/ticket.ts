@@ -1,7 +1,8 @@
 // Share tickets: everything needed to fetch a file from its sharer without a DHT lookup:
 // the root CID, the sharer's peer id and the addresses it listens on (dial hints).
 // Text form: "peerlink:" + base32 (multibase) of a dag-cbor map { r: root, p: peer id, a: [multiaddr bytes] },
-// optionally followed by a path inside the root ("peerlink:b…/photos/cat.jpg": base32 has no '/').
+// optionally followed by a path inside the root ("peerlink:b…/photos/cat.jpg": base32 has no '/'),
+// and for a private root by its key ("…#k=<base64url>", cid.ts: splitKey).
 import * as dagCbor from '@ipld/dag-cbor'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -9,7 +10,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { base32 } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { InvalidTicketError } from '../errors.js'
-import { isTicket, parseCid, parseRootPath, splitPath, TICKET_PREFIX } from './cid.js'
+import { isTicket, parseCid, parseRootPath, splitKey, splitPath, TICKET_PREFIX, withKey } from './cid.js'
 
 const MAX_TICKET_ADDRS = 16
 
@@ -19,11 +20,13 @@ export interface Ticket {
   addrs: Multiaddr[]
   /** Names of a path inside the root: what to fetch is the file or directory they lead to. */
   path?: string[]
+  /** A private root's key, from the link (never sent to a provider). */
+  key?: Uint8Array
 }
 
-export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[] }): string {
+export function encodeTicket (t: { root: CID, peer: PeerId, addrs: Multiaddr[], key?: Uint8Array }): string {
   const body = dagCbor.encode({ r: t.root, p: t.peer.toString(), a: t.addrs.slice(0, MAX_TICKET_ADDRS).map(a => a.bytes) })
-  return TICKET_PREFIX + base32.encode(body)
+  return withKey(TICKET_PREFIX + base32.encode(body), t.key)
 }
 
 /** Said of a ticket whose bytes do not hold what a ticket holds: most likely a partial copy. */
@@ -34,8 +37,10 @@ const CUT = `its body does not decode: ${COPY}`
  * A root CID or a share ticket, either followed by a path inside the root; InvalidCidError /
  * InvalidTicketError say what is wrong.
  */
-export function parseTarget (input: string): Ticket {
-  if (!isTicket(input)) return { ...parseRootPath(input), addrs: [] }
+export function parseTarget (link: string): Ticket {
+  const { text: input, key } = splitKey(link)
+  const keyed = key !== undefined ? { key } : {}
+  if (!isTicket(input)) return { ...parseRootPath(input), addrs: [], ...keyed }
   const trimmed = input.trim()
   const slash = trimmed.indexOf('/')
   const text = slash < 0 ? trimmed : trimmed.slice(0, slash)
@@ -58,7 +63,7 @@ export function parseTarget (input: string): Ticket {
   }
   // Refused here, as for a CID typed alone, rather than after a connection to the sharer.
   parseCid(root.toString())
-  return { root, peer, addrs, path }
+  return { root, peer, addrs, path, ...keyed }
 }
 
 /** The decoded map of a ticket's text (the decoders' own messages are not the user's concern). */

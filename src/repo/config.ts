@@ -27,8 +27,8 @@ export interface NetworkConfig {
 
 export interface RepoConfig {
   version: 1
-  /** Defaults for `add`. */
-  import: { chunkSize: number, k: number, m: number }
+  /** Defaults for `add`; `private`: seal every added file (files/private.ts), off unless set. */
+  import: { chunkSize: number, k: number, m: number, private: boolean }
   network: NetworkConfig
   /**
    * Where the daemon's HTTP API listens: host:port. Beyond loopback only when set so.
@@ -59,7 +59,7 @@ export const defaultNetworkConfig = (): NetworkConfig => ({
 export function defaultConfig (): RepoConfig {
   return {
     version: REPO_VERSION,
-    import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M },
+    import: { chunkSize: DEFAULT_CHUNK_SIZE, k: DEFAULT_K, m: DEFAULT_M, private: false },
     network: defaultNetworkConfig(),
     api: { address: '127.0.0.1:5021', uploadLimit: 64 * 1024 ** 3 },
     gateway: { address: '127.0.0.1:8021' },
@@ -79,6 +79,7 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'import.chunkSize': 'size',
   'import.k': 'count',
   'import.m': 'count',
+  'import.private': 'boolean',
   'network.listen': 'multiaddrs',
   'network.bootstrap': 'multiaddrs',
   'network.mdns': 'boolean',
@@ -193,6 +194,7 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
   for (const key of ['mdns', 'privateAddresses'] as const) {
     if (typeof n[key] !== 'boolean') bad(`network.${key} must be true or false`)
   }
+  if (typeof c.import.private !== 'boolean') bad('import.private must be true or false')
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
   if (!Number.isSafeInteger(n.maxBufferedBytes) || n.maxBufferedBytes < 16 * 1024 * 1024) bad('network.maxBufferedBytes must be a whole number of bytes, at least 16 MiB (16777216)')
   if (!Number.isSafeInteger(n.maxExchangeStreams) || n.maxExchangeStreams < 1) bad('network.maxExchangeStreams must be a positive whole number')

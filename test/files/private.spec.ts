@@ -137,7 +137,7 @@ describe('files/private', function () {
     const sealed: Uint8Array[] = []
     for await (const s of sealStream([data], key, SEGMENT)) sealed.push(Uint8Array.from(s))
     sealed[2][100] ^= 0x40
-    const r = await importFile(store, sealed, { ...small, name: '', mediaType: '', private: field })
+    const r = await importFile(store, sealed, { ...small, name: '', mediaType: '', sealed: field })
     r.release()
     const bad = r.cid
     const m = await readManifest(store, bad)

@@ -3,7 +3,10 @@
 // rest of the URL, each name percent-encoded (`/cat/<cid>/my%20photos/cat.jpg`).
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { parseTarget } from '../../node/ticket.js'
+import type { FastifyRequest } from 'fastify'
+import { keyFromText } from '../../files/cipher.js'
+import { KEY_HEADER } from '../../node/cid.js'
+import { parseTarget, type Ticket } from '../../node/ticket.js'
 import { attachment } from '../content-disposition.js'
 import { errorBody, loggingFailure } from '../error-handler.js'
 import { encodeFrames, FRAMES_TYPE } from '../frames.js'
@@ -12,7 +15,7 @@ import { count, countOf, flag, object, text, type Count, type RouteDeps } from '
 import { addOut, type AddOut } from '../shapes.js'
 import { PROGRESS_INTERVAL, throttle } from '../throttle.js'
 
-interface AddBody { path: string, recursive?: boolean, chunkSize?: Count, k?: Count, m?: Count, progress?: boolean }
+interface AddBody { path: string, recursive?: boolean, chunkSize?: Count, k?: Count, m?: Count, progress?: boolean, private?: boolean }
 interface FetchBody { target: string, output?: string, force?: boolean, findTimeout?: Count }
 interface Range { offset?: Count, length?: Count }
 /** `?local=true`: the repo only, never the network. */
@@ -28,7 +31,7 @@ interface CatQuery extends Range { download?: '1' }
 export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
   // JSON, or with `progress: true` NDJSON: { bytes } lines (bytes read so far), then the result.
   app.post<{ Body: AddBody }>('/add', {
-    schema: { body: object({ path: text, recursive: flag, chunkSize: count, k: count, m: count, progress: flag }, ['path']) }
+    schema: { body: object({ path: text, recursive: flag, chunkSize: count, k: count, m: count, progress: flag, private: flag }, ['path']) }
   }, async (req, reply) => {
     const b = req.body
     const add = async (onBytes?: (bytes: number) => void): Promise<AddOut> => {
@@ -37,10 +40,11 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
         chunkSize: countOf(b.chunkSize),
         k: countOf(b.k),
         m: countOf(b.m),
+        private: b.private,
         signal: req.callSignal,
         ...(onBytes !== undefined ? { onProgress: (e) => { onBytes(e.detail.bytes) } } : {})
       })
-      return addOut(r, node.network.ticket(r.cid))
+      return addOut(r, node.network.ticket(r.cid, r.key))
     }
     if (b.progress !== true) return await add()
     return await streamNdjson(reply, async (emit) => await add(throttle(PROGRESS_INTERVAL, (bytes) => { emit({ bytes }) })))
@@ -65,7 +69,7 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
   app.get<{ Params: RefParams, Querystring: CatQuery }>('/cat/*', {
     schema: { params: refParams, querystring: object({ offset: count, length: count, download: { type: 'string', enum: ['1'] } }) }
   }, async (req, reply) => {
-    const target = parseTarget(req.params['*'])
+    const target = targetOf(req)
     if (req.query.download === '1') void reply.header('content-disposition', attachment((await node.stat(target, { signal: req.callSignal })).name))
     const source = node.cat(target, { offset: countOf(req.query.offset), length: countOf(req.query.length), signal: req.callSignal })
     // Read the first piece before answering, so a bad root is a proper error status.
@@ -79,11 +83,18 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
   })
 
   app.get<{ Params: RefParams, Querystring: Local }>('/stat/*', { schema: { params: refParams, querystring: object({ local }) } }, async (req) =>
-    await node.stat(parseTarget(req.params['*']), { network: network(req.query), signal: req.callSignal }))
+    await node.stat(targetOf(req), { network: network(req.query), signal: req.callSignal }))
 
   // A directory's entries (a file: itself), as an array of { name, cid, size, type }.
   app.get<{ Params: RefParams, Querystring: Local }>('/ls/*', { schema: { params: refParams, querystring: object({ local }) } }, async (req) =>
-    await node.list(parseTarget(req.params['*']), { network: network(req.query), signal: req.callSignal }))
+    await node.list(targetOf(req), { network: network(req.query), signal: req.callSignal }))
+}
+
+/** The root the rest of the URL names, with a private root's key from its header. */
+function targetOf (req: FastifyRequest<{ Params: RefParams }>): Ticket {
+  const target = parseTarget(req.params['*'])
+  const key = req.headers[KEY_HEADER]
+  return typeof key === 'string' ? { ...target, key: keyFromText(key) } : target
 }
 
 /** A generator's output again from the start, its first result already taken. */

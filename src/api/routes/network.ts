@@ -42,5 +42,5 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
   })
 
   app.get<{ Params: CidParams }>('/ticket/:cid', { schema: { params: cidParams } }, async (req) =>
-    ({ ticket: node.network.ticket(parseCid(req.params.cid)) }))
+    ({ ticket: await node.link(parseCid(req.params.cid)) }))
 }

@@ -16,13 +16,14 @@ export async function uploadRoutes (app: FastifyInstance, { node, limit }: Route
   // Only in this plugin: elsewhere an octet-stream body is still refused (415).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => { done(null, payload) })
 
-  app.post<{ Querystring: { name: string }, Body: IncomingMessage }>('/upload', {
-    schema: { querystring: object({ name: text }, ['name']) }
+  app.post<{ Querystring: { name: string, private?: 'true' | 'false' }, Body: IncomingMessage }>('/upload', {
+    schema: { querystring: object({ name: text, private: { type: 'string', enum: ['true', 'false'] } }, ['name']) }
   }, async (req): Promise<AddOut> => {
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length'])
     if (declared !== undefined && declared > limit) throw new UploadTooLargeError(limit)
-    const r = await node.addStream(bounded(req.body, limit), { name: req.query.name, size: declared, signal: req.callSignal })
-    return addOut(r, node.network.ticket(r.cid))
+    const priv = req.query.private === undefined ? undefined : req.query.private === 'true'
+    const r = await node.addStream(bounded(req.body, limit), { name: req.query.name, size: declared, private: priv, signal: req.callSignal })
+    return addOut(r, node.network.ticket(r.cid, r.key))
   })
 }
 

@@ -8,7 +8,7 @@ import { InvalidArgumentError, UnsafePathError } from '../../errors.js'
 import { isSafeName } from '../../files/format.js'
 import { treeBytes } from '../../files/fs.js'
 import type { FetchResult } from '../../node/fetch.js'
-import { isTicket, parseCid, parseRootPath } from '../../node/cid.js'
+import { isTicket, parseCid, parseRootPath, splitKey, withKey } from '../../node/cid.js'
 import { parseIntArg, parseSize } from '../arguments.js'
 import type { Backend } from '../backend.js'
 import type { CommandGroup } from '../commands.js'
@@ -17,7 +17,7 @@ import { fetchWithProgress } from '../fetch-progress.js'
 import { TransferBar, barShown } from '../progress.js'
 import { note, print, printJson, withBackend, writeOut, type JsonFlag } from '../run.js'
 
-interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean }
+interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean, private?: boolean, public?: boolean }
 interface FetchFlags extends JsonFlag { output?: string, force?: boolean, pinOnly?: boolean }
 
 export const fileCommands: CommandGroup = {
@@ -28,6 +28,8 @@ export const fileCommands: CommandGroup = {
     .option('--chunk-size <size>', 'chunk size, 64KiB to 2MiB (default from the repo config: 1MiB)', parseSize)
     .option('-k <n>', 'data chunks per stripe, 1 to 128 (default 10)', parseIntArg('k'))
     .option('-m <n>', 'parity blocks per stripe, 0 to 64 (default 4)', parseIntArg('m'))
+    .option('--private', 'encrypt each file with a fresh key; its share link (printed, and again by `share`) carries the key (default: import.private in the config)')
+    .option('--public', 'do not encrypt, whatever import.private says')
     .option('--json', 'print one JSON array')
     .option('-q, --quiet', 'print only the CIDs')
     .action(addPaths),
@@ -49,7 +51,7 @@ export const fileCommands: CommandGroup = {
     .action(fetchTarget),
 
   share: (cmd) => cmd
-    .description('print the share ticket of a root in the repo (it works while the daemon runs)')
+    .description('print the share ticket of a root in the repo (it works while the daemon runs); a private root\'s is its whole link, with the key')
     .argument('<cid>', 'root CID')
     .option('--json', 'print { cid, ticket }')
     .action(shareRoot),
@@ -73,6 +75,7 @@ export const fileCommands: CommandGroup = {
 }
 
 async function addPaths (paths: string[], o: AddFlags, cmd: Command): Promise<void> {
+  if (o.private === true && o.public === true) throw new InvalidArgumentError('--private and --public contradict each other: give one')
   // Every path is checked before any is added, so a typo in the last does not leave the
   // first ones added with no CID printed.
   for (const p of paths) {
@@ -104,7 +107,7 @@ async function addEach (b: Backend, paths: string[], o: AddFlags): Promise<AddOu
     for (const p of paths) {
       // The daemon may run in another directory: it gets absolute paths.
       // Progress is asked for only when a bar shows it (through a daemon it is a stream).
-      const r = await b.add(resolvePath(p), { recursive: o.recursive, chunkSize: o.chunkSize, k: o.k, m: o.m }, bar === undefined ? undefined : (bytes) => { bar.update(before + bytes) })
+      const r = await b.add(resolvePath(p), { recursive: o.recursive, chunkSize: o.chunkSize, k: o.k, m: o.m, private: o.public === true ? false : o.private }, bar === undefined ? undefined : (bytes) => { bar.update(before + bytes) })
       before += r.size
       results.push(r)
     }
@@ -124,7 +127,8 @@ async function addEach (b: Backend, paths: string[], o: AddFlags): Promise<AddOu
  * where it is used, as its peer id needs libp2p's crypto, which no other CLI call loads.
  */
 function checkRef (text: string): void {
-  if (!isTicket(text)) parseRootPath(text)
+  const { text: ref } = splitKey(text)
+  if (!isTicket(ref)) parseRootPath(ref)
 }
 
 async function catFile (text: string, o: { offset?: number, length?: number }, cmd: Command): Promise<void> {
@@ -167,7 +171,7 @@ async function fetchToOutput (b: Backend, target: string, o: FetchFlags): Promis
   // Otherwise the name comes with the root: fetch into the repo, then write from there.
   const r = await fetchShowingProgress(b, target, {}, o)
   const output = pathInside(dir, r.name)
-  await b.fetch(r.cid, { output, force: o.force }, () => {})
+  await b.fetch(withKey(r.cid, splitKey(target).key), { output, force: o.force }, () => {})
   return { ...r, output }
 }
 
@@ -200,7 +204,10 @@ async function shareRoot (text: string, o: JsonFlag, cmd: Command): Promise<void
   const cid = parseCid(text).toString()
   await withBackend(cmd, async (b) => {
     // A ticket for a root the repo lacks would lead receivers to a node that cannot serve it.
-    await b.stat(cid, { local: true })
+    // A private root's manifest is here when stat refuses it for want of the key.
+    await b.stat(cid, { local: true }).catch((err: { code?: string, remoteCode?: string }) => {
+      if (err.code !== 'ERR_PRIVATE_ROOT' && err.remoteCode !== 'ERR_PRIVATE_ROOT') throw err
+    })
     const ticket = await b.share(cid)
     if (o.json === true) printJson({ cid, ticket })
     else print(ticket)
