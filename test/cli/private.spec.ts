@@ -1,0 +1,127 @@
+// Private shares as a user runs them: `add --private` on one daemon, the link fetched on
+// another, the CID alone refused, and no plaintext in any repo that holds the blocks.
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { expect } from 'chai'
+import { ClassicLevel } from 'classic-level'
+import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { tempDir } from '../helpers/repo.js'
+
+const MARKER = 'PLAINTEXT-MARKER-7f3a9c'
+
+/** Every file under `dir`, read whole. */
+async function * filesUnder (dir: string): AsyncGenerator<{ path: string, bytes: Buffer }> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) yield * filesUnder(path)
+    else if (e.isFile()) yield { path, bytes: await readFile(path) }
+  }
+}
+
+/** Where the marker shows in a (stopped) repo: any file's bytes, or any LevelDB key or value. */
+async function markerIn (repo: string): Promise<string[]> {
+  const found: string[] = []
+  for await (const f of filesUnder(repo)) if (f.bytes.includes(MARKER)) found.push(f.path)
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(repo, 'blocks', 'index'), { keyEncoding: 'view', valueEncoding: 'view' })
+  await db.open()
+  try {
+    for await (const [k, v] of db.iterator()) {
+      if (Buffer.from(k).includes(MARKER) || Buffer.from(v).includes(MARKER)) found.push(`LevelDB entry ${Buffer.from(k).toString('hex').slice(0, 16)}…`)
+    }
+  } finally {
+    await db.close()
+  }
+  return found
+}
+
+describe('cli private shares', function () {
+  this.timeout(180_000)
+  let dir: { path: string, cleanup: () => Promise<void> }
+  const daemons: DaemonProcess[] = []
+  beforeEach(async () => { dir = await tempDir('peerlink-private-') })
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await stopDaemonProcess(d)
+    await dir.cleanup()
+  })
+
+  it('fetches a private file by its link on another daemon; the CID alone is refused; no repo holds plaintext', async () => {
+    // The marker is in the name and all through the content, so any plaintext stored shows it.
+    const name = `${MARKER}.txt`
+    const parts: Buffer[] = []
+    for (let i = 0; i < 40; i++) parts.push(Buffer.from(randomBytes(15_000).toString('base64')), Buffer.from(MARKER))
+    const content = Buffer.concat(parts)
+    const file = join(dir.path, name)
+    await writeFile(file, content)
+
+    const a = await startDaemonProcess(join(dir.path, 'a'))
+    daemons.push(a)
+    const added = await runCli(['--repo', a.repo, 'add', '--private', '--json', '--chunk-size', '64KiB', '-k', '4', '-m', '2', file], {}, 60_000)
+    expect(added.code, added.stderr).to.equal(0)
+    const [entry] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string, name: string, size: number }>
+    expect(entry.name).to.equal(name)
+    expect(entry.size).to.equal(content.length)
+    expect(entry.ticket).to.match(/^peerlink:b[a-z2-7]+#k=[A-Za-z0-9_-]{43}$/)
+    expect((await stat(join(a.repo, 'private.keys'))).mode & 0o777).to.equal(0o600)
+    // The owner's repo prints the whole link again, through the daemon.
+    const shared = await runCli(['--repo', a.repo, 'share', entry.cid])
+    expect(shared.code, shared.stderr).to.equal(0)
+    expect(shared.stdout.trim()).to.equal(entry.ticket)
+
+    const b = await startDaemonProcess(join(dir.path, 'b'))
+    daemons.push(b)
+    const out = join(dir.path, 'got.txt')
+    const got = await runCli(['--repo', b.repo, 'fetch', '-o', out, entry.ticket], {}, 90_000)
+    expect(got.code, got.stderr).to.equal(0)
+    expect((await readFile(out)).equals(content)).to.equal(true)
+    const st = await runCli(['--repo', b.repo, 'stat', '--json', entry.ticket])
+    expect(JSON.parse(st.stdout)).to.include({ name, size: content.length, private: true })
+    // A range through the daemon's API: the key goes in a header, the range opens only its segments.
+    const range = await runCli(['--repo', b.repo, 'cat', '--offset', '100000', '--length', '150000', entry.ticket])
+    expect(range.code, range.stderr).to.equal(0)
+    expect(range.stdout).to.equal(content.subarray(100_000, 250_000).toString())
+
+    // C has the ticket without the key: its fetch fills the repo with ciphertext only.
+    const bare = entry.ticket.slice(0, entry.ticket.indexOf('#'))
+    const c = join(dir.path, 'c')
+    await runCli(['--repo', c, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])
+    const held = await runCli(['--repo', c, 'fetch', '--pin-only', bare], {}, 90_000)
+    expect(held.code, held.stderr).to.equal(0)
+    for (const args of [['cat', entry.cid], ['stat', entry.cid], ['fetch', '-o', join(dir.path, 'no.txt'), entry.cid]]) {
+      const refused = await runCli(['--repo', c, ...args])
+      expect(refused.code, `${args[0]}: ${refused.stderr}`).to.equal(21)
+      expect(refused.stderr).to.include('this root is private: fetch it with its share link')
+    }
+    const wrong = await runCli(['--repo', c, 'cat', `${entry.cid}#k=${'A'.repeat(43)}`])
+    expect(wrong.code, wrong.stderr).to.equal(22)
+    expect(wrong.stderr).to.include(`does not open ${entry.cid}`)
+
+    for (const d of daemons.splice(0)) await stopDaemonProcess(d)
+    for (const repo of [a.repo, b.repo, c]) expect(await markerIn(repo), repo).to.deep.equal([])
+    // The same file added in the clear shows the marker to the same search.
+    const open = join(dir.path, 'open')
+    await runCli(['--repo', open, 'init'])
+    expect((await runCli(['--repo', open, 'add', '--chunk-size', '64KiB', file], {}, 60_000)).code).to.equal(0)
+    expect((await markerIn(open)).length).to.be.greaterThan(0)
+  })
+
+  it('reads ranges of a private file and refuses a wrong key, offline', async () => {
+    const repo = join(dir.path, 'r')
+    await runCli(['--repo', repo, 'init'])
+    const content = Buffer.from(randomBytes(525_000).toString('base64'))
+    const file = join(dir.path, 'data.bin')
+    await writeFile(file, content)
+    const added = JSON.parse((await runCli(['--repo', repo, 'add', '--private', '--json', '--chunk-size', '64KiB', '-k', '3', '-m', '1', file], {}, 60_000)).stdout) as Array<{ cid: string }>
+    const link = (await runCli(['--repo', repo, 'share', added[0].cid])).stdout.trim()
+    expect(link).to.include('#k=')
+    for (const [offset, length] of [[0, 10], [65_519, 2], [65_520, 65_520], [123_456, 300_000], [699_990, 100]]) {
+      const r = await runCli(['--repo', repo, 'cat', '--offset', String(offset), '--length', String(length), link])
+      expect(r.code, r.stderr).to.equal(0)
+      const want = content.subarray(offset, offset + length)
+      expect(r.stdout, `${offset}+${length}`).to.equal(want.toString())
+    }
+    const wrong = await runCli(['--repo', repo, 'cat', `${added[0].cid}#k=${'B'.repeat(43)}`])
+    expect(wrong.code).to.equal(22)
+  })
+})
