@@ -7,6 +7,7 @@ import { readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
+import { TAG_BYTES } from './cipher.js'
 import { exportContent, importPrivateFile } from './private.js'
 
 export interface TreeImportResult {
@@ -27,7 +28,8 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
   const { chunkSize } = checkImportOptions(options)
   const { key, ...rest } = options
   if (kind === 'file') {
-    const source = readChunks(path, chunkSize, options.signal)
+    // A private file is read in its segments, so none is copied to be cut again.
+    const source = readChunks(path, key !== undefined ? chunkSize - TAG_BYTES : chunkSize, options.signal)
     const r = key !== undefined ? await importPrivateFile(store, source, { ...rest, name, key }) : await importFile(store, source, { ...rest, name })
     return { cid: r.cid, name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
   }

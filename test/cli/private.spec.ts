@@ -88,7 +88,8 @@ describe('cli private shares', function () {
     await runCli(['--repo', c, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])
     const held = await runCli(['--repo', c, 'fetch', '--pin-only', bare], {}, 90_000)
     expect(held.code, held.stderr).to.equal(0)
-    for (const args of [['cat', entry.cid], ['stat', entry.cid], ['fetch', '-o', join(dir.path, 'no.txt'), entry.cid]]) {
+    const refusals = [['cat', entry.cid], ['stat', entry.cid], ['fetch', '-o', join(dir.path, 'no.txt'), entry.cid], ['fetch', '-o', dir.path, bare]]
+    for (const args of refusals) {
       const refused = await runCli(['--repo', c, ...args])
       expect(refused.code, `${args[0]}: ${refused.stderr}`).to.equal(21)
       expect(refused.stderr).to.include('this root is private: fetch it with its share link')

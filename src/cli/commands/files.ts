@@ -170,8 +170,11 @@ async function fetchToOutput (b: Backend, target: string, o: FetchFlags): Promis
   }
   // Otherwise the name comes with the root: fetch into the repo, then write from there.
   const r = await fetchShowingProgress(b, target, {}, o)
+  const key = splitKey(target).key
+  // A private root fetched without its key has no name to show: stat says why (ERR_PRIVATE_ROOT).
+  if (r.name === '') await b.stat(withKey(r.cid, key), { local: true })
   const output = pathInside(dir, r.name)
-  await b.fetch(withKey(r.cid, splitKey(target).key), { output, force: o.force }, () => {})
+  await b.fetch(withKey(r.cid, key), { output, force: o.force }, () => {})
   return { ...r, output }
 }
 
