@@ -1,12 +1,15 @@
 // Import and export of a large file through the real CLI, each in its own process.
 //
-//   npm run bench:files -- [--json] [--size MiB] [--rounds N]
+//   npm run bench:files -- [--json] [--size MiB] [--rounds N] [--private]
 //
 // Measures `peerlink add` (read, chunk, hash, parity, LevelDB) and `peerlink fetch`
 // (walk, verify, write) of one file, default 1 GiB, with each child's peak RSS, against
 // `cp` of the same file on the same disk in the same run. The output is checked
 // byte-for-byte (BLAKE3 of both files). Then the storage overhead of small files: what
-// `add -r` stores for a directory of 1,000 files of 4 KiB, against their size.
+// `add -r` stores for a directory of 1,000 files of 4 KiB, against their size. With --private,
+// each round also adds the file with --private and fetches it by its link (the key in it),
+// right after the public add and fetch, so both meet the same load; and the cipher's own
+// speed on one core (AES-256-GCM sealing 1 MiB segments in this process) is printed beside.
 import '../src/polyfill.js'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -15,11 +18,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CLI } from '../simulations/lib/cli.js'
+import { newKey, openSegment, sealSegment } from '../src/files/cipher.js'
 import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
 import { median } from '../simulations/lib/stats.js'
 
-const args = fileBenchArgs({ rounds: 3, maxSizeMiB: 65536, maxRounds: 20 })
+const args = fileBenchArgs({ rounds: 3, maxSizeMiB: 65536, maxRounds: 20, private: true })
 const { sizeMiB, rounds } = args
 
 const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
@@ -46,27 +50,43 @@ try {
 
   const imp: number[] = []
   const exp: number[] = []
+  const privImp: number[] = []
+  const privExp: number[] = []
   const cp: number[] = []
   let importRss = 0
   let exportRss = 0
-  for (let r = 0; r < rounds; r++) {
-    const repo = join(dir, `repo-${r}`)
+  /** One add and fetch in a fresh repo; `link` turns add's --json entry into what fetch takes. */
+  const roundTrip = async (name: string, addArgs: string[], link: (e: { cid: string, ticket: string }) => string): Promise<{ imp: number, exp: number, importRss: number, exportRss: number }> => {
+    const repo = join(dir, `repo-${name}`)
     run(['--repo', repo, 'init'])
-    const a = run(['--repo', repo, 'add', '-q', input])
-    imp.push(bytes / a.seconds / 1e6)
-    importRss = Math.max(importRss, a.rss)
-    const cid = a.stdout.trim()
-    const out = join(dir, `out-${r}.bin`)
-    const f = run(['--repo', repo, 'fetch', cid, '-o', out])
-    exp.push(bytes / f.seconds / 1e6)
-    exportRss = Math.max(exportRss, f.rss)
+    const a = run(['--repo', repo, 'add', '--json', ...addArgs, input])
+    const [entry] = JSON.parse(a.stdout) as Array<{ cid: string, ticket: string }>
+    const out = join(dir, `out-${name}.bin`)
+    const f = run(['--repo', repo, 'fetch', link(entry), '-o', out])
     if (await blake3File(out) !== inputHash) throw new Error('fetched file differs from the input')
+    rmSync(repo, { recursive: true, force: true })
+    rmSync(out, { force: true })
+    return { imp: bytes / a.seconds / 1e6, exp: bytes / f.seconds / 1e6, importRss: a.rss, exportRss: f.rss }
+  }
+  const privateTrip = async (r: number): Promise<void> => {
+    const priv = await roundTrip(`${r}-private`, ['--private'], e => `${e.cid}${e.ticket.slice(e.ticket.indexOf('#'))}`)
+    privImp.push(priv.imp)
+    privExp.push(priv.exp)
+    log(`round ${r + 1}: private add ${priv.imp.toFixed(0)} MB/s, fetch ${priv.exp.toFixed(0)} MB/s`)
+  }
+  for (let r = 0; r < rounds; r++) {
+    // Private first in every other round, so neither kind always meets the disk cache warmer.
+    if (args.private && r % 2 === 1) await privateTrip(r)
+    const pub = await roundTrip(`${r}`, [], e => e.cid)
+    imp.push(pub.imp)
+    exp.push(pub.exp)
+    importRss = Math.max(importRss, pub.importRss)
+    exportRss = Math.max(exportRss, pub.exportRss)
+    if (args.private && r % 2 === 0) await privateTrip(r)
     const t0 = process.hrtime.bigint()
     execFileSync('cp', [input, join(dir, `cp-${r}.bin`)])
     execFileSync('sync')
     cp.push(bytes / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6)
-    rmSync(repo, { recursive: true, force: true })
-    rmSync(out, { force: true })
     rmSync(join(dir, `cp-${r}.bin`), { force: true })
     log(`round ${r + 1}: add ${imp.at(-1)?.toFixed(0)} MB/s, fetch ${exp.at(-1)?.toFixed(0)} MB/s, cp ${cp.at(-1)?.toFixed(0)} MB/s`)
   }
@@ -94,7 +114,8 @@ try {
     export_ratio_vs_cp: median(exp) / median(cp),
     rounds,
     small_files_overhead: small.stored / small.size,
-    small_files_disk_overhead: smallOnDisk / small.size
+    small_files_disk_overhead: smallOnDisk / small.size,
+    ...(args.private ? privateFigures(median(imp), median(exp), median(privImp), median(privExp)) : {})
   }
   if (args.json) process.stdout.write(JSON.stringify(result) + '\n')
   else {
@@ -102,8 +123,41 @@ try {
     process.stdout.write(`  add    ${result.import_mbps.toFixed(0).padStart(6)} MB/s  peak RSS ${result.import_peak_rss_mb.toFixed(0)} MB   (targets: >= 400 MB/s, <= 300 MB)\n`)
     process.stdout.write(`  fetch  ${result.export_mbps.toFixed(0).padStart(6)} MB/s  peak RSS ${result.export_peak_rss_mb.toFixed(0)} MB   (targets: >= 600 MB/s, <= 300 MB)\n`)
     process.stdout.write(`  cp     ${result.cp_mbps.toFixed(0).padStart(6)} MB/s  (reference: the same bytes copied on the same disk)\n`)
+    if (args.private) {
+      const p = result as typeof result & ReturnType<typeof privateFigures>
+      process.stdout.write(`  private add   ${p.private_import_mbps.toFixed(0).padStart(6)} MB/s  ${p.private_import_ratio_vs_public.toFixed(2)}× the public add   (target: >= 0.85×)\n`)
+      process.stdout.write(`  private fetch ${p.private_export_mbps.toFixed(0).padStart(6)} MB/s  ${p.private_export_ratio_vs_public.toFixed(2)}× the public fetch (target: >= 0.85×)\n`)
+      process.stdout.write(`  cipher  seal ${p.cipher_gbps_one_core.toFixed(2)} GB/s, open ${p.cipher_open_gbps_one_core.toFixed(2)} GB/s on one core (AES-256-GCM, 1 MiB segments)\n`)
+    }
     process.stdout.write(`  small  ${result.small_files_overhead.toFixed(2).padStart(6)}×     stored for ${SMALL_FILES} files of ${SMALL_FILE_BYTES / 1024} KiB, ${result.small_files_disk_overhead.toFixed(2)}× on disk (target: <= 2×)\n`)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** The private round trips against the public ones, and the cipher alone on one core. */
+function privateFigures (pubImp: number, pubExp: number, privImp: number, privExp: number): Record<'private_import_mbps' | 'private_export_mbps' | 'private_import_ratio_vs_public' | 'private_export_ratio_vs_public' | 'cipher_gbps_one_core' | 'cipher_open_gbps_one_core', number> {
+  const key = newKey()
+  const segment = randomBytes(MiB - 16)
+  // 256 MiB each way, holding no more segments than an import or export does (a stripe's).
+  const segments = 256
+  const held = 10
+  const sealed: Uint8Array[] = []
+  let t0 = process.hrtime.bigint()
+  for (let i = 0; i < segments; i++) sealed[i % held] = sealSegment(key, i, false, segment)
+  const seal = segments * segment.byteLength / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9
+  t0 = process.hrtime.bigint()
+  for (let i = 0; i < segments; i++) {
+    const j = segments - held + (i % held) // the last `held` sealed, each opened in turn
+    if (openSegment(key, j, false, sealed[j % held]) === undefined) throw new Error('a sealed segment did not open')
+  }
+  const open = segments * segment.byteLength / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9
+  return {
+    private_import_mbps: privImp,
+    private_export_mbps: privExp,
+    private_import_ratio_vs_public: privImp / pubImp,
+    private_export_ratio_vs_public: privExp / pubExp,
+    cipher_gbps_one_core: seal,
+    cipher_open_gbps_one_core: open
+  }
 }

@@ -1,20 +1,22 @@
 // The command line of the benchmarks that move one file: --json, --size MiB (default 1 GiB)
-// and --rounds N, checked against each benchmark's bounds.
+// and --rounds N, checked against each benchmark's bounds; --private where a benchmark offers it.
 import { parseArgs } from 'node:util'
 
-export interface FileBenchArgs { json: boolean, sizeMiB: number, rounds: number }
+export interface FileBenchArgs { json: boolean, sizeMiB: number, rounds: number, private: boolean }
 
-export function fileBenchArgs (bounds: { rounds: number, maxSizeMiB: number, maxRounds: number }): FileBenchArgs {
+export function fileBenchArgs (bounds: { rounds: number, maxSizeMiB: number, maxRounds: number, private?: boolean }): FileBenchArgs {
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
       size: { type: 'string', default: '1024' },
-      rounds: { type: 'string', default: String(bounds.rounds) }
+      rounds: { type: 'string', default: String(bounds.rounds) },
+      // Only where offered: elsewhere --private is refused as unknown, not ignored.
+      ...(bounds.private === true ? { private: { type: 'boolean', default: false } as const } : {})
     }
   })
   const sizeMiB = Number(values.size)
   const rounds = Number(values.rounds)
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > bounds.maxSizeMiB) throw new Error(`--size is MiB, 1..${bounds.maxSizeMiB}`)
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > bounds.maxRounds) throw new Error(`--rounds must be 1..${bounds.maxRounds}`)
-  return { json: values.json, sizeMiB, rounds }
+  return { json: values.json, sizeMiB, rounds, private: (values as { private?: boolean }).private === true }
 }
