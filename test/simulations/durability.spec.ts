@@ -5,6 +5,7 @@ import { placeStripe, stripeKey } from '../../src/storage/placement.js'
 import { simulate, type Geometry } from '../../simulations/scenarios/durability/model.js'
 import { drawSchedule, type NodeLife, type Params, type Schedule } from '../../simulations/scenarios/durability/schedule.js'
 import { quickParams } from '../../simulations/scenarios/durability/index.js'
+import { summarize } from '../../simulations/scenarios/durability/report.js'
 
 const RS42: Geometry = { name: 'RS(4,2)', k: 4, m: 2 }
 const B = 1024
@@ -75,5 +76,11 @@ describe('simulation: durability model', () => {
   it('refuses a file that does not split into stripes', () => {
     const { s } = world(1)
     expect(() => simulate({ name: 'RS(3,2)', k: 3, m: 2 }, 'off', params(1), s)).to.throw(/do not split into stripes of k = 3/)
+  })
+
+  it('sums a run into shares of files, the overhead and repair traffic', () => {
+    const day = (n: number, surviving: number, repairBytes: number): { day: number, surviving: number, available: number, repairBytes: number, stripesRepaired: number, liveNodes: number } => ({ day: n, surviving, available: surviving - 1, repairBytes, stripesRepaired: repairBytes > 0 ? 1 : 0, liveNodes: 100 })
+    const run = { geometry: { name: 'RS(10,4)', k: 10, m: 4 }, repair: 'holders' as const, firstLossDay: 2, days: [day(1, 10, 0), day(2, 9, 3 * 2 ** 20), day(3, 8, 2 ** 20)] }
+    expect(summarize(run, 10)).to.deep.equal({ geometry: 'RS(10,4)', k: 10, m: 4, overhead: 1.4, repair: 'holders', surviving: 0.8, available: 0.7, firstLossDay: 2, repairGiB: 0, repairMiBPerDay: 1.3, stripesRepaired: 2 })
   })
 })
