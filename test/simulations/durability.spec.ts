@@ -12,7 +12,7 @@ const B = 1024
 const ROOT = new TextEncoder().encode('a root')
 
 function params (days: number): Params {
-  return { nodes: 20, days, files: 1, owners: 1, dataBlocks: 4, blockBytes: B, leavePerDay: 0, joinPerDay: 0, outagePerDay: 0, outageHours: [1, 1], awayPerDay: 0, awayDays: [1, 1], checkHours: 24, takeoverHours: 48 }
+  return { nodes: 20, days, files: 1, owners: 1, dataBlocks: 4, blockBytes: B, leavePerDay: 0, joinPerDay: 0, outagePerDay: 0, outageHours: [1, 1], awayPerDay: 0, awayDays: [1, 1], checkHours: 24, takeoverHours: 48, graceHours: 0 }
 }
 
 /** 20 nodes up from the start, one file checked at hours 0, 24, 48 …; `away` is the owner's absence [from, to). */
@@ -64,6 +64,16 @@ describe('simulation: durability model', () => {
     for (const h of holders.slice(0, 3)) s.nodes[h].outages.push([5, 30])
     const run = simulate(RS42, 'off', params(3), s)
     expect(run.days.map(d => [d.surviving, d.available])).to.deep.equal([[1, 0], [1, 1], [1, 1]])
+  })
+
+  it('waits out a holder down for less than the grace period instead of replacing it', () => {
+    const run = (graceHours: number): number[] => {
+      const { s, holders } = world(3)
+      s.nodes[holders[1]].outages.push([5, 30])
+      return simulate(RS42, 'owner', { ...params(3), graceHours }, s).days.map(d => d.repairBytes)
+    }
+    expect(run(0)).to.deep.equal([0, 5 * B, 0])
+    expect(run(24)).to.deep.equal([0, 0, 0])
   })
 
   it('is the same world and the same figures for the same seed, another for another seed', () => {

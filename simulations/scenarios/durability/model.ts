@@ -49,6 +49,8 @@ export function simulate (g: Geometry, repair: Repair, p: Params, s: Schedule): 
   const events = eventsByHour(s)
   const up = new Uint8Array(s.nodes.length)
   const gone = new Uint8Array(s.nodes.length)
+  /** The hour each node became unreachable (meaningful while it is). */
+  const downSince = new Int32Array(s.nodes.length)
   const index = new Map(s.nodes.map((n, i) => [n.id, i]))
   const holdersUp = (): Holder[] => s.nodes.filter((_, i) => up[i] === 1)
   for (const [i] of events[0]) up[i] = 1
@@ -58,19 +60,26 @@ export function simulate (g: Geometry, repair: Repair, p: Params, s: Schedule): 
   const days: Day[] = []
   let today = { repairBytes: 0, stripesRepaired: 0 }
   let holders: Holder[] | undefined
-  const mend = (st: Stripe): void => {
-    const missing = st.shards.filter(i => up[i] === 0).length
-    if (missing === 0 || st.shards.length - missing < g.k) return
+  const mend = (st: Stripe, h: number): void => {
+    const reachable = st.shards.filter(i => up[i] === 1).length
+    const waited = (i: number): boolean => up[i] === 0 && h - downSince[i] >= p.graceHours
+    const lost = st.shards.filter(waited).length
+    if (lost === 0 || reachable < g.k) return
     holders ??= holdersUp()
-    const current = st.shards.map(i => up[i] === 1 ? s.nodes[i].id : null)
+    // Holders down for less than the grace period keep their shards: they may come back.
+    const current = st.shards.map(i => waited(i) ? null : s.nodes[i].id)
     st.shards = refillStripe(st.key, current, holders).holders.map(id => index.get(id) as number)
     // Rebuilding reads k blocks and writes the lost ones (replication: one copy read, the lost copies written).
-    today.repairBytes += (g.k + missing) * p.blockBytes
+    today.repairBytes += (g.k + lost) * p.blockBytes
     today.stripesRepaired++
   }
   for (let h = 0; h < s.hours; h++) {
     if (h > 0) {
-      for (const [i, e] of events[h]) { up[i] = e === 'up' ? 1 : 0; if (e === 'gone') gone[i] = 1 }
+      for (const [i, e] of events[h]) {
+        if (e !== 'up' && up[i] === 1) downSince[i] = h
+        up[i] = e === 'up' ? 1 : 0
+        if (e === 'gone') gone[i] = 1
+      }
       holders = undefined
     }
     if (repair !== 'off') {
@@ -82,7 +91,7 @@ export function simulate (g: Geometry, repair: Repair, p: Params, s: Schedule): 
         for (const st of byFile[file]) {
           markLost(st, g, gone)
           // A holder repairs only if one of the stripe's holders is up to notice.
-          if (!st.lost && (since === -1 || st.shards.some(i => up[i] === 1))) mend(st)
+          if (!st.lost && (since === -1 || st.shards.some(i => up[i] === 1))) mend(st, h)
         }
       })
     }

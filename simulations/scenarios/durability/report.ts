@@ -61,23 +61,26 @@ function plots (runs: Run[], p: Params): ScenarioResult['plots'] {
 }
 
 /** The results of every run; `targets` come from the caller, which can re-run to check determinism. */
-export function report (runs: Run[], p: Params, targets: Target[], nodesSeen: number): ScenarioResult {
+export function report ({ runs, noGrace }: { runs: Run[], noGrace: Run[] }, p: Params, targets: Target[], nodesSeen: number): ScenarioResult {
   const summaries = runs.map(r => summarize(r, p.files))
+  const noGraceSummaries = noGrace.map(r => summarize(r, p.files))
   const headline: Record<string, string> = {}
-  for (const s of summaries) {
-    headline[`${s.geometry} (${s.overhead}×), ${REPAIR_TITLE[s.repair]}`] = `${round(s.surviving * 100, 1)} % survive, ${round(s.available * 100, 1)} % available at the end; first loss ${s.firstLossDay === null ? 'never' : `day ${s.firstLossDay}`}; ${s.repairGiB} GiB moved (${s.repairMiBPerDay} MiB/day)`
+  const line = (s: RunSummary, label: string): void => {
+    headline[`${s.geometry} (${s.overhead}×), ${label}`] = `${round(s.surviving * 100, 1)} % survive, ${round(s.available * 100, 1)} % available at the end; first loss ${s.firstLossDay === null ? 'never' : `day ${s.firstLossDay}`}; ${s.repairGiB} GiB moved (${s.repairMiBPerDay} MiB/day)`
   }
+  for (const s of summaries) line(s, REPAIR_TITLE[s.repair])
+  for (const s of noGraceSummaries) line(s, `${REPAIR_TITLE[s.repair]}, no grace`)
   const stored = p.files * p.dataBlocks * p.blockBytes
   return {
     headline,
     targets,
-    data: { params: p, nodesSeen, dataGiB: round(stored / GiB, 2), summaries, runs: runs.map(r => ({ geometry: r.geometry, repair: r.repair, firstLossDay: r.firstLossDay, days: r.days })) },
+    data: { params: p, nodesSeen, dataGiB: round(stored / GiB, 2), summaries, noGrace: noGraceSummaries, runs: runs.map(r => ({ geometry: r.geometry, repair: r.repair, firstLossDay: r.firstLossDay, days: r.days })) },
     plots: plots(runs, p),
     notes: [
       `${p.nodes} storage nodes at the start (${nodesSeen} over the run), ${p.days} days in hours; ${p.files} files of ${p.dataBlocks} data blocks of ${p.blockBytes / MiB} MiB (${round(stored / GiB, 2)} GiB of data) from ${p.owners} owners.`,
       `Churn: a node leaves for good with chance ${p.leavePerDay} a day, ${p.joinPerDay * p.nodes} new nodes join a day, an up node goes down for ${p.outageHours[0]}–${p.outageHours[1]} h with chance ${p.outagePerDay} a day; an owner goes away for ${p.awayDays[0]}–${p.awayDays[1]} days with chance ${p.awayPerDay} a day.`,
       'Placement is src/storage/placement.ts: stripe i of a file on the k + m nodes XOR-closest to stripeKey(root, i) (replication: the r closest), refilled with refillStripe.',
-      `Repair checks each file every ${p.checkHours} h; a stripe with any holder unreachable (gone or down) and at least k reachable is rebuilt, its lost blocks moved to new holders. A rebuild counts k blocks read plus the lost blocks written (replication: one copy read, the lost copies written).`,
+      `Repair checks each file every ${p.checkHours} h; a stripe with a holder unreachable (gone or down) for ${p.graceHours} h or more and at least k holders reachable is rebuilt, the lost blocks moved to new holders ("no grace": every holder down at a check is replaced). A rebuild counts k blocks read plus the lost blocks written (replication: one copy read, the lost copies written).`,
       `"holders taking over": once the owner has been away ${p.takeoverHours} h, the stripe's holders repair it on the same schedule (while any of them is up); "owner" repairs only while the owner is there.`,
       'A file survives while every stripe has k blocks on nodes that have not left; it is available while every stripe has k blocks on nodes up at that moment.',
       'Left out: storage offers and full holders, leases (owner absences here are shorter than the 30-day lease), bandwidth and the time a rebuild takes, DAG nodes, correlated failures.'

@@ -27,6 +27,8 @@ export interface Params {
   checkHours: number
   /** With holder repair: holders take over once the owner has been away this long. */
   takeoverHours: number
+  /** A holder unreachable for less than this is waited for, not replaced (it may be down for a while). */
+  graceHours: number
 }
 
 export interface NodeLife {
