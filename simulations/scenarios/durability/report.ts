@@ -46,17 +46,29 @@ export function summarize (run: Run, files: number): RunSummary {
 
 const REPAIR_TITLE: Record<Repair, string> = { off: 'no repair', owner: 'repair by the owner', holders: 'repair by the owner, holders taking over' }
 
+/** Week by week (the last week may be short): the survivors at its end and the mean repair traffic a day. */
+function weekly (run: Run, files: number): Array<{ day: number, surviving: number, mib: number, geometry: string }> {
+  const weeks = []
+  for (let end = 7; end < run.days.length + 7; end += 7) {
+    const days = run.days.slice(end - 7, end)
+    if (days.length === 0) break
+    const last = days[days.length - 1]
+    weeks.push({ day: last.day, surviving: round(last.surviving / files, 3), mib: round(sum(days, d => d.repairBytes) / MiB / days.length, 1), geometry: run.geometry.name })
+  }
+  return weeks
+}
+
 function plots (runs: Run[], p: Params): ScenarioResult['plots'] {
   const survival = (repair: Repair): ScenarioResult['plots'][number] => {
-    const values = runs.filter(r => r.repair === repair).flatMap(r => r.days.map(d => ({ day: d.day, surviving: round(d.surviving / p.files, 3), geometry: r.geometry.name })))
+    const values = runs.filter(r => r.repair === repair).flatMap(r => weekly(r, p.files))
     return { name: `survival-${repair}`, title: `Files surviving, ${REPAIR_TITLE[repair]}`, spec: lineChart(`files surviving, ${REPAIR_TITLE[repair]}`, values, { field: 'day', title: 'day' }, { field: 'surviving', title: 'share of files surviving' }, { field: 'geometry', title: 'storage' }) }
   }
-  const bytes = runs.filter(r => r.repair === 'holders').flatMap(r => r.days.map(d => ({ day: d.day, mib: round(d.repairBytes / MiB, 1), geometry: r.geometry.name })))
+  const bytes = runs.filter(r => r.repair === 'holders').flatMap(r => weekly(r, p.files))
   return [
     survival('off'),
     survival('owner'),
     survival('holders'),
-    { name: 'repair-bytes', title: 'Repair bytes moved per day (holders taking over)', spec: lineChart('repair traffic per day, holders taking over', bytes, { field: 'day', title: 'day' }, { field: 'mib', title: 'MiB read and written' }, { field: 'geometry', title: 'storage' }) }
+    { name: 'repair-bytes', title: 'Repair bytes moved per day (holders taking over)', spec: lineChart('repair traffic a day (weekly mean), holders taking over', bytes, { field: 'day', title: 'day' }, { field: 'mib', title: 'MiB read and written a day' }, { field: 'geometry', title: 'storage' }) }
   ]
 }
 
