@@ -22,21 +22,21 @@ export const GEOMETRIES: Geometry[] = [
 
 export const REPAIRS: Repair[] = ['off', 'owner', 'holders']
 
-const COMMON = { owners: 10, dataBlocks: 20, blockBytes: 2 ** 20, outagePerDay: 0.1, outageHours: [1, 24], awayPerDay: 0.05, awayDays: [1, 14], checkHours: 24, takeoverHours: 48, graceHours: 24 } as const
+const COMMON: Omit<Params, 'nodes' | 'days' | 'files' | 'leavePerDay' | 'joinPerDay'> = { owners: 10, dataBlocks: 20, blockBytes: 2 ** 20, outagePerDay: 0.1, outageHours: [1, 24], awayPerDay: 0.05, awayDays: [1, 14], checkHours: 24, takeoverHours: 48, graceHours: 24 }
 
 /** Full runs: a node's mean life is 100 days, half a year simulated. */
 export function fullParams (nodes: number): Params {
-  return { ...COMMON, outageHours: [1, 24], awayDays: [1, 14], nodes, days: 180, files: 100, leavePerDay: 0.01, joinPerDay: 0.01 }
+  return { ...COMMON, nodes, days: 180, files: 100, leavePerDay: 0.01, joinPerDay: 0.01 }
 }
 
 /** Quick runs: harsher churn over fewer days and files, so the same contrasts show in seconds. */
 export function quickParams (nodes: number): Params {
-  return { ...COMMON, outageHours: [1, 24], awayDays: [1, 14], nodes, days: 40, files: 10, owners: 5, leavePerDay: 0.03, joinPerDay: 0.03 }
+  return { ...COMMON, nodes, days: 40, files: 10, owners: 5, leavePerDay: 0.03, joinPerDay: 0.03 }
 }
 
 function survivalAt (runs: Run[], name: string, repair: Repair): number {
   const run = runs.find(r => r.geometry.name === name && r.repair === repair) as Run
-  return (run.days.at(-1)?.surviving ?? 0)
+  return run.days.at(-1)?.surviving ?? 0
 }
 
 function targets (runs: Run[], p: Params, seed: number): Target[] {
