@@ -89,9 +89,9 @@ export function simulate (g: Geometry, repair: Repair, p: Params, s: Schedule): 
         const holdersTakeOver = repair === 'holders' && since !== -1 && h - since >= p.takeoverHours
         if (since !== -1 && !holdersTakeOver) return
         for (const st of byFile[file]) {
+          // Holders taking over need k of them up to rebuild, as the owner does: mend checks that.
           markLost(st, g, gone)
-          // A holder repairs only if one of the stripe's holders is up to notice.
-          if (!st.lost && (since === -1 || st.shards.some(i => up[i] === 1))) mend(st, h)
+          if (!st.lost) mend(st, h)
         }
       })
     }

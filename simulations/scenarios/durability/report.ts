@@ -93,7 +93,7 @@ export function report ({ runs, noGrace }: { runs: Run[], noGrace: Run[] }, p: P
       `Churn: a node leaves for good with chance ${p.leavePerDay} a day, ${p.joinPerDay * p.nodes} new nodes join a day, an up node goes down for ${p.outageHours[0]}–${p.outageHours[1]} h with chance ${p.outagePerDay} a day; an owner goes away for ${p.awayDays[0]}–${p.awayDays[1]} days with chance ${p.awayPerDay} a day.`,
       'Placement is src/storage/placement.ts: stripe i of a file on the k + m nodes XOR-closest to stripeKey(root, i) (replication: the r closest), refilled with refillStripe.',
       `Repair checks each file every ${p.checkHours} h; a stripe with a holder unreachable (gone or down) for ${p.graceHours} h or more and at least k holders reachable is rebuilt, the lost blocks moved to new holders ("no grace": every holder down at a check is replaced). A rebuild counts k blocks read plus the lost blocks written (replication: one copy read, the lost copies written).`,
-      `"holders taking over": once the owner has been away ${p.takeoverHours} h, the stripe's holders repair it on the same schedule (while any of them is up); "owner" repairs only while the owner is there.`,
+      `"holders taking over": once the owner has been away ${p.takeoverHours} h, the stripe's holders repair it on the same schedule; "owner" repairs only while the owner is there.`,
       'A file survives while every stripe has k blocks on nodes that have not left; it is available while every stripe has k blocks on nodes up at that moment.',
       'Left out: storage offers and full holders, leases (owner absences here are shorter than the 30-day lease), bandwidth and the time a rebuild takes, DAG nodes, correlated failures.'
     ]
