@@ -4,9 +4,11 @@
 //   <dir>/index/  LevelDB with three sublevels:
 //                   b/<cid bytes>  -> 0x00 + block bytes   (small blocks, inline)
 //                                     0x01 + u32 LE size   (large blocks, in data/)
+//                                     0x02 + u32 LE size + place (large blocks, in packs/)
 //                   p/<cid string> -> pin record (JSON)
 //                   m/usage        -> { bytes, blocks } of everything stored
-//   <dir>/data/<last 2 chars>/<cid>  the bytes of each large block
+//   <dir>/data/<last 2 chars>/<cid>  the bytes of each large block stored loose
+//   <dir>/packs/<name>               a file's chunks at their offsets (packs.ts)
 //
 // Large blocks stay out of LevelDB because it writes every value to its log and then rewrites
 // it at each compaction level, and holds whole batches in memtables: with 1 MiB chunks an
@@ -25,6 +27,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { BlockNotFoundError, DiskFullError, RepoLockedError, StorageError } from '../errors.js'
 import type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
 import { links } from './links.js'
+import { checkPlacement, entryPacked, Packs, PACKED, placementOf } from './packs.js'
 
 export interface Usage { bytes: number, blocks: number }
 
@@ -54,10 +57,16 @@ function entryExternal (size: number): Uint8Array {
 }
 
 function entrySize (v: Uint8Array): number {
-  return v[0] === EXTERNAL ? new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(1, true) : v.byteLength - 1
+  return v[0] !== INLINE ? new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(1, true) : v.byteLength - 1
 }
 
-const entryFor = (b: Block): Uint8Array => b.bytes.byteLength >= FILE_THRESHOLD ? entryExternal(b.bytes.byteLength) : entryInline(b.bytes)
+function entryFor (b: Block): Uint8Array {
+  if (b.bytes.byteLength < FILE_THRESHOLD) return entryInline(b.bytes)
+  return b.place !== undefined ? entryPacked(b.bytes.byteLength, b.place) : entryExternal(b.bytes.byteLength)
+}
+
+/** The block without its place: stored loose (a repair never writes into a pack another file may link). */
+const loose = (b: Block): Block => ({ cid: b.cid, bytes: b.bytes })
 
 function storageError (path: string, err: unknown, opening = false): Error {
   if (err instanceof Error && 'exitCode' in err) return err
@@ -76,6 +85,7 @@ export class LevelBlockstore implements Blockstore {
   private readonly pins
   private readonly meta
   private readonly dataDir: string
+  readonly packs: Packs
   private readonly madeDirs = new Set<string>()
   private queue: Promise<unknown> = Promise.resolve()
   /** Puts whose files are written, waiting to be indexed together. */
@@ -85,6 +95,7 @@ export class LevelBlockstore implements Blockstore {
 
   constructor (readonly path: string) {
     this.dataDir = join(path, 'data')
+    this.packs = new Packs(path)
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(join(path, 'index'), { keyEncoding: 'view', valueEncoding: 'view' })
     this.blocks = this.db.sublevel<Uint8Array, Uint8Array>('b', { keyEncoding: 'view', valueEncoding: 'view' })
     this.pins = this.db.sublevel<string, PinRecord>('p', { keyEncoding: 'utf8', valueEncoding: 'json' })
@@ -132,8 +143,12 @@ export class LevelBlockstore implements Blockstore {
    */
   private async writeFiles (blocks: Block[]): Promise<void> {
     const written: string[] = []
+    const large = blocks.filter(b => b.bytes.byteLength >= FILE_THRESHOLD)
     try {
-      await Promise.all(blocks.filter(b => b.bytes.byteLength >= FILE_THRESHOLD).map(async (b) => {
+      // Bytes written into a pack are not removed on failure: nothing indexes them yet, and
+      // the pack may hold other blocks; gc removes a pack nothing names.
+      await this.packs.write(large.flatMap(b => b.place !== undefined ? [{ bytes: b.bytes, place: b.place }] : []))
+      await Promise.all(large.filter(b => b.place === undefined).map(async (b) => {
         const id = b.cid.toString()
         const dir = join(this.dataDir, id.slice(-2))
         if (!this.madeDirs.has(dir)) { await mkdir(dir, { recursive: true }); this.madeDirs.add(dir) }
@@ -159,6 +174,10 @@ export class LevelBlockstore implements Blockstore {
     if (entry === undefined) return undefined
     if (entry[0] === INLINE) return entry.subarray(1)
     try {
+      if (entry[0] === PACKED) {
+        const { size, ...place } = placementOf(entry)
+        return await this.packs.read(place, size)
+      }
       return await readFile(this.fileOf(id))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -174,6 +193,7 @@ export class LevelBlockstore implements Blockstore {
   async putMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     if (blocks.length === 0) return
+    for (const b of blocks) if (b.place !== undefined) checkPlacement(b.place)
     const present = await this.blocks.hasMany(blocks.map(b => b.cid.bytes))
     const seen = new Set<string>()
     const fresh = blocks.filter((b, i) => {
@@ -234,9 +254,10 @@ export class LevelBlockstore implements Blockstore {
   }
 
   /** Writes blocks over whatever is stored under their CIDs (repair of damaged blocks). */
-  async replaceMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
+  async replaceMany (placed: Block[], options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
-    if (blocks.length === 0) return
+    if (placed.length === 0) return
+    const blocks = placed.map(loose)
     const release = this.hold(blocks.map(b => b.cid))
     try {
       await this.writeFiles(blocks)
@@ -310,6 +331,31 @@ export class LevelBlockstore implements Blockstore {
         .write()
       if (entry[0] === EXTERNAL) await rm(this.fileOf(cid.toString()), { force: true })
     })
+  }
+
+  /**
+   * Makes pack `name` exactly `size` bytes holding these blocks at these offsets, flushed, and
+   * returns its path (for an output to link). Blocks stored elsewhere (loose, inline, in
+   * another pack, or a chunk repeated within one file) are copied in, one at a time; the
+   * index is unchanged. Throws BlockNotFoundError for a block the repo lacks.
+   */
+  async completePack (name: string, chunks: Array<{ cid: CID, offset: number }>, size: number, options: AbortOptions = {}): Promise<string> {
+    checkPlacement({ pack: name, offset: size })
+    for (let i = 0; i < chunks.length; i += GC_BATCH) {
+      const slice = chunks.slice(i, i + GC_BATCH)
+      const entries = await this.blocks.getMany(slice.map(c => c.cid.bytes))
+      for (const [j, { cid, offset }] of slice.entries()) {
+        options.signal?.throwIfAborted()
+        const entry = entries[j]
+        const at = entry?.[0] === PACKED ? placementOf(entry) : undefined
+        if (at?.pack === name && at.offset === offset) continue
+        const bytes = await this.resolve(cid.toString(), entry)
+        if (bytes === undefined) throw new BlockNotFoundError(cid.toString())
+        await this.packs.write([{ bytes, place: { pack: name, offset } }])
+      }
+    }
+    await this.packs.finish(name, size)
+    return this.packs.path(name)
   }
 
   /**
@@ -391,6 +437,8 @@ export class LevelBlockstore implements Blockstore {
       let removedBlocks = 0
       let removedBytes = 0
       let pending: Array<{ key: Uint8Array, entry: Uint8Array }> = []
+      // Packs a kept block is in, and those named after a held root (a fetch writing it).
+      const usedPacks = new Set<string>(this.held.keys())
       const flush = async (): Promise<void> => {
         if (pending.length === 0) return
         const batch = this.db.batch()
@@ -412,7 +460,10 @@ export class LevelBlockstore implements Blockstore {
       for await (const [key, entry] of this.blocks.iterator()) {
         options.signal?.throwIfAborted()
         const id = CID.decode(key).toString()
-        if (marked.has(id) || this.held.has(id)) continue
+        if (marked.has(id) || this.held.has(id)) {
+          if (entry[0] === PACKED) usedPacks.add(placementOf(entry).pack)
+          continue
+        }
         pending.push({ key, entry })
         if (pending.length >= GC_BATCH) await flush()
       }
@@ -432,6 +483,9 @@ export class LevelBlockstore implements Blockstore {
           removedBlocks++
         }
       }
+      // A pack goes when no kept block is in it (its blocks' bytes are counted above); an
+      // output linked to it keeps its own name.
+      await this.packs.removeUnused(usedPacks)
       return { removedBlocks, removedBytes, kept: usage.blocks }
     })
   }
