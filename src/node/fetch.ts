@@ -9,7 +9,7 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
-import type { Block } from '../blockstore/blockstore.js'
+import type { Block, Placement } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
 import { BlockNotFoundError } from '../errors.js'
@@ -19,8 +19,9 @@ import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
 import type { ReceiptService } from '../exchange/receipts.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
-import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
+import { checkRootSize, exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
+import { checkOutput, linkAtomically } from '../files/fs.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
@@ -176,8 +177,9 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
     const exportOptions = { signal, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
-    if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)
-    else await drain(source, root, exportOptions)
+    if (options.output === undefined) await drain(source, root, exportOptions)
+    else if (node.type === 'file') await fetchFileTo(store, source, { root, node, output: options.output }, { ...exportOptions, completion })
+    else await exportTree(source, root, options.output, exportOptions)
     await completion.finish()
     await store.pin(root, { name, size: node.size, type: node.type })
     const provided = await announce(c, root, options)
@@ -224,6 +226,8 @@ export interface NetworkSourceOptions {
  */
 export class NetworkSource implements BlockSource {
   private readonly closing = new AbortController()
+  /** Where the exporter said fetched chunks belong, until they are stored (at most MAX_PLACES). */
+  private readonly places = new Map<string, Placement>()
   private readonly signal: AbortSignal
   private readonly releases: Array<() => void> = []
   private session: FetchSession | undefined
@@ -247,7 +251,15 @@ export class NetworkSource implements BlockSource {
     const session = new FetchSession(this.ticket.root, {
       openChannel: streamChannels(this.ticket.root, async (peer, o) => await openExchange(this.c, peer, o)),
       clock: systemClock,
-      sink: { put: async (cid, bytes, o) => { this.hold([cid]); await door.put(cid, bytes, o) } },
+      sink: {
+        put: async (cid, bytes, o) => {
+          this.hold([cid])
+          const id = cid.toString()
+          const place = this.places.get(id)
+          this.places.delete(id)
+          await door.putMany([{ cid, bytes, place }], o)
+        }
+      },
       penalties: this.c.penalties,
       logger: this.c.host.logger
     }, { signal: this.signal, requestTimeout: this.options.requestTimeout, onProgress: this.options.onProgress })
@@ -307,6 +319,10 @@ export class NetworkSource implements BlockSource {
     }
   }
 
+  place (cids: CID[], places: Placement[]): void {
+    cids.forEach((cid, i) => { if (this.places.size < MAX_PLACES) this.places.set(cid.toString(), places[i]) })
+  }
+
   prefetch (cids: CID[], options: { urgent?: boolean } = {}): void {
     this.c.store.hasMany(cids).then(has => {
       const missing = cids.filter((_, i) => !has[i])
@@ -314,6 +330,9 @@ export class NetworkSource implements BlockSource {
     }, () => {})
   }
 }
+
+/** Placement hints kept at most: a 64 GiB file's chunks of 1 MiB; past it chunks are stored loose. */
+const MAX_PLACES = 65536
 
 /** Stripes whose parity blocks are written beside the export at once. */
 const STRIPES_WRITING = 3
@@ -366,6 +385,28 @@ class StripeCompletion {
     const parity = missing.includes(true) ? (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i]) : []
     return { data, parity }
   }
+}
+
+/**
+ * A file fetched to `output`: its chunks go into the pack named after its root as they
+ * arrive, and the finished pack becomes the output (a hard link, or a copy on another
+ * filesystem), so the file's bytes are written once. The output and the repo share that
+ * file from then on: an edit of the output is a damaged block to `verify`, and gc drops only
+ * the repo's name for it.
+ */
+async function fetchFileTo (store: LevelBlockstore, source: BlockSource, { root, node, output }: { root: CID, node: Manifest, output: string },
+  options: TreeExportOptions & { completion: StripeCompletion }): Promise<void> {
+  checkRootSize(root, node, options)
+  await checkOutput(output, options.force === true) // before any fetching, as an export checks
+  const chunks: Array<{ cid: CID, offset: number }> = []
+  const onStripe: StripeCompletion['onStripe'] = async (manifest, node, data) => {
+    node.data.forEach((cid, i) => chunks.push({ cid, offset: (node.index * manifest.erasure.k + i) * manifest.chunkSize }))
+    await options.completion.onStripe(manifest, node, data)
+  }
+  await drain(source, root, { ...options, onStripe })
+  await options.completion.finish()
+  const pack = await store.completePack(root.toString(), chunks, node.size, { signal: options.signal })
+  await linkAtomically(pack, output, { force: options.force })
 }
 
 /** Reads a whole tree through the source without writing it anywhere. */
