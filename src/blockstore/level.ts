@@ -24,9 +24,10 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { BlockNotFoundError, DiskFullError, RepoLockedError, StorageError } from '../errors.js'
+import { BlockNotFoundError } from '../errors.js'
 import type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
 import { links } from './links.js'
+import { EXTERNAL, entryFor, entrySize, FILE_THRESHOLD, INLINE, loose, storageError } from './entries.js'
 import { checkPlacement, entryPacked, Packs, PACKED, placementOf } from './packs.js'
 
 export interface Usage { bytes: number, blocks: number }
@@ -37,48 +38,7 @@ export interface GcResult { removedBlocks: number, removedBytes: number, kept: n
 
 /** Index entries deleted per batch during garbage collection. */
 const GC_BATCH = 1024
-/** Blocks at least this large are stored as files; smaller ones (DAG nodes) inside the index. */
-export const FILE_THRESHOLD = 64 * 1024
-const INLINE = 0
-const EXTERNAL = 1
-
-function entryInline (bytes: Uint8Array): Uint8Array {
-  const v = new Uint8Array(bytes.byteLength + 1)
-  v[0] = INLINE
-  v.set(bytes, 1)
-  return v
-}
-
-function entryExternal (size: number): Uint8Array {
-  const v = new Uint8Array(5)
-  v[0] = EXTERNAL
-  new DataView(v.buffer).setUint32(1, size, true)
-  return v
-}
-
-function entrySize (v: Uint8Array): number {
-  return v[0] !== INLINE ? new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(1, true) : v.byteLength - 1
-}
-
-function entryFor (b: Block): Uint8Array {
-  if (b.bytes.byteLength < FILE_THRESHOLD) return entryInline(b.bytes)
-  return b.place !== undefined ? entryPacked(b.bytes.byteLength, b.place) : entryExternal(b.bytes.byteLength)
-}
-
-/** The block without its place: stored loose (a repair never writes into a pack another file may link). */
-const loose = (b: Block): Block => ({ cid: b.cid, bytes: b.bytes })
-
-function storageError (path: string, err: unknown, opening = false): Error {
-  if (err instanceof Error && 'exitCode' in err) return err
-  const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
-  const text = `${e.message ?? ''} ${e.cause?.message ?? ''}`
-  if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED' || (/\block\b/i.test(text) && /LOCK|Resource temporarily unavailable/.test(text))) {
-    return new RepoLockedError(path)
-  }
-  if (e.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) return new DiskFullError(path, { cause: err, opening })
-  return new StorageError(`blockstore at ${path}: ${e.message ?? String(err)}`, { cause: err })
-}
-
+export { FILE_THRESHOLD } from './entries.js'
 export class LevelBlockstore implements Blockstore {
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>
   private readonly blocks
@@ -204,11 +164,14 @@ export class LevelBlockstore implements Blockstore {
     })
     if (fresh.length === 0) return
     const release = this.hold(fresh.map(b => b.cid))
+    // Its packs stay from gc until the entries naming them are in.
+    const releasePacks = this.packs.hold(fresh.flatMap(b => b.place !== undefined ? [b.place.pack] : []))
     try {
       await this.writeFiles(fresh)
       await this.index(fresh)
     } finally {
       release()
+      releasePacks()
     }
   }
 
@@ -341,6 +304,17 @@ export class LevelBlockstore implements Blockstore {
    */
   async completePack (name: string, chunks: Array<{ cid: CID, offset: number }>, size: number, options: AbortOptions = {}): Promise<string> {
     checkPlacement({ pack: name, offset: size })
+    const release = this.packs.hold([name])
+    try {
+      await this.fillPack(name, chunks, options)
+      await this.packs.finish(name, size)
+    } finally {
+      release()
+    }
+    return this.packs.path(name)
+  }
+
+  private async fillPack (name: string, chunks: Array<{ cid: CID, offset: number }>, options: AbortOptions): Promise<void> {
     for (let i = 0; i < chunks.length; i += GC_BATCH) {
       const slice = chunks.slice(i, i + GC_BATCH)
       const entries = await this.blocks.getMany(slice.map(c => c.cid.bytes))
@@ -354,8 +328,61 @@ export class LevelBlockstore implements Blockstore {
         await this.packs.write([{ bytes, place: { pack: name, offset } }])
       }
     }
-    await this.packs.finish(name, size)
-    return this.packs.path(name)
+  }
+
+  /**
+   * Where a large block's bytes are on disk: its own file (offset 0) or a pack at an offset;
+   * undefined when it is absent or inside the index. For checks and for tests that damage blocks.
+   */
+  async locate (cid: CID): Promise<{ path: string, offset: number, size: number } | undefined> {
+    const entry = await this.blocks.get(cid.bytes)
+    if (entry === undefined || entry[0] === INLINE) return undefined
+    if (entry[0] === EXTERNAL) return { path: this.fileOf(cid.toString()), offset: 0, size: entrySize(entry) }
+    const { size, pack, offset } = placementOf(entry)
+    return { path: this.packs.path(pack), offset, size }
+  }
+
+  /**
+   * Writes bytes into a pack at offsets, leaving the index as it is: chunks rebuilt from
+   * parity and checked against their CIDs, put right where an output will be linked.
+   */
+  async writePack (name: string, blocks: Array<{ bytes: Uint8Array, offset: number }>): Promise<void> {
+    if (blocks.length === 0) return
+    for (const b of blocks) checkPlacement({ pack: name, offset: b.offset })
+    try {
+      await this.packs.write(blocks.map(b => ({ bytes: b.bytes, place: { pack: name, offset: b.offset } })))
+    } catch (err) {
+      throw storageError(this.path, err)
+    }
+  }
+
+  /**
+   * Renames pack `from` to `to` (an import's pack, once its root is known), moving the index
+   * entries of `cids` that are in it: the new name is linked first, the entries move in one
+   * batch, then the old name goes, so a kill at any point leaves every entry's pack there
+   * (gc removes the name nothing uses). Nothing moves when `to` exists already.
+   */
+  async renamePack (from: string, to: string, cids: CID[]): Promise<void> {
+    checkPlacement({ pack: from, offset: 0 })
+    checkPlacement({ pack: to, offset: 0 })
+    const release = this.packs.hold([from, to])
+    try {
+      if (!await this.packs.link(from, to)) return
+      await this.serial(async () => {
+        const entries = await this.blocks.getMany(cids.map(c => c.bytes))
+        const batch = this.db.batch()
+        entries.forEach((entry, i) => {
+          const at = entry?.[0] === PACKED ? placementOf(entry) : undefined
+          if (at?.pack === from) batch.put(cids[i].bytes, entryPacked(at.size, { pack: to, offset: at.offset }), { sublevel: this.blocks })
+        })
+        await batch.write()
+      })
+      await this.packs.remove(from)
+    } catch (err) {
+      throw storageError(this.path, err)
+    } finally {
+      release()
+    }
   }
 
   /**

@@ -9,7 +9,7 @@
 // bytes nothing indexes yet (rewritten by a resumed fetch at the same place); gc removes a
 // pack that no index entry names.
 import { constants } from 'node:fs'
-import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises'
+import { link, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Placement } from './blockstore.js'
@@ -44,8 +44,8 @@ export function placementOf (entry: Uint8Array): Placement & { size: number } {
 export class Packs {
   readonly dir: string
   private made = false
-  /** Packs being written: gc leaves them, though no index entry names them yet. */
-  private readonly writing = new Map<string, number>()
+  /** Packs being written or renamed, until their index entries are in: gc leaves them. */
+  private readonly busy = new Map<string, number>()
 
   constructor (root: string) {
     this.dir = join(root, 'packs')
@@ -53,6 +53,35 @@ export class Packs {
 
   path (pack: string): string {
     return join(this.dir, pack)
+  }
+
+  /** Marks packs busy (see `busy`) until the returned release is called. */
+  hold (names: Iterable<string>): () => void {
+    const list = [...new Set(names)]
+    for (const name of list) this.busy.set(name, (this.busy.get(name) ?? 0) + 1)
+    return () => {
+      for (const name of list) {
+        const n = (this.busy.get(name) ?? 1) - 1
+        if (n <= 0) this.busy.delete(name)
+        else this.busy.set(name, n)
+      }
+    }
+  }
+
+  /** Gives pack `from` the name `to` as well; false when `from` is absent or `to` exists. */
+  async link (from: string, to: string): Promise<boolean> {
+    try {
+      await link(this.path(from), this.path(to))
+      return true
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'EEXIST') return false
+      throw err
+    }
+  }
+
+  async remove (name: string): Promise<void> {
+    await rm(this.path(name), { force: true })
   }
 
   /** Writes each block's bytes at its place, all of one pack through one open file. */
@@ -64,7 +93,7 @@ export class Packs {
       if (list === undefined) byPack.set(b.place.pack, [b])
       else list.push(b)
     }
-    for (const name of byPack.keys()) this.writing.set(name, (this.writing.get(name) ?? 0) + 1)
+    const release = this.hold(byPack.keys())
     try {
       await Promise.all([...byPack].map(async ([name, list]) => {
         // Read-write, made if absent, never truncated: other chunks may be in it already.
@@ -76,11 +105,7 @@ export class Packs {
         }
       }))
     } finally {
-      for (const name of byPack.keys()) {
-        const n = (this.writing.get(name) ?? 1) - 1
-        if (n <= 0) this.writing.delete(name)
-        else this.writing.set(name, n)
-      }
+      release()
     }
   }
 
@@ -123,7 +148,7 @@ export class Packs {
   async removeUnused (keep: Set<string>): Promise<number> {
     let removed = 0
     for (const name of await readdir(this.dir).catch(() => [] as string[])) {
-      if (keep.has(name) || this.writing.has(name)) continue
+      if (keep.has(name) || this.busy.has(name)) continue
       await rm(this.path(name), { force: true })
       removed++
     }

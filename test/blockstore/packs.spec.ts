@@ -120,6 +120,21 @@ describe('blockstore/packs', () => {
     expect((await rejection(store.completePack(PACK, [{ cid: missing.cid, offset: 0 }], CHUNK))).name).to.equal('BlockNotFoundError')
   })
 
+  it('renames a pack, moving the entries of the blocks in it, and leaves a pack whose new name is taken', async () => {
+    const a = chunk()
+    const b = chunk()
+    await store.putMany([{ ...a, place: { pack: 'import1', offset: 0 } }, { ...b, place: { pack: 'import1', offset: CHUNK } }])
+    await store.renamePack('import1', PACK, [a.cid, b.cid])
+    expect(await filesUnder(join(path, 'blocks', 'packs'))).to.deep.equal([PACK])
+    expect(Buffer.from(await store.get(b.cid)).equals(b.bytes)).to.equal(true)
+    const c = chunk()
+    await store.putMany([{ ...c, place: { pack: 'import2', offset: 0 } }])
+    await store.renamePack('import2', PACK, [c.cid])
+    expect((await filesUnder(join(path, 'blocks', 'packs'))).sort()).to.deep.equal([PACK, 'import2'].sort())
+    expect(Buffer.from(await store.get(c.cid)).equals(c.bytes)).to.equal(true)
+    expect((await readFile(packFile)).equals(Buffer.concat([a.bytes, b.bytes]))).to.equal(true)
+  })
+
   it('frees a pack in gc once no kept block is in it, and keeps one a pin or a held root still uses', async () => {
     const a = chunk()
     const b = chunk()
