@@ -131,6 +131,10 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
  */
 export async function linkAtomically (from: string, path: string, options: { force?: boolean } = {}): Promise<void> {
   await checkOutput(path, options.force === true)
+  // Already that file (the same root written there before): renaming a link over another
+  // link of the same file would do nothing and leave the temporary name behind.
+  const [there, source] = await Promise.all([stat(path).catch(() => undefined), stat(from)])
+  if (there !== undefined && there.ino === source.ino && there.dev === source.dev) return
   const tmp = await tempBeside(path)
   try {
     await link(from, tmp).catch(async (err: NodeJS.ErrnoException) => {

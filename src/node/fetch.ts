@@ -19,13 +19,13 @@ import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
 import type { ReceiptService } from '../exchange/receipts.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
-import { checkRootSize, exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
-import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
-import { checkOutput, linkAtomically } from '../files/fs.js'
+import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
+import { computeParity, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
+import { drain, exportPacked } from './pack-output.js'
 import type { Ticket } from './ticket.js'
 
 /**
@@ -178,7 +178,7 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
     const exportOptions = { signal, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
     if (options.output === undefined) await drain(source, root, exportOptions)
-    else if (node.type === 'file') await fetchFileTo(store, source, { root, node, output: options.output }, { ...exportOptions, completion })
+    else if (node.type === 'file') await exportPacked(store, source, { root, node, output: options.output }, { ...exportOptions, beforeLink: async () => { await completion.finish() } })
     else await exportTree(source, root, options.output, exportOptions)
     await completion.finish()
     await store.pin(root, { name, size: node.size, type: node.type })
@@ -385,36 +385,4 @@ class StripeCompletion {
     const parity = missing.includes(true) ? (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i]) : []
     return { data, parity }
   }
-}
-
-/**
- * A file fetched to `output`: its chunks go into the pack named after its root as they
- * arrive, and the finished pack becomes the output (a hard link, or a copy on another
- * filesystem), so the file's bytes are written once. The output and the repo share that
- * file from then on: an edit of the output is a damaged block to `verify`, and gc drops only
- * the repo's name for it.
- */
-async function fetchFileTo (store: LevelBlockstore, source: BlockSource, { root, node, output }: { root: CID, node: Manifest, output: string },
-  options: TreeExportOptions & { completion: StripeCompletion }): Promise<void> {
-  checkRootSize(root, node, options)
-  await checkOutput(output, options.force === true) // before any fetching, as an export checks
-  const chunks: Array<{ cid: CID, offset: number }> = []
-  const onStripe: StripeCompletion['onStripe'] = async (manifest, node, data) => {
-    node.data.forEach((cid, i) => chunks.push({ cid, offset: (node.index * manifest.erasure.k + i) * manifest.chunkSize }))
-    await options.completion.onStripe(manifest, node, data)
-  }
-  await drain(source, root, { ...options, onStripe })
-  await options.completion.finish()
-  const pack = await store.completePack(root.toString(), chunks, node.size, { signal: options.signal })
-  await linkAtomically(pack, output, { force: options.force })
-}
-
-/** Reads a whole tree through the source without writing it anywhere. */
-async function drain (source: BlockSource, root: CID, options: Parameters<typeof exportFile>[2]): Promise<void> {
-  const node = await readRoot(source, root, options)
-  if (node.type === 'directory') {
-    for (const e of node.entries) await drain(source, e.cid, options)
-    return
-  }
-  for await (const piece of exportFile(source, root, options)) { void piece }
 }

@@ -14,6 +14,7 @@ import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
+import { exportPacked } from './pack-output.js'
 import { parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
 import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
@@ -131,7 +132,8 @@ export class PeerLinkNode {
       const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], options)
       if (options.output !== undefined) {
         await this.checkSpace(r.node.size, undefined, options.output)
-        await exportTree(this.blockstore, r.cid, options.output, options)
+        if (r.node.type === 'file') await exportPacked(this.blockstore, this.blockstore, { root: r.cid, node: r.node, output: options.output }, options)
+        else await exportTree(this.blockstore, r.cid, options.output, options)
       }
       if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: r.name, size: r.node.size, type: r.node.type })
       return { cid: r.cid.toString(), name: r.name, type: r.node.type, size: r.node.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }

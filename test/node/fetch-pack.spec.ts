@@ -53,6 +53,42 @@ describe('fetch to an output stores the file once', function () {
     expect((await readFile(out)).equals(edited)).to.equal(true)
   })
 
+  it('adds a file\'s chunks into the pack named after its root, which a fetch from the repo links as the output', async () => {
+    const [a] = net.nodes
+    const f = await randomFile(net.dir, 'added.bin', 2 * 1024 * KiB + 5)
+    const added = await a.add(f.path, { chunkSize: CHUNK, k: 4, m: 2 })
+    const pack = join(a.repoPath, 'blocks', 'packs', added.cid.toString())
+    // All but the 5-byte last chunk, which is small enough to live in the index.
+    expect((await readFile(pack)).equals(f.bytes.subarray(0, 2 * 1024 * KiB))).to.equal(true)
+    const stripes = await stripesOf(a.blockstore, added.cid)
+    const loose = (await readdir(join(a.repoPath, 'blocks', 'data'), { recursive: true, withFileTypes: true })).filter(e => e.isFile()).map(e => e.name)
+    for (const c of stripes.flatMap(s => s.node.data)) expect(loose).to.not.include(c.toString())
+    const out = join(net.dir, 'added.out')
+    await a.fetch(parseTarget(added.cid.toString()), { output: out })
+    expect((await stat(out)).ino).to.equal((await stat(pack)).ino)
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    // Written again over itself: nothing else is left beside it.
+    await a.fetch(parseTarget(added.cid.toString()), { output: out, force: true })
+    expect((await readdir(net.dir)).filter(n => n.startsWith('.added.out'))).to.deep.equal([])
+  })
+
+  it('puts right in the pack a chunk it rebuilds from parity before linking it as another output', async () => {
+    const [a] = net.nodes
+    const f = await randomFile(net.dir, 'rebuilt.bin', 2 * 1024 * KiB)
+    const added = await a.add(f.path, { chunkSize: CHUNK, k: 4, m: 2 })
+    const first = join(net.dir, 'rebuilt-1.out')
+    await a.fetch(parseTarget(added.cid.toString()), { output: first })
+    const edited = Buffer.from(f.bytes)
+    edited[3 * CHUNK + 9] ^= 0x80
+    await writeFile(first, edited) // in place: the pack's bytes too
+    const second = join(net.dir, 'rebuilt-2.out')
+    const events: string[] = []
+    await a.fetch(parseTarget(added.cid.toString()), { output: second, onProgress: (e) => { events.push(e.type) } })
+    expect(events).to.include('files:export:repaired')
+    expect((await readFile(second)).equals(f.bytes)).to.equal(true)
+    expect((await a.verify(added.cid, { repair: false })).damaged).to.deep.equal([])
+  })
+
   it('writes a file whose chunks repeat whole, though the repeated chunk is stored once', async () => {
     const [a, b] = net.nodes
     const piece = (await randomFile(net.dir, 'piece.bin', CHUNK)).bytes
