@@ -6,8 +6,9 @@
 //       Yamux with PeerLink's settings (scripts/lib/stream-peer.ts), and the same with
 //       libp2p's default Yamux settings, which is what PeerLink's tuning is measured against,
 //       and the same stream with its receiver storing what a fetch of those bytes must store
-//       (block files, parity-sized files, the output file synced): the most a fetch could
-//       move on this machine with this transport and this disk;
+//       (the chunks at their offsets in one pack, parity-sized block files, the pack synced
+//       and linked as the output): the most a fetch could move on this machine with this
+//       transport and this disk;
 //   (b) `peerlink fetch` of one file (default 1 GiB) from one provider daemon through
 //       another daemon to the output file, checked byte-for-byte;
 //   (c) the same from 3 provider daemons found through the DHT;
