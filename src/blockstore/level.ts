@@ -26,6 +26,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { BlockNotFoundError } from '../errors.js'
 import type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
+import { Holds } from './holds.js'
 import { links } from './links.js'
 import { EXTERNAL, entryFor, entrySize, FILE_THRESHOLD, INLINE, loose, storageError } from './entries.js'
 import { checkPlacement, entryPacked, Packs, PACKED, placementOf } from './packs.js'
@@ -51,7 +52,7 @@ export class LevelBlockstore implements Blockstore {
   /** Puts whose files are written, waiting to be indexed together. */
   private indexQueue: Array<{ blocks: Block[], done: PromiseWithResolvers<void> }> = []
   /** Blocks of writes still in progress (not yet pinned, or files not yet indexed): gc spares them. */
-  private readonly held = new Map<string, number>()
+  private readonly held = new Holds()
 
   constructor (readonly path: string) {
     this.dataDir = join(path, 'data')
@@ -390,15 +391,7 @@ export class LevelBlockstore implements Blockstore {
    * the returned release is called.
    */
   hold (cids: CID[]): () => void {
-    const ids = cids.map(c => c.toString())
-    for (const id of ids) this.held.set(id, (this.held.get(id) ?? 0) + 1)
-    return () => {
-      for (const id of ids) {
-        const n = (this.held.get(id) ?? 1) - 1
-        if (n <= 0) this.held.delete(id)
-        else this.held.set(id, n)
-      }
-    }
+    return this.held.hold(cids.map(c => c.toString()))
   }
 
   // ---- pins ----

@@ -13,6 +13,7 @@ import { link, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Placement } from './blockstore.js'
+import { Holds } from './holds.js'
 
 /** A pack's name is a CID string or another name of letters and digits: nothing that walks paths. */
 const PACK_NAME = /^[A-Za-z0-9]{1,128}$/
@@ -45,7 +46,7 @@ export class Packs {
   readonly dir: string
   private made = false
   /** Packs being written or renamed, until their index entries are in: gc leaves them. */
-  private readonly busy = new Map<string, number>()
+  private readonly busy = new Holds()
 
   constructor (root: string) {
     this.dir = join(root, 'packs')
@@ -57,15 +58,7 @@ export class Packs {
 
   /** Marks packs busy (see `busy`) until the returned release is called. */
   hold (names: Iterable<string>): () => void {
-    const list = [...new Set(names)]
-    for (const name of list) this.busy.set(name, (this.busy.get(name) ?? 0) + 1)
-    return () => {
-      for (const name of list) {
-        const n = (this.busy.get(name) ?? 1) - 1
-        if (n <= 0) this.busy.delete(name)
-        else this.busy.set(name, n)
-      }
-    }
+    return this.busy.hold(names)
   }
 
   /** Gives pack `from` the name `to` as well; false when `from` is absent or `to` exists. */
