@@ -331,6 +331,13 @@ export class LevelBlockstore implements Blockstore {
     }
   }
 
+  /** The packs index entries name (for checks of the whole store). */
+  async packsInUse (): Promise<Set<string>> {
+    const used = new Set<string>()
+    for await (const entry of this.blocks.values()) if (entry[0] === PACKED) used.add(placementOf(entry).pack)
+    return used
+  }
+
   /**
    * Where a large block's bytes are on disk: its own file (offset 0) or a pack at an offset;
    * undefined when it is absent or inside the index. For checks and for tests that damage blocks.

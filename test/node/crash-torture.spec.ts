@@ -17,7 +17,7 @@ import { stripesOf, tempDir } from '../helpers/repo.js'
 describe('crash torture', function () {
   this.timeout(240_000)
 
-  it('reports a missing block file, a damaged block, a half-made pin, a finished add left unpinned and files a gc left', async () => {
+  it('reports a missing block file, a damaged block, a half-made pin, a finished add left unpinned and files and packs a gc left', async () => {
     const dir = await tempDir()
     try {
       const repo = join(dir.path, 'repo')
@@ -50,8 +50,10 @@ describe('crash torture', function () {
         .and.to.include('bafkreinotpinned finished before the kill but is not pinned')
       // A file no index entry names, and a temporary a kill left, after a gc that finished.
       await writeFile(join(repo, 'blocks', 'data', parity[0].slice(-2), `${parity[0]}.0a1b2c.tmp`), 'half a block')
+      await writeFile(join(repo, 'blocks', 'packs', 'import0a1b2c'), 'an add killed before its pack was named')
       const gc = await checkRepo(repo, { damaged: new Set([damaged]), pinned: [], count: new Map(), collected: true })
       expect(gc.problems.join('\n')).to.include(`gc finished but left 1 files the index does not name (${parity[0]}.0a1b2c.tmp)`)
+        .and.to.include('gc finished but left 1 packs no index entry is in (import0a1b2c)')
       // A block damaged on purpose (a verify round) is not counted as damage a crash left.
       const allowed = await checkRepo(repo, { damaged: new Set([damaged]), pinned: [], count: new Map() })
       expect(allowed.problems.join('\n')).to.not.include(damaged)
