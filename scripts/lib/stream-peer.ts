@@ -7,23 +7,22 @@
 // end. With PEERLINK_BENCH_YAMUX=default in the environment of both ends, Yamux runs with
 // libp2p's defaults instead.
 //
-// With --store <dir> the sink also stores what a fetch of the same bytes must store (the
-// fetch's storage without its exchange, hashing or parity arithmetic): each 1 MiB as a
-// block file written as the blockstore writes them, DEFAULT_M parity-sized files for every
-// stripe of DEFAULT_K blocks (their bytes copied from the stripe, not computed), and the
-// stream in order to an output file through writeAtomically, synced before the answer. The
-// files stay for the caller to remove.
+// With --store <dir> the sink also stores what a fetch of the same bytes to an output file
+// must store (the fetch's storage without its exchange, hashing or parity arithmetic): each
+// 1 MiB written at its offset in one pack file, as the blockstore writes a file's chunks,
+// DEFAULT_M parity-sized block files for every stripe of DEFAULT_K blocks (their bytes copied
+// from the stripe, not computed), the pack synced and linked as the output before the answer.
+// The files stay for the caller to remove.
 //
 //   node --import tsx scripts/lib/stream-peer.ts sink [--store <dir>]
 //   node --import tsx scripts/lib/stream-peer.ts source <multiaddr> <bytes>
 import '../../src/polyfill.js'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { link, mkdir, open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M } from '../../src/files/format.js'
-import { writeAtomically } from '../../src/files/fs.js'
 import { rechunk } from '../../src/files/importer.js'
 import { tuneHeap } from '../../src/node/heap.js'
 import { CONNECTION_MONITOR, transportSettings } from '../../src/node/host.js'
@@ -62,40 +61,48 @@ async function * payload (stream: AsyncIterable<Uint8Array | { subarray: () => U
 
 /** Stores the stream as a fetch would (see the top of the file); resolves once it is all on disk. */
 async function store (stream: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>, dir: string): Promise<void> {
-  const writing = new Set<Promise<void>>()
+  const writing = new Set<Promise<unknown>>()
   const madeDirs = new Set<string>()
   let failed: Error | undefined
-  const write = async (name: string, bytes: Uint8Array): Promise<void> => {
+  await mkdir(join(dir, 'packs'), { recursive: true })
+  const packPath = join(dir, 'packs', 'pack')
+  const pack = await open(packPath, 'w+')
+  const bounded = async (write: () => Promise<unknown>): Promise<void> => {
     while (writing.size >= FILES_IN_FLIGHT) await Promise.race(writing)
     if (failed !== undefined) throw failed
-    // Sharded as the blockstore shards, which also makes each directory once.
-    const sub = join(dir, 'blocks', name.slice(-2))
-    if (!madeDirs.has(sub)) { await mkdir(sub, { recursive: true }); madeDirs.add(sub) }
-    const p: Promise<void> = writeFile(join(sub, name), bytes)
+    const p: Promise<unknown> = write()
       .catch((err: Error) => { failed ??= err })
       .finally(() => writing.delete(p))
     writing.add(p)
   }
-  async function * stored (): AsyncGenerator<Uint8Array> {
-    let stripe: Uint8Array[] = []
-    let n = 0
-    const parity = async (): Promise<void> => {
-      for (let j = 0; j < DEFAULT_M; j++) await write(`p${n}-${j}`, Buffer.from(stripe[j % stripe.length]))
-      stripe = []
-    }
+  const writeLoose = async (name: string, bytes: Uint8Array): Promise<void> => {
+    // Sharded as the blockstore shards, which also makes each directory once.
+    const sub = join(dir, 'blocks', name.slice(-2))
+    if (!madeDirs.has(sub)) { await mkdir(sub, { recursive: true }); madeDirs.add(sub) }
+    await bounded(async () => { await writeFile(join(sub, name), bytes) })
+  }
+  let stripe: Uint8Array[] = []
+  let n = 0
+  const parity = async (): Promise<void> => {
+    for (let j = 0; j < DEFAULT_M; j++) await writeLoose(`p${n}-${j}`, Buffer.from(stripe[j % stripe.length]))
+    stripe = []
+  }
+  try {
     // Cut into blocks as the fetch receives them: one copy of each into a fresh buffer.
     for await (const block of rechunk(payload(stream), DEFAULT_CHUNK_SIZE)) {
-      await write(`d${n++}`, block)
+      const offset = n++ * DEFAULT_CHUNK_SIZE
+      await bounded(async () => await pack.write(block, 0, block.byteLength, offset))
       stripe.push(block)
       if (stripe.length === DEFAULT_K) await parity()
-      yield block
     }
     if (stripe.length > 0) await parity()
     await Promise.all(writing)
     if (failed !== undefined) throw failed
+    await pack.datasync()
+  } finally {
+    await pack.close()
   }
-  await mkdir(dir, { recursive: true })
-  await writeAtomically(join(dir, 'output.bin'), stored())
+  await link(packPath, join(dir, 'output.bin'))
 }
 
 tuneHeap()

@@ -5,7 +5,8 @@
 //     most unindexed files), and the usage record counts exactly the indexed blocks;
 //   - every pin's tree is complete or repairable from parity (no half-made pin);
 //   - roots whose add or fetch finished before the kill are pinned;
-//   - after a gc that finished, no file is left in blocks/data/ that the index does not name.
+//   - after a gc that finished, no file is left in blocks/data/ that the index does not name,
+//     and no pack in blocks/packs/ that no index entry is in.
 // It also counts, per root asked about, how many of given blocks are indexed: what a resumed
 // fetch must not bring again.
 import { readdir } from 'node:fs/promises'
@@ -51,6 +52,9 @@ export async function checkRepo (repo: string, expected: RepoExpectations, optio
     if (expected.collected === true) {
       const left = await unindexedFiles(node, join(repo, 'blocks', 'data'))
       if (left.length > 0) out.problems.push(`gc finished but left ${left.length} files the index does not name (${left.slice(0, 3).join(', ')})`)
+      const used = await node.blockstore.packsInUse()
+      const packs = (await readdir(join(repo, 'blocks', 'packs')).catch(() => [] as string[])).filter(n => !used.has(n))
+      if (packs.length > 0) out.problems.push(`gc finished but left ${packs.length} packs no index entry is in (${packs.slice(0, 3).join(', ')})`)
     }
     out.pins = (await node.ls()).map(p => p.cid.toString())
     for (const [root, cids] of expected.count) {

@@ -14,6 +14,7 @@
 // The seed fixes the schedule (operations, sizes, fractions, damage); where a kill lands in
 // time still depends on the machine's speed, so a replayed seed hits similar, not identical,
 // moments.
+import { existsSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -302,20 +303,28 @@ export class Torture {
       this.pins.push(source.root.toString())
     }
     const victims = this.rng.sample(source.files, 1 + this.rng.int(2))
-    for (const cid of victims) await this.damage((this.victim as DaemonProcess).repo, cid)
+    for (const cid of victims) await this.damage((this.victim as DaemonProcess).repo, source, cid)
     this.damaged.set(source.root.toString(), victims.map(c => c.toString()))
     return { run: client.call('POST', '/verify', { cid: source.root.toString(), repair: true }) }
   }
 
-  /** Deletes a stored block's file or inverts 16 bytes of it: damage verify must find and repair. */
-  private async damage (repo: string, cid: CID): Promise<void> {
+  /**
+   * Deletes a stored block's file or inverts 16 bytes of it: damage verify must find and
+   * repair. A data chunk not stored loose is in the pack named after its root, at its offset
+   * in the file: its bytes there are inverted.
+   */
+  private async damage (repo: string, source: Source, cid: CID): Promise<void> {
     const id = cid.toString()
-    const file = join(repo, 'blocks', 'data', id.slice(-2), id)
-    if (this.rng.next() < 0.3) { await rm(file); return }
+    const loose = join(repo, 'blocks', 'data', id.slice(-2), id)
+    const place = existsSync(loose) ? undefined : source.places.get(id)
+    const packed = place !== undefined
+    const file = packed ? join(repo, 'blocks', 'packs', source.root.toString()) : loose
+    if (!packed && this.rng.next() < 0.3) { await rm(file); return }
     const fh = await open(file, 'r+')
     try {
-      const { size } = await fh.stat()
-      const at = this.rng.int(Math.max(1, size - 16))
+      const start = place?.offset ?? 0
+      const size = place?.size ?? (await fh.stat()).size
+      const at = start + this.rng.int(Math.max(1, size - 16))
       const bytes = Buffer.alloc(16)
       const { bytesRead } = await fh.read(bytes, 0, 16, at)
       for (let i = 0; i < bytesRead; i++) bytes[i] ^= 0xff

@@ -95,3 +95,26 @@ export function peakRss (pid: number): number {
     return 0
   }
 }
+
+/** CPU seconds (user + system) and bytes sent towards the disk so far by a running process. */
+export interface ProcessCost { cpuSeconds: number, writtenBytes: number }
+
+/** Clock ticks per second of /proc/<pid>/stat's times: USER_HZ, 100 on every Linux ABI Node runs on. */
+const USER_HZ = 100
+
+/**
+ * From /proc/<pid>/stat (utime, stime) and /proc/<pid>/io (write_bytes: page-cache pages
+ * dirtied for storage, counted when dirtied, so unflushed writes count too); zeros when unknown.
+ */
+export function processCost (pid: number): ProcessCost {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces: the fields are counted after its ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / USER_HZ
+    const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))
+    return { cpuSeconds, writtenBytes: m === null ? 0 : Number(m[1]) }
+  } catch {
+    return { cpuSeconds: 0, writtenBytes: 0 }
+  }
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { EXCHANGE_PROTOCOL } from '../../src/exchange/constants.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { stripesOf } from '../lib/dag.js'
+import { damageBlock, stripesOf } from '../lib/dag.js'
 import { bootstrapFrom, startNode, waitForRoutingTables } from '../lib/network.js'
 import { barChart } from '../lib/plot.js'
 import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.js'
@@ -94,12 +94,7 @@ async function prepare (ctx: ScenarioContext, nodes: PeerLinkNode[], kinds: Kind
   for (const [i, x] of nodes.entries()) {
     if (kinds[i] !== 'corrupt') continue
     for (const s of await stripesOf(x.blockstore, attacked)) {
-      for (const cid of s.node.data) {
-        const file = join(x.repoPath, 'blocks', 'data', cid.toString().slice(-2), cid.toString())
-        const bytes = await readFile(file)
-        bytes[ctx.rng.int(bytes.length)] ^= 0xff
-        await writeFile(file, bytes)
-      }
+      for (const cid of s.node.data) await damageBlock(x.blockstore, cid, 'flip', ctx.rng.int(CHUNK))
     }
   }
   return { attacked: attacked.toString(), control: control.toString(), digests }

@@ -4,7 +4,15 @@ import type { CID } from 'multiformats/cid'
 
 export interface AbortOptions { signal?: AbortSignal }
 
-export interface Block { cid: CID, bytes: Uint8Array }
+/** Where a large block goes in a pack (packs.ts): the pack's name and the block's offset in it. */
+export interface Placement { pack: string, offset: number }
+
+export interface Block {
+  cid: CID
+  bytes: Uint8Array
+  /** A hint: store the block at this place in a pack rather than loose, if it is stored at all. */
+  place?: Placement
+}
 
 export interface PinInfo {
   cid: CID

@@ -4,9 +4,11 @@
 //   <dir>/index/  LevelDB with three sublevels:
 //                   b/<cid bytes>  -> 0x00 + block bytes   (small blocks, inline)
 //                                     0x01 + u32 LE size   (large blocks, in data/)
+//                                     0x02 + u32 LE size + place (large blocks, in packs/)
 //                   p/<cid string> -> pin record (JSON)
 //                   m/usage        -> { bytes, blocks } of everything stored
-//   <dir>/data/<last 2 chars>/<cid>  the bytes of each large block
+//   <dir>/data/<last 2 chars>/<cid>  the bytes of each large block stored loose
+//   <dir>/packs/<name>               a file's chunks at their offsets (packs.ts)
 //
 // Large blocks stay out of LevelDB because it writes every value to its log and then rewrites
 // it at each compaction level, and holds whole batches in memtables: with 1 MiB chunks an
@@ -22,9 +24,12 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { BlockNotFoundError, DiskFullError, RepoLockedError, StorageError } from '../errors.js'
+import { BlockNotFoundError } from '../errors.js'
 import type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
+import { Holds } from './holds.js'
 import { links } from './links.js'
+import { EXTERNAL, entryFor, entrySize, FILE_THRESHOLD, INLINE, loose, storageError } from './entries.js'
+import { checkPlacement, entryPacked, Packs, PACKED, placementOf } from './packs.js'
 
 export interface Usage { bytes: number, blocks: number }
 
@@ -34,57 +39,24 @@ export interface GcResult { removedBlocks: number, removedBytes: number, kept: n
 
 /** Index entries deleted per batch during garbage collection. */
 const GC_BATCH = 1024
-/** Blocks at least this large are stored as files; smaller ones (DAG nodes) inside the index. */
-export const FILE_THRESHOLD = 64 * 1024
-const INLINE = 0
-const EXTERNAL = 1
-
-function entryInline (bytes: Uint8Array): Uint8Array {
-  const v = new Uint8Array(bytes.byteLength + 1)
-  v[0] = INLINE
-  v.set(bytes, 1)
-  return v
-}
-
-function entryExternal (size: number): Uint8Array {
-  const v = new Uint8Array(5)
-  v[0] = EXTERNAL
-  new DataView(v.buffer).setUint32(1, size, true)
-  return v
-}
-
-function entrySize (v: Uint8Array): number {
-  return v[0] === EXTERNAL ? new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(1, true) : v.byteLength - 1
-}
-
-const entryFor = (b: Block): Uint8Array => b.bytes.byteLength >= FILE_THRESHOLD ? entryExternal(b.bytes.byteLength) : entryInline(b.bytes)
-
-function storageError (path: string, err: unknown, opening = false): Error {
-  if (err instanceof Error && 'exitCode' in err) return err
-  const e = err as { code?: string, cause?: { code?: string, message?: string }, message?: string }
-  const text = `${e.message ?? ''} ${e.cause?.message ?? ''}`
-  if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED' || (/\block\b/i.test(text) && /LOCK|Resource temporarily unavailable/.test(text))) {
-    return new RepoLockedError(path)
-  }
-  if (e.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) return new DiskFullError(path, { cause: err, opening })
-  return new StorageError(`blockstore at ${path}: ${e.message ?? String(err)}`, { cause: err })
-}
-
+export { FILE_THRESHOLD } from './entries.js'
 export class LevelBlockstore implements Blockstore {
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>
   private readonly blocks
   private readonly pins
   private readonly meta
   private readonly dataDir: string
+  readonly packs: Packs
   private readonly madeDirs = new Set<string>()
   private queue: Promise<unknown> = Promise.resolve()
   /** Puts whose files are written, waiting to be indexed together. */
   private indexQueue: Array<{ blocks: Block[], done: PromiseWithResolvers<void> }> = []
   /** Blocks of writes still in progress (not yet pinned, or files not yet indexed): gc spares them. */
-  private readonly held = new Map<string, number>()
+  private readonly held = new Holds()
 
   constructor (readonly path: string) {
     this.dataDir = join(path, 'data')
+    this.packs = new Packs(path)
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(join(path, 'index'), { keyEncoding: 'view', valueEncoding: 'view' })
     this.blocks = this.db.sublevel<Uint8Array, Uint8Array>('b', { keyEncoding: 'view', valueEncoding: 'view' })
     this.pins = this.db.sublevel<string, PinRecord>('p', { keyEncoding: 'utf8', valueEncoding: 'json' })
@@ -132,8 +104,12 @@ export class LevelBlockstore implements Blockstore {
    */
   private async writeFiles (blocks: Block[]): Promise<void> {
     const written: string[] = []
+    const large = blocks.filter(b => b.bytes.byteLength >= FILE_THRESHOLD)
     try {
-      await Promise.all(blocks.filter(b => b.bytes.byteLength >= FILE_THRESHOLD).map(async (b) => {
+      // Bytes written into a pack are not removed on failure: nothing indexes them yet, and
+      // the pack may hold other blocks; gc removes a pack nothing names.
+      await this.packs.write(large.flatMap(b => b.place !== undefined ? [{ bytes: b.bytes, place: b.place }] : []))
+      await Promise.all(large.filter(b => b.place === undefined).map(async (b) => {
         const id = b.cid.toString()
         const dir = join(this.dataDir, id.slice(-2))
         if (!this.madeDirs.has(dir)) { await mkdir(dir, { recursive: true }); this.madeDirs.add(dir) }
@@ -159,6 +135,10 @@ export class LevelBlockstore implements Blockstore {
     if (entry === undefined) return undefined
     if (entry[0] === INLINE) return entry.subarray(1)
     try {
+      if (entry[0] === PACKED) {
+        const { size, ...place } = placementOf(entry)
+        return await this.packs.read(place, size)
+      }
       return await readFile(this.fileOf(id))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -174,6 +154,7 @@ export class LevelBlockstore implements Blockstore {
   async putMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     if (blocks.length === 0) return
+    for (const b of blocks) if (b.place !== undefined) checkPlacement(b.place)
     const present = await this.blocks.hasMany(blocks.map(b => b.cid.bytes))
     const seen = new Set<string>()
     const fresh = blocks.filter((b, i) => {
@@ -184,11 +165,14 @@ export class LevelBlockstore implements Blockstore {
     })
     if (fresh.length === 0) return
     const release = this.hold(fresh.map(b => b.cid))
+    // Its packs stay from gc until the entries naming them are in.
+    const releasePacks = this.packs.hold(fresh.flatMap(b => b.place !== undefined ? [b.place.pack] : []))
     try {
       await this.writeFiles(fresh)
       await this.index(fresh)
     } finally {
       release()
+      releasePacks()
     }
   }
 
@@ -234,9 +218,10 @@ export class LevelBlockstore implements Blockstore {
   }
 
   /** Writes blocks over whatever is stored under their CIDs (repair of damaged blocks). */
-  async replaceMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
+  async replaceMany (placed: Block[], options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
-    if (blocks.length === 0) return
+    if (placed.length === 0) return
+    const blocks = placed.map(loose)
     const release = this.hold(blocks.map(b => b.cid))
     try {
       await this.writeFiles(blocks)
@@ -313,19 +298,107 @@ export class LevelBlockstore implements Blockstore {
   }
 
   /**
+   * Makes pack `name` exactly `size` bytes holding these blocks at these offsets, flushed, and
+   * returns its path (for an output to link). Blocks stored elsewhere (loose, inline, in
+   * another pack, or a chunk repeated within one file) are copied in, one at a time; the
+   * index is unchanged. Throws BlockNotFoundError for a block the repo lacks.
+   */
+  async completePack (name: string, chunks: Array<{ cid: CID, offset: number }>, size: number, options: AbortOptions = {}): Promise<string> {
+    checkPlacement({ pack: name, offset: size })
+    const release = this.packs.hold([name])
+    try {
+      await this.fillPack(name, chunks, options)
+      await this.packs.finish(name, size)
+    } finally {
+      release()
+    }
+    return this.packs.path(name)
+  }
+
+  private async fillPack (name: string, chunks: Array<{ cid: CID, offset: number }>, options: AbortOptions): Promise<void> {
+    for (let i = 0; i < chunks.length; i += GC_BATCH) {
+      const slice = chunks.slice(i, i + GC_BATCH)
+      const entries = await this.blocks.getMany(slice.map(c => c.cid.bytes))
+      for (const [j, { cid, offset }] of slice.entries()) {
+        options.signal?.throwIfAborted()
+        const entry = entries[j]
+        const at = entry?.[0] === PACKED ? placementOf(entry) : undefined
+        if (at?.pack === name && at.offset === offset) continue
+        const bytes = await this.resolve(cid.toString(), entry)
+        if (bytes === undefined) throw new BlockNotFoundError(cid.toString())
+        await this.packs.write([{ bytes, place: { pack: name, offset } }])
+      }
+    }
+  }
+
+  /** The packs index entries name (for checks of the whole store). */
+  async packsInUse (): Promise<Set<string>> {
+    const used = new Set<string>()
+    for await (const entry of this.blocks.values()) if (entry[0] === PACKED) used.add(placementOf(entry).pack)
+    return used
+  }
+
+  /**
+   * Where a large block's bytes are on disk: its own file (offset 0) or a pack at an offset;
+   * undefined when it is absent or inside the index. For checks and for tests that damage blocks.
+   */
+  async locate (cid: CID): Promise<{ path: string, offset: number, size: number } | undefined> {
+    const entry = await this.blocks.get(cid.bytes)
+    if (entry === undefined || entry[0] === INLINE) return undefined
+    if (entry[0] === EXTERNAL) return { path: this.fileOf(cid.toString()), offset: 0, size: entrySize(entry) }
+    const { size, pack, offset } = placementOf(entry)
+    return { path: this.packs.path(pack), offset, size }
+  }
+
+  /**
+   * Writes bytes into a pack at offsets, leaving the index as it is: chunks rebuilt from
+   * parity and checked against their CIDs, put right where an output will be linked.
+   */
+  async writePack (name: string, blocks: Array<{ bytes: Uint8Array, offset: number }>): Promise<void> {
+    if (blocks.length === 0) return
+    for (const b of blocks) checkPlacement({ pack: name, offset: b.offset })
+    try {
+      await this.packs.write(blocks.map(b => ({ bytes: b.bytes, place: { pack: name, offset: b.offset } })))
+    } catch (err) {
+      throw storageError(this.path, err)
+    }
+  }
+
+  /**
+   * Renames pack `from` to `to` (an import's pack, once its root is known), moving the index
+   * entries of `cids` that are in it: the new name is linked first, the entries move in one
+   * batch, then the old name goes, so a kill at any point leaves every entry's pack there
+   * (gc removes the name nothing uses). Nothing moves when `to` exists already.
+   */
+  async renamePack (from: string, to: string, cids: CID[]): Promise<void> {
+    checkPlacement({ pack: from, offset: 0 })
+    checkPlacement({ pack: to, offset: 0 })
+    const release = this.packs.hold([from, to])
+    try {
+      if (!await this.packs.link(from, to)) return
+      await this.serial(async () => {
+        const entries = await this.blocks.getMany(cids.map(c => c.bytes))
+        const batch = this.db.batch()
+        entries.forEach((entry, i) => {
+          const at = entry?.[0] === PACKED ? placementOf(entry) : undefined
+          if (at?.pack === from) batch.put(cids[i].bytes, entryPacked(at.size, { pack: to, offset: at.offset }), { sublevel: this.blocks })
+        })
+        await batch.write()
+      })
+      await this.packs.remove(from)
+    } catch (err) {
+      throw storageError(this.path, err)
+    } finally {
+      release()
+    }
+  }
+
+  /**
    * Keeps these blocks, and whatever held DAG nodes link to, from garbage collection until
    * the returned release is called.
    */
   hold (cids: CID[]): () => void {
-    const ids = cids.map(c => c.toString())
-    for (const id of ids) this.held.set(id, (this.held.get(id) ?? 0) + 1)
-    return () => {
-      for (const id of ids) {
-        const n = (this.held.get(id) ?? 1) - 1
-        if (n <= 0) this.held.delete(id)
-        else this.held.set(id, n)
-      }
-    }
+    return this.held.hold(cids.map(c => c.toString()))
   }
 
   // ---- pins ----
@@ -391,6 +464,8 @@ export class LevelBlockstore implements Blockstore {
       let removedBlocks = 0
       let removedBytes = 0
       let pending: Array<{ key: Uint8Array, entry: Uint8Array }> = []
+      // Packs a kept block is in, and those named after a held root (a fetch writing it).
+      const usedPacks = new Set<string>(this.held.keys())
       const flush = async (): Promise<void> => {
         if (pending.length === 0) return
         const batch = this.db.batch()
@@ -412,7 +487,10 @@ export class LevelBlockstore implements Blockstore {
       for await (const [key, entry] of this.blocks.iterator()) {
         options.signal?.throwIfAborted()
         const id = CID.decode(key).toString()
-        if (marked.has(id) || this.held.has(id)) continue
+        if (marked.has(id) || this.held.has(id)) {
+          if (entry[0] === PACKED) usedPacks.add(placementOf(entry).pack)
+          continue
+        }
         pending.push({ key, entry })
         if (pending.length >= GC_BATCH) await flush()
       }
@@ -432,6 +510,9 @@ export class LevelBlockstore implements Blockstore {
           removedBlocks++
         }
       }
+      // A pack goes when no kept block is in it (its blocks' bytes are counted above); an
+      // output linked to it keeps its own name.
+      await this.packs.removeUnused(usedPacks)
       return { removedBlocks, removedBytes, kept: usage.blocks }
     })
   }

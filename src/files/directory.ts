@@ -113,6 +113,11 @@ class TreeBudget {
   }
 }
 
+/** Throws TreeLimitError when a root claims more bytes than `options.maxBytes` allows (a file's export). */
+export function checkRootSize (root: CID, node: Manifest | DirectoryNode, options: TreeExportOptions): void {
+  new TreeBudget(root, options).start(node)
+}
+
 /** A directory entry's root, which must be what the entry says: its type and its size. */
 async function readEntry (source: BlockSource, e: DirectoryEntry, options: ExportOptions): Promise<Manifest | DirectoryNode> {
   const node = await readRoot(source, e.cid, options)

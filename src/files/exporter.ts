@@ -2,6 +2,7 @@
 // order. A missing or corrupt data chunk is rebuilt from its stripe's parity and checked
 // against the chunk's CID before use. Byte ranges read only the stripes they touch.
 import type { CID } from 'multiformats/cid'
+import type { Placement } from '../blockstore/blockstore.js'
 import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import { ReedSolomonCodec } from '../erasure/reed-solomon.js'
 import { BlockNotFoundError, DataLossError, InvalidArgumentError, InvalidManifestError } from '../errors.js'
@@ -15,6 +16,17 @@ export interface BlockSource {
   getMany (cids: Iterable<CID>, options?: { signal?: AbortSignal }): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }>
   /** A hint that these blocks will be read soon (a network source starts fetching them). */
   prefetch? (cids: CID[], options?: { urgent?: boolean }): void
+  /**
+   * A hint of where data chunks belong: in the pack named after their file's root, at their
+   * offset in the file. A source that stores what it fetches stores them there (packs.ts).
+   */
+  place? (cids: CID[], places: Placement[]): void
+}
+
+/** Where the data chunks of stripe `stripe` belong: the pack of the file's root, at their offsets. */
+function chunkPlaces (root: CID, manifest: Manifest, stripe: number, count: number): Placement[] {
+  const pack = root.toString()
+  return Array.from({ length: count }, (_, i) => ({ pack, offset: (stripe * manifest.erasure.k + i) * manifest.chunkSize }))
 }
 
 /**
@@ -205,10 +217,12 @@ async function gatherShards (source: BlockSource, node: StripeNode, known: Map<n
 
 /** A file's bytes as stored: a private file's ciphertext (files/private.ts opens it). */
 export async function * exportFile (source: BlockSource, root: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
-  yield * exportManifest(source, await readManifest(source, root, options), options)
+  yield * exportManifest(source, { root, manifest: await readManifest(source, root, options) }, options)
 }
 
-export async function * exportManifest (source: BlockSource, manifest: Manifest, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
+/** The bytes of a file whose manifest was read already (`root` names its pack). */
+export async function * exportManifest (source: BlockSource, file: { root: CID, manifest: Manifest }, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
+  const { root, manifest } = file
   const offset = options.offset ?? 0
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be a non-negative integer, not ${offset}`)
   const end = options.length === undefined ? manifest.size : Math.min(manifest.size, offset + options.length)
@@ -221,12 +235,15 @@ export async function * exportManifest (source: BlockSource, manifest: Manifest,
   const lastChunk = Math.floor((end - 1) / chunkSize)
   const lastStripe = Math.floor(lastChunk / k)
   const prefetch = source.prefetch?.bind(source)
-  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, { first: firstChunk, last: lastChunk, k }, Math.ceil(READ_AHEAD_BLOCKS / k), options.signal) : undefined
+  const place = source.place?.bind(source)
+  const placeStripe = place === undefined ? undefined : (node: StripeNode): void => { place(node.data, chunkPlaces(root, manifest, node.index, node.data.length)) }
+  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, { first: firstChunk, last: lastChunk, k }, Math.ceil(READ_AHEAD_BLOCKS / k), options.signal, placeStripe) : undefined
   let sent = 0
   for (let s = Math.floor(firstChunk / k); s <= lastStripe; s++) {
     options.signal?.throwIfAborted()
     ahead?.advance(s)
     const node = await locator.node(s, options)
+    placeStripe?.(node)
     const lo = Math.max(firstChunk, s * k) - s * k
     const hi = Math.min(lastChunk, s * k + node.data.length - 1) - s * k
     const wanted = range(lo, hi)
@@ -261,7 +278,8 @@ class ReadAhead {
   private readonly last: number
 
   constructor (private readonly prefetch: NonNullable<BlockSource['prefetch']>, private readonly locator: StripeLocator,
-    private readonly chunks: { first: number, last: number, k: number }, private readonly depth: number, private readonly signal?: AbortSignal) {
+    private readonly chunks: { first: number, last: number, k: number }, private readonly depth: number, private readonly signal?: AbortSignal,
+    private readonly place?: (node: StripeNode) => void) {
     this.last = Math.floor(chunks.last / chunks.k)
   }
 
@@ -275,7 +293,11 @@ class ReadAhead {
       const opts = { signal: this.signal }
       if (nodes.length > 0) this.prefetch(await Promise.all(nodes.map(async t => await this.locator.cid(t, opts))), { urgent: true })
       const { first, last, k } = this.chunks
-      for (const t of data) this.prefetch((await this.locator.node(t, opts)).data.filter((_, i) => t * k + i >= first && t * k + i <= last))
+      for (const t of data) {
+        const node = await this.locator.node(t, opts)
+        this.place?.(node)
+        this.prefetch(node.data.filter((_, i) => t * k + i >= first && t * k + i <= last))
+      }
     }).catch(() => {})
   }
 }

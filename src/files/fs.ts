@@ -1,6 +1,7 @@
 // Files on disk: chunked reads and all-or-nothing writes.
 import { randomBytes } from 'node:crypto'
-import { link, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { copyFile, link, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
@@ -124,6 +125,31 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
 }
 
 /**
+ * Puts the file at `from` at `path` as writeAtomically would, as a hard link where both are on
+ * one filesystem (no byte written again; the two names share the file from then on), else
+ * as a copy.
+ */
+export async function linkAtomically (from: string, path: string, options: { force?: boolean } = {}): Promise<void> {
+  await checkOutput(path, options.force === true)
+  // Already that file (the same root written there before): renaming a link over another
+  // link of the same file would do nothing and leave the temporary name behind.
+  const [there, source] = await Promise.all([stat(path).catch(() => undefined), stat(from)])
+  if (there !== undefined && there.ino === source.ino && there.dev === source.dev) return
+  const tmp = await tempBeside(path)
+  try {
+    await link(from, tmp).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EXDEV' && err.code !== 'EPERM' && err.code !== 'ENOTSUP' && err.code !== 'EOPNOTSUPP' && err.code !== 'ENOSYS') throw err
+      await copyFile(from, tmp, constants.COPYFILE_EXCL)
+    })
+    await moveIntoPlace(tmp, path, options.force === true)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
+    throw err
+  }
+}
+
+/**
  * Renames the finished temp file to `path`. Without `force` it is linked instead, which fails
  * if `path` has appeared since the write began (another fetch, or the user), so nothing is
  * replaced that was not there to check at the start.
@@ -176,7 +202,7 @@ export function processAlive (pid: number): boolean {
 }
 
 /** The output path must name a regular file (or nothing yet) in a directory that exists. */
-async function checkOutput (path: string, force: boolean): Promise<void> {
+export async function checkOutput (path: string, force: boolean): Promise<void> {
   const there = await stat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined
     throw err

@@ -2,6 +2,7 @@
 // manifest. Memory is bounded by two stripes (the one being stored and the one being read),
 // whatever the file size. A file smaller than one stripe gets a geometry of its own
 // (smallGeometry), so that it is not stored with parity blocks each as large as a chunk.
+import { randomBytes } from 'node:crypto'
 import * as raw from 'multiformats/codecs/raw'
 import type { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -17,10 +18,15 @@ import {
   MIN_CHUNK_SIZE, defaultFanout, encodeNode, toShard, type Manifest, type PrivateField
 } from './format.js'
 
-/** Where imported blocks go. `hold` keeps them from garbage collection until pinned. */
+/**
+ * Where imported blocks go. `hold` keeps them from garbage collection until pinned. A target
+ * with `renamePack` gets the data chunks placed in one pack under a name of the import's own,
+ * renamed after the root once the root is known (packs.ts).
+ */
 export interface ImportTarget {
   putMany (blocks: Block[], options?: { signal?: AbortSignal }): Promise<void>
   hold? (cids: CID[]): () => void
+  renamePack? (from: string, to: string, cids: CID[]): Promise<void>
 }
 
 export type ImportProgressEvents = ProgressEvent<'files:import:progress', { bytes: number, stripes: number }>
@@ -208,9 +214,13 @@ class StripeWriter {
   private readonly codecs = new Map<number, ReedSolomonCodec>()
   private readonly index: IndexBuilder
   private inFlight: Promise<void> = Promise.resolve()
+  /** The import's pack, when the target takes placed chunks, and the chunks placed in it. */
+  private readonly pack: string | undefined
+  private readonly placed: CID[] = []
 
   constructor (private readonly target: ImportTarget, fanout: number, private readonly options: ImportOptions) {
     this.index = new IndexBuilder(fanout, async (b) => { await this.put([b]) })
+    this.pack = target.renamePack !== undefined ? `import${randomBytes(12).toString('hex')}` : undefined
   }
 
   async put (blocks: Block[]): Promise<void> {
@@ -219,12 +229,22 @@ class StripeWriter {
     for (const b of blocks) this.stored += b.bytes.byteLength
   }
 
-  /** Queues the next stripe once the one before is stored; `bytes`: the file's bytes up to its end. */
-  async stripe (chunks: Uint8Array[], m: number, bytes: number): Promise<void> {
+  /**
+   * Queues the next stripe once the one before is stored; `bytes`: the file's bytes up to its
+   * end. Its data chunks go at their offsets in the file (`geometry`'s k and chunk size).
+   */
+  async stripe (chunks: Uint8Array[], geometry: Geometry, bytes: number): Promise<void> {
     const idx = this.stripes++
     await this.inFlight
     this.inFlight = (async () => {
-      const blocks = await encodeStripe(chunks, idx, m, this.codecs, this.options.signal)
+      const blocks: Block[] = await encodeStripe(chunks, idx, geometry.m, this.codecs, this.options.signal)
+      const pack = this.pack
+      if (pack !== undefined) {
+        for (let i = 0; i < chunks.length; i++) {
+          blocks[i].place = { pack, offset: (idx * geometry.k + i) * geometry.chunkSize }
+          this.placed.push(blocks[i].cid)
+        }
+      }
       await this.put(blocks)
       await this.index.push(blocks[blocks.length - 1].cid)
       this.options.onProgress?.(new CustomProgressEvent('files:import:progress', { bytes, stripes: idx + 1 }))
@@ -235,6 +255,11 @@ class StripeWriter {
   async finish (): Promise<{ depth: number, links: CID[] }> {
     await this.inFlight
     return await this.index.finish()
+  }
+
+  /** Names the import's pack after the file's root, so a fetch of that root to a file finds it. */
+  async namePack (root: CID): Promise<void> {
+    if (this.pack !== undefined) await this.target.renamePack?.(this.pack, root.toString(), this.placed)
   }
 
   release (): void {
@@ -267,7 +292,7 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
         geometry = smallGeometry(size, configured)
         chunks = await recut(chunks, geometry.chunkSize)
       }
-      await writer.stripe(chunks, geometry.m, size)
+      await writer.stripe(chunks, geometry, size)
     }
     for await (const chunk of rechunk(source, chunkSize)) {
       options.signal?.throwIfAborted()
@@ -293,6 +318,7 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
     }
     const root = encodeNode(manifest)
     await writer.put([root])
+    await writer.namePack(root.cid)
     return { cid: root.cid, name, size, stored: writer.stored, stripes: writer.stripes, release: () => { writer.release() } }
   } catch (err) {
     writer.release()

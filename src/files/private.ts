@@ -84,7 +84,7 @@ export function openPrivate (cid: CID, m: Manifest, key: Uint8Array | undefined)
 export async function * exportContent (source: BlockSource, root: CID, options: ExportOptions = {}): AsyncGenerator<Uint8Array> {
   const manifest = await readManifest(source, root, options)
   if (manifest.private === undefined) {
-    yield * exportManifest(source, manifest, options)
+    yield * exportManifest(source, { root, manifest }, options)
     return
   }
   const key = options.key
@@ -101,7 +101,7 @@ export async function * exportContent (source: BlockSource, root: CID, options: 
   const from = first * sealed
   const to = Math.min(manifest.size, (Math.floor((end - 1) / plain) + 1) * sealed)
   let i = first
-  for await (const bytes of rechunk(exportManifest(source, manifest, { ...options, offset: from, length: to - from }), sealed)) {
+  for await (const bytes of rechunk(exportManifest(source, { root, manifest }, { ...options, offset: from, length: to - from }), sealed)) {
     const opened = openSegment(key as Uint8Array, i, i === segments - 1, bytes)
     if (opened === undefined) {
       const blocks = await segmentBlocks(source, manifest, i, options)

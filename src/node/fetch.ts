@@ -9,7 +9,7 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
-import type { Block } from '../blockstore/blockstore.js'
+import type { Block, Placement } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
 import { BlockNotFoundError } from '../errors.js'
@@ -20,12 +20,13 @@ import type { PeerPenalties } from '../exchange/penalties.js'
 import type { ReceiptService } from '../exchange/receipts.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
 import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
-import { computeParity, exportFile, readRoot, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
+import { computeParity, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import { openPrivate } from '../files/private.js'
 import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
+import { drain, exportPacked } from './pack-output.js'
 import type { Ticket } from './ticket.js'
 
 /**
@@ -179,8 +180,10 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
     const exportOptions = { signal, key: ticket.key, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
-    if (options.output !== undefined) await exportTree(source, root, options.output, exportOptions)
-    else await drain(source, root, exportOptions)
+    if (options.output === undefined) await drain(source, root, exportOptions)
+    // A private file's pack holds ciphertext: its output is decrypted, not linked.
+    else if (node.type === 'file' && node.private === undefined) await exportPacked(store, source, { root, node, output: options.output }, { ...exportOptions, beforeLink: async () => { await completion.finish() } })
+    else await exportTree(source, root, options.output, exportOptions)
     await completion.finish()
     await store.pin(root, { name: stored, size: node.size, type: node.type })
     const provided = await announce(c, root, options)
@@ -227,6 +230,8 @@ export interface NetworkSourceOptions {
  */
 export class NetworkSource implements BlockSource {
   private readonly closing = new AbortController()
+  /** Where the exporter said fetched chunks belong, until they are stored (at most MAX_PLACES). */
+  private readonly places = new Map<string, Placement>()
   private readonly signal: AbortSignal
   private readonly releases: Array<() => void> = []
   private session: FetchSession | undefined
@@ -250,7 +255,15 @@ export class NetworkSource implements BlockSource {
     const session = new FetchSession(this.ticket.root, {
       openChannel: streamChannels(this.ticket.root, async (peer, o) => await openExchange(this.c, peer, o)),
       clock: systemClock,
-      sink: { put: async (cid, bytes, o) => { this.hold([cid]); await door.put(cid, bytes, o) } },
+      sink: {
+        put: async (cid, bytes, o) => {
+          this.hold([cid])
+          const id = cid.toString()
+          const place = this.places.get(id)
+          this.places.delete(id)
+          await door.putMany([{ cid, bytes, place }], o)
+        }
+      },
       penalties: this.c.penalties,
       logger: this.c.host.logger
     }, { signal: this.signal, requestTimeout: this.options.requestTimeout, onProgress: this.options.onProgress })
@@ -310,6 +323,10 @@ export class NetworkSource implements BlockSource {
     }
   }
 
+  place (cids: CID[], places: Placement[]): void {
+    cids.forEach((cid, i) => { if (this.places.size < MAX_PLACES) this.places.set(cid.toString(), places[i]) })
+  }
+
   prefetch (cids: CID[], options: { urgent?: boolean } = {}): void {
     this.c.store.hasMany(cids).then(has => {
       const missing = cids.filter((_, i) => !has[i])
@@ -317,6 +334,9 @@ export class NetworkSource implements BlockSource {
     }, () => {})
   }
 }
+
+/** Placement hints kept at most: a 64 GiB file's chunks of 1 MiB; past it chunks are stored loose. */
+const MAX_PLACES = 65536
 
 /** Stripes whose parity blocks are written beside the export at once. */
 const STRIPES_WRITING = 3
@@ -369,14 +389,4 @@ class StripeCompletion {
     const parity = missing.includes(true) ? (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i]) : []
     return { data, parity }
   }
-}
-
-/** Reads a whole tree through the source without writing it anywhere. */
-async function drain (source: BlockSource, root: CID, options: Parameters<typeof exportFile>[2]): Promise<void> {
-  const node = await readRoot(source, root, options)
-  if (node.type === 'directory') {
-    for (const e of node.entries) await drain(source, e.cid, options)
-    return
-  }
-  for await (const piece of exportFile(source, root, options)) { void piece }
 }

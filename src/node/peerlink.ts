@@ -17,6 +17,7 @@ import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
+import { exportPacked } from './pack-output.js'
 import { parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
 import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
@@ -143,7 +144,9 @@ export class PeerLinkNode {
       const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], options)
       if (options.output !== undefined) {
         await this.checkSpace(r.node.size, undefined, options.output)
-        await exportTree(this.blockstore, r.cid, options.output, { ...options, key: ticket.key })
+        // A private file's pack holds ciphertext: its output is decrypted, not linked.
+        if (r.node.type === 'file' && r.node.private === undefined) await exportPacked(this.blockstore, this.blockstore, { root: r.cid, node: r.node, output: options.output }, options)
+        else await exportTree(this.blockstore, r.cid, options.output, { ...options, key: ticket.key })
       }
       if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: r.name, size: r.node.size, type: r.node.type })
       const name = r.node.type === 'file' && r.node.private !== undefined && ticket.key !== undefined ? openPrivate(r.cid, r.node, ticket.key).name : r.name

@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
@@ -9,7 +9,7 @@ import { LevelBlockstore } from '../../src/blockstore/index.js'
 import { ApiError, DataLossError } from '../../src/errors.js'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
-import { collect, stripesOf, tempDir } from '../helpers/repo.js'
+import { collect, damageBlock, stripesOf, tempDir } from '../helpers/repo.js'
 
 const body = (err: Error): ErrorBody => ({ error: err.name, code: 'ERR_X', message: err.message, exitCode: 6 })
 const toError = (b: ErrorBody): Error => new ApiError(b.message, b.error, b.exitCode)
@@ -73,9 +73,9 @@ describe('cat through the daemon of a stripe beyond repair', function () {
     const store = new LevelBlockstore(join(repo, 'blocks'))
     await store.open()
     const stripe = (await stripesOf(store, CID.parse(cid)))[1].node
+    for (const c of [stripe.data[0], stripe.data[1], stripe.parity[0]]) await damageBlock(store, c, 'remove')
     await store.close()
     const lost = [stripe.data[0], stripe.data[1], stripe.parity[0]].map(c => c.toString())
-    for (const c of lost) await rm(join(repo, 'blocks', 'data', c.slice(-2), c))
     daemon = await startDaemonProcess(repo)
 
     const r = await runCli(['--repo', repo, 'cat', cid], {}, 60_000)

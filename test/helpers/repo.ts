@@ -20,7 +20,7 @@ export async function collect (source: AsyncIterable<Uint8Array>): Promise<Buffe
   return Buffer.concat(parts)
 }
 
-export { stripesOf } from '../../simulations/lib/dag.js'
+export { damageBlock, stripesOf } from '../../simulations/lib/dag.js'
 
 /**
  * A small disk: a tmpfs of `sizeMiB` mounted at `path` (made here), for full-disk tests.

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { open, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
@@ -10,16 +10,27 @@ import { CLI, runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess 
 import { randomFile } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
-/** Block files under a repo's blockstore, by CID; `raw` keeps chunks only (data and parity). */
-async function blockFiles (repo: string, raw = false): Promise<string[]> {
-  const dir = join(repo, 'blocks', 'data')
-  const files: string[] = []
-  for (const shard of await readdir(dir).catch(() => [] as string[])) {
-    for (const name of await readdir(join(dir, shard)).catch(() => [] as string[])) {
-      if (!raw || name.startsWith('bafkr')) files.push(join(dir, shard, name))
+/** The chunk size the files here are added with (add's --chunk-size 256KiB). */
+const CHUNK = 256 * 1024
+
+/**
+ * Chunks (data and parity) stored under a repo's blockstore, as places on disk: each loose
+ * block file, and each CHUNK of a pack as far as it is written (packs fill sparsely).
+ */
+async function storedChunks (repo: string): Promise<Array<{ path: string, offset: number }>> {
+  const out: Array<{ path: string, offset: number }> = []
+  const data = join(repo, 'blocks', 'data')
+  for (const shard of await readdir(data).catch(() => [] as string[])) {
+    for (const name of await readdir(join(data, shard)).catch(() => [] as string[])) {
+      if (name.startsWith('bafkr')) out.push({ path: join(data, shard, name), offset: 0 })
     }
   }
-  return files
+  const packs = join(repo, 'blocks', 'packs')
+  for (const name of await readdir(packs).catch(() => [] as string[])) {
+    const st = await stat(join(packs, name))
+    for (let offset = 0; offset < Math.min(st.size, st.blocks * 512); offset += CHUNK) out.push({ path: join(packs, name), offset })
+  }
+  return out
 }
 
 async function addThroughDaemon (d: DaemonProcess, path: string): Promise<{ cid: string, ticket: string }> {
@@ -96,7 +107,7 @@ describe('a fetch whose only provider fails says so, not data loss', function ()
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
     const exited = new Promise<number | null>(resolve => child.once('exit', resolve))
     const deadline = Date.now() + 60_000
-    while (child.exitCode === null && (await blockFiles(repo)).length < 20 && Date.now() < deadline) {
+    while (child.exitCode === null && (await storedChunks(repo)).length < 20 && Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     expect(child.exitCode, 'the fetch finished before its provider could be killed').to.equal(null)
@@ -109,7 +120,7 @@ describe('a fetch whose only provider fails says so, not data loss', function ()
     expect(stderr).to.include('nothing stored here is lost')
     expect(stderr).to.include('run the command again to resume')
     expect(stderr).to.not.include('blocks are intact')
-    expect((await blockFiles(repo)).length).to.be.greaterThan(0)
+    expect((await storedChunks(repo)).length).to.be.greaterThan(0)
   })
 
   it('exits 4 naming the provider that served corrupt blocks', async () => {
@@ -118,10 +129,13 @@ describe('a fetch whose only provider fails says so, not data loss', function ()
     const f = await randomFile(dir.path, 'lie.bin', 4 * 1024 * 1024)
     const { ticket } = await addThroughDaemon(liar, f.path)
     // Every chunk on the liar's disk (data and parity) gets a flipped byte.
-    for (const file of await blockFiles(liar.repo, true)) {
-      const bytes = await readFile(file)
-      bytes[0] ^= 0xff
-      await writeFile(file, bytes)
+    for (const { path, offset } of await storedChunks(liar.repo)) {
+      const fh = await open(path, 'r+')
+      const byte = Buffer.alloc(1)
+      await fh.read(byte, 0, 1, offset)
+      byte[0] ^= 0xff
+      await fh.write(byte, 0, 1, offset)
+      await fh.close()
     }
     const repo = join(dir.path, 'lied-to')
     expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'])).code).to.equal(0)

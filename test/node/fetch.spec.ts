@@ -1,6 +1,6 @@
 import { statfsSync, writeFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
@@ -8,7 +8,7 @@ import { parseTarget } from '../../src/node/ticket.js'
 import type { StripeNode } from '../../src/files/format.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { bootstrapFrom, randomFile, startNetwork, startNode, waitUntil, type TestNetwork } from '../helpers/network.js'
-import { smallDisk, stripesOf } from '../helpers/repo.js'
+import { damageBlock, smallDisk, stripesOf } from '../helpers/repo.js'
 import { slowLink } from '../helpers/slow-link.js'
 
 const MiB = 1024 * 1024
@@ -93,14 +93,9 @@ describe('fetch across a loopback network', function () {
     const f = await randomFile(net.dir, 'lie.bin', 8 * MiB)
     const root = (await honest.add(f.path, { chunkSize: 256 * 1024 })).cid
     await liar.add(f.path, { chunkSize: 256 * 1024 })
-    // Damage the liar's copy on disk: every data chunk file gets a flipped byte.
+    // Damage the liar's copy on disk: every data chunk gets a flipped byte.
     for (const s of await stripes(liar, root)) {
-      for (const cid of s.data) {
-        const file = join(liar.repoPath, 'blocks', 'data', cid.toString().slice(-2), cid.toString())
-        const bytes = await readFile(file)
-        bytes[0] ^= 0xff
-        await writeFile(file, bytes)
-      }
+      for (const cid of s.data) await damageBlock(liar.blockstore, cid)
     }
     const out = join(net.dir, 'lie.out')
     const r = await fetcher.fetch({ root, addrs: [] }, { output: out })
