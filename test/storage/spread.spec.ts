@@ -7,7 +7,8 @@ import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'
-import { OfferExceededError } from '../../src/errors.js'
+import { fileLayout } from '../../src/storage/layout.js'
+import { spreadFile } from '../../src/storage/spread.js'
 import { bootstrapFrom, randomFile, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { collect, tempDir } from '../helpers/repo.js'
 
@@ -36,12 +37,13 @@ describe('storage: spreading over peers', function () {
     await dir?.cleanup()
   })
 
-  async function network (holders: number, offer: number): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
+  /** An owner (offering nothing) and `holders` peers offering `offer` bytes each (or offer[i]). */
+  async function network (holders: number, offer: number | number[], repairInterval = 0): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
     dir = await tempDir('peerlink-spread-')
-    const owner = await startPeer(join(dir.path, 'owner'), [], 0)
+    const owner = await startPeer(join(dir.path, 'owner'), [], 0, repairInterval)
     nodes.push(owner)
     const boot = bootstrapFrom([owner])
-    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, offer)))
+    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer)))
     nodes.push(...list)
     await waitForRoutingTables(nodes, 3, 20_000)
     // Each holder's offer record reaches the DHT once its table has peers (retried until then).
@@ -69,5 +71,99 @@ describe('storage: spreading over peers', function () {
     }
     const providers = await holders[0].network.findProviders(CID.parse(added.cid.toString()), { limit: 20 })
     expect(providers.length).to.be.greaterThan(1)
+  })
+
+  it('survives the owner and m holders of every stripe gone (a fresh node fetches by CID alone), and the owner back repairs it to k + m distinct live holders', async () => {
+    const { owner, holders } = await network(11, 64 * 1024 * 1024, 500)
+    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
+    const added = await owner.add(file.path)
+    const r = await owner.spread(added.cid)
+    expect(r.distinct).to.equal(K + M)
+
+    // As many holders as can go with each stripe losing at most m blocks and each DAG node keeping a copy.
+    const lost = new Map<number, number>()
+    const nodeCopies = new Map(r.nodes.map(n => [n.cid, n.holders.length]))
+    const killed: string[] = []
+    for (const h of holders.map(x => x.network.peerId.toString())) {
+      const stripesHit = r.stripes.filter(s => s.holders.includes(h))
+      const nodesHit = r.nodes.filter(n => n.holders.includes(h))
+      if (stripesHit.some(s => (lost.get(s.index) ?? 0) + 1 > M) || nodesHit.some(n => (nodeCopies.get(n.cid) ?? 0) <= 1)) continue
+      for (const s of stripesHit) lost.set(s.index, (lost.get(s.index) ?? 0) + 1)
+      for (const n of nodesHit) nodeCopies.set(n.cid, (nodeCopies.get(n.cid) ?? 0) - 1)
+      killed.push(h)
+    }
+    expect([...lost.values()].some(n => n === M), 'some stripe lost m holders').to.equal(true)
+    const ownerRepo = owner.repoPath
+    await owner.stop()
+    const survivors = holders.filter(h => !killed.includes(h.network.peerId.toString()))
+    for (const h of holders) if (killed.includes(h.network.peerId.toString())) await h.stop()
+
+    const fresh = await startPeer(join(dir.path, 'fresh'), bootstrapFrom(survivors), 0)
+    nodes.push(fresh)
+    await waitForRoutingTables([fresh], 2, 20_000)
+    const got = await fresh.fetch(added.cid.toString(), { output: join(dir.path, 'fetched.bin') })
+    expect(got.size).to.equal(file.bytes.length)
+    expect(await collect(fresh.cat(added.cid))).to.deep.equal(file.bytes)
+
+    // The owner back: its repair rounds move the lost holders' blocks to live ones.
+    const back = await PeerLinkNode.open(ownerRepo, { network: true, networkInit: { persistDht: false } })
+    nodes.push(back)
+    await back.network.connect(survivors[0].network.addresses()[0].toString())
+    await waitForRoutingTables([back], 2, 20_000)
+    await waitUntil(async () => (await back.spreadStatus(added.cid)).health === 'healthy', 60_000, 'the file healthy again', 500)
+    const status = await back.spreadStatus(added.cid)
+    for (const s of status.stripes) {
+      expect(s.live).to.equal(s.shards)
+      expect(s.distinct).to.equal(s.shards)
+      for (const h of s.holders) expect(killed).to.not.include(h.peer)
+    }
+    expect(back.network.storage?.rounds.some(round => round.repaired.some(x => x.blocks > 0))).to.equal(true)
+  })
+
+  it('a holder past its offer refuses with the reason, and the owner places its blocks on the next closest holders', async () => {
+    const big = 64 * 1024 * 1024
+    const { owner, holders } = await network(8, [100 * 1024, big, big, big, big, big, big, big])
+    const added = await owner.add((await randomFile(dir.path, 'file.bin', 32 * CHUNK)).path)
+    const storage = owner.network.storage
+    if (storage === undefined) throw new Error('no storage service')
+    const small = holders[0].network.peerId.toString()
+    const refused = await storage.owner.hold(small, added.cid, [{ cid: added.cid.toString(), size: 1024 * 1024 }], Date.now() + 60_000)
+    expect(refused).to.deep.equal({ ok: false, reason: 'this node offers 102400 bytes to others, holds 0 and this lease needs 1048576 more' })
+
+    // Offers as the owner saw them before the small holder filled up: it refuses, and its blocks go elsewhere.
+    const stale = (await storage.owner.findHolders()).map(h => h.id === small ? { ...h, free: 1024 ** 4 } : h)
+    const layout = await fileLayout(owner.blockstore, added.cid)
+    const { record, refused: why } = await spreadFile(storage.owner, added.cid, layout, stale, { lease: 60_000 })
+    expect(why.map(w => w.holder)).to.deep.equal([small])
+    expect(why[0].reason).to.match(/^this node offers 102400 bytes to others, holds 0 and this lease needs \d+ more$/)
+    for (const st of record.stripes) {
+      expect(st.holders).to.not.include(small)
+      expect(new Set(st.holders).size).to.equal(K + M)
+    }
+    for (const n of record.nodes) expect(n.holders).to.not.include(small)
+    expect(holders[0].network.storage?.holder.free()).to.equal(100 * 1024)
+  })
+
+  it('keeps leased blocks through gc until the lease ends unrenewed, then gc takes them; rm releases a lease at once', async () => {
+    const { owner, holders } = await network(6, 64 * 1024 * 1024)
+    const a = await owner.add((await randomFile(dir.path, 'a.bin', 4 * CHUNK)).path)
+    const b = await owner.add((await randomFile(dir.path, 'b.bin', 4 * CHUNK)).path)
+    const spreadA = await owner.spread(a.cid, { lease: 3000 })
+    await owner.spread(b.cid)
+    const holderOf = (id: string): PeerLinkNode => holders.find(h => h.network.peerId.toString() === id) as PeerLinkNode
+    const h = holderOf(spreadA.stripes[0].holders[0])
+    const block = CID.parse((await fileLayout(owner.blockstore, a.cid)).stripes[0].blocks[0].cid.toString())
+    await h.gc()
+    expect(await h.blockstore.has(block)).to.equal(true)
+    await waitUntil(() => Date.now() > spreadA.expires, 10_000, 'the lease to run out')
+    const gc = await h.gc()
+    expect(gc.removedBlocks).to.be.greaterThan(0)
+    expect(await h.blockstore.has(block)).to.equal(false)
+
+    await owner.rm(b.cid)
+    for (const x of holders) {
+      await x.gc()
+      expect(await x.blockstore.has(CID.parse(b.cid.toString()))).to.equal(false)
+    }
   })
 })
