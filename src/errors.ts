@@ -380,3 +380,13 @@ export class NoHoldersError extends PeerLinkError {
     super(`cannot spread ${cid}: ${detail}`)
   }
 }
+
+/** A root this node has not spread (or has removed): it has no holders to ask about. */
+export class NotSpreadError extends PeerLinkError {
+  static override readonly code = 'ERR_NOT_SPREAD'
+  static override readonly exitCode = 7
+  static override readonly httpStatus = 404
+  constructor (readonly cid: string) {
+    super(`${cid} was not spread from this node: \`peerlink spread ${cid}\` spreads a pinned file`)
+  }
+}

@@ -11,6 +11,8 @@ import type { HeapPolicy } from '../node/heap.js'
 import type { ConnectResult } from '../node/network.js'
 import type { ListEntry, StatResult } from '../node/peerlink.js'
 import type { ConfigValueType, RepoConfig } from '../repo/config.js'
+import type { HealthReport } from '../storage/health.js'
+import type { SpreadResult } from '../storage/service.js'
 import type { DoctorReport } from './doctor.js'
 
 /** What each command's `--json` prints. */
@@ -31,6 +33,9 @@ export type JsonOutput =
   | ConnectResult // connect
   | LoginUrlOut // ui
   | ShareStatusOut[] // shares
+  | SpreadResult // spread
+  | HealthReport // status
+  | Array<AddOut & { spread: SpreadResult }> // add --spread
 
 export interface ShareOut { cid: string, ticket: string }
 export interface LoginUrlOut { url: string, expires: string }

@@ -4,7 +4,7 @@
 // `maxRepairBlocks` blocks moved per round, every round visible in `rounds`).
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
-import { NotPinnedError } from '../errors.js'
+import { NotPinnedError, NotSpreadError } from '../errors.js'
 import type { BlockSource } from '../files/exporter.js'
 import { DEFAULT_LEASE, OFFER_KEY } from './constants.js'
 import { healthOf, probe, type HealthReport } from './health.js'
@@ -117,7 +117,7 @@ export class StorageService {
     }
   }
 
-  /** How a spread root stands now (NotPinnedError when this node never spread it). */
+  /** How a spread root stands now (NotSpreadError when this node did not spread it). */
   async status (root: CID, options: { signal?: AbortSignal } = {}): Promise<HealthReport> {
     const record = this.recordOf(root)
     return healthOf(record, await probe(this.owner, root, record, options))
@@ -168,7 +168,7 @@ export class StorageService {
 
   private recordOf (root: CID): SpreadRecord {
     const record = this.c.book.get(root.toString())
-    if (record === undefined) throw new NotPinnedError(root.toString())
+    if (record === undefined) throw new NotSpreadError(root.toString())
     return record
   }
 }
