@@ -11,8 +11,7 @@ import type { Ticket } from '../node/ticket.js'
 import { parseCid } from '../node/cid.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
-import type { HealthReport } from '../storage/health.js'
-import type { SpreadResult } from '../storage/service.js'
+import type { SpreadResult, SpreadStatus } from '../storage/service.js'
 import { findDaemon, replyBody, type DaemonClient } from './client.js'
 
 export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
@@ -45,7 +44,7 @@ export interface Backend {
   /** Spreads a pinned file over the peers that offer space (needs the daemon). */
   spread: (cid: string, lease?: number) => Promise<SpreadResult>
   /** How a root this node spread stands (needs the daemon). */
-  health: (cid: string) => Promise<HealthReport>
+  health: (cid: string) => Promise<SpreadStatus>
   close: () => Promise<void>
 }
 
@@ -92,7 +91,7 @@ class DaemonBackend implements Backend {
   peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
   connect = async (addr: string): Promise<ConnectResult> => await this.c.call('POST', '/connect', { addr })
   spread = async (cid: string, lease?: number): Promise<SpreadResult> => await this.c.call('POST', '/spread', { cid, lease })
-  health = async (cid: string): Promise<HealthReport> => await this.c.call('GET', `/health/${encodeURIComponent(cid)}`)
+  health = async (cid: string): Promise<SpreadStatus> => await this.c.call('GET', `/health/${encodeURIComponent(cid)}`)
   close = async (): Promise<void> => { this.c.abort() }
 }
 

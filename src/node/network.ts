@@ -170,7 +170,7 @@ export class PeerLinkNetwork {
     await receipts.start()
     if (init.storage !== undefined) {
       storage = net.storageService(init.storage)
-      net.storage = storage
+      net.storageSide = storage
       await storage.start()
     }
     // A node that does not announce names itself nowhere, even from records a daemon left.
@@ -183,7 +183,7 @@ export class PeerLinkNetwork {
     clearInterval(this.waitingTimer)
     this.stopping.abort()
     await this.reprovider.stop()
-    await this.storage?.stop()
+    await this.storageSide?.stop()
     // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
     await this.receipts.stop()
     await this.server.stop()
@@ -193,8 +193,13 @@ export class PeerLinkNetwork {
 
   get peerId (): PeerId { return this.host.peerId }
 
-  /** Storage on other peers; present when the network was started with `storage`. */
-  storage: StorageService | undefined
+  private storageSide: StorageService | undefined
+
+  /** Storage on other peers (when the network was started with `storage`, as a node's is). */
+  get storage (): StorageService {
+    if (this.storageSide === undefined) throw new DaemonRequiredError('storage on other peers', this.repo)
+    return this.storageSide
+  }
 
   private storageService (init: StorageInit): StorageService {
     return new StorageService({

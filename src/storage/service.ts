@@ -48,7 +48,13 @@ export interface SpreadResult {
   ms: number
 }
 
-/** One renew-and-repair round, as the status shows it. */
+/** A repair of one root, as its status shows it: when, blocks placed anew, bytes sent, what the round found. */
+export interface RepairRecord { at: number, blocks: number, bytesSent: number, found: string }
+
+/** What `status` reports: the health of each stripe, and the repairs this daemon made. */
+export type SpreadStatus = HealthReport & { repairs: RepairRecord[] }
+
+/** One renew-and-repair round over every spread root. */
 export interface RepairRound { at: number, renewed: number, repaired: Array<{ cid: string, blocks: number, bytesSent: number, health: string }> }
 
 const MAX_ROUNDS_KEPT = 20
@@ -118,9 +124,11 @@ export class StorageService {
   }
 
   /** How a spread root stands now (NotSpreadError when this node did not spread it). */
-  async status (root: CID, options: { signal?: AbortSignal } = {}): Promise<HealthReport> {
+  async status (root: CID, options: { signal?: AbortSignal } = {}): Promise<SpreadStatus> {
     const record = this.recordOf(root)
-    return healthOf(record, await probe(this.owner, root, record, options))
+    const key = root.toString()
+    const repairs = this.rounds.flatMap(r => r.repaired.filter(x => x.cid === key && x.blocks > 0).map(x => ({ at: r.at, blocks: x.blocks, bytesSent: x.bytesSent, found: x.health })))
+    return { ...healthOf(record, await probe(this.owner, root, record, options)), repairs }
   }
 
   /** Whether this node spread a root, and how it stood at the last round (for `ls`). */
@@ -140,7 +148,10 @@ export class StorageService {
   /** One renew-and-repair round over the roots this node spread and still pins. */
   async round (): Promise<RepairRound> {
     const signal = this.stopping.signal
+    // Kept from the start, so a repair shows in `status` as soon as it is made.
     const round: RepairRound = { at: Date.now(), renewed: 0, repaired: [] }
+    this.rounds.push(round)
+    if (this.rounds.length > MAX_ROUNDS_KEPT) this.rounds.shift()
     let holders: Awaited<ReturnType<StorageOwner['findHolders']>> | undefined
     for (const record of this.c.book.list()) {
       if (signal.aborted) break
@@ -155,14 +166,12 @@ export class StorageService {
         holders ??= await this.owner.findHolders({ signal })
         const sent = this.c.sentBytes()
         const r = await repairRecord(this.owner, root, record, holders, { signal, maxBlocks: this.init.maxRepairBlocks ?? DEFAULT_REPAIR_BLOCKS })
-        round.repaired.push({ cid: record.root, blocks: r.blocks, bytesSent: this.c.sentBytes() - sent, health: r.health })
         await this.c.book.put(record)
+        round.repaired.push({ cid: record.root, blocks: r.blocks, bytesSent: this.c.sentBytes() - sent, health: r.health })
       } catch (err) {
         if (!signal.aborted) this.log('upkeep of %s failed: %s', record.root, (err as Error).message)
       }
     }
-    this.rounds.push(round)
-    if (this.rounds.length > MAX_ROUNDS_KEPT) this.rounds.shift()
     return round
   }
 

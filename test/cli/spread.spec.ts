@@ -50,6 +50,8 @@ describe('cli spread and status', function () {
     const text = await runCli(['--repo', owner.repo, 'status', cid])
     expect(text.stdout.split('\n')[0]).to.equal(`${cid}: healthy (3 stripes; DAG nodes: 4, 0 with copies missing, 0 with none)`)
 
+    const ls = await runCli(['--repo', owner.repo, 'ls'])
+    expect(ls.stdout).to.match(new RegExp(`^${cid}  file .* file\\.bin  \\(spread\\)$`, 'm'))
     const unknown = await runCli(['--repo', owner.repo, 'status', 'bafkr4ihkr4ld3m4gqkjf4reryxsy2s5tkbxprqkow6fws2rtlh3q3ei6s4'])
     expect(unknown.code).to.equal(7)
     expect(unknown.stderr).to.match(/was not spread from this node: `peerlink spread bafkr4/)

@@ -47,7 +47,7 @@ describe('storage: spreading over peers', function () {
     nodes.push(...list)
     await waitForRoutingTables(nodes, 3, 20_000)
     // Each holder's offer record reaches the DHT once its table has peers (retried until then).
-    await waitUntil(async () => (await owner.network.storage?.owner.findHolders() ?? []).length === holders, 30_000, 'every holder\'s offer found', 250)
+    await waitUntil(async () => (await owner.network.storage.owner.findHolders() ?? []).length === holders, 30_000, 'every holder\'s offer found', 250)
     return { owner, holders: list }
   }
 
@@ -63,6 +63,10 @@ describe('storage: spreading over peers', function () {
     for (const s of r.stripes) expect(new Set(s.holders).size).to.equal(s.holders.length)
     expect(r.stripes.slice(0, 5).every(s => s.holders.length === K + M)).to.equal(true)
     for (const n of r.nodes) expect(n.holders).to.have.length(3)
+    // Each block sent once: the stripes' blocks, and three copies of each DAG node.
+    const layout = await fileLayout(owner.blockstore, added.cid)
+    const blockBytes = layout.stripes.flatMap(s => s.blocks).reduce((a, b) => a + b.size, 0)
+    expect(r.bytesSent).to.equal(blockBytes + 3 * layout.nodes.reduce((a, n) => a + n.size, 0))
     const status = await owner.spreadStatus(added.cid)
     expect(status.health).to.equal('healthy')
     const byId = new Map(holders.map(h => [h.network.peerId.toString(), h]))
@@ -117,7 +121,9 @@ describe('storage: spreading over peers', function () {
       expect(s.distinct).to.equal(s.shards)
       for (const h of s.holders) expect(killed).to.not.include(h.peer)
     }
-    expect(back.network.storage?.rounds.some(round => round.repaired.some(x => x.blocks > 0))).to.equal(true)
+    await waitUntil(async () => (await back.spreadStatus(added.cid)).repairs.length > 0, 30_000, 'the repair recorded')
+    const repairs = (await back.spreadStatus(added.cid)).repairs
+    expect(repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
   })
 
   it('a holder past its offer refuses with the reason, and the owner places its blocks on the next closest holders', async () => {
@@ -125,7 +131,6 @@ describe('storage: spreading over peers', function () {
     const { owner, holders } = await network(8, [100 * 1024, big, big, big, big, big, big, big])
     const added = await owner.add((await randomFile(dir.path, 'file.bin', 32 * CHUNK)).path)
     const storage = owner.network.storage
-    if (storage === undefined) throw new Error('no storage service')
     const small = holders[0].network.peerId.toString()
     const refused = await storage.owner.hold(small, added.cid, [{ cid: added.cid.toString(), size: 1024 * 1024 }], Date.now() + 60_000)
     expect(refused).to.deep.equal({ ok: false, reason: 'this node offers 102400 bytes to others, holds 0 and this lease needs 1048576 more' })
@@ -141,7 +146,7 @@ describe('storage: spreading over peers', function () {
       expect(new Set(st.holders).size).to.equal(K + M)
     }
     for (const n of record.nodes) expect(n.holders).to.not.include(small)
-    expect(holders[0].network.storage?.holder.free()).to.equal(100 * 1024)
+    expect(holders[0].network.storage.holder.free()).to.equal(100 * 1024)
   })
 
   it('keeps leased blocks through gc until the lease ends unrenewed, then gc takes them; rm releases a lease at once', async () => {

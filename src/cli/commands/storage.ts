@@ -3,8 +3,7 @@
 // from it, and it renews and repairs what it spread.
 import type { Command } from 'commander'
 import { parseCid } from '../../node/cid.js'
-import type { HealthReport } from '../../storage/health.js'
-import type { SpreadResult } from '../../storage/service.js'
+import type { SpreadResult, SpreadStatus } from '../../storage/service.js'
 import { parseDuration } from '../arguments.js'
 import type { CommandGroup } from '../commands.js'
 import { formatBytes } from '../format.js'
@@ -55,12 +54,13 @@ export function spreadText (r: SpreadResult): string[] {
   return lines
 }
 
-export function healthText (r: HealthReport): string[] {
+export function healthText (r: SpreadStatus): string[] {
   const lines = [`${r.cid}: ${r.health} (${r.stripes.length} stripes; DAG nodes: ${r.nodes.total}, ${r.nodes.degraded} with copies missing, ${r.nodes.lost} with none)`]
   for (const s of r.stripes) {
     const holders = s.holders.map(h => `${short(h.peer)}${h.reachable ? '' : ' (unreachable)'}:${h.shards.join(',') || '-'}`).join('  ')
     lines.push(`  stripe ${s.index}: ${s.health}, ${s.live}/${s.shards} blocks live on ${s.distinct} holders (any ${s.k} rebuild it)  ${holders}`)
   }
+  for (const x of r.repairs) lines.push(`  repaired at ${new Date(x.at).toISOString()} (it was ${x.found}): ${x.blocks} blocks placed on new holders, ${formatBytes(x.bytesSent)} sent`)
   return lines
 }
 
