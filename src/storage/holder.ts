@@ -103,6 +103,8 @@ export class StorageHolder {
     if (this.holding >= MAX_CONCURRENT_HOLDS) throw new ProtocolError(`busy: ${MAX_CONCURRENT_HOLDS} leases are being taken, ask again later`, 'flood')
     this.holding++
     this.reserved += needed
+    // From the pull until the lease holds them, so a gc in between cannot take them.
+    const release = this.c.leases.holdWhile(fresh)
     try {
       const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(HOLD_TIMEOUT)])
       const sizes = fresh.length === 0 ? {} : await this.c.pull(owner, root, fresh, { signal })
@@ -112,6 +114,7 @@ export class StorageHolder {
       if (fresh.length > 0) await this.c.announce(root).catch((err: Error) => { this.log('cannot announce %c: %s', root, err.message) })
       return { type: StorageMessage.Type.HELD, bytes: BigInt(granted.bytes) }
     } finally {
+      release()
       this.holding--
       this.reserved -= needed
     }

@@ -70,6 +70,11 @@ export class LeaseBook {
     return lease
   }
 
+  /** Holds blocks from gc until the returned release is called: those of a lease being taken. */
+  holdWhile (cids: CID[]): () => void {
+    return this.store.hold(cids)
+  }
+
   /** Ends a lease (the owner released it); false when there was none. */
   async release (owner: string, root: string): Promise<boolean> {
     if (!this.drop(keyOf(owner, root))) return false

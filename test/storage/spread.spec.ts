@@ -9,6 +9,8 @@ import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'
 import { fileLayout } from '../../src/storage/layout.js'
 import { spreadFile } from '../../src/storage/spread.js'
+import { ask, StorageMessage } from '../../src/storage/wire.js'
+import { ProtocolError } from '../../src/errors.js'
 import { bootstrapFrom, randomFile, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { collect, tempDir } from '../helpers/repo.js'
 
@@ -45,7 +47,7 @@ describe('storage: spreading over peers', function () {
     const boot = bootstrapFrom([owner])
     const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer)))
     nodes.push(...list)
-    await waitForRoutingTables(nodes, 3, 20_000)
+    await waitForRoutingTables(nodes, Math.min(3, holders), 20_000)
     // Each holder's offer record reaches the DHT once its table has peers (retried until then).
     await waitUntil(async () => (await owner.network.storage.owner.findHolders() ?? []).length === holders, 30_000, 'every holder\'s offer found', 250)
     return { owner, holders: list }
@@ -170,5 +172,33 @@ describe('storage: spreading over peers', function () {
       await x.gc()
       expect(await x.blockstore.has(CID.parse(b.cid.toString()))).to.equal(false)
     }
+  })
+
+  it('refuses a malformed storage request with a clear reason, and an oversized one at the stream', async () => {
+    const { owner, holders } = await network(1, 1024 * 1024)
+    const added = await owner.add((await randomFile(dir.path, 'file.bin', 1000)).path)
+    const peer = holders[0].network.peerId
+    const T = StorageMessage.Type
+    const hold = async (fields: Partial<{ cids: Uint8Array[], bytes: bigint, expires: bigint, type: StorageMessage.Type }>): Promise<string> => {
+      const answer = await ask(owner.network.host, peer, { type: T.HOLD, root: added.cid.bytes, cids: [added.cid.bytes], bytes: 1000n, expires: BigInt(Date.now() + 60_000), ...fields }, { timeout: 10_000 })
+      expect(answer.type).to.equal(T.REFUSED)
+      return answer.reason
+    }
+    expect(await hold({ cids: [] })).to.equal('a HOLD names no blocks')
+    expect(await hold({ expires: 1000n })).to.equal('a lease ends between now and 365 days from now, not at 1000')
+    expect(await hold({ bytes: 3n * 1024n * 1024n })).to.equal('1 blocks cannot hold 3145728 bytes')
+    expect(await hold({ cids: [new Uint8Array([1, 2, 3])] })).to.match(/^block 0 is not a CID: /)
+    expect(await hold({ type: T.OFFER })).to.equal('OFFER is not a storage request')
+    const flood = Array.from({ length: 5000 }, () => added.cid.bytes)
+    try {
+      await ask(owner.network.host, peer, { type: T.HAS, root: added.cid.bytes, cids: flood }, { timeout: 10_000 })
+      expect.fail('answered')
+    } catch (err) {
+      // The holder resets the stream at the decoder's bound, answering nothing.
+      expect(err).to.be.instanceOf(ProtocolError)
+      expect((err as Error).message).to.equal('the stream ended before its storage message')
+    }
+    // Nothing was leased by any of it.
+    expect(holders[0].network.storage.holder.free()).to.equal(1024 * 1024)
   })
 })
