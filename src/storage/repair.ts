@@ -28,10 +28,11 @@ export async function renewRecord (owner: StorageOwner, root: CID, record: Sprea
 export interface RepairOutcome { health: Health, blocks: number, bytes: number, moved: string[] }
 
 /**
- * Checks a record (HAS queries) and moves the blocks of every holder that lost any, at most
+ * Checks a record (HAS queries) and moves the blocks of every holder that lost any to the
+ * holders `findHolders` gives (asked only when something is lost), at most
  * `maxBlocks` of them in this call (the rest at the next round). The record is changed in place.
  */
-export async function repairRecord (owner: StorageOwner, root: CID, record: SpreadRecord, holders: OfferingHolder[], options: { signal?: AbortSignal, maxBlocks: number }): Promise<RepairOutcome> {
+export async function repairRecord (owner: StorageOwner, root: CID, record: SpreadRecord, findHolders: () => Promise<OfferingHolder[]>, options: { signal?: AbortSignal, maxBlocks: number }): Promise<RepairOutcome> {
   const presence = await probe(owner, root, record, options)
   const before = healthOf(record, presence)
   if (before.health === 'healthy') return { health: 'healthy', blocks: 0, bytes: 0, moved: [] }
@@ -43,6 +44,8 @@ export async function repairRecord (owner: StorageOwner, root: CID, record: Spre
     gone.add(h)
     blocks += b.cids.length
   }
+  // Only now: a lookup of the offers is a DHT query, and a healthy root needs none.
+  const holders = await findHolders()
   const free = new Map(holders.map(h => [h.id, h.free]))
   const moved = moveFrom(root, record, gone, holders.filter(h => !gone.has(h.id)), free)
   let bytes = 0

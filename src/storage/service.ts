@@ -152,7 +152,8 @@ export class StorageService {
     const round: RepairRound = { at: Date.now(), renewed: 0, repaired: [] }
     this.rounds.push(round)
     if (this.rounds.length > MAX_ROUNDS_KEPT) this.rounds.shift()
-    let holders: Awaited<ReturnType<StorageOwner['findHolders']>> | undefined
+    let holders: ReturnType<StorageOwner['findHolders']> | undefined
+    const findHolders = async (): ReturnType<StorageOwner['findHolders']> => await (holders ??= this.owner.findHolders({ signal }))
     for (const record of this.c.book.list()) {
       if (signal.aborted) break
       const root = CID.parse(record.root)
@@ -163,9 +164,8 @@ export class StorageService {
           await renewRecord(this.owner, root, record, { signal })
           round.renewed++
         }
-        holders ??= await this.owner.findHolders({ signal })
         const sent = this.c.sentBytes()
-        const r = await repairRecord(this.owner, root, record, holders, { signal, maxBlocks: this.init.maxRepairBlocks ?? DEFAULT_REPAIR_BLOCKS })
+        const r = await repairRecord(this.owner, root, record, findHolders, { signal, maxBlocks: this.init.maxRepairBlocks ?? DEFAULT_REPAIR_BLOCKS })
         await this.c.book.put(record)
         round.repaired.push({ cid: record.root, blocks: r.blocks, bytesSent: this.c.sentBytes() - sent, health: r.health })
       } catch (err) {

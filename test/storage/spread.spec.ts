@@ -174,6 +174,21 @@ describe('storage: spreading over peers', function () {
     }
   })
 
+  it('the owner daemon renews the leases of what it still pins, so they outlive their first term', async () => {
+    const { owner, holders } = await network(6, 64 * 1024 * 1024, 300)
+    const added = await owner.add((await randomFile(dir.path, 'a.bin', 4 * CHUNK)).path)
+    // Renewed at half the term: 4 s of slack for a loaded machine.
+    const r = await owner.spread(added.cid, { lease: 8000 })
+    const h = holders.find(x => x.network.peerId.toString() === r.stripes[0].holders[0]) as PeerLinkNode
+    const block = CID.parse((await fileLayout(owner.blockstore, added.cid)).stripes[0].blocks[0].cid.toString())
+    await waitUntil(() => Date.now() > r.expires + 500, 20_000, 'the first term to pass')
+    await h.gc()
+    expect(await h.blockstore.has(block)).to.equal(true)
+    const lease = h.network.storage.holder
+    expect(lease.free()).to.be.lessThan(64 * 1024 * 1024)
+    expect((await owner.spreadStatus(added.cid)).expires).to.be.greaterThan(r.expires)
+  })
+
   it('refuses a malformed storage request with a clear reason, and an oversized one at the stream', async () => {
     const { owner, holders } = await network(1, 1024 * 1024)
     const added = await owner.add((await randomFile(dir.path, 'file.bin', 1000)).path)
