@@ -7,7 +7,7 @@ import { randomFile, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 describe('cli spread and status', function () {
-  this.timeout(120_000)
+  this.timeout(300_000)
   let dir: { path: string, cleanup: () => Promise<void> }
   const daemons: DaemonProcess[] = []
   beforeEach(async () => { dir = await tempDir('peerlink-cli-spread-') })
@@ -17,16 +17,19 @@ describe('cli spread and status', function () {
   })
 
   it('adds and spreads a file over daemons that offer space, says how distinct, and reports its health per stripe', async () => {
-    const owner = await startDaemonProcess(join(dir.path, 'owner'))
+    // One daemon after another, each given a minute: seven starting at once on a loaded machine took longer than the default 15 s.
+    const owner = await startDaemonProcess(join(dir.path, 'owner'), { timeoutMs: 60_000 })
     daemons.push(owner)
-    const holders = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+    const holders: DaemonProcess[] = []
+    for (let i = 0; i < 6; i++) {
       const repo = join(dir.path, `holder${i}`)
       const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--offer', '64MiB', '--bootstrap', owner.dialable[0]])
       expect(init.code, init.stderr).to.equal(0)
       expect((await runCli(['--repo', repo, 'config', 'set', 'gateway.address', 'off'])).code).to.equal(0)
-      return await startDaemonProcess(repo)
-    }))
-    daemons.push(...holders)
+      const holder = await startDaemonProcess(repo, { timeoutMs: 60_000 })
+      holders.push(holder)
+      daemons.push(holder)
+    }
     await waitUntil(async () => JSON.parse((await runCli(['--repo', owner.repo, 'peers', '--json'])).stdout).length >= 6, 30_000, 'the holders connected', 250)
 
     const file = await randomFile(dir.path, 'file.bin', 9 * 64 * 1024)
