@@ -155,14 +155,16 @@ describe('storage: spreading over peers', function () {
     const { owner, holders } = await network(6, 64 * 1024 * 1024)
     const a = await owner.add((await randomFile(dir.path, 'a.bin', 4 * CHUNK)).path)
     const b = await owner.add((await randomFile(dir.path, 'b.bin', 4 * CHUNK)).path)
-    const spreadA = await owner.spread(a.cid, { lease: 3000 })
     await owner.spread(b.cid)
+    // A term long enough to outlast the spread and the first gc on a loaded machine.
+    const spreadA = await owner.spread(a.cid, { lease: 10_000 })
     const holderOf = (id: string): PeerLinkNode => holders.find(h => h.network.peerId.toString() === id) as PeerLinkNode
     const h = holderOf(spreadA.stripes[0].holders[0])
     const block = CID.parse((await fileLayout(owner.blockstore, a.cid)).stripes[0].blocks[0].cid.toString())
     await h.gc()
+    expect(Date.now()).to.be.lessThan(spreadA.expires)
     expect(await h.blockstore.has(block)).to.equal(true)
-    await waitUntil(() => Date.now() > spreadA.expires, 10_000, 'the lease to run out')
+    await waitUntil(() => Date.now() > spreadA.expires, 20_000, 'the lease to run out')
     const gc = await h.gc()
     expect(gc.removedBlocks).to.be.greaterThan(0)
     expect(await h.blockstore.has(block)).to.equal(false)
