@@ -378,3 +378,35 @@ export class DecryptionError extends PeerLinkError {
   static override readonly exitCode = 22
   static override readonly httpStatus = 422
 }
+
+/** A holder would go past the space it offers to others: it refuses the lease, with how much is left. */
+export class OfferExceededError extends PeerLinkError {
+  static override readonly code = 'ERR_OFFER_EXCEEDED'
+  static override readonly exitCode = 9
+  static override readonly httpStatus = 507
+  constructor (readonly needed: number, readonly offer: number, readonly held: number) {
+    super(offer === 0
+      ? 'this node offers no space to others (storage.offer is 0)'
+      : `this node offers ${offer} bytes to others, holds ${held} and this lease needs ${needed} more`)
+  }
+}
+
+/** A spread found no peer offering space, or none that took the blocks: they are not placed. */
+export class NoHoldersError extends PeerLinkError {
+  static override readonly code = 'ERR_NO_HOLDERS'
+  static override readonly exitCode = 16
+  static override readonly httpStatus = 503
+  constructor (readonly cid: string, detail: string) {
+    super(`cannot spread ${cid}: ${detail}`)
+  }
+}
+
+/** A root this node has not spread (or has removed): it has no holders to ask about. */
+export class NotSpreadError extends PeerLinkError {
+  static override readonly code = 'ERR_NOT_SPREAD'
+  static override readonly exitCode = 7
+  static override readonly httpStatus = 404
+  constructor (readonly cid: string) {
+    super(`${cid} was not spread from this node: \`peerlink spread ${cid}\` spreads a pinned file`)
+  }
+}

@@ -11,6 +11,7 @@ import type { PeerLinkNode } from '../node/peerlink.js'
 import { handleApiError, handleNoRoute } from './error-handler.js'
 import { addCallSignal, bearerAuth } from './hooks.js'
 import { fileRoutes } from './routes/files.js'
+import { storageRoutes } from './routes/storage.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { networkRoutes } from './routes/network.js'
 import { repoRoutes } from './routes/repo.js'
@@ -63,6 +64,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   await app.register(networkRoutes, deps)
   await app.register(repoRoutes, deps)
   await app.register(shareRoutes, deps)
+  await app.register(storageRoutes, deps)
   await app.register(uploadRoutes, { ...deps, limit: o.uploadLimit ?? DEFAULT_UPLOAD_LIMIT })
   await app.register(uiRoutes, { node: o.node, sessions })
   await app.register(metricsRoutes, { ...deps, prefix: '' })

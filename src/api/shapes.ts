@@ -9,7 +9,8 @@ export const API_PREFIX = '/api/v1'
 
 /** `stored`: bytes of every block written for the root (chunks, parity, DAG nodes), beside its `size`. */
 export interface AddOut { cid: string, name: string, type: 'file' | 'directory', size: number, stored: number, files: number, skipped: string[], provided?: boolean, ticket?: string }
-export interface PinOut { cid: string, name: string, size: number, type: string, added: number }
+/** `spread`: this node spread the root ("spread"), with its health at the daemon's last repair round when known. */
+export interface PinOut { cid: string, name: string, size: number, type: string, added: number, spread?: string }
 export interface ProviderOut { peer: string, addrs: string[] }
 export interface IdOut { peerId: string, addresses: string[] }
 export interface PeerOut { peer: string, addrs: string[] }
@@ -36,7 +37,7 @@ export function addOut (r: AddResult, ticket?: string): AddOut {
   return { cid: r.cid.toString(), name: r.name, type: r.type, size: r.size, stored: r.stored, files: r.files, skipped: r.skipped, provided: r.provided, ticket }
 }
 
-export function pinsOut (pins: PinInfo[]): PinOut[] {
+export function pinsOut (pins: Array<PinInfo & { spread?: string }>): PinOut[] {
   return pins.map(p => ({ ...p, cid: p.cid.toString() }))
 }
 

@@ -12,6 +12,7 @@ import { KEY_HEADER, parseCid, splitKey } from '../node/cid.js'
 import { keyToText } from '../files/cipher.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
+import type { SpreadResult, SpreadStatus } from '../storage/service.js'
 import { findDaemon, replyBody, type DaemonClient } from './client.js'
 
 export interface ProgressLine { event: FetchProgressEvents['type'], detail: any }
@@ -41,6 +42,10 @@ export interface Backend {
   id: () => Promise<IdOut>
   peers: () => Promise<PeerOut[]>
   connect: (addr: string) => Promise<ConnectResult>
+  /** Spreads a pinned file over the peers that offer space (needs the daemon). */
+  spread: (cid: string, lease?: number) => Promise<SpreadResult>
+  /** How a root this node spread stands (needs the daemon). */
+  health: (cid: string) => Promise<SpreadStatus>
   close: () => Promise<void>
 }
 
@@ -95,6 +100,8 @@ class DaemonBackend implements Backend {
   id = async (): Promise<IdOut> => await this.c.call('GET', '/id')
   peers = async (): Promise<PeerOut[]> => await this.c.call('GET', '/peers')
   connect = async (addr: string): Promise<ConnectResult> => await this.c.call('POST', '/connect', { addr })
+  spread = async (cid: string, lease?: number): Promise<SpreadResult> => await this.c.call('POST', '/spread', { cid, lease })
+  health = async (cid: string): Promise<SpreadStatus> => await this.c.call('GET', `/health/${encodeURIComponent(cid)}`)
   close = async (): Promise<void> => { this.c.abort() }
 }
 
@@ -238,6 +245,8 @@ class LocalBackend implements Backend {
   id = async (): Promise<never> => { throw new DaemonRequiredError('id', this.repo) }
   peers = async (): Promise<never> => { throw new DaemonRequiredError('peers', this.repo) }
   connect = async (): Promise<never> => { throw new DaemonRequiredError('connect', this.repo) }
+  spread = async (): Promise<never> => { throw new DaemonRequiredError('spread (holders pull the blocks from this node, and it renews their leases)', this.repo) }
+  health = async (): Promise<never> => { throw new DaemonRequiredError('status', this.repo) }
   private closing: Promise<void> | undefined
   close = async (): Promise<void> => { this.closing ??= this.shut(); await this.closing }
 

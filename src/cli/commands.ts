@@ -7,16 +7,17 @@ import { fileCommands } from './commands/files.js'
 import { networkCommands } from './commands/network.js'
 import { repoCommands } from './commands/repo.js'
 import { shareCommands } from './commands/shares.js'
+import { storageCommands } from './commands/storage.js'
 import { uiCommands } from './commands/ui.js'
 
 /** A group's commands by name, each setting up its Command: description, arguments, options, action. */
 export type CommandGroup = Record<string, (cmd: Command) => void>
 
 /** The order `peerlink --help` lists the commands in: as a user meets them, not by group. */
-const HELP_ORDER = ['doctor', 'init', 'config', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify', 'shares', 'ui']
+const HELP_ORDER = ['doctor', 'init', 'config', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify', 'shares', 'spread', 'status', 'ui']
 
 export function registerCommands (program: Command): void {
-  const groups: CommandGroup = { ...repoCommands, ...configCommands, ...fileCommands, ...networkCommands, ...shareCommands, ...uiCommands }
+  const groups: CommandGroup = { ...repoCommands, ...configCommands, ...fileCommands, ...networkCommands, ...shareCommands, ...storageCommands, ...uiCommands }
   const names = Object.keys(groups).sort((a, b) => helpPlace(a) - helpPlace(b))
   for (const name of names) groups[name](program.command(name))
 }

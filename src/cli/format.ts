@@ -11,6 +11,7 @@ import type { HeapPolicy } from '../node/heap.js'
 import type { ConnectResult } from '../node/network.js'
 import type { ListEntry, StatResult } from '../node/peerlink.js'
 import type { ConfigValueType, RepoConfig } from '../repo/config.js'
+import type { SpreadResult, SpreadStatus } from '../storage/service.js'
 import type { DoctorReport } from './doctor.js'
 
 /** What each command's `--json` prints. */
@@ -31,6 +32,9 @@ export type JsonOutput =
   | ConnectResult // connect
   | LoginUrlOut // ui
   | ShareStatusOut[] // shares
+  | SpreadResult // spread
+  | SpreadStatus // status
+  | Array<AddOut & { spread: SpreadResult }> // add --spread
 
 export interface ShareOut { cid: string, ticket: string }
 export interface LoginUrlOut { url: string, expires: string }
@@ -155,7 +159,7 @@ export function statText (s: StatResult): string[] {
 
 /** Pinned roots, or a directory's entries: CID, type, size and name, one a line. */
 export function pinsText (pins: Array<PinOut | ListEntry>): string[] {
-  return pins.map(p => `${p.cid}  ${p.type === 'directory' ? 'dir ' : 'file'}  ${formatBytes(p.size).padStart(10)}  ${p.name}`)
+  return pins.map(p => `${p.cid}  ${p.type === 'directory' ? 'dir ' : 'file'}  ${formatBytes(p.size).padStart(10)}  ${p.name}${'spread' in p && p.spread !== undefined ? `  (${p.spread === 'spread' ? 'spread' : `spread, ${p.spread}`})` : ''}`)
 }
 
 export function usageNote (pinned: number, usage: Usage): string {

@@ -117,19 +117,27 @@ export class FrameDecoder {
 
 /**
  * Decoded messages from a stream; throws ProtocolError on a frame over the limit, truncation
- * or garbage, after resetting the stream. The stream is read by hand rather than with
- * for-await: leaving a for-await early awaits the stream iterator's return(), which does not
- * settle while the remote keeps the stream open.
+ * or garbage, after resetting the stream.
  */
 export async function * readMessages (stream: Stream): AsyncGenerator<Message> {
+  yield * readFrames(stream, (f) => Message.decode(f, { limits: { cids: MAX_WANT_CIDS } }))
+}
+
+/**
+ * The frames of a stream, each decoded by `decode`, for any protocol framed as this one is
+ * (the storage protocol's too). The stream is read by hand rather than with for-await:
+ * leaving a for-await early awaits the stream iterator's return(), which does not settle
+ * while the remote keeps the stream open.
+ */
+export async function * readFrames<T> (stream: Stream, decode: (frame: Uint8ArrayList) => T): AsyncGenerator<T> {
   const decoder = new FrameDecoder()
   const chunks = listen(stream)
   try {
     for await (const chunk of chunks.output) {
       for (const f of decoder.push(chunk)) {
-        let msg: Message
+        let msg: T
         try {
-          msg = Message.decode(f, { limits: { cids: MAX_WANT_CIDS } })
+          msg = decode(f)
         } catch (err) {
           throw new ProtocolError(`undecodable message: ${(err as Error).message}`)
         }

@@ -7,7 +7,7 @@ import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import { Registry } from 'prom-client'
 import type { LevelBlockstore } from '../blockstore/level.js'
-import { DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
+import { BlockNotFoundError, DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ReceiptService } from '../exchange/receipts.js'
 import { ExchangeServer, type ExchangeServerOptions } from '../exchange/server.js'
@@ -21,6 +21,9 @@ import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
 import { NodeMetrics } from './metrics.js'
 import { encodeTicket, type Ticket } from './ticket.js'
+import type { LeaseBook } from '../storage/leases.js'
+import type { SpreadBook } from '../storage/records.js'
+import { StorageService } from '../storage/service.js'
 
 /** Provider records live this long in the DHT; roots are provided again every half of it. */
 export const PROVIDE_VALIDITY = 24 * 60 * 60 * 1000
@@ -71,6 +74,18 @@ export interface NetworkInit {
   metrics?: boolean
   /** Overrides of the exchange server's bounds and timeouts (tests, benchmarks). */
   exchange?: ExchangeServerOptions
+  /** Storage on other peers (src/storage/): the repo's books, the offer, the upkeep schedule. */
+  storage?: StorageInit
+}
+
+export interface StorageInit {
+  leases: LeaseBook
+  book: SpreadBook
+  /** Bytes offered to others (storage.offer). */
+  offer: number
+  /** Time between renew-and-repair rounds, ms; 0 runs none. */
+  interval: number
+  maxRepairBlocks?: number
 }
 
 /** What `connect` did: the peer, the address of its connection, and whether it was already open. */
@@ -134,8 +149,9 @@ export class PeerLinkNetwork {
       addresses: () => host.getMultiaddrs(),
       onLookup: (kind, ms, ok) => { metrics?.lookupEnded(kind, ms, ok) }
     })
+    let storage: StorageService | undefined
     const reprovider = new Reprovider(routing, {
-      roots: async () => (await init.store.listPins()).map(p => p.cid),
+      roots: async () => [...(await init.store.listPins()).map(p => p.cid), ...(storage?.announced() ?? [])],
       interval: init.reprovideInterval ?? validity / 2,
       log: host.logger.forComponent('peerlink:reprovider')
     })
@@ -152,6 +168,11 @@ export class PeerLinkNetwork {
     const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, shares, receipts, init.store, datastore, init.repo, init.announce !== false, metrics)
     await server.start()
     await receipts.start()
+    if (init.storage !== undefined) {
+      storage = net.storageService(init.storage)
+      net.storageSide = storage
+      await storage.start()
+    }
     // A node that does not announce names itself nowhere, even from records a daemon left.
     if (net.announces) reprovider.start()
     else await routing.withdrawAllBut([])
@@ -162,6 +183,7 @@ export class PeerLinkNetwork {
     clearInterval(this.waitingTimer)
     this.stopping.abort()
     await this.reprovider.stop()
+    await this.storageSide?.stop()
     // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
     await this.receipts.stop()
     await this.server.stop()
@@ -170,6 +192,32 @@ export class PeerLinkNetwork {
   }
 
   get peerId (): PeerId { return this.host.peerId }
+
+  private storageSide: StorageService | undefined
+
+  /** Storage on other peers (when the network was started with `storage`, as a node's is). */
+  get storage (): StorageService {
+    if (this.storageSide === undefined) throw new DaemonRequiredError('storage on other peers', this.repo)
+    return this.storageSide
+  }
+
+  private storageService (init: StorageInit): StorageService {
+    return new StorageService({
+      libp2p: this.host,
+      findProviders: async (cid, o) => await this.findProviders(cid, o),
+      leases: init.leases,
+      book: init.book,
+      offer: init.offer,
+      pull: async (owner, root, cids, o) => await pullBlocks(this.source({ root, peer: owner, addrs: [] }, o), cids, o),
+      has: async (cids) => await this.store.hasMany(cids),
+      announce: async (root) => { if (this.announces) await this.provide(root) },
+      withdraw: async (root) => { if (!await this.store.isPinned(root)) await this.withdraw(root) },
+      source: this.store,
+      isPinned: async (root) => await this.store.isPinned(root),
+      sentBytes: () => this.server.stats.bytesSent,
+      logger: this.host.logger
+    }, { interval: init.interval, maxRepairBlocks: init.maxRepairBlocks })
+  }
 
   /** What this node tells peers to dial: the listen addresses, wildcards expanded, with its peer id. */
   addresses (): Multiaddr[] {
@@ -314,6 +362,20 @@ export class PeerLinkNetwork {
   private fetchComponents (): FetchComponents {
     return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
   }
+}
+
+/** Fetches blocks through a source (verified, stored); their sizes by CID. */
+async function pullBlocks (source: NetworkSource, cids: CID[], options: { signal?: AbortSignal }): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {}
+  try {
+    for await (const { cid, bytes } of source.getMany(cids, options)) {
+      if (bytes === undefined) throw new BlockNotFoundError(cid.toString())
+      sizes[cid.toString()] = bytes.byteLength
+    }
+  } finally {
+    await source.close()
+  }
+  return sizes
 }
 
 /** Peers in the DHT routing table. */

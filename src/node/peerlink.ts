@@ -22,6 +22,8 @@ import { parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
 import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
 import { parseTarget, type Ticket } from './ticket.js'
+import { openBooks, type StorageBooks } from '../storage/books.js'
+import type { SpreadResult, SpreadStatus } from '../storage/service.js'
 
 /**
  * A root as the library takes it: a CID, or its text. Where a method says so, the text may
@@ -96,7 +98,7 @@ export interface OpenOptions {
 }
 
 export class PeerLinkNode {
-  private constructor (readonly repoPath: string, readonly config: RepoConfig, readonly blockstore: LevelBlockstore, private net?: PeerLinkNetwork) {}
+  private constructor (readonly repoPath: string, readonly config: RepoConfig, readonly blockstore: LevelBlockstore, private readonly books: StorageBooks, private net?: PeerLinkNetwork) {}
 
   /** Opens an existing repo (RepoNotFoundError if there is none, RepoLockedError if in use). */
   static async open (repoPath: string, options: OpenOptions = {}): Promise<PeerLinkNode> {
@@ -104,10 +106,13 @@ export class PeerLinkNode {
     await hashReady() // the fallback hash core's WASM, when the addon is missing
     const store = new LevelBlockstore(repoPaths(repoPath).blocks)
     await store.open()
-    const node = new PeerLinkNode(repoPath, config, store)
+    // Opened online or not: a gc without the daemon keeps leased blocks too.
+    const books = await openBooks(repoPath, store).catch(async (err) => { await store.close(); throw err })
+    const node = new PeerLinkNode(repoPath, config, store, books)
     if (options.network === true) {
       try {
-        node.net = await PeerLinkNetwork.start({ repo: repoPath, network: config.network, store, dhtPath: repoPaths(repoPath).dht, ...options.networkInit })
+        const storage = { ...books, offer: config.storage.offer, interval: config.storage.repairInterval }
+        node.net = await PeerLinkNetwork.start({ repo: repoPath, network: config.network, store, dhtPath: repoPaths(repoPath).dht, storage, ...options.networkInit })
       } catch (err) {
         await store.close()
         throw err
@@ -376,18 +381,38 @@ export class PeerLinkNode {
     }
   }
 
-  async ls (): Promise<PinInfo[]> {
-    return await this.blockstore.listPins()
+  /** The pinned roots; a root this node spread says so, with its health at the last repair round (daemon). */
+  async ls (): Promise<Array<PinInfo & { spread?: string }>> {
+    const spread = this.net?.storage.spreadRoots() ?? new Map(this.books.book.list().map(r => [r.root, undefined]))
+    return (await this.blockstore.listPins()).map(p => spread.has(p.cid.toString()) ? { ...p, spread: spread.get(p.cid.toString()) ?? 'spread' } : p)
   }
 
   async rm (ref: RootRef): Promise<void> {
     const cid = toCid(ref)
     if (!await this.blockstore.unpin(cid)) throw new NotPinnedError(cid.toString())
     await this.net?.withdraw(cid)
+    // A spread root's leases end with it (holders out of reach let theirs expire).
+    if (this.books.book.get(cid.toString()) !== undefined) await this.net?.storage.release(cid)
   }
 
+  /** Drops the leases past their expiry, then deletes every block no pin or lease keeps. */
   async gc (options: { signal?: AbortSignal } = {}): Promise<GcResult> {
+    await this.books.leases.expire()
     return await this.blockstore.gc(options)
+  }
+
+  /**
+   * Spreads a pinned file over the peers that offer space: each stripe's k + m blocks on
+   * distinct holders where enough offer room, the DAG nodes copied on several, under leases
+   * of `lease` ms (default 30 days) that the daemon renews while the file stays pinned.
+   */
+  async spread (ref: RootRef, options: { signal?: AbortSignal, lease?: number } = {}): Promise<SpreadResult> {
+    return await this.network.storage.spread(toCid(ref), options)
+  }
+
+  /** How a root this node spread stands: per stripe the live holders and their blocks. */
+  async spreadStatus (ref: RootRef, options: { signal?: AbortSignal } = {}): Promise<SpreadStatus> {
+    return await this.network.storage.status(toCid(ref), options)
   }
 
   /**

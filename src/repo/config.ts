@@ -37,8 +37,12 @@ export interface RepoConfig {
   api: { address: string, uploadLimit: number }
   /** Where the read-only HTTP gateway listens: host:port, or "off" for none. */
   gateway: { address: string }
-  /** Largest number of bytes the blockstore may hold; 0 for no limit. */
-  storage: { quota: number }
+  /**
+   * `quota`: largest number of bytes the blockstore may hold; 0 for no limit.
+   * `offer`: bytes this node holds for other peers' spread files; 0 holds nothing for others.
+   * `repairInterval`: ms between the daemon's rounds renewing and repairing what it spread; 0 for none.
+   */
+  storage: { quota: number, offer: number, repairInterval: number }
   /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
   export: { maxEntries: number, maxBytes: number }
 }
@@ -63,7 +67,7 @@ export function defaultConfig (): RepoConfig {
     network: defaultNetworkConfig(),
     api: { address: '127.0.0.1:5021', uploadLimit: 64 * 1024 ** 3 },
     gateway: { address: '127.0.0.1:8021' },
-    storage: { quota: 0 },
+    storage: { quota: 0, offer: 0, repairInterval: 10 * 60 * 1000 },
     export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
   }
 }
@@ -92,6 +96,8 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'api.uploadLimit': 'size',
   'gateway.address': 'address',
   'storage.quota': 'size',
+  'storage.offer': 'size',
+  'storage.repairInterval': 'count',
   'export.maxEntries': 'count',
   'export.maxBytes': 'size'
 }
@@ -202,6 +208,8 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
   if (c.gateway.address !== GATEWAY_OFF && !isAddress(c.gateway.address)) bad(`gateway.address must be host:port or "${GATEWAY_OFF}", not ${JSON.stringify(c.gateway.address)}`)
   if (!Number.isSafeInteger(c.api.uploadLimit) || c.api.uploadLimit < 1) bad('api.uploadLimit must be a positive whole number of bytes')
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
+  if (!Number.isSafeInteger(c.storage.offer) || c.storage.offer < 0) bad('storage.offer must be a whole number of bytes (0 offers nothing)')
+  if (!Number.isSafeInteger(c.storage.repairInterval) || c.storage.repairInterval < 0) bad('storage.repairInterval must be a whole number of ms (0 for no repair rounds)')
   if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')
   if (!Number.isSafeInteger(c.export.maxBytes) || c.export.maxBytes < 0) bad('export.maxBytes must be a whole number of bytes (0 for none)')
   // The import defaults pass the check `add` makes of its options.

@@ -8,7 +8,7 @@ describe('cli commands', () => {
     const program = new Command()
     registerCommands(program)
     expect(program.commands.map(c => c.name())).to.deep.equal([
-      'doctor', 'init', 'config', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify', 'shares', 'ui'
+      'doctor', 'init', 'config', 'daemon', 'add', 'share', 'cat', 'fetch', 'provide', 'find-providers', 'id', 'peers', 'connect', 'stat', 'ls', 'rm', 'gc', 'verify', 'shares', 'spread', 'status', 'ui'
     ])
   })
 })

@@ -25,6 +25,21 @@ describe('cli config', function () {
   const config = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['--repo', repo, 'config', ...args])
   const configPath = (): string => join(repo, 'config.json')
 
+  it('takes the space offered to other peers from init --offer, in units, and refuses a bad size before writing a repo', async () => {
+    const offering = join(dir.path, 'offering')
+    const init = await runCli(['--repo', offering, 'init', '--offer', '50GiB'])
+    expect(init.code, init.stderr).to.equal(0)
+    expect((await runCli(['--repo', offering, 'config', 'get', 'storage.offer'])).stdout.trim()).to.equal(String(50 * 2 ** 30))
+    expect((await config('get', 'storage.offer')).stdout.trim()).to.equal('0')
+    expect((await config('set', 'storage.offer', '2GiB')).stdout.trim()).to.equal('storage.offer = 2147483648 (2.0 GiB)')
+
+    const bad = join(dir.path, 'bad')
+    const refused = await runCli(['--repo', bad, 'init', '--offer', 'lots'])
+    expect(refused.code).to.equal(2)
+    expect(refused.stderr).to.match(/"lots" is not a size/)
+    expect(await readdir(dir.path)).to.not.include('bad')
+  })
+
   it('sets, gets, shows and unsets keys, keeping everything else config.json holds', async () => {
     const path = configPath()
     const written = JSON.parse(await readFile(path, 'utf8'))
@@ -46,13 +61,13 @@ describe('cli config', function () {
     expect(shown.network.bootstrap).to.have.length(1)
     expect(shown.export.maxEntries).to.equal(1_000_000) // a default, filled in
     expect(JSON.parse((await config('get', 'network.listen', '--json')).stdout)).to.deep.equal(['/ip4/127.0.0.1/tcp/4101', '/ip4/127.0.0.1/tcp/4102'])
-    expect(JSON.parse((await config('get', 'storage', '--json')).stdout)).to.deep.equal({ quota: 20 * 2 ** 30 })
+    expect(JSON.parse((await config('get', 'storage', '--json')).stdout)).to.deep.equal({ quota: 20 * 2 ** 30, offer: 0, repairInterval: 600_000 })
 
     const unset = await config('unset', 'storage.quota')
     expect(unset.stdout.trim()).to.equal('storage.quota = 0 (the default)')
     const file = JSON.parse(await readFile(path, 'utf8'))
     expect(file.note).to.equal('kept as written')
-    expect(file.storage).to.equal(undefined)
+    expect(file.storage?.quota).to.equal(undefined)
     expect(file.network.listen).to.deep.equal(['/ip4/127.0.0.1/tcp/4101', '/ip4/127.0.0.1/tcp/4102'])
     // Written whole through a temporary file that is gone once it is in place.
     expect((await readdir(repo)).filter(n => n.endsWith('.tmp'))).to.deep.equal([])

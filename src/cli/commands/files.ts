@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises'
 import { join as joinPath, resolve as resolvePath } from 'node:path'
 import type { Command } from 'commander'
 import type { AddOut } from '../../api/shapes.js'
-import { InvalidArgumentError, UnsafePathError } from '../../errors.js'
+import { DaemonRequiredError, InvalidArgumentError, UnsafePathError } from '../../errors.js'
 import { isSafeName } from '../../files/format.js'
 import { treeBytes } from '../../files/fs.js'
 import type { FetchResult } from '../../node/fetch.js'
@@ -15,9 +15,11 @@ import type { CommandGroup } from '../commands.js'
 import { addedBeforeFailureNote, addedText, fetchedText, notAnnouncedNote, pinsText, skippedNote, statText, unpinnedText, usageNote } from '../format.js'
 import { fetchWithProgress } from '../fetch-progress.js'
 import { TransferBar, barShown } from '../progress.js'
-import { note, print, printJson, withBackend, writeOut, type JsonFlag } from '../run.js'
+import { note, print, printJson, repoOf, withBackend, writeOut, type JsonFlag } from '../run.js'
+import type { SpreadResult } from '../../storage/service.js'
+import { spreadText } from './storage.js'
 
-interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean, private?: boolean, public?: boolean }
+interface AddFlags extends JsonFlag { recursive?: boolean, chunkSize?: number, k?: number, m?: number, quiet?: boolean, private?: boolean, public?: boolean, spread?: boolean }
 interface FetchFlags extends JsonFlag { output?: string, force?: boolean, pinOnly?: boolean }
 
 export const fileCommands: CommandGroup = {
@@ -32,6 +34,7 @@ export const fileCommands: CommandGroup = {
     .option('--public', 'do not encrypt, whatever import.private says')
     .option('--json', 'print one JSON array')
     .option('-q, --quiet', 'print only the CIDs')
+    .option('--spread', 'then spread each file over the peers that offer space, as `peerlink spread` does (needs the daemon)')
     .action(addPaths),
 
   cat: (cmd) => cmd
@@ -84,14 +87,25 @@ async function addPaths (paths: string[], o: AddFlags, cmd: Command): Promise<vo
     })
   }
   await withBackend(cmd, async (b) => {
+    // Refused before anything is added, rather than after.
+    if (o.spread === true && b.kind === 'local') throw new DaemonRequiredError('add --spread (holders pull the blocks from this node)', repoOf(cmd))
     const results = await addEach(b, paths, o)
-    if (o.json === true) { printJson(results); return }
-    for (const r of results) {
+    const spread = o.spread === true ? await spreadEach(b, results) : undefined
+    if (o.json === true) { printJson(spread === undefined ? results : results.map((r, i) => ({ ...r, spread: spread[i] }))); return }
+    for (const [i, r] of results.entries()) {
       print(addedText(r, o.quiet === true))
       for (const s of r.skipped) note(skippedNote(s))
+      if (spread !== undefined && o.quiet !== true) print(spreadText(spread[i]))
     }
     if (b.kind === 'local' && o.quiet !== true) note(notAnnouncedNote('files'))
   })
+}
+
+/** Spreads what was added, file by file (a directory is refused by the spread, clearly). */
+async function spreadEach (b: Backend, added: AddOut[]): Promise<SpreadResult[]> {
+  const out: SpreadResult[] = []
+  for (const r of added) out.push(await b.spread(r.cid))
+  return out
 }
 
 /** Adds the paths one after another under one progress bar for all of them. */

@@ -4,12 +4,13 @@ import type { Command } from 'commander'
 import { DataLossError, InvalidArgumentError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { initRepo } from '../../repo/repo.js'
+import { parseConfigValue } from '../config.js'
 import { doctorExitCode, doctorReport } from '../doctor.js'
 import type { CommandGroup } from '../commands.js'
 import { doctorText, gcText, initText, verifyText } from '../format.js'
 import { print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
 
-interface InitFlags { listen?: string[], bootstrap?: string[], api?: string }
+interface InitFlags { listen?: string[], bootstrap?: string[], api?: string, offer?: string }
 
 export const repoCommands: CommandGroup = {
   doctor: (cmd) => cmd
@@ -22,6 +23,7 @@ export const repoCommands: CommandGroup = {
     .option('--listen <multiaddr...>', 'addresses the node listens on (default /ip4/0.0.0.0/tcp/4021)')
     .option('--bootstrap <multiaddr...>', 'peers to join the network through')
     .option('--api <host:port>', 'where the daemon\'s HTTP API listens (default 127.0.0.1:5021)')
+    .option('--offer <size>', 'space this node holds for other peers\' spread files: 50GiB, 500MB (default 0: none)')
     .action(createRepo),
 
   gc: (cmd) => cmd
@@ -47,12 +49,15 @@ async function showDoctor (o: JsonFlag, cmd: Command): Promise<void> {
 
 async function createRepo (o: InitFlags, cmd: Command): Promise<void> {
   const path = repoOf(cmd)
+  // Checked before anything is written.
+  const offer = o.offer === undefined ? undefined : parseConfigValue('storage.offer', o.offer) as number
   const { created } = await initRepo(path, (c) => {
     if (o.listen !== undefined) c.network.listen = o.listen
     if (o.bootstrap !== undefined) c.network.bootstrap = o.bootstrap
     if (o.api !== undefined) c.api.address = o.api
+    if (offer !== undefined) c.storage.offer = offer
   })
-  if (!created && (o.listen !== undefined || o.bootstrap !== undefined || o.api !== undefined)) {
+  if (!created && (o.listen !== undefined || o.bootstrap !== undefined || o.api !== undefined || o.offer !== undefined)) {
     throw new InvalidArgumentError(`a PeerLink repo already exists at ${path}, and init does not change it: edit ${join(path, 'config.json')} with \`peerlink config set <key> <value>\` (or a text editor)`)
   }
   print(initText(path, created))

@@ -1,0 +1,61 @@
+// The owner's upkeep of a spread root: renewing its leases before they run out, and repairing
+// it when blocks are gone. A holder that does not answer, or lacks a block it should hold,
+// loses all its blocks of the root to the next closest holders with room (refillStripe: the
+// other holders keep theirs, so only that holder's blocks move); the new holders pull them
+// from the owner, which holds the root whole while it is pinned, so every block is rebuilt
+// from the owner's copy (itself rebuilt from any k by `verify` when damaged).
+import type { CID } from 'multiformats/cid'
+import { healthOf, probe, type Health } from './health.js'
+import { mapLimited, type OfferingHolder, type StorageOwner } from './owner.js'
+import { SpreadBook, type SpreadRecord } from './records.js'
+import { moveFrom } from './spread.js'
+
+const RENEW_CONCURRENCY = 8
+
+/**
+ * Asks every holder of a record to keep its blocks until `now + lease` (a HOLD of what it
+ * has leased already: nothing moves). Returns the holders that did not renew.
+ */
+export async function renewRecord (owner: StorageOwner, root: CID, record: SpreadRecord, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  const expires = Date.now() + record.lease
+  const holders = [...SpreadBook.byHolder(record)]
+  const outcomes = await mapLimited(holders, RENEW_CONCURRENCY, async ([h, b]) =>
+    await owner.hold(h, root, b.cids.map((cid, i) => ({ cid, size: b.sizes[i] })), expires, options))
+  record.expires = expires
+  return holders.filter((_, i) => !outcomes[i].ok).map(([h]) => h)
+}
+
+export interface RepairOutcome { health: Health, blocks: number, bytes: number, moved: string[] }
+
+/**
+ * Checks a record (HAS queries) and moves the blocks of every holder that lost any to the
+ * holders `findHolders` gives (asked only when something is lost), at most
+ * `maxBlocks` of them in this call (the rest at the next round). The record is changed in place.
+ */
+export async function repairRecord (owner: StorageOwner, root: CID, record: SpreadRecord, findHolders: () => Promise<OfferingHolder[]>, options: { signal?: AbortSignal, maxBlocks: number }): Promise<RepairOutcome> {
+  const presence = await probe(owner, root, record, options)
+  const before = healthOf(record, presence)
+  if (before.health === 'healthy') return { health: 'healthy', blocks: 0, bytes: 0, moved: [] }
+  const gone = new Set<string>()
+  let blocks = 0
+  for (const [h, b] of SpreadBook.byHolder(record)) {
+    const missing = b.cids.filter(c => !presence.has.has(`${h}/${c}`)).length
+    if (missing === 0 || blocks >= options.maxBlocks) continue
+    gone.add(h)
+    blocks += b.cids.length
+  }
+  // Only now: a lookup of the offers is a DHT query, and a healthy root needs none.
+  const holders = await findHolders()
+  const free = new Map(holders.map(h => [h.id, h.free]))
+  const moved = moveFrom(root, record, gone, holders.filter(h => !gone.has(h.id)), free)
+  let bytes = 0
+  let placed = 0
+  const outcomes = await mapLimited([...moved], RENEW_CONCURRENCY, async ([h, b]) =>
+    await owner.hold(h, root, b.cids.map((cid, i) => ({ cid, size: b.sizes[i] })), record.expires, options))
+  ;[...moved].forEach(([, b], i) => {
+    if (!outcomes[i].ok) return
+    placed += b.cids.length
+    bytes += b.sizes.reduce((x, y) => x + y, 0)
+  })
+  return { health: before.health, blocks: placed, bytes, moved: [...gone] }
+}

@@ -1,0 +1,113 @@
+// Spreading a file: each stripe's k + m blocks on the k + m holders closest to the stripe's
+// key (placement.ts) among those with room, the DAG nodes copied on the NODE_COPIES holders
+// closest to each node's CID; then one HOLD per holder with all its blocks, which the holder
+// pulls once. A holder that refuses (its offer is full) or fails loses its blocks to the next
+// closest holders with room (refillStripe), and only those move, until every block is placed
+// or no holder is left.
+import { CID } from 'multiformats/cid'
+import { NoHoldersError } from '../errors.js'
+import { NODE_COPIES } from './constants.js'
+import type { FileLayout } from './layout.js'
+import { mapLimited, type OfferingHolder, type StorageOwner } from './owner.js'
+import { placeReplicas, placeStripe, refillStripe, stripeKey } from './placement.js'
+import { SpreadBook, type SpreadRecord } from './records.js'
+
+export interface SpreadOptions {
+  signal?: AbortSignal
+  /** How long the leases run, ms (default DEFAULT_LEASE). */
+  lease: number
+  onProgress?: (event: { type: 'spread:refused', detail: { holder: string, reason: string } }) => void
+}
+
+/** HOLDs in flight at once (each holder pulls its blocks from this node). */
+const HOLD_CONCURRENCY = 8
+
+/** Places every block of the layout; the record says who holds what. */
+export async function spreadFile (owner: StorageOwner, root: CID, layout: FileLayout, holders: OfferingHolder[], options: SpreadOptions): Promise<{ record: SpreadRecord, refused: Array<{ holder: string, reason: string }> }> {
+  const free = new Map(holders.map(h => [h.id, h.free]))
+  const record = planSpread(root, layout, holders, free)
+  record.lease = options.lease
+  record.expires = Date.now() + options.lease
+  const refused: Array<{ holder: string, reason: string }> = []
+  let pending = SpreadBook.byHolder(record)
+  const failedEver = new Set<string>()
+  // Every round drops at least one holder, so there are at most as many rounds as holders.
+  for (let round = 0; round <= holders.length && pending.size > 0; round++) {
+    const list = [...pending]
+    const outcomes = await mapLimited(list, HOLD_CONCURRENCY, async ([holder, blocks]) =>
+      await owner.hold(holder, root, blocks.cids.map((cid, i) => ({ cid, size: blocks.sizes[i] })), record.expires, options))
+    const failed = new Set<string>()
+    outcomes.forEach((o, i) => {
+      if (o.ok) return
+      const holder = list[i][0]
+      failed.add(holder)
+      failedEver.add(holder)
+      free.set(holder, 0)
+      refused.push({ holder, reason: o.reason })
+      options.onProgress?.({ type: 'spread:refused', detail: { holder, reason: o.reason } })
+    })
+    if (failed.size === 0) {
+      pending = new Map()
+      break
+    }
+    pending = moveFrom(root, record, failed, holders, free)
+  }
+  const stranded = pending.size > 0 || record.stripes.some(st => st.holders.some(h => failedEver.has(h))) || record.nodes.some(n => n.holders.length === 0)
+  if (stranded) throw new NoHoldersError(root.toString(), `no holder with room is left for some blocks (${refused.map(r => `${r.holder}: ${r.reason}`).join('; ')})`)
+  return { record, refused }
+}
+
+/** The first placement: ranked by distance, skipping holders whose room is used up. */
+export function planSpread (root: CID, layout: FileLayout, holders: OfferingHolder[], free: Map<string, number>): SpreadRecord {
+  const withRoom = (size: number): OfferingHolder[] => holders.filter(h => (free.get(h.id) ?? 0) >= size)
+  const take = (id: string, size: number): void => { free.set(id, (free.get(id) ?? 0) - size) }
+  const stripes = layout.stripes.map((s, i) => {
+    const live = withRoom(Math.max(...s.blocks.map(b => b.size)))
+    if (live.length === 0) throw new NoHoldersError(root.toString(), holders.length === 0 ? 'no peer offers space (storage.offer) that this node can reach' : `no holder has room left for stripe ${i}`)
+    const p = placeStripe(stripeKey(root.bytes, i), s.blocks.length, live)
+    p.holders.forEach((h, j) => { take(h, s.blocks[j].size) })
+    return { blocks: s.blocks.map(b => b.cid.toString()), sizes: s.blocks.map(b => b.size), holders: p.holders, k: s.k }
+  })
+  const nodes = layout.nodes.map(n => {
+    const copies = placeReplicas(n.cid.bytes, NODE_COPIES, withRoom(n.size))
+    for (const h of copies) take(h, n.size)
+    return { cid: n.cid.toString(), size: n.size, holders: copies }
+  })
+  return { root: root.toString(), stripes, nodes, lease: 0, expires: 0 }
+}
+
+/**
+ * Moves the blocks of `gone` holders to the closest holders with room that the stripe does
+ * not use yet (the others keep theirs), in place in the record; returns the new holders'
+ * blocks to ask them for. A block no holder can take keeps its old holder and is not asked.
+ */
+export function moveFrom (root: CID, record: SpreadRecord, gone: Set<string>, holders: OfferingHolder[], free: Map<string, number>): Map<string, { cids: string[], sizes: number[] }> {
+  const moved = new Map<string, { cids: string[], sizes: number[] }>()
+  const give = (holder: string, cid: string, size: number): void => {
+    const m = moved.get(holder) ?? { cids: [], sizes: [] }
+    m.cids.push(cid)
+    m.sizes.push(size)
+    moved.set(holder, m)
+    free.set(holder, (free.get(holder) ?? 0) - size)
+  }
+  const live = (size: number): OfferingHolder[] => holders.filter(h => !gone.has(h.id) && (free.get(h.id) ?? 0) >= size)
+  record.stripes.forEach((s, i) => {
+    if (!s.holders.some(h => gone.has(h))) return
+    const candidates = live(Math.max(...s.sizes))
+    if (candidates.length === 0) return
+    const p = refillStripe(stripeKey(root.bytes, i), s.holders.map(h => gone.has(h) ? null : h), candidates)
+    p.holders.forEach((h, j) => {
+      if (h === s.holders[j]) return
+      s.holders[j] = h
+      give(h, s.blocks[j], s.sizes[j])
+    })
+  })
+  for (const n of record.nodes) {
+    if (!n.holders.some(h => gone.has(h))) continue
+    const keep = n.holders.filter(h => !gone.has(h))
+    const extra = placeReplicas(CID.parse(n.cid).bytes, NODE_COPIES + keep.length, live(n.size)).filter(h => !keep.includes(h)).slice(0, NODE_COPIES - keep.length)
+    for (const h of extra) give(h, n.cid, n.size)
+    n.holders = [...keep, ...extra]
+  }
+  return moved
+}

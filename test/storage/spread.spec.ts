@@ -1,0 +1,221 @@
+// Spreading over real nodes on loopback (each with its own repo, libp2p host, DHT and
+// LevelDB): offers, placement on k + m distinct holders, a refusal past an offer, fetch by
+// CID alone after the owner and m holders of every stripe are gone, status and repair, and
+// a lease that is not renewed going at gc.
+import { join } from 'node:path'
+import { expect } from 'chai'
+import { CID } from 'multiformats/cid'
+import { PeerLinkNode } from '../../src/node/peerlink.js'
+import { initRepo } from '../../src/repo/repo.js'
+import { fileLayout } from '../../src/storage/layout.js'
+import { spreadFile } from '../../src/storage/spread.js'
+import { ask, StorageMessage } from '../../src/storage/wire.js'
+import { ProtocolError } from '../../src/errors.js'
+import { bootstrapFrom, randomFile, waitForRoutingTables, waitUntil } from '../helpers/network.js'
+import { collect, tempDir } from '../helpers/repo.js'
+
+const CHUNK = 64 * 1024
+const K = 4
+const M = 2
+
+async function startPeer (repo: string, bootstrap: string[], offer: number, repairInterval = 0): Promise<PeerLinkNode> {
+  await initRepo(repo, (c) => {
+    c.network.listen = ['/ip4/127.0.0.1/tcp/0']
+    c.network.bootstrap = bootstrap
+    c.api.address = '127.0.0.1:0'
+    c.import = { ...c.import, chunkSize: CHUNK, k: K, m: M }
+    c.storage.offer = offer
+    c.storage.repairInterval = repairInterval
+  })
+  return await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false } })
+}
+
+describe('storage: spreading over peers', function () {
+  this.timeout(180_000)
+  let dir: { path: string, cleanup: () => Promise<void> }
+  const nodes: PeerLinkNode[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async n => await n.stop().catch(() => {})))
+    await dir?.cleanup()
+  })
+
+  /** An owner (offering nothing) and `holders` peers offering `offer` bytes each (or offer[i]). */
+  async function network (holders: number, offer: number | number[], repairInterval = 0): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
+    dir = await tempDir('peerlink-spread-')
+    const owner = await startPeer(join(dir.path, 'owner'), [], 0, repairInterval)
+    nodes.push(owner)
+    const boot = bootstrapFrom([owner])
+    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer)))
+    nodes.push(...list)
+    await waitForRoutingTables(nodes, Math.min(3, holders), 20_000)
+    // Each holder's offer record reaches the DHT once its table has peers (retried until then).
+    await waitUntil(async () => (await owner.network.storage.owner.findHolders() ?? []).length === holders, 30_000, 'every holder\'s offer found', 250)
+    return { owner, holders: list }
+  }
+
+  it('places every stripe on k + m distinct holders, each block verified and stored once, and the holders provide the root', async () => {
+    const { owner, holders } = await network(8, 64 * 1024 * 1024)
+    const file = await randomFile(dir.path, 'file.bin', 20 * CHUNK + 1000)
+    const added = await owner.add(file.path)
+    const r = await owner.spread(added.cid)
+    expect(r.refused, JSON.stringify(r.refused)).to.deep.equal([])
+    expect(r.shards).to.equal(K + M)
+    expect(r.distinct).to.equal(K + M)
+    expect(r.stripes).to.have.length(6)
+    for (const s of r.stripes) expect(new Set(s.holders).size).to.equal(s.holders.length)
+    expect(r.stripes.slice(0, 5).every(s => s.holders.length === K + M)).to.equal(true)
+    for (const n of r.nodes) expect(n.holders).to.have.length(3)
+    // Each block sent once: the stripes' blocks, and three copies of each DAG node.
+    const layout = await fileLayout(owner.blockstore, added.cid)
+    const blockBytes = layout.stripes.flatMap(s => s.blocks).reduce((a, b) => a + b.size, 0)
+    expect(r.bytesSent).to.equal(blockBytes + 3 * layout.nodes.reduce((a, n) => a + n.size, 0))
+    const status = await owner.spreadStatus(added.cid)
+    expect(status.health).to.equal('healthy')
+    const byId = new Map(holders.map(h => [h.network.peerId.toString(), h]))
+    for (const s of r.stripes) {
+      for (const h of s.holders) expect(byId.has(h)).to.equal(true)
+    }
+    const providers = await holders[0].network.findProviders(CID.parse(added.cid.toString()), { limit: 20 })
+    expect(providers.length).to.be.greaterThan(1)
+  })
+
+  it('survives the owner and m holders of every stripe gone (a fresh node fetches by CID alone), and the owner back repairs it to k + m distinct live holders', async () => {
+    const { owner, holders } = await network(11, 64 * 1024 * 1024, 500)
+    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
+    const added = await owner.add(file.path)
+    const r = await owner.spread(added.cid)
+    expect(r.distinct).to.equal(K + M)
+
+    // As many holders as can go with each stripe losing at most m blocks and each DAG node keeping a copy.
+    const lost = new Map<number, number>()
+    const nodeCopies = new Map(r.nodes.map(n => [n.cid, n.holders.length]))
+    const killed: string[] = []
+    for (const h of holders.map(x => x.network.peerId.toString())) {
+      const stripesHit = r.stripes.filter(s => s.holders.includes(h))
+      const nodesHit = r.nodes.filter(n => n.holders.includes(h))
+      if (stripesHit.some(s => (lost.get(s.index) ?? 0) + 1 > M) || nodesHit.some(n => (nodeCopies.get(n.cid) ?? 0) <= 1)) continue
+      for (const s of stripesHit) lost.set(s.index, (lost.get(s.index) ?? 0) + 1)
+      for (const n of nodesHit) nodeCopies.set(n.cid, (nodeCopies.get(n.cid) ?? 0) - 1)
+      killed.push(h)
+    }
+    expect([...lost.values()].some(n => n === M), 'some stripe lost m holders').to.equal(true)
+    const ownerRepo = owner.repoPath
+    await owner.stop()
+    const survivors = holders.filter(h => !killed.includes(h.network.peerId.toString()))
+    for (const h of holders) if (killed.includes(h.network.peerId.toString())) await h.stop()
+
+    const fresh = await startPeer(join(dir.path, 'fresh'), bootstrapFrom(survivors), 0)
+    nodes.push(fresh)
+    await waitForRoutingTables([fresh], 2, 20_000)
+    const got = await fresh.fetch(added.cid.toString(), { output: join(dir.path, 'fetched.bin') })
+    expect(got.size).to.equal(file.bytes.length)
+    expect(await collect(fresh.cat(added.cid))).to.deep.equal(file.bytes)
+
+    // The owner back: its repair rounds move the lost holders' blocks to live ones.
+    const back = await PeerLinkNode.open(ownerRepo, { network: true, networkInit: { persistDht: false } })
+    nodes.push(back)
+    await back.network.connect(survivors[0].network.addresses()[0].toString())
+    await waitForRoutingTables([back], 2, 20_000)
+    await waitUntil(async () => (await back.spreadStatus(added.cid)).health === 'healthy', 60_000, 'the file healthy again', 500)
+    const status = await back.spreadStatus(added.cid)
+    for (const s of status.stripes) {
+      expect(s.live).to.equal(s.shards)
+      expect(s.distinct).to.equal(s.shards)
+      for (const h of s.holders) expect(killed).to.not.include(h.peer)
+    }
+    await waitUntil(async () => (await back.spreadStatus(added.cid)).repairs.length > 0, 30_000, 'the repair recorded')
+    const repairs = (await back.spreadStatus(added.cid)).repairs
+    expect(repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
+  })
+
+  it('a holder past its offer refuses with the reason, and the owner places its blocks on the next closest holders', async () => {
+    const big = 64 * 1024 * 1024
+    const { owner, holders } = await network(8, [100 * 1024, big, big, big, big, big, big, big])
+    const added = await owner.add((await randomFile(dir.path, 'file.bin', 32 * CHUNK)).path)
+    const storage = owner.network.storage
+    const small = holders[0].network.peerId.toString()
+    const refused = await storage.owner.hold(small, added.cid, [{ cid: added.cid.toString(), size: 1024 * 1024 }], Date.now() + 60_000)
+    expect(refused).to.deep.equal({ ok: false, reason: 'this node offers 102400 bytes to others, holds 0 and this lease needs 1048576 more' })
+
+    // Offers as the owner saw them before the small holder filled up: it refuses, and its blocks go elsewhere.
+    const stale = (await storage.owner.findHolders()).map(h => h.id === small ? { ...h, free: 1024 ** 4 } : h)
+    const layout = await fileLayout(owner.blockstore, added.cid)
+    const { record, refused: why } = await spreadFile(storage.owner, added.cid, layout, stale, { lease: 60_000 })
+    expect(why.map(w => w.holder)).to.deep.equal([small])
+    expect(why[0].reason).to.match(/^this node offers 102400 bytes to others, holds 0 and this lease needs \d+ more$/)
+    for (const st of record.stripes) {
+      expect(st.holders).to.not.include(small)
+      expect(new Set(st.holders).size).to.equal(K + M)
+    }
+    for (const n of record.nodes) expect(n.holders).to.not.include(small)
+    expect(holders[0].network.storage.holder.free()).to.equal(100 * 1024)
+  })
+
+  it('keeps leased blocks through gc until the lease ends unrenewed, then gc takes them; rm releases a lease at once', async () => {
+    const { owner, holders } = await network(6, 64 * 1024 * 1024)
+    const a = await owner.add((await randomFile(dir.path, 'a.bin', 4 * CHUNK)).path)
+    const b = await owner.add((await randomFile(dir.path, 'b.bin', 4 * CHUNK)).path)
+    await owner.spread(b.cid)
+    // A term long enough to outlast the spread and the first gc on a loaded machine.
+    const spreadA = await owner.spread(a.cid, { lease: 10_000 })
+    const holderOf = (id: string): PeerLinkNode => holders.find(h => h.network.peerId.toString() === id) as PeerLinkNode
+    const h = holderOf(spreadA.stripes[0].holders[0])
+    const block = CID.parse((await fileLayout(owner.blockstore, a.cid)).stripes[0].blocks[0].cid.toString())
+    await h.gc()
+    expect(Date.now()).to.be.lessThan(spreadA.expires)
+    expect(await h.blockstore.has(block)).to.equal(true)
+    await waitUntil(() => Date.now() > spreadA.expires, 20_000, 'the lease to run out')
+    const gc = await h.gc()
+    expect(gc.removedBlocks).to.be.greaterThan(0)
+    expect(await h.blockstore.has(block)).to.equal(false)
+
+    await owner.rm(b.cid)
+    for (const x of holders) {
+      await x.gc()
+      expect(await x.blockstore.has(CID.parse(b.cid.toString()))).to.equal(false)
+    }
+  })
+
+  it('the owner daemon renews the leases of what it still pins, so they outlive their first term', async () => {
+    const { owner, holders } = await network(6, 64 * 1024 * 1024, 300)
+    const added = await owner.add((await randomFile(dir.path, 'a.bin', 4 * CHUNK)).path)
+    // Renewed at half the term: 4 s of slack for a loaded machine.
+    const r = await owner.spread(added.cid, { lease: 8000 })
+    const h = holders.find(x => x.network.peerId.toString() === r.stripes[0].holders[0]) as PeerLinkNode
+    const block = CID.parse((await fileLayout(owner.blockstore, added.cid)).stripes[0].blocks[0].cid.toString())
+    await waitUntil(() => Date.now() > r.expires + 500, 20_000, 'the first term to pass')
+    await h.gc()
+    expect(await h.blockstore.has(block)).to.equal(true)
+    const lease = h.network.storage.holder
+    expect(lease.free()).to.be.lessThan(64 * 1024 * 1024)
+    expect((await owner.spreadStatus(added.cid)).expires).to.be.greaterThan(r.expires)
+  })
+
+  it('refuses a malformed storage request with a clear reason, and an oversized one at the stream', async () => {
+    const { owner, holders } = await network(1, 1024 * 1024)
+    const added = await owner.add((await randomFile(dir.path, 'file.bin', 1000)).path)
+    const peer = holders[0].network.peerId
+    const T = StorageMessage.Type
+    const hold = async (fields: Partial<{ cids: Uint8Array[], bytes: bigint, expires: bigint, type: StorageMessage.Type }>): Promise<string> => {
+      const answer = await ask(owner.network.host, peer, { type: T.HOLD, root: added.cid.bytes, cids: [added.cid.bytes], bytes: 1000n, expires: BigInt(Date.now() + 60_000), ...fields }, { timeout: 10_000 })
+      expect(answer.type).to.equal(T.REFUSED)
+      return answer.reason
+    }
+    expect(await hold({ cids: [] })).to.equal('a HOLD names no blocks')
+    expect(await hold({ expires: 1000n })).to.equal('a lease ends between now and 365 days from now, not at 1000')
+    expect(await hold({ bytes: 3n * 1024n * 1024n })).to.equal('1 blocks cannot hold 3145728 bytes')
+    expect(await hold({ cids: [new Uint8Array([1, 2, 3])] })).to.match(/^block 0 is not a CID: /)
+    expect(await hold({ type: T.OFFER })).to.equal('OFFER is not a storage request')
+    const flood = Array.from({ length: 5000 }, () => added.cid.bytes)
+    try {
+      await ask(owner.network.host, peer, { type: T.HAS, root: added.cid.bytes, cids: flood }, { timeout: 10_000 })
+      expect.fail('answered')
+    } catch (err) {
+      // The holder resets the stream at the decoder's bound, answering nothing.
+      expect(err).to.be.instanceOf(ProtocolError)
+      expect((err as Error).message).to.equal('the stream ended before its storage message')
+    }
+    // Nothing was leased by any of it.
+    expect(holders[0].network.storage.holder.free()).to.equal(1024 * 1024)
+  })
+})
