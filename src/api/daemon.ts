@@ -5,6 +5,7 @@
 import { rm } from 'node:fs/promises'
 import pino, { type Logger } from 'pino'
 import { DaemonStoppingError, InvalidArgumentError } from '../errors.js'
+import { reclaimAfterLoad } from '../node/heap.js'
 import { PeerLinkNode } from '../node/peerlink.js'
 import { readToken, repoPaths, writeWhole, type NetworkConfig } from '../repo/repo.js'
 import { GATEWAY_OFF } from '../repo/config.js'
@@ -58,10 +59,13 @@ export async function startDaemon (repo: string, options: DaemonOptions = {}): P
   // Written whole under another name and renamed: a reader never sees half a file.
   await writeWhole(repoPaths(repo).api, JSON.stringify(info, null, 2) + '\n', 'replace')
   log.info({ peerId: info.peerId, api: info.address, gateway: info.gateway, listen: info.addresses }, 'daemon started')
+  const served = node.network.server.stats
+  const stopReclaim = reclaimAfterLoad(() => `${served.streams} ${served.bytesSent} ${served.openStreams}`)
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       log.info('daemon stopping')
+      stopReclaim()
       shutdown.abort(new DaemonStoppingError())
       await rm(repoPaths(repo).api, { force: true })
       await api.close()

@@ -9,7 +9,10 @@
 // The rate is a share of the node's: NODE_WORK_RATE split among the peers with streams
 // open, never above PEER_WORK_RATE (one honest fetcher at full speed stays under it) and
 // never below MIN_PEER_WORK_RATE (a newcomer always gets a slice). More identities get
-// thinner slices of the same pie, not more pie.
+// thinner slices of the same pie, not more pie. Peers penalised for flooding count as one
+// peer together and share one slice: a flood from N identities costs the node one slice
+// of work however large N is (with a slice each, 16 of them took most of a 2-core node's
+// CPU from an honest fetch, bench:abuse), and the peers that behave keep theirs.
 import type { Clock } from './clock.js'
 
 const MiB = 1024 * 1024
@@ -49,7 +52,7 @@ export const CID_LOOKUP_COST = 64 * 1024
 /** Peers remembered at most; those whose buckets have refilled are forgotten first. */
 const MAX_TRACKED_PEERS = 4096
 
-interface Bucket { tokens: number, at: number, lastFlood: number }
+interface Bucket { tokens: number, at: number, lastFlood: number, flooded: boolean }
 
 export interface Charge {
   /** Milliseconds the request waits before it is served (0 when within budget). */
@@ -61,16 +64,21 @@ export interface Charge {
 export class WorkBudget {
   private readonly buckets = new Map<string, Bucket>()
   private readonly options: BudgetOptions
+  /** Buckets of peers penalised for flooding. */
+  private flooders = 0
 
   /** `activePeers` counts the peers sharing the node's rate now (at least 1 is assumed). */
   constructor (private readonly activePeers: () => number, private readonly clock: Pick<Clock, 'now'>, options: Partial<BudgetOptions> = {}) {
     this.options = { ...DEFAULT_BUDGET, ...options }
   }
 
-  /** Work per second each peer gets now. */
-  rate (): number {
+  /** Work per second each peer gets now; `flooder`: a peer penalised for flooding. */
+  rate (flooder = false): number {
     const { nodeRate, peerRate, minRate } = this.options
-    return Math.min(peerRate, Math.max(minRate, nodeRate / Math.max(1, this.activePeers())))
+    const m = this.flooders
+    const sharing = Math.max(1, this.activePeers() - m + (m > 0 ? 1 : 0))
+    const slice = Math.min(peerRate, Math.max(minRate, nodeRate / sharing))
+    return flooder && m > 0 ? slice / m : slice
   }
 
   /**
@@ -81,35 +89,42 @@ export class WorkBudget {
   charge (peer: string, cost: number, mayFlood = true): Charge {
     const b = this.refill(peer)
     b.tokens -= cost
-    const rate = this.rate()
     const now = this.clock.now()
-    const floodDebt = this.options.floodDebtSeconds * rate
+    const floodDebt = this.options.floodDebtSeconds * this.rate(b.flooded)
     let flood = false
     if (mayFlood && -b.tokens > floodDebt && now - b.lastFlood >= this.options.floodDebtSeconds * 1000) {
       b.lastFlood = now
       flood = true
+      if (!b.flooded) this.flooders++
+      b.flooded = true
     }
-    return { wait: this.waitOf(b, rate), flood }
+    return { wait: this.waitOf(b, this.rate(b.flooded)), flood }
   }
 
   /** How long a peer's next request waits before it is served. */
   delay (peer: string): number {
     const b = this.buckets.get(peer)
     if (b === undefined) return 0
-    return this.waitOf(this.refill(peer), this.rate())
+    const r = this.refill(peer)
+    return this.waitOf(r, this.rate(r.flooded))
   }
 
   /** Forgets a peer that asks nothing more, unless it still owes work (it is kept, so new streams do not clear its debt). */
   release (peer: string): void {
     const b = this.buckets.get(peer)
-    if (b !== undefined && this.refill(peer).tokens >= this.burst()) this.buckets.delete(peer)
+    if (b !== undefined && this.refill(peer).tokens >= this.burst(b.flooded)) this.forget(peer)
   }
 
   /** Peers with a bucket (for tests and stats). */
   get tracked (): number { return this.buckets.size }
 
-  private burst (): number {
-    return this.options.burstSeconds * this.rate()
+  private burst (flooder = false): number {
+    return this.options.burstSeconds * this.rate(flooder)
+  }
+
+  private forget (peer: string): void {
+    if (this.buckets.get(peer)?.flooded === true) this.flooders--
+    this.buckets.delete(peer)
   }
 
   private waitOf (b: Bucket, rate: number): number {
@@ -121,11 +136,11 @@ export class WorkBudget {
     let b = this.buckets.get(peer)
     if (b === undefined) {
       if (this.buckets.size >= MAX_TRACKED_PEERS) this.sweep()
-      b = { tokens: this.burst(), at: now, lastFlood: now - this.options.floodDebtSeconds * 1000 }
+      b = { tokens: this.burst(), at: now, lastFlood: now - this.options.floodDebtSeconds * 1000, flooded: false }
       this.buckets.set(peer, b)
       return b
     }
-    b.tokens = Math.min(this.burst(), b.tokens + (now - b.at) / 1000 * this.rate())
+    b.tokens = Math.min(this.burst(b.flooded), b.tokens + (now - b.at) / 1000 * this.rate(b.flooded))
     b.at = now
     return b
   }
@@ -135,7 +150,7 @@ export class WorkBudget {
     for (const key of [...this.buckets.keys()]) this.release(key)
     for (const key of this.buckets.keys()) {
       if (this.buckets.size <= MAX_TRACKED_PEERS * 3 / 4) break
-      this.buckets.delete(key)
+      this.forget(key)
     }
   }
 }

@@ -16,6 +16,7 @@ import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
+import type { InboundGate } from './gate.js'
 import { noiseCrypto } from './noise-crypto.js'
 
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
@@ -81,6 +82,8 @@ export interface HostOptions {
    * banned peer that dials again costs a handshake, not a connection and its streams.
    */
   refusePeer?: (peer: PeerId) => boolean
+  /** Refuses, before their handshake, redials from addresses that present banned identities. */
+  gate?: InboundGate
 }
 
 export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
@@ -103,7 +106,12 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
       allow: n.allow
     },
     connectionGater: {
-      denyInboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true,
+      denyInboundConnection: (maConn) => options.gate?.refuses(maConn.remoteAddr) === true,
+      denyInboundEncryptedConnection: (peer, maConn) => {
+        if (options.refusePeer?.(peer) !== true) return false
+        options.gate?.strike(maConn.remoteAddr)
+        return true
+      },
       denyOutboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true
     },
     services: {

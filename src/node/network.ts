@@ -17,6 +17,7 @@ import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
 import type { NetworkConfig } from '../repo/repo.js'
 import { fetchRoot, NetworkSource, type FetchComponents, type FetchOptions, type FetchResult, type NetworkSourceOptions } from './fetch.js'
+import { InboundGate } from './gate.js'
 import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
 import { NodeMetrics } from './metrics.js'
@@ -107,7 +108,9 @@ export class PeerLinkNetwork {
     /** Whether this node sends provider records (NetworkInit's `announce`). */
     readonly announces: boolean,
     /** Present when NetworkInit's `metrics` was set. */
-    readonly metrics: NodeMetrics | undefined
+    readonly metrics: NodeMetrics | undefined,
+    /** Refuses redials of banned identities' addresses before their handshake (gate.ts). */
+    readonly gate: InboundGate
   ) {}
 
   static async start (init: NetworkInit): Promise<PeerLinkNetwork> {
@@ -120,6 +123,7 @@ export class PeerLinkNetwork {
     const validity = init.provideValidity ?? PROVIDE_VALIDITY
     const registry = init.metrics === true ? new Registry() : undefined
     const penalties = new PeerPenalties()
+    const gate = new InboundGate()
     let host: PeerLinkHost
     try {
       host = await createHost({
@@ -130,7 +134,8 @@ export class PeerLinkNetwork {
         recordCleanupInterval: init.recordCleanupInterval ?? RECORD_CLEANUP_INTERVAL,
         monitorConnections: init.monitorConnections,
         metrics: registry,
-        refusePeer: (peer) => penalties.isBanned(peer)
+        refusePeer: (peer) => penalties.isBanned(peer),
+        gate
       })
     } catch (err) {
       await datastore?.close()
@@ -165,7 +170,7 @@ export class PeerLinkNetwork {
         usage: async () => await init.store.usage()
       })
     const receipts = new ReceiptService({ libp2p: host, records: shares, penalise: (peer, offence, why) => { server.penalise(peer, offence, why) }, logger: host.logger })
-    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, shares, receipts, init.store, datastore, init.repo, init.announce !== false, metrics)
+    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, shares, receipts, init.store, datastore, init.repo, init.announce !== false, metrics, gate)
     await server.start()
     await receipts.start()
     if (init.storage !== undefined) {

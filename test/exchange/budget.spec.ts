@@ -62,6 +62,22 @@ describe('exchange: work budget', () => {
     expect(b.rate()).to.equal(DEFAULT_BUDGET.minRate)
   })
 
+  it('gives peers penalised for flooding one slice together, however many identities they are', () => {
+    for (const flooders of [1, 16]) {
+      const { b, clock } = budget(flooders + 1)
+      const want = 4096 * CID_LOOKUP_COST
+      for (let i = 0; i < flooders; i++) expect(b.charge(`flooder-${i}`, 16 * want).flood, `flooder-${i}`).to.equal(true)
+      // The honest peer and the flooders (as one) split the node's rate.
+      const slice = Math.min(DEFAULT_BUDGET.peerRate, DEFAULT_BUDGET.nodeRate / 2)
+      expect(b.rate(), `honest, with ${flooders} flooding`).to.equal(slice)
+      expect(b.rate(true) * flooders, `all ${flooders} flooders`).to.equal(slice)
+      // A flooder's debt is repaid at its part of the one slice: N of them wait N times longer.
+      const repay = 16 * want / (slice / flooders) * 1000
+      expect(b.delay('flooder-0')).to.be.within(repay * 0.9, repay) // less the burst it started with
+      clock.t += 1
+    }
+  })
+
   it('keeps a peer in debt when its streams close, and forgets one that owes nothing', () => {
     const { b, clock } = budget()
     b.charge('debtor', 3 * DEFAULT_BUDGET.peerRate)
