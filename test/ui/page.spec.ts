@@ -1,7 +1,8 @@
 // The web page in real Chromium against two real daemons on loopback: A's page shares a file,
 // B's page receives it by the link read from A's page and saves it; the saved bytes are the
-// file's. Also: a login code works once, and a state-changing call that carries the session
-// cookie but did not come from the page itself is refused. Screenshots of each step go to
+// file's, and A's My shares tab shows B completed within 2 s of B finishing. Also: a login
+// code works once, and a state-changing call that carries the session cookie but did not come
+// from the page itself is refused. Screenshots of each step go to
 // test/.artifacts/ui/.
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -69,7 +70,7 @@ describe('the web page (Chromium)', function () {
     const pageA = await context.newPage()
     await pageA.goto(await loginUrl(a))
     expect(new URL(pageA.url()).pathname).to.equal('/ui/')
-    await pageA.getByRole('tab', { name: 'Share' }).waitFor()
+    await pageA.getByRole('tab', { name: 'Share', exact: true }).waitFor()
     await shot(pageA, '1-a-share')
     await pageA.setInputFiles('#share-file', file.path)
     const linkBox = pageA.locator('#share-link')
@@ -84,10 +85,15 @@ describe('the web page (Chromium)', function () {
     // Strings, not functions: the tests are typed without the DOM.
     expect(await pageA.evaluate('navigator.clipboard.readText()')).to.equal(link)
 
+    // A's page watches My shares while B fetches: B shows up there, completed once B is done.
+    await pageA.getByRole('tab', { name: 'My shares' }).click()
+    await pageA.locator('#shares-live', { hasText: 'Live' }).waitFor()
+    const receiverOnA = pageA.locator('li.share', { hasText: 'holiday photos.bin' }).locator(`li.receiver[data-peer="${b.info.peerId}"]`)
+
     const pageB = await context.newPage()
     await pageB.goto(await loginUrl(b))
     // Keyboard: the arrow keys move between the tabs.
-    await pageB.getByRole('tab', { name: 'Share' }).focus()
+    await pageB.getByRole('tab', { name: 'Share', exact: true }).focus()
     await pageB.keyboard.press('ArrowRight')
     expect(await pageB.getByRole('tab', { name: 'Receive' }).getAttribute('aria-selected')).to.equal('true')
     expect(await pageB.evaluate('document.activeElement.id')).to.equal('tab-receive')
@@ -97,7 +103,12 @@ describe('the web page (Chromium)', function () {
     const save = pageB.locator('#receive-save')
     await save.waitFor()
     expect(await pageB.locator('#receive-done').textContent()).to.include('holiday photos.bin')
+    const finished = Date.now()
+    await receiverOnA.and(pageA.locator('[data-state="completed"]')).waitFor({ timeout: 2000 })
+    expect(Date.now() - finished).to.be.below(2000)
+    expect(await receiverOnA.textContent()).to.match(/completed at/)
     await shot(pageB, '4-b-received')
+    await shot(pageA, '4-a-receiver-completed')
 
     const [download] = await Promise.all([pageB.waitForEvent('download'), save.click()])
     expect(download.suggestedFilename()).to.equal('holiday photos.bin')
@@ -111,7 +122,7 @@ describe('the web page (Chromium)', function () {
     expect(await pageA.locator('#node-peer-id').textContent()).to.equal(a.info.peerId)
     await shot(pageA, '5-a-node')
     await pageA.setViewportSize({ width: 390, height: 844 })
-    await pageA.getByRole('tab', { name: 'Share' }).click()
+    await pageA.getByRole('tab', { name: 'Share', exact: true }).click()
     await shot(pageA, '6-a-phone-width')
     await pageA.close()
     await pageB.close()
@@ -147,7 +158,7 @@ describe('the web page (Chromium)', function () {
     const [a] = daemons
     const page = await context.newPage()
     await page.goto(await loginUrl(a))
-    await page.getByRole('tab', { name: 'Share' }).waitFor()
+    await page.getByRole('tab', { name: 'Share', exact: true }).waitFor()
     const origin = new URL(page.url()).origin
     // Another site's page on 127.0.0.1 (another port, another origin but the same site):
     // SameSite lets the cookie go along, so the Origin check is what refuses the call.
