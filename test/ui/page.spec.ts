@@ -128,6 +128,39 @@ describe('the web page (Chromium)', function () {
     await pageB.close()
   })
 
+  it('My shares catches up by itself after its event stream is cut, with no reload', async () => {
+    const [a] = daemons
+    const page = await context.newPage()
+    await page.goto(await loginUrl(a))
+    await page.getByRole('tab', { name: 'My shares' }).click()
+    await page.locator('#shares-live', { hasText: 'Live' }).waitFor()
+    const token = (await readFile(join(a.repo, 'api.token'), 'utf8')).trim()
+    const api = `http://${a.info.address}/api/v1`
+    // The page cannot reconnect while this holds; the daemon ends the oldest of too many
+    // streams, so 16 more cut the page's.
+    await page.route('**/api/v1/shares/events', async (route) => { await route.abort() })
+    const cutters = new AbortController()
+    const streams = await Promise.all(Array.from({ length: 16 }, async () =>
+      await fetch(`${api}/shares/events`, { headers: { authorization: `Bearer ${token}` }, signal: cutters.signal })))
+    try {
+      await page.locator('#shares-live', { hasText: 'reconnecting' }).waitFor()
+      // Shared while the page is cut off: no event reaches it, only the next stream's first list.
+      const added = await fetch(`${api}/upload?name=while-away.txt`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: 'shared while the page was cut off' })
+      expect(added.status).to.equal(200)
+      expect(await page.locator('li.share', { hasText: 'while-away.txt' }).count()).to.equal(0)
+      await page.unroute('**/api/v1/shares/events')
+      await page.locator('li.share', { hasText: 'while-away.txt' }).waitFor({ timeout: 15_000 })
+      await page.locator('#shares-live', { hasText: 'Live' }).waitFor()
+      // The shares shown before the cut are still there.
+      expect(await page.locator('li.share', { hasText: 'holiday photos.bin' }).count()).to.equal(1)
+      await shot(page, '7-a-shares-resynchronised')
+    } finally {
+      cutters.abort()
+      for (const s of streams) await s.body?.cancel().catch(() => {})
+      await page.close()
+    }
+  })
+
   it('takes a login code once: used again it is a 401 page', async () => {
     const url = await loginUrl(daemons[0])
     const first = await fetch(url, { redirect: 'manual' })
