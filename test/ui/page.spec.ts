@@ -120,6 +120,8 @@ describe('the web page (Chromium)', function () {
     await pageA.getByRole('tab', { name: 'Node' }).click()
     await pageA.locator('#node-peer-id').waitFor()
     expect(await pageA.locator('#node-peer-id').textContent()).to.equal(a.info.peerId)
+    // The sparkline of what A served: B's 5 MiB shows within a sample or two (one every 5 s).
+    await pageA.locator('#node-bandwidth figcaption', { hasText: /^Served [1-9]/ }).waitFor({ timeout: 20_000 })
     await shot(pageA, '5-a-node')
     await pageA.setViewportSize({ width: 390, height: 844 })
     await pageA.getByRole('tab', { name: 'Share', exact: true }).click()
