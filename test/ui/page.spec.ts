@@ -126,6 +126,14 @@ describe('the web page (Chromium)', function () {
     await pageA.setViewportSize({ width: 390, height: 844 })
     await pageA.getByRole('tab', { name: 'Share', exact: true }).click()
     await shot(pageA, '6-a-phone-width')
+    // At phone width nothing runs off the side, on any tab; every control has a name.
+    for (const tab of ['Share', 'Receive', 'My shares', 'Node']) {
+      await pageA.getByRole('tab', { name: tab, exact: true }).click()
+      expect(await pageA.evaluate('document.documentElement.scrollWidth'), tab).to.be.at.most(390)
+    }
+    await shot(pageA, '6-a-phone-width-node')
+    const unnamed = "[...document.querySelectorAll('input, button, progress, select, textarea')].filter(e => (e.labels?.length ?? 0) === 0 && !e.getAttribute('aria-label') && e.textContent.trim() === '').map(e => e.outerHTML)"
+    expect(await pageA.evaluate(unnamed)).to.deep.equal([])
     await pageA.close()
     await pageB.close()
   })
