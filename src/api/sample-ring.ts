@@ -10,15 +10,15 @@ export const SAMPLES = 60
 
 export class SampleRing {
   private readonly deltas: number[] = []
-  private last: number
+  /** The counter at the last sample; the first sample only sets it. */
+  private last: number | undefined
 
-  constructor (private readonly read: () => number, private readonly size = SAMPLES) {
-    this.last = read()
-  }
+  constructor (private readonly read: () => number, private readonly size = SAMPLES) {}
 
   /** Reads the counter and keeps its growth since the last sample, dropping the oldest past `size`. */
   sample (): void {
     const now = this.read()
+    if (this.last === undefined) { this.last = now; return }
     // A counter that went back (restarted) counts from zero.
     this.deltas.push(now >= this.last ? now - this.last : now)
     this.last = now

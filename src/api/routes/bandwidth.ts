@@ -12,7 +12,9 @@ export interface BandwidthOut {
 }
 
 export async function bandwidthRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
-  const sent = new SampleRing(() => node.network.server.stats.bytesSent)
+  // A node without a network (the API's tests run one) has served nothing.
+  const sent = new SampleRing(() => node.online ? node.network.server.stats.bytesSent : 0)
+  sent.sample()
   const timer = setInterval(() => { sent.sample() }, SAMPLE_INTERVAL)
   timer.unref()
   app.addHook('onClose', async () => { clearInterval(timer) })
