@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { PeerLinkNode } from '../node/peerlink.js'
 import { handleApiError, handleNoRoute } from './error-handler.js'
 import { addCallSignal, bearerAuth } from './hooks.js'
+import { bandwidthRoutes } from './routes/bandwidth.js'
 import { fileRoutes } from './routes/files.js'
 import { storageRoutes } from './routes/storage.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -65,6 +66,7 @@ export async function startApi (o: ApiServerOptions): Promise<ApiServer> {
   await app.register(repoRoutes, deps)
   await app.register(shareRoutes, deps)
   await app.register(storageRoutes, deps)
+  await app.register(bandwidthRoutes, deps)
   await app.register(uploadRoutes, { ...deps, limit: o.uploadLimit ?? DEFAULT_UPLOAD_LIMIT })
   await app.register(uiRoutes, { node: o.node, sessions })
   await app.register(metricsRoutes, { ...deps, prefix: '' })

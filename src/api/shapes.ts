@@ -29,6 +29,8 @@ export interface StatusOut {
   dhtPeers: number
   usage: { bytes: number, blocks: number }
   quota: number
+  /** Bytes offered to others' spread files (storage.offer; 0: none). */
+  offer: number
 }
 /** Every failure's body: the error's stable name and code, and the exit status the CLI ends with. */
 export interface ErrorBody { error: string, code: string, message: string, exitCode: number }

@@ -1,6 +1,7 @@
 // The node's network side, started on top of an open repo: the libp2p host, the exchange
 // server, content routing and the reprovider. Start order: host, server, reprovider; stop in
 // reverse, so no stream is served from a closed blockstore.
+import { join } from 'node:path'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
@@ -12,6 +13,7 @@ import { PeerPenalties } from '../exchange/penalties.js'
 import { ReceiptService } from '../exchange/receipts.js'
 import { ExchangeServer, type ExchangeServerOptions } from '../exchange/server.js'
 import { ShareRecords } from '../exchange/share-records.js'
+import { SHARE_RECORDS_FILE, ShareRecordsFile } from '../exchange/share-records-file.js'
 import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
@@ -102,6 +104,7 @@ export class PeerLinkNetwork {
     /** Who fetched what from this node: its shares' receivers, from its serving and their receipts. */
     readonly shares: ShareRecords,
     private readonly receipts: ReceiptService,
+    private readonly sharesFile: ShareRecordsFile,
     private readonly store: LevelBlockstore,
     private readonly datastore: LevelDatastore | undefined,
     private readonly repo: string,
@@ -170,7 +173,10 @@ export class PeerLinkNetwork {
         usage: async () => await init.store.usage()
       })
     const receipts = new ReceiptService({ libp2p: host, records: shares, penalise: (peer, offence, why) => { server.penalise(peer, offence, why) }, logger: host.logger })
-    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, shares, receipts, init.store, datastore, init.repo, init.announce !== false, metrics, gate)
+    const sharesLog = host.logger.forComponent('peerlink:shares')
+    const sharesFile = new ShareRecordsFile(join(init.repo, SHARE_RECORDS_FILE), shares, (message) => { sharesLog.error(message) })
+    await sharesFile.start()
+    const net = new PeerLinkNetwork(penalties, host, server, routing, reprovider, shares, receipts, sharesFile, init.store, datastore, init.repo, init.announce !== false, metrics, gate)
     await server.start()
     await receipts.start()
     if (init.storage !== undefined) {
@@ -192,6 +198,7 @@ export class PeerLinkNetwork {
     // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
     await this.receipts.stop()
     await this.server.stop()
+    await this.sharesFile.stop()
     await this.host.stop()
     await this.datastore?.close()
   }

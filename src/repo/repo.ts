@@ -1,6 +1,7 @@
 // A repo: one node's directory. config.json, identity.key (the node's Ed25519 key),
 // api.token (the HTTP API's bearer token), api.json (where a running daemon listens),
-// dht/ (the DHT's datastore) and blocks/ (the LevelDB blockstore).
+// dht/ (the DHT's datastore), blocks/ (the LevelDB blockstore) and shares.json (who fetched
+// this node's shares, src/exchange/share-records-file.ts).
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'

@@ -18,7 +18,11 @@ export interface StatusOut {
   connections: Array<{ peer: string, addrs: string[] }>
   dhtPeers: number
   usage: { blocks: number, bytes: number }
+  /** The storage.offer config key (bytes offered to other peers), when the daemon has it. */
+  offer?: number
 }
+/** GET /bandwidth (src/api/routes/bandwidth.ts). */
+export interface BandwidthOut { intervalMs: number, sent: number[] }
 
 async function failure (res: Response): Promise<CallError> {
   const body = await res.json().catch(() => ({ message: `HTTP ${res.status}` })) as { message?: string }

@@ -1,4 +1,4 @@
-// The page: three tabs (Share, Receive, Node) over the daemon's API, behind the session that
+// The page: four tabs (Share, Receive, My shares, Node) over the daemon's API, behind the session that
 // `peerlink ui`'s login link opened. Without one, it says how to get one. Every tab stays
 // mounted (hidden when not shown), so a share or a fetch under way keeps going across tabs.
 import { render } from 'preact'
@@ -8,10 +8,12 @@ import { html } from './html.js'
 import { NodeInfo } from './node.js'
 import { Receive } from './receive.js'
 import { Share } from './share.js'
+import { Shares } from './shares.js'
 
 const TABS = [
   { id: 'share', label: 'Share', view: Share },
   { id: 'receive', label: 'Receive', view: Receive },
+  { id: 'shares', label: 'My shares', view: Shares },
   { id: 'node', label: 'Node', view: NodeInfo }
 ] as const
 

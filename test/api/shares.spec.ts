@@ -122,6 +122,17 @@ describe('shares: completion receipts between daemons', function () {
     expect(served[0].bytes + served[1].bytes).to.be.at.least(f.bytes.length)
   })
 
+  it('keeps its receivers across a daemon restart (shares.json in the repo)', async () => {
+    const a = daemons[0]
+    const kept = (await cliJson<ShareStatusOut[]>(a, 'shares')).filter(s => s.receivers.length > 0)
+    expect(kept.length, 'the tests above made receivers').to.be.at.least(2)
+    await stopDaemonProcess(a)
+    const again = await startDaemonProcess(a.repo)
+    daemons[0] = again
+    const after = (await cliJson<ShareStatusOut[]>(again, 'shares')).filter(s => s.receivers.length > 0)
+    expect(after).to.deep.equal(kept)
+  })
+
   it('says shares needs the daemon without one (exit 19)', async () => {
     const r = await runCli(['--repo', join(dir.path, 'none'), 'shares'], {}, 30_000)
     expect(r.code).to.equal(19)

@@ -1,5 +1,9 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { expect } from 'chai'
+import { SHARE_RECORDS_FILE, ShareRecordsFile } from '../../src/exchange/share-records-file.js'
 import { REFETCH_GAP, ShareRecords, type ShareEvent } from '../../src/exchange/share-records.js'
+import { tempDir } from '../helpers/repo.js'
 
 const receipt = { bytes: 10, blocks: 1, started: 1, completed: 2 }
 
@@ -61,5 +65,70 @@ describe('share records', () => {
     records.served('peerB', 'rootA', 7)
     expect(records.list()[0].receivers[0]).to.include({ state: 'fetching', sentBytes: 7, sentBlocks: 1 })
     expect(records.list()[0].receivers[0].receipt).to.equal(undefined)
+  })
+})
+
+describe('share records: per-peer and total bounds, restore', () => {
+  it('keeps at most maxRootsPerPeer roots of one peer and maxTotal receivers, the oldest dropped', () => {
+    const records = new ShareRecords({ maxRootsPerPeer: 3, maxTotal: 5 })
+    for (let i = 0; i < 1000; i++) records.served('greedy', `root${i}`, 1)
+    expect(records.size()).to.deep.equal({ roots: 3, receivers: 3 })
+    expect(records.list().map(s => s.root)).to.deep.equal(['root997', 'root998', 'root999'])
+    for (let i = 0; i < 1000; i++) records.served(`peer${i}`, 'rootX', 1)
+    expect(records.size()).to.deep.equal({ roots: 1, receivers: 5 })
+    expect(records.list()[0].receivers.map(r => r.peer)).to.deep.equal(['peer995', 'peer996', 'peer997', 'peer998', 'peer999'])
+  })
+
+  it('restores what list gave, within its own bounds', () => {
+    const records = new ShareRecords()
+    records.served('peerB', 'root1', 10)
+    records.served('peerC', 'root2', 20)
+    records.receipt('peerC', 'root2', receipt)
+    const copy = new ShareRecords()
+    copy.restore(records.list())
+    expect(copy.list()).to.deep.equal(records.list())
+    const small = new ShareRecords({ maxTotal: 1 })
+    small.restore(records.list())
+    expect(small.list()).to.deep.equal([records.list()[1]])
+  })
+})
+
+describe('share records file', () => {
+  let dir: { path: string, cleanup: () => Promise<void> }
+  beforeEach(async () => { dir = await tempDir('peerlink-share-records-') })
+  afterEach(async () => { await dir.cleanup() })
+
+  it('writes the records at stop and reads them back at start', async () => {
+    const path = join(dir.path, SHARE_RECORDS_FILE)
+    const records = new ShareRecords()
+    const file = new ShareRecordsFile(path, records, (m) => { throw new Error(m) })
+    await file.start()
+    records.served('peerB', 'root1', 10)
+    records.receipt('peerB', 'root1', receipt)
+    await file.stop()
+    const again = new ShareRecords()
+    await new ShareRecordsFile(path, again, (m) => { throw new Error(m) }).start()
+    expect(again.list()).to.deep.equal(records.list())
+  })
+
+  it('starts with no records, and says why, from a damaged or foreign file', async () => {
+    const path = join(dir.path, SHARE_RECORDS_FILE)
+    const bad = [
+      '{"version":1,"shares":[{"root":"r","receivers":[{"peer":"p","state":"lost"}]}]}',
+      '{"version":1,"shares":[{"root":"r","receivers":[{"peer":"p","state":"fetching","sentBytes":-1,"sentBlocks":0,"firstSent":0,"lastSent":0}]}]}',
+      '{"version":2,"shares":[]}',
+      '{"version":1,"sha'
+    ]
+    for (const text of bad) {
+      await writeFile(path, text)
+      const logged: string[] = []
+      const records = new ShareRecords()
+      const file = new ShareRecordsFile(path, records, (m) => { logged.push(m) })
+      await file.start()
+      expect(records.size(), text).to.deep.equal({ roots: 0, receivers: 0 })
+      expect(logged, text).to.have.length(1)
+      expect(logged[0]).to.include('not restored')
+      await file.stop()
+    }
   })
 })

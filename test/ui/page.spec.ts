@@ -1,7 +1,8 @@
 // The web page in real Chromium against two real daemons on loopback: A's page shares a file,
 // B's page receives it by the link read from A's page and saves it; the saved bytes are the
-// file's. Also: a login code works once, and a state-changing call that carries the session
-// cookie but did not come from the page itself is refused. Screenshots of each step go to
+// file's, and A's My shares tab shows B completed within 2 s of B finishing. Also: a login
+// code works once, and a state-changing call that carries the session cookie but did not come
+// from the page itself is refused. Screenshots of each step go to
 // test/.artifacts/ui/.
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -69,7 +70,7 @@ describe('the web page (Chromium)', function () {
     const pageA = await context.newPage()
     await pageA.goto(await loginUrl(a))
     expect(new URL(pageA.url()).pathname).to.equal('/ui/')
-    await pageA.getByRole('tab', { name: 'Share' }).waitFor()
+    await pageA.getByRole('tab', { name: 'Share', exact: true }).waitFor()
     await shot(pageA, '1-a-share')
     await pageA.setInputFiles('#share-file', file.path)
     const linkBox = pageA.locator('#share-link')
@@ -84,10 +85,15 @@ describe('the web page (Chromium)', function () {
     // Strings, not functions: the tests are typed without the DOM.
     expect(await pageA.evaluate('navigator.clipboard.readText()')).to.equal(link)
 
+    // A's page watches My shares while B fetches: B shows up there, completed once B is done.
+    await pageA.getByRole('tab', { name: 'My shares' }).click()
+    await pageA.locator('#shares-live', { hasText: 'Live' }).waitFor()
+    const receiverOnA = pageA.locator('li.share', { hasText: 'holiday photos.bin' }).locator(`li.receiver[data-peer="${b.info.peerId}"]`)
+
     const pageB = await context.newPage()
     await pageB.goto(await loginUrl(b))
     // Keyboard: the arrow keys move between the tabs.
-    await pageB.getByRole('tab', { name: 'Share' }).focus()
+    await pageB.getByRole('tab', { name: 'Share', exact: true }).focus()
     await pageB.keyboard.press('ArrowRight')
     expect(await pageB.getByRole('tab', { name: 'Receive' }).getAttribute('aria-selected')).to.equal('true')
     expect(await pageB.evaluate('document.activeElement.id')).to.equal('tab-receive')
@@ -97,7 +103,12 @@ describe('the web page (Chromium)', function () {
     const save = pageB.locator('#receive-save')
     await save.waitFor()
     expect(await pageB.locator('#receive-done').textContent()).to.include('holiday photos.bin')
+    const finished = Date.now()
+    await receiverOnA.and(pageA.locator('[data-state="completed"]')).waitFor({ timeout: 2000 })
+    expect(Date.now() - finished).to.be.below(2000)
+    expect(await receiverOnA.textContent()).to.match(/completed at/)
     await shot(pageB, '4-b-received')
+    await shot(pageA, '4-a-receiver-completed')
 
     const [download] = await Promise.all([pageB.waitForEvent('download'), save.click()])
     expect(download.suggestedFilename()).to.equal('holiday photos.bin')
@@ -109,12 +120,55 @@ describe('the web page (Chromium)', function () {
     await pageA.getByRole('tab', { name: 'Node' }).click()
     await pageA.locator('#node-peer-id').waitFor()
     expect(await pageA.locator('#node-peer-id').textContent()).to.equal(a.info.peerId)
+    // The sparkline of what A served: B's 5 MiB shows within a sample or two (one every 5 s).
+    await pageA.locator('#node-bandwidth figcaption', { hasText: /^Served [1-9]/ }).waitFor({ timeout: 20_000 })
     await shot(pageA, '5-a-node')
     await pageA.setViewportSize({ width: 390, height: 844 })
-    await pageA.getByRole('tab', { name: 'Share' }).click()
+    await pageA.getByRole('tab', { name: 'Share', exact: true }).click()
     await shot(pageA, '6-a-phone-width')
+    // At phone width nothing runs off the side, on any tab; every control has a name.
+    for (const tab of ['Share', 'Receive', 'My shares', 'Node']) {
+      await pageA.getByRole('tab', { name: tab, exact: true }).click()
+      expect(await pageA.evaluate('document.documentElement.scrollWidth'), tab).to.be.at.most(390)
+    }
+    await shot(pageA, '6-a-phone-width-node')
+    const unnamed = "[...document.querySelectorAll('input, button, progress, select, textarea')].filter(e => (e.labels?.length ?? 0) === 0 && !e.getAttribute('aria-label') && e.textContent.trim() === '').map(e => e.outerHTML)"
+    expect(await pageA.evaluate(unnamed)).to.deep.equal([])
     await pageA.close()
     await pageB.close()
+  })
+
+  it('My shares catches up by itself after its event stream is cut, with no reload', async () => {
+    const [a] = daemons
+    const page = await context.newPage()
+    await page.goto(await loginUrl(a))
+    await page.getByRole('tab', { name: 'My shares' }).click()
+    await page.locator('#shares-live', { hasText: 'Live' }).waitFor()
+    const token = (await readFile(join(a.repo, 'api.token'), 'utf8')).trim()
+    const api = `http://${a.info.address}/api/v1`
+    // The page cannot reconnect while this holds; the daemon ends the oldest of too many
+    // streams, so 16 more cut the page's.
+    await page.route('**/api/v1/shares/events', async (route) => { await route.abort() })
+    const cutters = new AbortController()
+    const streams = await Promise.all(Array.from({ length: 16 }, async () =>
+      await fetch(`${api}/shares/events`, { headers: { authorization: `Bearer ${token}` }, signal: cutters.signal })))
+    try {
+      await page.locator('#shares-live', { hasText: 'reconnecting' }).waitFor()
+      // Shared while the page is cut off: no event reaches it, only the next stream's first list.
+      const added = await fetch(`${api}/upload?name=while-away.txt`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: 'shared while the page was cut off' })
+      expect(added.status).to.equal(200)
+      expect(await page.locator('li.share', { hasText: 'while-away.txt' }).count()).to.equal(0)
+      await page.unroute('**/api/v1/shares/events')
+      await page.locator('li.share', { hasText: 'while-away.txt' }).waitFor({ timeout: 15_000 })
+      await page.locator('#shares-live', { hasText: 'Live' }).waitFor()
+      // The shares shown before the cut are still there.
+      expect(await page.locator('li.share', { hasText: 'holiday photos.bin' }).count()).to.equal(1)
+      await shot(page, '7-a-shares-resynchronised')
+    } finally {
+      cutters.abort()
+      for (const s of streams) await s.body?.cancel().catch(() => {})
+      await page.close()
+    }
   })
 
   it('takes a login code once: used again it is a 401 page', async () => {
@@ -147,7 +201,7 @@ describe('the web page (Chromium)', function () {
     const [a] = daemons
     const page = await context.newPage()
     await page.goto(await loginUrl(a))
-    await page.getByRole('tab', { name: 'Share' }).waitFor()
+    await page.getByRole('tab', { name: 'Share', exact: true }).waitFor()
     const origin = new URL(page.url()).origin
     // Another site's page on 127.0.0.1 (another port, another origin but the same site):
     // SameSite lets the cookie go along, so the Origin check is what refuses the call.

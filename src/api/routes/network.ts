@@ -22,7 +22,8 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
     connections: node.network.peers(),
     dhtPeers: dhtTableSize(node.network.host),
     usage: await node.usage(),
-    quota: node.config.storage.quota
+    quota: node.config.storage.quota,
+    offer: node.config.storage.offer
   }))
 
   app.post<{ Body: { addr: string } }>('/connect', { schema: { body: object({ addr: text }, ['addr']) } }, async (req) =>

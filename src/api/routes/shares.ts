@@ -1,6 +1,6 @@
 // This node's shares and who received them: every pinned root with its receivers (fetching,
 // or completed with the receipt they sent), and the same as server-sent events, so a page
-// sees a receiver finish as it happens. Receivers come from share-records.ts (memory only).
+// sees a receiver finish as it happens. Receivers come from share-records.ts (kept in the repo across restarts).
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { parseCid } from '../../node/cid.js'
