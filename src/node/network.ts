@@ -16,6 +16,7 @@ import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
 import type { NetworkConfig } from '../repo/repo.js'
+import { connectionInfo, type ConnectionInfo } from './reachability.js'
 import { fetchRoot, NetworkSource, type FetchComponents, type FetchOptions, type FetchResult, type NetworkSourceOptions } from './fetch.js'
 import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
@@ -125,6 +126,7 @@ export class PeerLinkNetwork {
     const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger, records: shares }, {
       maxBufferedBytes: init.network.maxBufferedBytes,
       maxStreams: init.network.maxExchangeStreams,
+      relayed: init.network.relayedTransfers,
       ...init.exchange
     })
     const routing = new Routing({
@@ -186,8 +188,8 @@ export class PeerLinkNetwork {
     return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(CODE_P2P)) })
   }
 
-  peers (): Array<{ peer: string, addrs: string[] }> {
-    return this.host.getConnections().map(c => ({ peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] }))
+  peers (): ConnectionInfo[] {
+    return this.host.getConnections().map(connectionInfo)
   }
 
   /**
@@ -311,7 +313,7 @@ export class PeerLinkNetwork {
   }
 
   private fetchComponents (): FetchComponents {
-    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
+    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, relayed: this.server.relayed, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
   }
 }
 
