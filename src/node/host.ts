@@ -95,7 +95,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     datastore: options.datastore,
     // Listening on the relay address has the relay transport reserve a slot on a relay it
     // meets, so a node behind a NAT is reachable through it (reachability.ts).
-    addresses: { listen: [...n.listen, RELAY_LISTEN] },
+    addresses: { listen: n.reserveRelay ? [...n.listen, RELAY_LISTEN] : n.listen },
     ...transports,
     transports: [...transports.transports ?? [], relayTransport()],
     peerDiscovery,

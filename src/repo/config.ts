@@ -38,6 +38,11 @@ export interface NetworkConfig {
   relayedTransfers: boolean
   /** Ask the router by UPnP to forward a port to this node. */
   upnp: boolean
+  /**
+   * Take a reservation on a relay and announce the relayed address (for a node behind a NAT).
+   * Off by default: looking for relays walks the DHT until one is found.
+   */
+  reserveRelay: boolean
 }
 
 export interface RepoConfig {
@@ -74,7 +79,8 @@ export const defaultNetworkConfig = (): NetworkConfig => ({
   relayDataLimit: 128 * 1024,
   relaySeconds: 120,
   relayedTransfers: false,
-  upnp: false
+  upnp: false,
+  reserveRelay: false
 })
 
 export function defaultConfig (): RepoConfig {
@@ -114,6 +120,7 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'network.relaySeconds': 'count',
   'network.relayedTransfers': 'boolean',
   'network.upnp': 'boolean',
+  'network.reserveRelay': 'boolean',
   'api.address': 'address',
   'api.uploadLimit': 'size',
   'gateway.address': 'address',
@@ -217,7 +224,7 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
       }
     }
   }
-  for (const key of ['mdns', 'privateAddresses', 'relay', 'relayedTransfers', 'upnp'] as const) {
+  for (const key of ['mdns', 'privateAddresses', 'relay', 'relayedTransfers', 'upnp', 'reserveRelay'] as const) {
     if (typeof n[key] !== 'boolean') bad(`network.${key} must be true or false`)
   }
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')

@@ -36,7 +36,7 @@ describe('fetching through a circuit relay', function () {
   async function relayed (relayConfig: Partial<NetworkConfig>, size: number, relayedTransfers = true): Promise<{ provider: PeerLinkNode, root: Awaited<ReturnType<PeerLinkNode['add']>>['cid'], bytes: Buffer, circuit: string }> {
     const relay = await start(`relay${nodes.length}`, { relay: true, ...relayConfig })
     const relayAddr = relay.network.addresses()[0].toString()
-    const provider = await start(`provider${nodes.length}`, { listen: [], bootstrap: [relayAddr], relayedTransfers })
+    const provider = await start(`provider${nodes.length}`, { listen: [], bootstrap: [relayAddr], reserveRelay: true, relayedTransfers })
     await waitUntil(() => provider.network.addresses().some(a => a.toString().includes('/p2p-circuit')), 20_000, 'no reservation on the relay')
     const f = await randomFile(dir.path, `file${nodes.length}.bin`, size)
     const root = (await provider.add(f.path)).cid
