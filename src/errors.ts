@@ -240,6 +240,16 @@ export class PeerUnavailableError extends PeerLinkError {
   static override readonly httpStatus = 502
 }
 
+/**
+ * A provider reachable only through a relay: the relay's limits (bytes, seconds per relayed
+ * connection) stopped the transfer, or relayed transfers are off on one side.
+ */
+export class RelayLimitError extends PeerLinkError {
+  static override readonly code = 'ERR_RELAY_LIMIT'
+  static override readonly exitCode = 17
+  static override readonly httpStatus = 502
+}
+
 /** A share ticket that cannot be read. */
 export class InvalidTicketError extends PeerLinkError {
   static override readonly code = 'ERR_INVALID_TICKET'

@@ -3,6 +3,7 @@
 import type { PeerInfo } from '@libp2p/interface'
 import type { PinInfo } from '../blockstore/blockstore.js'
 import type { AddResult } from '../node/peerlink.js'
+import type { ConnectionInfo } from '../node/reachability.js'
 
 /** Where every API route lives. */
 export const API_PREFIX = '/api/v1'
@@ -13,7 +14,8 @@ export interface AddOut { cid: string, name: string, type: 'file' | 'directory',
 export interface PinOut { cid: string, name: string, size: number, type: string, added: number, spread?: string }
 export interface ProviderOut { peer: string, addrs: string[] }
 export interface IdOut { peerId: string, addresses: string[] }
-export interface PeerOut { peer: string, addrs: string[] }
+/** A connection: its peer and address, and whether it goes through a relay (with what the relay still allows). */
+export type PeerOut = ConnectionInfo
 /**
  * A running node at a glance (`GET /status`, read by `doctor`): where it listens and what it
  * announces, its connected peers and DHT routing table, and the blockstore against the quota
@@ -24,8 +26,10 @@ export interface StatusOut {
   listen: string[]
   announced: string[]
   peers: number
-  /** The connected peers with the address of each connection. */
+  /** The connected peers with the address of each connection, direct or relayed. */
   connections: PeerOut[]
+  /** Whether peers outside can dial this node: `public`, only through a relay (`relayed`), or not (`private`). */
+  reachability: 'public' | 'relayed' | 'private'
   dhtPeers: number
   usage: { bytes: number, blocks: number }
   quota: number

@@ -59,6 +59,18 @@ export async function daemonCheck (repo: string): Promise<{ check: DoctorCheck, 
   }
 }
 
+const REACHABLE: Record<StatusOut['reachability'], string> = {
+  public: 'reachable from outside (a public address)',
+  relayed: 'reachable from outside only through a relay',
+  private: 'not reachable from outside (private addresses only, no relay)'
+}
+
+/** How many connections are direct and how many relayed. */
+function viaText (connections: StatusOut['connections']): string {
+  const relayed = connections.filter(c => c.via === 'relayed').length
+  return ` (${connections.length - relayed} direct, ${relayed} relayed)`
+}
+
 /** The lines only a running daemon can answer: addresses, peers, the DHT. */
 export function networkChecks (status: StatusOut | undefined, config: RepoConfig | undefined): DoctorCheck[] {
   if (status === undefined) {
@@ -69,8 +81,8 @@ export function networkChecks (status: StatusOut | undefined, config: RepoConfig
   return [
     status.announced.length === 0
       ? warn('addresses', `listening on ${status.listen.join(', ') || 'nothing'} but announcing no address: no peer can dial this node`)
-      : ok('addresses', `listening on ${status.listen.join(', ')}; announced ${status.announced.join(', ')}`),
-    status.peers === 0 ? warn('peers', `no peer connected: ${bootstrap}`) : ok('peers', `${status.peers} connected`),
+      : ok('addresses', `listening on ${status.listen.join(', ')}; announced ${status.announced.join(', ')}; ${REACHABLE[status.reachability]}`),
+    status.peers === 0 ? warn('peers', `no peer connected: ${bootstrap}`) : ok('peers', `${status.peers} connected${viaText(status.connections)}`),
     status.dhtPeers === 0
       ? warn('dht', 'the routing table is empty: finding providers and announcing need DHT peers')
       : ok('dht', `${status.dhtPeers} ${status.dhtPeers === 1 ? 'peer' : 'peers'} in the routing table`)

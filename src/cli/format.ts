@@ -120,9 +120,9 @@ export function providedText (r: { cid: string, ms: number }): string {
   return `provided ${r.cid} (${r.ms} ms)`
 }
 
-/** Connected peers and providers (the same shape): one line each, the peer id then its addresses. */
+/** Connected peers and providers: one line each, the peer id, its addresses, and for a connection direct or relayed. */
 export function peersText (peers: PeerOut[] | ProviderOut[]): string[] {
-  return peers.map(p => `${p.peer}  ${p.addrs.join(' ')}`)
+  return peers.map(p => `${p.peer}  ${p.addrs.join(' ')}${'via' in p ? `  ${p.via}` : ''}`)
 }
 
 export function noProvidersNote (cid: string): string {

@@ -41,6 +41,8 @@ export interface ExchangeServerOptions {
   /** The work budget's rates (default DEFAULT_BUDGET). */
   budget?: Partial<BudgetOptions>
   clock?: Pick<Clock, 'now'>
+  /** Serve over relayed (limited) connections too (config network.relayedTransfers; default off). */
+  relayed?: boolean
 }
 
 /** Buffer room a peer may hold however many share the buffer: two blocks, one read while one is sent. */
@@ -57,10 +59,13 @@ export class ExchangeServer {
   private readonly budget: WorkBudget
   readonly stats: ServerStats
   private readonly idleTimeout: number
+  /** Whether exchange streams run over relayed (limited) connections, both ways. */
+  readonly relayed: boolean
 
   constructor (private readonly components: ExchangeServerComponents, options: ExchangeServerOptions = {}) {
     this.log = components.logger.forComponent('peerlink:exchange:server')
     this.idleTimeout = options.idleTimeout ?? STREAM_IDLE_TIMEOUT
+    this.relayed = options.relayed === true
     const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES
     const shares = new ServingShares<InboundStream>({
       maxBufferedBytes,
@@ -84,7 +89,7 @@ export class ExchangeServer {
   async start (): Promise<void> {
     await this.components.libp2p.handle(EXCHANGE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, {
       maxInboundStreams: MAX_INBOUND_STREAMS,
-      runOnLimitedConnection: false
+      runOnLimitedConnection: this.relayed
     })
   }
 

@@ -12,7 +12,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import type { Block, Placement } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
-import { BlockNotFoundError } from '../errors.js'
+import { BlockNotFoundError, RelayLimitError } from '../errors.js'
 import { streamChannels } from '../exchange/channel.js'
 import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
@@ -27,6 +27,7 @@ import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
 import { drain, exportPacked } from './pack-output.js'
+import { noteRelayed, relayFailure, relayLimited, type RelayedProviders } from './reachability.js'
 import type { Ticket } from './ticket.js'
 
 /**
@@ -99,6 +100,8 @@ export interface FetchComponents {
   routing: Routing
   penalties: PeerPenalties
   store: LevelBlockstore
+  /** Open exchange streams over relayed (limited) connections (config network.relayedTransfers). */
+  relayed?: boolean
   /** Announces the fetched root (and retries later when that fails). */
   provide: (root: CID, options: { signal?: AbortSignal }) => Promise<unknown>
   /** Tells the providers, in the background, that the fetch completed (receipts.ts). */
@@ -111,15 +114,22 @@ export interface FetchComponents {
  * provider records and tickets still carry the old one) and the dial is tried once more.
  */
 async function openExchange (c: FetchComponents, peer: PeerId, options: { signal?: AbortSignal }): Promise<Stream> {
+  const dial = async (): Promise<Stream> => {
+    try {
+      return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, { ...options, runOnLimitedConnection: c.relayed === true })
+    } catch (err) {
+      throw relayLimited(err, peer, c.host.getConnections(peer), c.relayed === true)
+    }
+  }
   try {
-    return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, options)
+    return await dial()
   } catch (err) {
-    if (options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
+    if (err instanceof RelayLimitError || options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
     const known = new Set((await c.host.peerStore.get(peer).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()))
     const fresh = (await c.routing.findPeer(peer, options)).filter(a => !known.has(a.toString()))
     if (fresh.length === 0) throw err
     await c.host.peerStore.merge(peer, { multiaddrs: fresh })
-    return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, options)
+    return await dial()
   }
 }
 
@@ -236,6 +246,8 @@ export class NetworkSource implements BlockSource {
   private readonly releases: Array<() => void> = []
   private session: FetchSession | undefined
   private discovery: Discovery | undefined
+  /** Providers reached only through a relay: the limits left when a stream opened, or the refusal. */
+  private readonly relayed: RelayedProviders = new Map()
 
   constructor (private readonly c: FetchComponents, private readonly ticket: Ticket, private readonly options: NetworkSourceOptions = {}) {
     this.signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal
@@ -253,7 +265,7 @@ export class NetworkSource implements BlockSource {
     this.signal.throwIfAborted()
     const door = new VerifyingBlockstore(this.c.store)
     const session = new FetchSession(this.ticket.root, {
-      openChannel: streamChannels(this.ticket.root, async (peer, o) => await openExchange(this.c, peer, o)),
+      openChannel: streamChannels(this.ticket.root, async (peer, o) => await noteRelayed(this.relayed, this.c.host, peer, async () => await openExchange(this.c, peer, o))),
       clock: systemClock,
       sink: {
         put: async (cid, bytes, o) => {
@@ -279,7 +291,7 @@ export class NetworkSource implements BlockSource {
 
   /** The error to report for `err`: with the network asked, what the providers did (fetch-failure.ts). */
   failure (err: unknown): unknown {
-    return this.discovery === undefined ? err : fetchFailure(err, this.ticket, this.discovery, this.stats())
+    return this.discovery === undefined ? err : relayFailure(fetchFailure(err, this.ticket, this.discovery, this.stats()), this.stats(), this.relayed)
   }
 
   /** Ends the session and the lookup, and lets gc have what was fetched (unless pinned meanwhile). */

@@ -1,5 +1,5 @@
-// The libp2p host: TCP, Noise, Yamux, identify, ping and the Kademlia DHT in server mode on
-// PeerLink's own protocol. Everything that differs between one machine, a LAN and the
+// The libp2p host: TCP, Noise, Yamux, identify, ping, the Kademlia DHT in server mode on
+// PeerLink's own protocol, and circuit relay, hole punching, AutoNAT and UPnP (reachability.ts). Everything that differs between one machine, a LAN and the
 // internet (listen addresses, bootstrap peers, mDNS, private addresses, allow-list) comes
 // from the repo's network config, so one code path serves all three.
 import { noise } from '@chainsafe/libp2p-noise'
@@ -18,6 +18,7 @@ import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
 import type { InboundGate } from './gate.js'
 import { noiseCrypto } from './noise-crypto.js'
+import { reachabilityServices, RELAY_LISTEN, relayTransport } from './reachability.js'
 
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
 
@@ -91,11 +92,15 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (n.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: n.bootstrap, timeout: 100 }))
   if (n.mdns) peerDiscovery.push(mdns())
+  const transports = await transportSettings()
   return await createLibp2p({
     privateKey: options.privateKey,
     datastore: options.datastore,
-    addresses: { listen: n.listen },
-    ...await transportSettings(),
+    // Listening on the relay address has the relay transport reserve a slot on a relay it
+    // meets, so a node behind a NAT is reachable through it (reachability.ts).
+    addresses: { listen: n.reserveRelay ? [...n.listen, RELAY_LISTEN] : n.listen },
+    ...transports,
+    transports: [...transports.transports ?? [], relayTransport()],
     peerDiscovery,
     // The plugin keeps one metric of each name per process: made afresh (not preserved), each
     // node's own go to its own registry.
@@ -115,6 +120,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
       denyOutboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true
     },
     services: {
+      ...reachabilityServices(n),
       identify: identify(),
       ping: ping(),
       dht: kadDHT({

@@ -18,6 +18,7 @@ import { routingTableSize } from '../routing/kad-compat.js'
 import { Reprovider } from '../routing/reprovider.js'
 import { Routing, type FindOptions } from '../routing/routing.js'
 import type { NetworkConfig } from '../repo/repo.js'
+import { connectionInfo, type ConnectionInfo } from './reachability.js'
 import { fetchRoot, NetworkSource, type FetchComponents, type FetchOptions, type FetchResult, type NetworkSourceOptions } from './fetch.js'
 import { InboundGate } from './gate.js'
 import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
@@ -148,6 +149,7 @@ export class PeerLinkNetwork {
     const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger, records: shares }, {
       maxBufferedBytes: init.network.maxBufferedBytes,
       maxStreams: init.network.maxExchangeStreams,
+      relayed: init.network.relayedTransfers,
       ...init.exchange
     })
     const routing = new Routing({
@@ -247,8 +249,8 @@ export class PeerLinkNetwork {
     return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(CODE_P2P)), key })
   }
 
-  peers (): Array<{ peer: string, addrs: string[] }> {
-    return this.host.getConnections().map(c => ({ peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] }))
+  peers (): ConnectionInfo[] {
+    return this.host.getConnections().map(connectionInfo)
   }
 
   /**
@@ -372,7 +374,7 @@ export class PeerLinkNetwork {
   }
 
   private fetchComponents (): FetchComponents {
-    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
+    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, relayed: this.server.relayed, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
   }
 }
 

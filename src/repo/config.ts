@@ -23,6 +23,26 @@ export interface NetworkConfig {
   maxBufferedBytes: number
   /** Most inbound exchange streams from all peers together. */
   maxExchangeStreams: number
+  /** Serve as a circuit relay for peers that cannot be reached directly (src/README.md, Reachability). */
+  relay: boolean
+  /** Most peers holding a reservation on this relay at once. */
+  relayReservations: number
+  /** Most bytes one relayed connection carries (each way) before the relay closes it. */
+  relayDataLimit: number
+  /** Most seconds one relayed connection lasts before the relay closes it. */
+  relaySeconds: number
+  /**
+   * Run file transfers over relayed (limited) connections. Off: a provider reachable only
+   * through a relay is refused with a RelayLimitError saying what would help.
+   */
+  relayedTransfers: boolean
+  /** Ask the router by UPnP to forward a port to this node. */
+  upnp: boolean
+  /**
+   * Take a reservation on a relay and announce the relayed address (for a node behind a NAT).
+   * Off by default: looking for relays walks the DHT until one is found.
+   */
+  reserveRelay: boolean
 }
 
 export interface RepoConfig {
@@ -57,7 +77,14 @@ export const defaultNetworkConfig = (): NetworkConfig => ({
   allow: ['/ip4/127.0.0.0/ipcidr/8'],
   maxConnections: 300,
   maxBufferedBytes: 256 * 1024 * 1024,
-  maxExchangeStreams: 256
+  maxExchangeStreams: 256,
+  relay: false,
+  relayReservations: 15,
+  relayDataLimit: 128 * 1024,
+  relaySeconds: 120,
+  relayedTransfers: false,
+  upnp: false,
+  reserveRelay: false
 })
 
 export function defaultConfig (): RepoConfig {
@@ -92,6 +119,13 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'network.maxConnections': 'count',
   'network.maxBufferedBytes': 'size',
   'network.maxExchangeStreams': 'count',
+  'network.relay': 'boolean',
+  'network.relayReservations': 'count',
+  'network.relayDataLimit': 'size',
+  'network.relaySeconds': 'count',
+  'network.relayedTransfers': 'boolean',
+  'network.upnp': 'boolean',
+  'network.reserveRelay': 'boolean',
   'api.address': 'address',
   'api.uploadLimit': 'size',
   'gateway.address': 'address',
@@ -197,13 +231,16 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
       }
     }
   }
-  for (const key of ['mdns', 'privateAddresses'] as const) {
+  for (const key of ['mdns', 'privateAddresses', 'relay', 'relayedTransfers', 'upnp', 'reserveRelay'] as const) {
     if (typeof n[key] !== 'boolean') bad(`network.${key} must be true or false`)
   }
   if (typeof c.import.private !== 'boolean') bad('import.private must be true or false')
   if (!Number.isSafeInteger(n.maxConnections) || n.maxConnections < 1) bad('network.maxConnections must be a positive whole number')
   if (!Number.isSafeInteger(n.maxBufferedBytes) || n.maxBufferedBytes < 16 * 1024 * 1024) bad('network.maxBufferedBytes must be a whole number of bytes, at least 16 MiB (16777216)')
   if (!Number.isSafeInteger(n.maxExchangeStreams) || n.maxExchangeStreams < 1) bad('network.maxExchangeStreams must be a positive whole number')
+  for (const key of ['relayReservations', 'relayDataLimit', 'relaySeconds'] as const) {
+    if (!Number.isSafeInteger(n[key]) || n[key] < 1) bad(`network.${key} must be a positive whole number`)
+  }
   if (!isAddress(c.api.address)) bad(`api.address must be host:port, not ${JSON.stringify(c.api.address)}`)
   if (c.gateway.address !== GATEWAY_OFF && !isAddress(c.gateway.address)) bad(`gateway.address must be host:port or "${GATEWAY_OFF}", not ${JSON.stringify(c.gateway.address)}`)
   if (!Number.isSafeInteger(c.api.uploadLimit) || c.api.uploadLimit < 1) bad('api.uploadLimit must be a positive whole number of bytes')

@@ -35,8 +35,11 @@ describe('the daemon and the CLI through it', function () {
 
     const id = JSON.parse((await cli(a, 'id', '--json')).stdout) as { peerId: string }
     expect(id.peerId).to.equal(a.info.peerId)
-    const peers = JSON.parse((await cli(b, 'peers', '--json')).stdout) as Array<{ peer: string }>
+    const peers = JSON.parse((await cli(b, 'peers', '--json')).stdout) as Array<{ peer: string, via: string }>
     expect(peers.map(p => p.peer)).to.include(a.info.peerId)
+    // On loopback every connection is direct, and the node announces only private addresses.
+    expect(peers.find(p => p.peer === a.info.peerId)?.via).to.equal('direct')
+    expect((await cli(b, 'peers')).stdout).to.match(new RegExp(`${a.info.peerId} .* direct\n`))
 
     const out1 = join(dir.path, 'by-ticket.bin')
     const byTicket = await cli(b, 'fetch', entry.ticket, '-o', out1)

@@ -109,7 +109,7 @@ describe('cli doctor', function () {
       c = checksOf((await doctor(b.repo)).stdout)
       return c.dht.verdict === 'ok'
     }, 20_000, 'b has a in its DHT routing table', 250)
-    expect(c.peers).to.include({ verdict: 'ok', message: '1 connected' })
+    expect(c.peers).to.include({ verdict: 'ok', message: '1 connected (1 direct, 0 relayed)' })
     expect(c.dht).to.include({ verdict: 'ok', message: '1 peer in the routing table' })
 
     // A token that is not the one the daemon loaded: the daemon runs, its API refuses.

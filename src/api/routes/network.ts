@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { parseCid } from '../../node/cid.js'
 import { cidParams, count, countOf, object, text, type CidParams, type Count, type RouteDeps } from '../schemas.js'
 import { dhtTableSize } from '../../node/network.js'
+import { reachability } from '../../node/reachability.js'
 import { providersOut, type IdOut, type PeerOut, type StatusOut } from '../shapes.js'
 
 export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps): Promise<void> {
@@ -20,6 +21,7 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
     announced: node.network.addresses().map(a => a.toString()),
     peers: node.network.host.getPeers().length,
     connections: node.network.peers(),
+    reachability: reachability(node.network.addresses()),
     dhtPeers: dhtTableSize(node.network.host),
     usage: await node.usage(),
     quota: node.config.storage.quota,

@@ -1,0 +1,125 @@
+// Reachability: the libp2p services that get a node through NATs (circuit relay, DCUtR hole
+// punching, AutoNAT, UPnP), how a connection is told direct from relayed, whether this node is
+// reachable from outside, and the error a transfer that only a relay could carry ends with.
+// The design notes are in src/README.md, "Reachability".
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import type { Connection, PeerId } from '@libp2p/interface'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { NoProvidersError, PeerUnavailableError, RelayLimitError } from '../errors.js'
+import type { ProviderStats } from '../exchange/session.js'
+import type { NetworkConfig } from '../repo/repo.js'
+
+/** The listen address that has the relay transport reserve a slot on relays it meets. */
+export const RELAY_LISTEN = '/p2p-circuit'
+
+/** The services each node runs for reachability; the relay server and UPnP only when configured. */
+export function reachabilityServices (n: NetworkConfig): Record<string, (components: any) => unknown> {
+  const services: Record<string, (components: any) => unknown> = { autonat: autoNAT(), dcutr: dcutr() }
+  if (n.relay) {
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: n.relayReservations,
+        defaultDataLimit: BigInt(n.relayDataLimit),
+        defaultDurationLimit: n.relaySeconds * 1000
+      }
+    })
+  }
+  if (n.upnp) services.upnp = uPnPNAT()
+  return services
+}
+
+/** The relay client transport every node has, so it can dial and be dialled through a relay. */
+export function relayTransport (): ReturnType<typeof circuitRelayTransport> {
+  return circuitRelayTransport()
+}
+
+export function isRelayed (addr: Multiaddr): boolean {
+  return addr.getComponents().some(c => c.name === 'p2p-circuit')
+}
+
+/** A connection as `peers`, `doctor` and the API show it. */
+export interface ConnectionInfo {
+  peer: string
+  addrs: string[]
+  /** `relayed` when the connection goes through a relay (libp2p marks it limited), else `direct`. */
+  via: 'direct' | 'relayed'
+  /** What the relay still lets through, when relayed with limits. */
+  limits?: { bytes?: string, seconds?: number }
+}
+
+export function connectionInfo (c: Connection): ConnectionInfo {
+  const relayed = c.limits !== undefined || isRelayed(c.remoteAddr)
+  const info: ConnectionInfo = { peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()], via: relayed ? 'relayed' : 'direct' }
+  if (c.limits !== undefined) info.limits = { bytes: c.limits.bytes?.toString(), seconds: c.limits.seconds }
+  return info
+}
+
+/**
+ * Whether peers outside can dial this node: `public` when it announces an address on a
+ * public IP (AutoNAT confirmed it, or it is a listen address on one), `relayed` when it can
+ * only be reached through a relay reservation, `private` when it announces only private or
+ * loopback addresses (a LAN or one machine, or a NAT with no relay found yet).
+ */
+export function reachability (announced: Multiaddr[]): 'public' | 'relayed' | 'private' {
+  if (announced.some(a => !isRelayed(a) && isPublic(a))) return 'public'
+  if (announced.some(isRelayed)) return 'relayed'
+  return 'private'
+}
+
+function isPublic (a: Multiaddr): boolean {
+  const ip = a.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+  if (ip === undefined) return true
+  return !/^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|0\.|::1$|f[cd]|fe80)/i.test(ip)
+}
+
+const HELP = 'a relay with higher limits (network.relayDataLimit, network.relaySeconds on the relay), a direct path (a forwarded port, network.upnp), or network.relayedTransfers set true on both peers'
+
+/**
+ * The error for a failed exchange dial to a peer reached only through a relay: libp2p refuses
+ * a stream on a limited connection unless both sides allow it. Any other error passes.
+ */
+export function relayLimited (err: unknown, peer: PeerId, connections: Connection[], relayedAllowed: boolean): unknown {
+  if ((err as Error)?.name === 'AbortError' || connections.length === 0 || connections.some(c => c.limits === undefined)) return err
+  const where = relayedAllowed ? 'the relayed stream was refused (the provider does not serve over relays, or the relay closed the circuit)' : 'this node does not run transfers over relays (network.relayedTransfers is off)'
+  return new RelayLimitError(`${peer.toString()} is reachable only through a relay and ${where}; what would help: ${HELP}`, { cause: err })
+}
+
+/** The error for a transfer a relay cut off at its limits. */
+export function relayCutOff (peer: string, limits: ConnectionInfo['limits'], cause: unknown): RelayLimitError {
+  const what = [limits?.bytes !== undefined ? `${limits.bytes} bytes` : '', limits?.seconds !== undefined ? `${limits.seconds} s` : ''].filter(Boolean).join(', ')
+  return new RelayLimitError(`the relayed connection to ${peer} was closed by the relay's limits${what !== '' ? ` (${what} left when the transfer began)` : ''}; the blocks already fetched are kept, run the command again to resume; what would help: ${HELP}`, { cause })
+}
+
+/** Per provider reached only through a relay: the relay's limits when a stream opened on it, or why none could. */
+export type RelayedProviders = Map<string, ConnectionInfo['limits'] | RelayLimitError>
+
+/** Opens a provider's stream with `open`, noting in `relayed` when only a relayed connection carries it. */
+export async function noteRelayed<T> (relayed: RelayedProviders, host: { getConnections: (peer: PeerId) => Connection[] }, peer: PeerId, open: () => Promise<T>): Promise<T> {
+  try {
+    const stream = await open()
+    const connections = host.getConnections(peer)
+    if (connections.length > 0 && connections.every(c => c.limits !== undefined)) relayed.set(peer.toString(), connectionInfo(connections[0]).limits)
+    return stream
+  } catch (err) {
+    if (err instanceof RelayLimitError) relayed.set(peer.toString(), err)
+    throw err
+  }
+}
+
+/**
+ * A fetch that ended for want of providers, where one that failed was reachable only through
+ * a relay, ends with the relay's error: the relay's limits (or relayed transfers being off)
+ * are what stopped it, and the message says what would help.
+ */
+export function relayFailure (err: unknown, providers: ProviderStats[], relayed: RelayedProviders): unknown {
+  if (!(err instanceof PeerUnavailableError) && !(err instanceof NoProvidersError)) return err
+  for (const p of providers) {
+    if (p.reason === undefined || !relayed.has(p.peer)) continue
+    const r = relayed.get(p.peer)
+    return r instanceof RelayLimitError ? r : relayCutOff(p.peer, r, err)
+  }
+  return err
+}

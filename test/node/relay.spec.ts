@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'chai'
+import { RelayLimitError } from '../../src/errors.js'
+import { PeerLinkNode } from '../../src/node/peerlink.js'
+import { reachability } from '../../src/node/reachability.js'
+import type { NetworkConfig } from '../../src/repo/repo.js'
+import { initRepo } from '../../src/repo/repo.js'
+import { randomFile, waitUntil } from '../helpers/network.js'
+import { tempDir } from '../helpers/repo.js'
+
+const KiB = 1024
+
+/**
+ * A relay and a provider that listens on no address of its own (as behind a NAT: it only dials
+ * out, to the relay), so a fetcher reaches it only through the relay's circuit address.
+ */
+describe('fetching through a circuit relay', function () {
+  this.timeout(60_000)
+  let dir: { path: string, cleanup: () => Promise<void> }
+  const nodes: PeerLinkNode[] = []
+
+  async function start (name: string, network: Partial<NetworkConfig>): Promise<PeerLinkNode> {
+    const repo = join(dir.path, name)
+    await initRepo(repo, (c) => {
+      c.network = { ...c.network, listen: ['/ip4/127.0.0.1/tcp/0'], ...network }
+      c.api.address = '127.0.0.1:0'
+    })
+    const node = await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false } })
+    nodes.push(node)
+    return node
+  }
+
+  /** A relay, a provider behind it holding a file of `size` bytes, and the provider's relayed address. */
+  async function relayed (relayConfig: Partial<NetworkConfig>, size: number, relayedTransfers = true): Promise<{ provider: PeerLinkNode, root: Awaited<ReturnType<PeerLinkNode['add']>>['cid'], bytes: Buffer, circuit: string }> {
+    const relay = await start(`relay${nodes.length}`, { relay: true, ...relayConfig })
+    const relayAddr = relay.network.addresses()[0].toString()
+    const provider = await start(`provider${nodes.length}`, { listen: [], bootstrap: [relayAddr], reserveRelay: true, relayedTransfers })
+    await waitUntil(() => provider.network.addresses().some(a => a.toString().includes('/p2p-circuit')), 20_000, 'no reservation on the relay')
+    const f = await randomFile(dir.path, `file${nodes.length}.bin`, size)
+    const root = (await provider.add(f.path)).cid
+    const circuit = provider.network.addresses().find(a => a.toString().includes('/p2p-circuit'))?.toString() as string
+    return { provider, root, bytes: await readFile(f.path), circuit }
+  }
+
+  beforeEach(async () => { dir = await tempDir('peerlink-relay-') })
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async n => await n.stop().catch(() => {})))
+    await dir.cleanup()
+  })
+
+  it('announces the relay address, and a small file comes through it when relayed transfers are on', async () => {
+    const { provider, root, bytes, circuit } = await relayed({ relayDataLimit: 4 * 1024 * KiB }, 64 * KiB)
+    expect(reachability(provider.network.addresses())).to.equal('relayed')
+    const fetcher = await start('fetcher', { relayedTransfers: true })
+    await fetcher.network.connect(circuit)
+    const connection = fetcher.network.peers().find(p => p.peer === provider.network.peerId.toString())
+    expect(connection?.via).to.equal('relayed')
+    const out = join(dir.path, 'small.out')
+    await fetcher.fetch({ root, peer: provider.network.peerId, addrs: [multiaddr(circuit)] }, { output: out, findTimeout: 2000 })
+    expect((await readFile(out)).equals(bytes)).to.equal(true)
+  })
+
+  it('refuses with RelayLimitError, saying what would help, when relayed transfers are off', async () => {
+    const { provider, root, circuit } = await relayed({}, 64 * KiB, false)
+    const fetcher = await start('fetcher', {})
+    const err = await fetcher.fetch({ root, peer: provider.network.peerId, addrs: [multiaddr(circuit)] }, { output: join(dir.path, 'off.out'), findTimeout: 2000 })
+      .then(() => undefined, (e: Error) => e)
+    expect(err).to.be.instanceOf(RelayLimitError)
+    expect(err?.message).to.include('reachable only through a relay').and.include('network.relayedTransfers')
+  })
+
+  it('ends with RelayLimitError when the relay\'s data limit cuts the transfer off', async () => {
+    const { provider, root, circuit } = await relayed({ relayDataLimit: 128 * KiB }, 2 * 1024 * KiB)
+    const fetcher = await start('fetcher', { relayedTransfers: true })
+    const err = await fetcher.fetch({ root, peer: provider.network.peerId, addrs: [multiaddr(circuit)] }, { output: join(dir.path, 'cut.out'), findTimeout: 2000, requestTimeout: 5000 })
+      .then(() => undefined, (e: Error) => e)
+    expect(err).to.be.instanceOf(RelayLimitError)
+    expect(err?.message).to.include('closed by the relay\'s limits').and.include('a relay with higher limits')
+  })
+})
