@@ -105,6 +105,28 @@ describe('erasure/reed-solomon', () => {
     })
   }
 
+  it('gives the portable core\'s bytes on every SIMD core, at the row and column limits and across step, tile and thread tails', async () => {
+    // [rows, cols, length]: lengths straddle the 64/128-byte steps and the 16 KiB tiles;
+    // the threaded run splits at a 64-byte boundary that is not a 128-byte one.
+    const shapes = [[1, 1, 1], [4, 10, 16384 * 2 + 128 + 64 + 5], [5, 250, 255], [255, 1, 129], [8, 247, 127], [3, 7, 200], [4, 10, 0]]
+    const run = async (level: string, coefs: Uint8Array, inputs: Uint8Array[], rows: number, len: number, threads: number): Promise<string[]> => {
+      expect(native.setLevel(level)).to.equal(true)
+      const outputs = Array.from({ length: rows }, () => randomBytes(len)) // stale bytes must be overwritten
+      if (threads === 1) native.dotSync(coefs, inputs, outputs)
+      else await native.dot(coefs, inputs, outputs, threads)
+      return outputs.map(o => Buffer.from(o).toString('hex'))
+    }
+    const simd = native.info().available.filter(l => l !== 'portable')
+    for (const [rows, cols, len] of [...shapes, [4, 10, 2 * 65536 + 64 + 3]]) {
+      const coefs = randomBytes(rows * cols)
+      coefs[0] = 0
+      const inputs = shards(cols, len)
+      const threads = len > 65536 ? 2 : 1
+      const expected = await run('portable', coefs, inputs, rows, len, 1)
+      for (const level of simd) expect(await run(level, coefs, inputs, rows, len, threads), `${level} ${rows}x${cols} len=${len}`).to.deep.equal(expected)
+    }
+  })
+
   it('rebuilds random erasures at random k, m, and codes large stripes off-thread identically', async () => {
     for (let t = 0; t < 10; t++) {
       const k = randomInt(1, 40)
