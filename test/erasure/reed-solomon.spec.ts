@@ -164,6 +164,30 @@ describe('erasure/reed-solomon', () => {
     expect(Buffer.from(only.get(2) as Uint8Array).equals(data[2])).to.equal(true)
   })
 
+  it('writes into the caller\'s buffers when given, and refuses ones of the wrong count or length', async () => {
+    const codec = new ReedSolomonCodec(5, 3)
+    const data = shards(5, 1000)
+    const fresh = await codec.encode(data)
+    const into = Array.from({ length: 3 }, () => randomBytes(1000))
+    const parity = await codec.encode(data, { into })
+    expect(parity.every((p, i) => p === into[i] && Buffer.from(p).equals(fresh[i]))).to.equal(true)
+    const have: Array<Uint8Array | undefined> = [...data, ...fresh]
+    have[1] = have[6] = undefined
+    const rebuiltInto = [randomBytes(1000), randomBytes(1000)]
+    const rebuilt = await codec.reconstruct(have, [6, 1], { into: rebuiltInto })
+    expect(rebuilt.get(6)).to.equal(rebuiltInto[0])
+    expect(Buffer.from(rebuiltInto[0]).equals(fresh[1]) && Buffer.from(rebuiltInto[1]).equals(data[1])).to.equal(true)
+    for (const bad of [[randomBytes(1000)], [randomBytes(1000), randomBytes(1000), randomBytes(999)]]) {
+      try {
+        await codec.encode(data, { into: bad })
+        expect.fail('encode should fail')
+      } catch (err) {
+        expect((err as Error).name).to.equal('InvalidArgumentError')
+        expect((err as Error).message).to.match(/into must hold 3 Uint8Arrays of 1000 bytes/)
+      }
+    }
+  })
+
   it('refuses bad parameters and uneven shards', async () => {
     for (const [k, m] of [[0, 2], [200, 56], [1.5, 2], [3, -1]]) {
       expect(() => new ReedSolomonCodec(k, m)).to.throw(/k \+ m <= 255/)
