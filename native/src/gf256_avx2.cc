@@ -13,6 +13,7 @@ struct Avx2 {
   struct Coef { V lo, hi; };
   static constexpr size_t kWidth = 32;
   static constexpr size_t kGroup = 4;
+  static constexpr size_t kUnroll = 1;
   static V zero() { return _mm256_setzero_si256(); }
   static V load(const uint8_t *p) { return _mm256_loadu_si256(reinterpret_cast<const V *>(p)); }
   static void store(uint8_t *p, V v) { _mm256_storeu_si256(reinterpret_cast<V *>(p), v); }

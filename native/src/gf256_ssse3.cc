@@ -13,6 +13,7 @@ struct Ssse3 {
   struct Coef { V lo, hi; };
   static constexpr size_t kWidth = 16;
   static constexpr size_t kGroup = 4;
+  static constexpr size_t kUnroll = 1;
   static V zero() { return _mm_setzero_si128(); }
   static V load(const uint8_t *p) { return _mm_loadu_si128(reinterpret_cast<const V *>(p)); }
   static void store(uint8_t *p, V v) { _mm_storeu_si128(reinterpret_cast<V *>(p), v); }

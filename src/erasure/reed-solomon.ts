@@ -22,6 +22,25 @@ export interface CodingOptions {
   signal?: AbortSignal
   /** Threads for one large stripe; default 1 (stripes are usually coded side by side). */
   threads?: number
+  /**
+   * Buffers to write the results into, each one shard long: encode's m parity shards, or one
+   * per shard reconstruct rebuilds (the missing ones of `wanted`, in its order; by default
+   * every missing one, ascending). By default fresh ones; reusing them spares an allocation
+   * and fresh pages per stripe.
+   */
+  into?: Uint8Array[]
+}
+
+/**
+ * `count` result buffers of `len` bytes: the caller's (checked), or fresh ones left unzeroed,
+ * since every core writes every byte of every output before a result is returned.
+ */
+function outputBuffers (count: number, len: number, into: Uint8Array[] | undefined): Uint8Array[] {
+  if (into === undefined) return Array.from({ length: count }, () => new Uint8Array(Buffer.allocUnsafeSlow(len).buffer, 0, len))
+  if (!Array.isArray(into) || into.length !== count || into.some(b => !(b instanceof Uint8Array) || b.byteLength !== len)) {
+    throw new InvalidArgumentError(`into must hold ${count} Uint8Arrays of ${len} bytes`)
+  }
+  return into
 }
 
 export class ReedSolomonCodec {
@@ -72,7 +91,7 @@ export class ReedSolomonCodec {
   async encode (data: Uint8Array[], options: CodingOptions = {}): Promise<Uint8Array[]> {
     if (!Array.isArray(data) || data.length !== this.k) throw new InvalidArgumentError(`encode needs exactly k=${this.k} data shards`)
     const len = this.shardLength(data)
-    const parity = Array.from({ length: this.m }, () => new Uint8Array(len))
+    const parity = outputBuffers(this.m, len, options.into)
     await this.run(this.parityRows, data, parity, options)
     return parity
   }
@@ -103,7 +122,7 @@ export class ReedSolomonCodec {
     const decode = invert(sub, this.k) // chosen shards -> data shards
     const coefs = new Uint8Array(todo.length * this.k)
     todo.forEach((t, r) => coefs.set(multiply(this.row(t), decode, 1, this.k, this.k), r * this.k))
-    const outputs = todo.map(() => new Uint8Array(len))
+    const outputs = outputBuffers(todo.length, len, options.into)
     await this.run(coefs, chosen.map(i => shards[i] as Uint8Array), outputs, options)
     todo.forEach((t, r) => rebuilt.set(t, outputs[r]))
     return rebuilt

@@ -105,6 +105,28 @@ describe('erasure/reed-solomon', () => {
     })
   }
 
+  it('gives the portable core\'s bytes on every SIMD core, at the row and column limits and across step, tile and thread tails', async () => {
+    // [rows, cols, length]: lengths straddle the 64/128-byte steps and the 16 KiB tiles;
+    // the threaded run splits at a 64-byte boundary that is not a 128-byte one.
+    const shapes = [[1, 1, 1], [4, 10, 16384 * 2 + 128 + 64 + 5], [5, 250, 255], [255, 1, 129], [8, 247, 127], [3, 7, 200], [4, 10, 0]]
+    const run = async (level: string, coefs: Uint8Array, inputs: Uint8Array[], rows: number, len: number, threads: number): Promise<string[]> => {
+      expect(native.setLevel(level)).to.equal(true)
+      const outputs = Array.from({ length: rows }, () => randomBytes(len)) // stale bytes must be overwritten
+      if (threads === 1) native.dotSync(coefs, inputs, outputs)
+      else await native.dot(coefs, inputs, outputs, threads)
+      return outputs.map(o => Buffer.from(o).toString('hex'))
+    }
+    const simd = native.info().available.filter(l => l !== 'portable')
+    for (const [rows, cols, len] of [...shapes, [4, 10, 2 * 65536 + 64 + 3]]) {
+      const coefs = randomBytes(rows * cols)
+      coefs[0] = 0
+      const inputs = shards(cols, len)
+      const threads = len > 65536 ? 2 : 1
+      const expected = await run('portable', coefs, inputs, rows, len, 1)
+      for (const level of simd) expect(await run(level, coefs, inputs, rows, len, threads), `${level} ${rows}x${cols} len=${len}`).to.deep.equal(expected)
+    }
+  })
+
   it('rebuilds random erasures at random k, m, and codes large stripes off-thread identically', async () => {
     for (let t = 0; t < 10; t++) {
       const k = randomInt(1, 40)
@@ -140,6 +162,30 @@ describe('erasure/reed-solomon', () => {
     const only = await codec.reconstruct(all, [2])
     expect([...only.keys()]).to.deep.equal([2])
     expect(Buffer.from(only.get(2) as Uint8Array).equals(data[2])).to.equal(true)
+  })
+
+  it('writes into the caller\'s buffers when given, and refuses ones of the wrong count or length', async () => {
+    const codec = new ReedSolomonCodec(5, 3)
+    const data = shards(5, 1000)
+    const fresh = await codec.encode(data)
+    const into = Array.from({ length: 3 }, () => randomBytes(1000))
+    const parity = await codec.encode(data, { into })
+    expect(parity.every((p, i) => p === into[i] && Buffer.from(p).equals(fresh[i]))).to.equal(true)
+    const have: Array<Uint8Array | undefined> = [...data, ...fresh]
+    have[1] = have[6] = undefined
+    const rebuiltInto = [randomBytes(1000), randomBytes(1000)]
+    const rebuilt = await codec.reconstruct(have, [6, 1], { into: rebuiltInto })
+    expect(rebuilt.get(6)).to.equal(rebuiltInto[0])
+    expect(Buffer.from(rebuiltInto[0]).equals(fresh[1]) && Buffer.from(rebuiltInto[1]).equals(data[1])).to.equal(true)
+    for (const bad of [[randomBytes(1000)], [randomBytes(1000), randomBytes(1000), randomBytes(999)]]) {
+      try {
+        await codec.encode(data, { into: bad })
+        expect.fail('encode should fail')
+      } catch (err) {
+        expect((err as Error).name).to.equal('InvalidArgumentError')
+        expect((err as Error).message).to.match(/into must hold 3 Uint8Arrays of 1000 bytes/)
+      }
+    }
   })
 
   it('refuses bad parameters and uneven shards', async () => {
