@@ -1,19 +1,19 @@
 // The gateway's one route, GET and HEAD /ipfs/<cid or ticket>[/path]: a file (whole, or the
 // one byte range asked for), a directory's HTML listing, or with ?format=raw one stored block.
 // A file streams from node.cat, so the first bytes leave before the file has arrived and a
-// range fetches only the stripes it touches; a client that goes away aborts the read.
+// range fetches only the stripes it touches; a client that goes away aborts the read. A
+// private root is read with its key in the x-peerlink-key header, as in the API.
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidArgumentError } from '../errors.js'
 import { verifyBlock } from '../hash/index.js'
-import { parseCid } from '../node/cid.js'
+import { KEY_HEADER, parseCid } from '../node/cid.js'
 import type { StatResult } from '../node/peerlink.js'
-import { parseTarget } from '../node/ticket.js'
 import { attachment, disposition } from './content-disposition.js'
 import { loggingFailure } from './error-handler.js'
 import { directoryListing } from './gateway-listing.js'
 import { byteRange, type ByteRange } from './gateway-range.js'
-import { resumed } from './routes/files.js'
+import { resumed, targetOf } from './routes/files.js'
 import type { RouteDeps } from './schemas.js'
 
 interface GatewayQuery { download?: string, filename?: string, format?: string }
@@ -21,6 +21,8 @@ type Req = FastifyRequest<{ Params: { '*': string }, Querystring: GatewayQuery }
 
 /** A year in seconds (Kubo's figure): what a CID names never changes. */
 const IMMUTABLE = 'public, max-age=29030400, immutable'
+/** A private root's plaintext may stay in the reader's own cache, never in a shared one. */
+const IMMUTABLE_PRIVATE = 'private, max-age=29030400, immutable'
 /**
  * Served content may show itself and its own media, nothing more: no script, no form, no
  * plugin, no request to any other address. The gateway's own listing uses only inline CSS.
@@ -32,13 +34,14 @@ export async function gatewayRoutes (app: FastifyInstance, { node }: RouteDeps):
     method: ['GET', 'HEAD'],
     url: '/ipfs/*',
     handler: async (req, reply) => {
-      const target = parseTarget(req.params['*'])
+      const target = targetOf(req)
       void reply.header('x-content-type-options', 'nosniff').header('content-security-policy', CONTENT_POLICY)
       if (req.query.format === 'raw') return await rawBlock(req, reply, node.blockstore)
       if (req.query.format !== undefined) throw new InvalidArgumentError(`format must be raw or absent, not ${JSON.stringify(req.query.format)}`)
       const stat = await node.stat(target, { signal: req.callSignal })
       const etag = `"${stat.cid}"`
-      void reply.header('etag', etag).header('cache-control', IMMUTABLE)
+      void reply.header('etag', etag).header('cache-control', target.key === undefined ? IMMUTABLE : IMMUTABLE_PRIVATE)
+      if (target.key !== undefined) void reply.header('vary', KEY_HEADER)
       if (matches(req.headers['if-none-match'], etag)) return await reply.code(304).send()
       if (stat.type === 'directory') {
         const entries = await node.list(target, { signal: req.callSignal })

@@ -185,6 +185,42 @@ describe('api gateway', function () {
     expect((await bytes(r)).equals(notes)).to.equal(true)
   })
 
+  it('serves a private file, by ranges too, with its key in x-peerlink-key, and refuses it without the key or with a wrong one', async () => {
+    const secret = (await randomFile(dir.path, 'secret.bin', 700 * KiB)).bytes
+    const added = await cli(a, 'add', '--private', '--json', '--chunk-size', '64KiB', '-k', '4', '-m', '2', join(dir.path, 'secret.bin'))
+    expect(added.code, added.stderr).to.equal(0)
+    const [{ cid, ticket: link }] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string }>
+    const key = /#k=([A-Za-z0-9_-]{43})$/.exec(link)?.[1] as string
+    expect(key, link).to.be.a('string')
+    const withKey = { 'x-peerlink-key': key }
+
+    const none = await get(b, `/ipfs/${cid}`)
+    expect(none.status).to.equal(403)
+    expect(await none.text()).to.include('this root is private: fetch it with its share link')
+    expect(none.headers.get('cache-control')).to.equal(null)
+    const wrong = await get(b, `/ipfs/${cid}`, { 'x-peerlink-key': 'A'.repeat(43) })
+    expect(wrong.status).to.equal(422)
+    expect((await get(b, `/ipfs/${cid}`, { 'x-peerlink-key': 'short' })).status).to.equal(400)
+
+    const whole = await get(b, `/ipfs/${cid}`, withKey)
+    expect(whole.status, await whole.clone().text()).to.equal(200)
+    expect((await bytes(whole)).equals(secret)).to.equal(true)
+    expect(whole.headers.get('content-disposition')).to.match(/^inline; filename="secret.bin"/)
+    expect(whole.headers.get('cache-control'), 'no shared cache keeps plaintext').to.equal('private, max-age=29030400, immutable')
+    expect(whole.headers.get('vary')).to.include('x-peerlink-key')
+    const size = secret.length
+    // Inside one chunk, across a chunk and a stripe boundary, a suffix, the last byte.
+    const cases: Array<[string, number, number]> = [['bytes=10-99', 10, 99], [`bytes=${64 * KiB - 5}-${5 * 64 * KiB + 4}`, 64 * KiB - 5, 5 * 64 * KiB + 4], ['bytes=-1000', size - 1000, size - 1], [`bytes=${size - 1}-`, size - 1, size - 1]]
+    for (const [range, s, e] of cases) {
+      const r = await get(b, `/ipfs/${cid}`, { ...withKey, range })
+      expect(r.status, range).to.equal(206)
+      expect(r.headers.get('content-range'), range).to.equal(`bytes ${s}-${e}/${size}`)
+      expect((await bytes(r)).equals(secret.subarray(s, e + 1)), range).to.equal(true)
+    }
+    expect((await get(b, `/ipfs/${cid}`, { ...withKey, range: `bytes=${size}-` })).status).to.equal(416)
+    for (const d of [a, b]) expect(d.log(), 'the key in no daemon log').to.not.include(key)
+  })
+
   it('serves one verified block with ?format=raw', async () => {
     const st = JSON.parse((await cli(a, 'stat', `${root}/notes.txt`, '--json')).stdout) as { cid: string }
     const r = await get(a, `/ipfs/${st.cid}?format=raw`)

@@ -90,8 +90,8 @@ export async function fileRoutes (app: FastifyInstance, { node }: RouteDeps): Pr
     await node.list(targetOf(req), { network: network(req.query), signal: req.callSignal }))
 }
 
-/** The root the rest of the URL names, with a private root's key from its header. */
-function targetOf (req: FastifyRequest<{ Params: RefParams }>): Ticket {
+/** The root the rest of the URL names, with a private root's key from its header (API and gateway). */
+export function targetOf (req: FastifyRequest<{ Params: RefParams }>): Ticket {
   const target = parseTarget(req.params['*'])
   const key = req.headers[KEY_HEADER]
   return typeof key === 'string' ? { ...target, key: keyFromText(key) } : target
