@@ -7,7 +7,7 @@ import { expect } from 'chai'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { InvalidCidError, InvalidManifestError, InvalidTicketError, PeerLinkError } from '../../src/errors.js'
+import { InvalidArgumentError, InvalidCidError, InvalidManifestError, InvalidTicketError, PeerLinkError } from '../../src/errors.js'
 import { decodeNode, encodeNode, MAX_DIRECTORY_ENTRIES, MAX_STRIPE_SHARDS, type Node } from '../../src/files/format.js'
 import { cidOf } from '../../src/hash/index.js'
 import { parseCid } from '../../src/node/cid.js'
@@ -97,7 +97,7 @@ describe('fuzz: decoders', function () {
     })
   })
 
-  it('tickets: random and mutated tickets are parsed or refused with InvalidTicketError or InvalidCidError', () => {
+  it('tickets: random and mutated tickets (and key fragments) are parsed or refused with InvalidTicketError, InvalidCidError or a bad-key error', () => {
     const ticket = encodeTicket({
       root: rawCid,
       peer: peerIdFromString('12D3KooWLjAqS2R6cRaQBTj5FEgTF2hFZp9Jfb6EHqsz2JMrC3Ry'),
@@ -109,11 +109,15 @@ describe('fuzz: decoders', function () {
       fc.string().map(s => 'peerlink:' + s),
       fc.string({ unit: 'binary' }),
       mutated(body).map(b => new TextDecoder().decode(b)),
-      fc.constant(ticket.slice(0, ticket.length - 7))
+      fc.constant(ticket.slice(0, ticket.length - 7)),
+      fc.string().map(s => ticket + '#' + s),
+      fc.string().map(s => ticket + '#k=' + s)
     )
+    // What follows '#' is a private root's key: a bad one is an InvalidArgumentError about the key.
+    const badKey = (e: Error): boolean => e instanceof InvalidArgumentError && /key/.test(e.message)
     check(texts, text => {
       const out = refusesOrDecodes(() => parseTarget(text))
-      if (out instanceof PeerLinkError) expect(out).to.satisfy((e: Error) => e instanceof InvalidTicketError || e instanceof InvalidCidError)
+      if (out instanceof PeerLinkError) expect(out).to.satisfy((e: Error) => e instanceof InvalidTicketError || e instanceof InvalidCidError || badKey(e))
       else expect(out.addrs.length).to.be.at.most(16)
     })
   })
