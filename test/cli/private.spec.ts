@@ -1,40 +1,13 @@
 // Private shares as a user runs them: `add --private` on one daemon, the link fetched on
 // another, the CID alone refused, and no plaintext in any repo that holds the blocks.
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { expect } from 'chai'
-import { ClassicLevel } from 'classic-level'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { MARKER, markedFile, markerIn } from '../helpers/plaintext.js'
 import { tempDir } from '../helpers/repo.js'
-
-const MARKER = 'PLAINTEXT-MARKER-7f3a9c'
-
-/** Every file under `dir`, read whole. */
-async function * filesUnder (dir: string): AsyncGenerator<{ path: string, bytes: Buffer }> {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) yield * filesUnder(path)
-    else if (e.isFile()) yield { path, bytes: await readFile(path) }
-  }
-}
-
-/** Where the marker shows in a (stopped) repo: any file's bytes, or any LevelDB key or value. */
-async function markerIn (repo: string): Promise<string[]> {
-  const found: string[] = []
-  for await (const f of filesUnder(repo)) if (f.bytes.includes(MARKER)) found.push(f.path)
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(repo, 'blocks', 'index'), { keyEncoding: 'view', valueEncoding: 'view' })
-  await db.open()
-  try {
-    for await (const [k, v] of db.iterator()) {
-      if (Buffer.from(k).includes(MARKER) || Buffer.from(v).includes(MARKER)) found.push(`LevelDB entry ${Buffer.from(k).toString('hex').slice(0, 16)}…`)
-    }
-  } finally {
-    await db.close()
-  }
-  return found
-}
 
 describe('cli private shares', function () {
   this.timeout(180_000)
@@ -49,11 +22,7 @@ describe('cli private shares', function () {
   it('fetches a private file by its link on another daemon; the CID alone is refused; no repo holds plaintext', async () => {
     // The marker is in the name and all through the content, so any plaintext stored shows it.
     const name = `${MARKER}.txt`
-    const parts: Buffer[] = []
-    for (let i = 0; i < 40; i++) parts.push(Buffer.from(randomBytes(15_000).toString('base64')), Buffer.from(MARKER))
-    const content = Buffer.concat(parts)
-    const file = join(dir.path, name)
-    await writeFile(file, content)
+    const { path: file, content } = await markedFile(dir.path, 40)
 
     const a = await startDaemonProcess(join(dir.path, 'a'))
     daemons.push(a)

@@ -1,9 +1,10 @@
 // `peerlink init --offer`, `add --spread`, `spread` and `status`, run as a user runs them:
-// the real CLI against real daemons on loopback.
+// the real CLI against real daemons on loopback; a private file spread leaves holders no plaintext.
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
 import { randomFile, waitUntil } from '../helpers/network.js'
+import { markedFile, markerIn } from '../helpers/plaintext.js'
 import { tempDir } from '../helpers/repo.js'
 
 describe('cli spread and status', function () {
@@ -59,12 +60,25 @@ describe('cli spread and status', function () {
     expect(unknown.code).to.equal(7)
     expect(unknown.stderr).to.match(/was not spread from this node: `peerlink spread bafkr4/)
 
+    // A private file spread: the holders store its ciphertext, and none of its plaintext.
+    const secret = await markedFile(dir.path, 12)
+    const priv = await runCli(['--repo', owner.repo, 'add', '--private', '--spread', '--json', '--chunk-size', '64KiB', '-k', '4', '-m', '2', secret.path])
+    expect(priv.code, priv.stderr).to.equal(0)
+    const [spreadPrivate] = JSON.parse(priv.stdout) as Array<{ spread: { distinct: number } }>
+    expect(spreadPrivate.spread.distinct).to.equal(6)
+
     // A holder gone: the stripes it held are degraded, the file still whole.
     const gone = holders[0]
     await stopDaemonProcess(gone)
     daemons.splice(daemons.indexOf(gone), 1)
     const degraded = JSON.parse((await runCli(['--repo', owner.repo, 'status', '--json', cid])).stdout)
     expect(degraded.health).to.equal('degraded')
+
+    for (const h of holders.slice(1)) {
+      await stopDaemonProcess(h)
+      daemons.splice(daemons.indexOf(h), 1)
+    }
+    for (const h of holders) expect(await markerIn(h.repo), h.repo).to.deep.equal([])
   })
 
   it('refuses spread and add --spread without a daemon (exit 19), before adding anything', async () => {
