@@ -27,6 +27,9 @@ export function onInterrupt (listener: () => void): () => void {
   return () => { interruptListeners.delete(listener) }
 }
 
+/** How long a command's process may linger after its node failed to stop whole. */
+const HALF_STOPPED_EXIT_MS = 2000
+
 export async function withBackend<T> (cmd: Command, fn: (b: Backend) => Promise<T>): Promise<T> {
   const backend = await openBackend(repoOf(cmd))
   // A signal interrupts the command (the local backend aborts it and waits for it to clean
@@ -41,15 +44,26 @@ export async function withBackend<T> (cmd: Command, fn: (b: Backend) => Promise<
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  let failed = false
   try {
     return await fn(backend)
   } catch (err) {
+    failed = true
     if (interrupted !== undefined) await interrupted // the command failed because it was stopped
     throw err
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
-    if (interrupted === undefined) await backend.close()
+    // A failure while closing (a full disk refusing the peer store's last write) must not hide
+    // the command's own failure, which says what went wrong and sets the exit status.
+    if (interrupted === undefined) {
+      await backend.close().catch((err: unknown) => {
+        // A node that could not stop whole may keep sockets or timers open, which would keep
+        // the process alive: the command is over, so the process ends soon whatever they hold.
+        setTimeout(() => process.exit(), HALF_STOPPED_EXIT_MS).unref()
+        if (!failed) throw err
+      })
+    }
   }
 }
 

@@ -192,17 +192,33 @@ export class PeerLinkNetwork {
     return net
   }
 
+  /**
+   * Stops every part, each even when one before it failed (a full disk can refuse the peer
+   * store's write as a protocol is unhandled): a part left running would keep the process
+   * alive. The first failure is thrown once all are stopped.
+   */
   async stop (): Promise<void> {
     clearInterval(this.waitingTimer)
     this.stopping.abort()
-    await this.reprovider.stop()
-    await this.storageSide?.stop()
-    // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
-    await this.receipts.stop()
-    await this.server.stop()
-    await this.sharesFile.stop()
-    await this.host.stop()
-    await this.datastore?.close()
+    const steps: Array<() => unknown> = [
+      () => this.reprovider.stop(),
+      () => this.storageSide?.stop(),
+      // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
+      () => this.receipts.stop(),
+      () => this.server.stop(),
+      () => this.sharesFile.stop(),
+      () => this.host.stop(),
+      () => this.datastore?.close()
+    ]
+    let first: unknown
+    for (const step of steps) {
+      try {
+        await step()
+      } catch (err) {
+        first ??= err
+      }
+    }
+    if (first !== undefined) throw first
   }
 
   get peerId (): PeerId { return this.host.peerId }
