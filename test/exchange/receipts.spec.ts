@@ -2,17 +2,15 @@
 // serving the exchange, without the receipt protocol) and receipts from a hostile peer.
 import { expect } from 'chai'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { join } from 'node:path'
 import { EXCHANGE_PROTOCOL, RECEIPT_PROTOCOL } from '../../src/exchange/constants.js'
 import { PeerPenalties } from '../../src/exchange/penalties.js'
 import { ExchangeServer } from '../../src/exchange/server.js'
 import { frame, Message, readMessages, type Outgoing } from '../../src/exchange/wire.js'
 import { decodeNode, type Manifest } from '../../src/files/format.js'
 import { importFile } from '../../src/files/importer.js'
-import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { randomFile, startNode, waitUntil } from '../helpers/network.js'
-import { tempDir, tempStore } from '../helpers/repo.js'
-import { stockNode } from '../helpers/stock.js'
+import { randomFile, waitUntil } from '../helpers/network.js'
+import { tempStore } from '../helpers/repo.js'
+import { stockNode, withStockPair } from '../helpers/stock.js'
 
 /** Opens a stream of `protocol` from `from` to `to`, sends `msg` on it and closes it. */
 async function sendOn (from: Libp2p, to: PeerId, protocol: string, msg: Outgoing): Promise<void> {
@@ -23,21 +21,10 @@ async function sendOn (from: Libp2p, to: PeerId, protocol: string, msg: Outgoing
 
 describe('receipts between real nodes', function () {
   this.timeout(60_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let peerlink: PeerLinkNode
-  let stock: Libp2p
-  beforeEach(async () => {
-    dir = await tempDir()
-    peerlink = await startNode(join(dir.path, 'peerlink'))
-    stock = await stockNode()
-  })
-  afterEach(async () => {
-    await stock.stop()
-    await peerlink.stop().catch(() => {})
-    await dir.cleanup()
-  })
+  const pair = withStockPair()
 
   it('a fetch from a provider that predates receipts completes, and costs the fetcher nothing there', async () => {
+    const { dir, peerlink, stock } = pair
     const { store, cleanup } = await tempStore()
     const penalties = new PeerPenalties()
     const server = new ExchangeServer({ libp2p: stock, blocks: store, penalties, logger: stock.logger })
@@ -69,6 +56,7 @@ describe('receipts between real nodes', function () {
   })
 
   it('takes receipts only for what it served that peer, refuses malformed ones, and stays bounded', async () => {
+    const { dir, peerlink, stock } = pair
     const f = await randomFile(dir.path, 'p.bin', 300 * 1024)
     const added = await peerlink.add(f.path, { k: 2, m: 1 })
     const root = added.cid

@@ -3,7 +3,6 @@
 // stock peer granted ("Receive window exceeded" before PeerLink followed the protocol's
 // initial window).
 import { expect } from 'chai'
-import type { Libp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -14,28 +13,16 @@ import { frame, Message, readMessages } from '../../src/exchange/wire.js'
 import { importFile } from '../../src/files/importer.js'
 import { decodeNode, type Manifest, type StripeNode } from '../../src/files/format.js'
 import { verifyBlock } from '../../src/hash/index.js'
-import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { randomFile, startNode } from '../helpers/network.js'
-import { tempDir, tempStore } from '../helpers/repo.js'
-import { stockNode } from '../helpers/stock.js'
+import { randomFile } from '../helpers/network.js'
+import { tempStore } from '../helpers/repo.js'
+import { withStockPair } from '../helpers/stock.js'
 
 describe('interop with a stock libp2p node', function () {
   this.timeout(60_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let peerlink: PeerLinkNode
-  let stock: Libp2p
-  beforeEach(async () => {
-    dir = await tempDir()
-    peerlink = await startNode(join(dir.path, 'peerlink'))
-    stock = await stockNode()
-  })
-  afterEach(async () => {
-    await stock.stop()
-    await peerlink.stop()
-    await dir.cleanup()
-  })
+  const pair = withStockPair()
 
   it('a stock node gets 1 MiB blocks from PeerLink, as the first answer on a stream', async () => {
+    const { dir, peerlink, stock } = pair
     const f = await randomFile(dir.path, 'f.bin', 3 * 1024 * 1024)
     const added = await peerlink.add(f.path, { k: 2, m: 1 })
     const manifest = decodeNode(added.cid, await peerlink.blockstore.get(added.cid)) as Manifest
@@ -57,6 +44,7 @@ describe('interop with a stock libp2p node', function () {
   })
 
   it('PeerLink fetches from a stock node serving the exchange protocol', async () => {
+    const { dir, peerlink, stock } = pair
     const { store, cleanup } = await tempStore()
     const server = new ExchangeServer({ libp2p: stock, blocks: store, penalties: new PeerPenalties(), logger: stock.logger })
     try {
