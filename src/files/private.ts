@@ -11,7 +11,7 @@ import mime from 'mime-types'
 import { DecryptionError, InvalidArgumentError, InvalidManifestError, PrivateRootError } from '../errors.js'
 import { CIPHER_ALG, TAG_BYTES, openMetadata, openSegment, sealMetadata, sealSegment } from './cipher.js'
 import { StripeLocator, exportManifest, readManifest, type BlockSource, type ExportOptions } from './exporter.js'
-import type { Manifest, PrivateField } from './format.js'
+import type { Manifest, Node, PrivateField } from './format.js'
 import { checkImportOptions, importFile, rechunk, type ImportOptions, type ImportResult, type ImportTarget } from './importer.js'
 
 /** What the sealed metadata and the ciphertext's size tell the key's holder. */
@@ -59,6 +59,14 @@ function plainSize (cid: CID, m: Manifest, p: PrivateField): number {
 }
 
 /** Name, media type and size of a private file, opened with `key` (DecryptionError for a wrong key). */
+/**
+ * The name to show for a resolved root: a private file's sealed name when the key is at hand,
+ * else the name it resolved under (a private file's is empty: it is never pinned in the clear).
+ */
+export function shownName (cid: CID, node: Node, key: Uint8Array | undefined, resolved: string): string {
+  return node.type === 'file' && node.private !== undefined && key !== undefined ? openPrivate(cid, node, key).name : resolved
+}
+
 export function openPrivate (cid: CID, m: Manifest, key: Uint8Array | undefined): PrivateView {
   const p = m.private
   if (p === undefined) return { name: m.name, mediaType: m.mediaType, size: m.size }

@@ -19,14 +19,14 @@ import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
 import type { ReceiptService } from '../exchange/receipts.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
-import { exportTree, resolvePath, type TreeExportOptions } from '../files/directory.js'
+import { resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
-import { openPrivate } from '../files/private.js'
+import { shownName } from '../files/private.js'
 import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
-import { drain, exportPacked } from './pack-output.js'
+import { drain, exportToOutput } from './pack-output.js'
 import { noteRelayed, relayFailure, relayLimited, type RelayedProviders } from './reachability.js'
 import type { Ticket } from './ticket.js'
 
@@ -185,15 +185,13 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     // With a path, what is fetched and pinned is the root it leads to; the providers are those of the outer root.
     const { cid: root, node, name: stored } = await resolvePath(source, ticket.root, ticket.path ?? [], { signal })
     // A private file's name is sealed: shown when the link has the key, never pinned.
-    const name = node.type === 'file' && node.private !== undefined && ticket.key !== undefined ? openPrivate(root, node, ticket.key).name : stored
+    const name = shownName(root, node, ticket.key, stored)
     source.hold([root])
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
     const exportOptions = { signal, key: ticket.key, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
     if (options.output === undefined) await drain(source, root, exportOptions)
-    // A private file's pack holds ciphertext: its output is decrypted, not linked.
-    else if (node.type === 'file' && node.private === undefined) await exportPacked(store, source, { root, node, output: options.output }, { ...exportOptions, beforeLink: async () => { await completion.finish() } })
-    else await exportTree(source, root, options.output, exportOptions)
+    else await exportToOutput(store, source, { root, node, output: options.output }, { ...exportOptions, beforeLink: async () => { await completion.finish() } })
     await completion.finish()
     await store.pin(root, { name: stored, size: node.size, type: node.type })
     const provided = await announce(c, root, options)

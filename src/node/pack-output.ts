@@ -5,9 +5,9 @@
 // by the fetch or add that stored them, or not at all when the repo held them packed.
 import type { CID } from 'multiformats/cid'
 import type { LevelBlockstore } from '../blockstore/level.js'
-import { checkRootSize, type TreeExportOptions } from '../files/directory.js'
+import { checkRootSize, exportTree, type TreeExportOptions } from '../files/directory.js'
 import { exportFile, readRoot, type BlockSource, type ExportOptions, type ExportProgressEvents } from '../files/exporter.js'
-import type { Manifest } from '../files/format.js'
+import type { DirectoryNode, Manifest } from '../files/format.js'
 import { checkOutput, linkAtomically } from '../files/fs.js'
 
 export interface PackedExportOptions extends TreeExportOptions {
@@ -54,6 +54,16 @@ export async function exportPacked (store: LevelBlockstore, source: BlockSource,
   } finally {
     release()
   }
+}
+
+/**
+ * Writes root `root` (its node `node`) to `output`: a public file by way of its pack, a
+ * directory or a private file (whose pack holds ciphertext: the output is decrypted) by export.
+ */
+export async function exportToOutput (store: LevelBlockstore, source: BlockSource, target: { root: CID, node: Manifest | DirectoryNode, output: string }, options: PackedExportOptions = {}): Promise<void> {
+  const { root, node, output } = target
+  if (node.type === 'file' && node.private === undefined) await exportPacked(store, source, { root, node, output }, options)
+  else await exportTree(source, root, output, options)
 }
 
 /** Reads a whole tree through the source without writing it anywhere. */

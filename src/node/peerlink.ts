@@ -10,14 +10,14 @@ import { isSafeName } from '../files/format.js'
 import { treeBytes } from '../files/fs.js'
 import { newKey } from '../files/cipher.js'
 import { checkImportOptions, importFile, type ImportOptions } from '../files/importer.js'
-import { importPrivateFile, openPrivate } from '../files/private.js'
+import { importPrivateFile, openPrivate, shownName } from '../files/private.js'
 import { loadKey, saveKey } from '../repo/keys.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import { PeerLinkNetwork, type NetworkInit } from './network.js'
-import { exportPacked } from './pack-output.js'
+import { exportToOutput } from './pack-output.js'
 import { parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
 import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
@@ -149,12 +149,10 @@ export class PeerLinkNode {
       const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], options)
       if (options.output !== undefined) {
         await this.checkSpace(r.node.size, undefined, options.output)
-        // A private file's pack holds ciphertext: its output is decrypted, not linked.
-        if (r.node.type === 'file' && r.node.private === undefined) await exportPacked(this.blockstore, this.blockstore, { root: r.cid, node: r.node, output: options.output }, options)
-        else await exportTree(this.blockstore, r.cid, options.output, { ...options, key: ticket.key })
+        await exportToOutput(this.blockstore, this.blockstore, { root: r.cid, node: r.node, output: options.output }, { ...options, key: ticket.key })
       }
       if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: r.name, size: r.node.size, type: r.node.type })
-      const name = r.node.type === 'file' && r.node.private !== undefined && ticket.key !== undefined ? openPrivate(r.cid, r.node, ticket.key).name : r.name
+      const name = shownName(r.cid, r.node, ticket.key, r.name)
       return { cid: r.cid.toString(), name, type: r.node.type, size: r.node.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
     }
     return await this.network.fetch(ticket, {
