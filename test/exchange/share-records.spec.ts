@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { SHARE_RECORDS_FILE, ShareRecordsFile } from '../../src/exchange/share-records-file.js'
+import { SHARE_RECORDS_FILE, ShareRecordsFile } from '../../src/repo/share-records-file.js'
 import { REFETCH_GAP, ShareRecords, type ShareEvent } from '../../src/exchange/share-records.js'
 import { tempDir } from '../helpers/repo.js'
 

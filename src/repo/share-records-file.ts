@@ -3,8 +3,9 @@
 // rename so a crash leaves the old file or the new one, never half of one. The records are
 // for display only, so a missing, oversized or damaged file starts the node with none (and
 // says why in the log) rather than stopping it.
-import { readFile, rename, stat, writeFile } from 'node:fs/promises'
-import type { ReceiverRecord, ShareRecord, ShareRecords } from './share-records.js'
+import { readFile, stat } from 'node:fs/promises'
+import type { ReceiverRecord, ShareRecord, ShareRecords } from '../exchange/share-records.js'
+import { writeWhole } from './repo.js'
 
 export const SHARE_RECORDS_FILE = 'shares.json'
 
@@ -55,9 +56,7 @@ export class ShareRecordsFile {
   private async save (): Promise<void> {
     // One write at a time, each with the records as they are when it starts.
     this.saving = this.saving.then(async () => {
-      const tmp = `${this.path}.tmp`
-      await writeFile(tmp, JSON.stringify({ version: VERSION, shares: this.records.list() }))
-      await rename(tmp, this.path)
+      await writeWhole(this.path, JSON.stringify({ version: VERSION, shares: this.records.list() }), 'replace')
     }).catch((err: Error) => { this.log(`share records not saved to ${this.path}: ${err.message}`) })
     await this.saving
   }
