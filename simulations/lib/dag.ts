@@ -2,7 +2,7 @@
 // stripe nodes) and, per stripe, the data chunks and parity blocks a stripe node names.
 import { open, rm } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
-import { links } from '../../src/blockstore/links.js'
+import { dagNodes } from '../../src/blockstore/links.js'
 import type { LevelBlockstore } from '../../src/blockstore/level.js'
 import { readManifest, StripeLocator, type BlockSource } from '../../src/files/exporter.js'
 import type { StripeNode } from '../../src/files/format.js'
@@ -16,17 +16,7 @@ export async function stripesOf (source: BlockSource, root: CID): Promise<Array<
 
 /** The DAG nodes under a root (everything but chunks and parity), root first. */
 export async function dagNodesOf (source: BlockSource, root: CID): Promise<CID[]> {
-  const out: CID[] = []
-  const queue = [root]
-  const seen = new Set<string>()
-  while (queue.length > 0) {
-    const cid = queue.shift() as CID
-    if (seen.has(cid.toString()) || cid.code !== 0x71) continue // raw blocks are chunks or parity
-    seen.add(cid.toString())
-    out.push(cid)
-    queue.push(...links(cid, await source.get(cid)))
-  }
-  return out
+  return (await dagNodes(source, root)).map(n => n.cid)
 }
 
 /**

@@ -22,3 +22,23 @@ function * walk (value: unknown, depth: number): Generator<CID> {
     for (const v of Object.values(value)) yield * walk(v, depth + 1)
   }
 }
+
+/**
+ * The dag-cbor blocks under a root (a file's or tree's DAG nodes, no chunk or parity), root
+ * first, breadth first, each read once, with its size.
+ */
+export async function dagNodes (source: { get: (cid: CID, options?: { signal?: AbortSignal }) => Promise<Uint8Array> }, root: CID, options: { signal?: AbortSignal } = {}): Promise<Array<{ cid: CID, size: number }>> {
+  const out: Array<{ cid: CID, size: number }> = []
+  const queue = [root]
+  const seen = new Set<string>()
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    options.signal?.throwIfAborted()
+    const id = next.toString()
+    if (seen.has(id) || next.code !== dagCbor.code) continue // raw blocks are chunks or parity
+    seen.add(id)
+    const bytes = await source.get(next, options)
+    out.push({ cid: next, size: bytes.byteLength })
+    queue.push(...links(next, bytes))
+  }
+  return out
+}
