@@ -31,6 +31,17 @@ export function reachabilityServices (n: NetworkConfig): Record<string, (compone
   return services
 }
 
+/**
+ * What the host announces (identify, the DHT, tickets): the confirmed addresses, and with
+ * `network.announce` those addresses as they are. With `network.privateAddresses` off, private
+ * and loopback addresses are left out: behind a NAT they name a host on the announcer's own
+ * network, and a peer on another would dial whatever has that address on its own.
+ */
+export function announceSettings (n: NetworkConfig): { appendAnnounce: string[], announceFilter?: (addrs: Multiaddr[]) => Multiaddr[] } {
+  if (n.privateAddresses) return { appendAnnounce: n.announce }
+  return { appendAnnounce: n.announce, announceFilter: (addrs) => addrs.filter(a => isRelayed(a) || isPublic(a)) }
+}
+
 /** The relay client transport every node has, so it can dial and be dialled through a relay. */
 export function relayTransport (): ReturnType<typeof circuitRelayTransport> {
   return circuitRelayTransport()
