@@ -6,6 +6,7 @@
 // so a private address that leaks into an announcement leads a peer behind another NAT
 // nowhere. Needs what the lab needs plus `nft`; the routers' tables, and miniupnpd when
 // asked for, live inside the routers' namespaces and go with them in `close`.
+import { randomUUID } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { findTool, labRefused, Lab, type LabHost } from './lab.js'
@@ -36,6 +37,8 @@ export interface NatRouter {
  */
 const PUBLIC_PREFIX = '172.32'
 const PRIVATE_PREFIX = '10.214'
+/** miniupnpd's HTTP port on a router's inside. */
+const UPNP_PORT = 5555
 
 export class NatLab {
   private routers = 0
@@ -91,6 +94,48 @@ export class NatLab {
     const h = await this.lab.addHost(index, router.bridge, `${this.privateSubnet}.${10 + index}`)
     await this.lab.ip(['-n', h.ns, 'route', 'add', 'default', 'via', router.lanIp])
     return h
+  }
+
+  /**
+   * miniupnpd in the router's namespace on its nftables backend (the chains `ruleset` made),
+   * answering the inside only and mapping only to the inside's own addresses. A string says
+   * why it cannot run here.
+   */
+  async miniupnpd (router: NatRouter): Promise<string | undefined> {
+    const bin = findTool('miniupnpd')
+    if (bin === undefined) return 'miniupnpd not found (apt-get install miniupnpd)'
+    const conf = join(this.dir, `${router.host.ns}-miniupnpd.conf`)
+    await writeFile(conf, [
+      `ext_ifname=${router.host.nsIf}`,
+      `listening_ip=${router.lanIf}`,
+      `port=${UPNP_PORT}`,
+      // The table and chains `ruleset` made (the nftables backend's own defaults differ by build).
+      'upnp_table_name=filter',
+      'upnp_nat_table_name=filter',
+      'upnp_forward_chain=forwardUPnP',
+      'upnp_nat_chain=UPnP',
+      'upnp_nat_postrouting_chain=UPnP-Postrouting',
+      'enable_natpmp=no',
+      'enable_upnp=yes',
+      'secure_mode=yes',
+      'system_uptime=yes',
+      `uuid=${randomUUID()}`,
+      `allow 1024-65535 ${this.privateSubnet}.0/24 1024-65535`,
+      'deny 0-65535 0.0.0.0/0 0-65535',
+      ''
+    ].join('\n'))
+    const [ipTool, ...rest] = this.lab.prefix(router.host)
+    const child = this.lab.processes.spawn(ipTool, [...rest, bin, '-d', '-f', conf, '-P', join(this.dir, `${router.host.ns}-miniupnpd.pid`)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let log = ''
+    child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4096) })
+    // Serving once it says its HTTP port listens; a bad config ends it at once.
+    const deadline = Date.now() + 10_000
+    while (!/HTTP listening on port/i.test(log)) {
+      if (child.exitCode !== null) return `miniupnpd exited (${child.exitCode}): ${log.trim()}`
+      if (Date.now() > deadline) throw new Error(`miniupnpd did not start within 10 s: ${log.trim()}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    return undefined
   }
 }
 

@@ -16,7 +16,7 @@ const START_TIMEOUT = 20_000
 export interface NatNode { host: LabHost, repo: string, daemon: DaemonProcess }
 
 /** One setting: two routers of `kind`, peer A behind the first, peer B behind the second. */
-export interface NatPair { name: string, kind: NatKind, routers: [NatRouter, NatRouter], a: NatNode, b: NatNode }
+export interface NatPair { name: string, kind: NatKind, upnp: boolean, routers: [NatRouter, NatRouter], a: NatNode, b: NatNode }
 
 export class NatNetwork {
   private pairs = 0
@@ -29,16 +29,20 @@ export class NatNetwork {
     return new NatNetwork(nat, relay, dir)
   }
 
-  /** Two routers of `kind` and a peer behind each. */
-  async pair (name: string, kind: NatKind, signal: AbortSignal): Promise<NatPair> {
+  /** Two routers of `kind` and a peer behind each; with `upnp`, miniupnpd on A's router and network.upnp on A. */
+  async pair (name: string, kind: NatKind, upnp: boolean, signal: AbortSignal): Promise<NatPair> {
     const base = 1 + 4 * this.pairs++
     const routers: [NatRouter, NatRouter] = [await this.nat.addRouter(base, kind), await this.nat.addRouter(base + 1, kind)]
+    if (upnp) {
+      const why = await this.nat.miniupnpd(routers[0])
+      if (why !== undefined) throw new Error(why)
+    }
     const hostA = await this.nat.addPrivateHost(base + 2, routers[0])
     const hostB = await this.nat.addPrivateHost(base + 3, routers[1])
     const peer = { reserveRelay: true, relayedTransfers: true }
-    const a = await startNode(this.nat, hostA, join(this.dir, `${name}-a`), peer, this.bootstrap, signal)
+    const a = await startNode(this.nat, hostA, join(this.dir, `${name}-a`), { ...peer, upnp }, this.bootstrap, signal)
     const b = await startNode(this.nat, hostB, join(this.dir, `${name}-b`), peer, this.bootstrap, signal)
-    return { name, kind, routers, a, b }
+    return { name, kind, upnp, routers, a, b }
   }
 
   /** Where peers bootstrap from: the relay's announced (public) address. */

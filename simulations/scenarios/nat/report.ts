@@ -11,6 +11,8 @@ export interface Setting {
   announced: string[]
   /** Restarts of A's daemon before its reservation held. */
   restarts: number
+  /** Share-link fetches that failed before the one measured (each followed by a restart of A). */
+  failed: string[]
   byTicket: Streamed
   byCid: Streamed
   /** B's connection to A after the fetch: direct only when DCUtR (or another path) made one. */
@@ -36,6 +38,7 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
     headline,
     targets: [
       { name: 'A announces no private address, and a relay address', ok: settings.every(x => x.announced.some(a => a.includes('/p2p-circuit')) && x.announced.every(a => a.includes('/p2p-circuit') || !/\/ip4\/(10|192\.168|127)\./.test(a))), detail: settings.map(x => `${x.name}: ${x.announced.join(' ')}`).join('; ') },
+      { name: 'A reserved on the relay at its first start, and no fetch had to be retried', ok: settings.every(x => x.restarts === 0 && x.failed.length === 0), detail: settings.map(x => `${x.name}: ${x.restarts} restarts, ${x.failed.length} failed fetches${x.failed.length > 0 ? ` (${x.failed.join('; ')})` : ''}`).join(', ') },
       { name: 'by share link: bytes identical', ok: settings.every(x => x.byTicket.identical), detail: settings.map(x => `${x.name}: ${x.byTicket.identical ? 'identical' : x.byTicket.error ?? 'different'}`).join(', ') },
       { name: 'by CID through the DHT: bytes identical', ok: settings.every(x => x.byCid.identical), detail: settings.map(x => `${x.name}: ${x.byCid.identical ? 'identical' : x.byCid.error ?? 'different'}`).join(', ') },
       { name: 'connection kind reported, with a reason when relayed', ok: settings.every(x => x.connection.via.length > 0 && (x.connection.direct || x.connection.reason !== undefined)), detail: settings.map(x => `${x.name}: ${x.connection.via.join('+')}`).join(', ') },
@@ -56,6 +59,7 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
     notes: [
       'Each node a `peerlink daemon` in its own network namespace: the relay (also the bootstrap node) on a public segment; per setting two routers, each a namespace masquerading with nftables between the public segment and a private bridge of its own (the same private subnet behind both), one peer behind each. The routers drop every inbound flow the inside did not begin. `cone`: `masquerade persistent` (keeps the source port where it can); `strict`: `masquerade random,fully-random`. No netem on this kernel: the links add no latency.',
       `Peers: network.privateAddresses off (nothing private is announced), reserveRelay and relayedTransfers on; the relay: network.relay with a ${s.relayLimit / 1024} KiB data limit per relayed connection, network.announce set to its public address.`,
+      'Restarts: a peer whose reservation does not show within 8 s is restarted, and a share-link fetch that failed is kept in `failed` and measured again after a restart (both bounded, both held to zero by a target). Before AutoNAT\'s dial-back was made to open its own connection (src/node/reachability.ts), a relay checking its own address closed its connection to the NATed peer, and about one reservation in four was lost that way.',
       'Times are wall times of `peerlink cat` run in B\'s namespace against B\'s daemon: first byte on its stdout, and its exit. `direct` is what `peerlink peers` on B says of its connection to A after the fetch and 5 s more; a relayed one carries the reason in results.json (`connection.reason`).'
     ]
   }
