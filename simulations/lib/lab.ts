@@ -98,20 +98,28 @@ export class Lab {
     return name
   }
 
-  /** Host `index`: a namespace with address subnet.(index + 1)/24, its veth's outer end on `bridge`. */
-  async addHost (index: number, bridge: string): Promise<LabHost> {
-    const h: LabHost = { index, ns: `${this.tag}-${index}`, hostIf: `${this.tag}h${index}`, nsIf: `${this.tag}n${index}`, ip: `${this.subnet}.${index + 1}` }
+  /**
+   * Host `index`: a namespace with address `ip`/24 (subnet.(index + 1) unless given), its
+   * veth's outer end on `bridge`.
+   */
+  async addHost (index: number, bridge: string, ip = `${this.subnet}.${index + 1}`): Promise<LabHost> {
+    const h: LabHost = { index, ns: `${this.tag}-${index}`, hostIf: `${this.tag}h${index}`, nsIf: `${this.tag}n${index}`, ip }
     this.namespaces.push(h.ns)
     await this.ip(['netns', 'add', h.ns])
-    this.links.push(h.hostIf)
-    await this.ip(['link', 'add', h.hostIf, 'type', 'veth', 'peer', 'name', h.nsIf])
-    await this.ip(['link', 'set', h.nsIf, 'netns', h.ns])
-    await this.attach(h, bridge)
-    await this.ip(['link', 'set', h.hostIf, 'up'])
     await this.ip(['-n', h.ns, 'link', 'set', 'lo', 'up'])
-    await this.ip(['-n', h.ns, 'addr', 'add', `${h.ip}/24`, 'dev', h.nsIf])
-    await this.ip(['-n', h.ns, 'link', 'set', h.nsIf, 'up'])
+    await this.addInterface(h, bridge, h.hostIf, h.nsIf, ip)
     return h
+  }
+
+  /** A veth pair from `bridge` into host `h`'s namespace: `outer` on the bridge, `inner` with address `ip`/24. */
+  async addInterface (h: LabHost, bridge: string, outer: string, inner: string, ip: string): Promise<void> {
+    this.links.push(outer)
+    await this.ip(['link', 'add', outer, 'type', 'veth', 'peer', 'name', inner])
+    await this.ip(['link', 'set', inner, 'netns', h.ns])
+    await this.ip(['link', 'set', outer, 'master', bridge])
+    await this.ip(['link', 'set', outer, 'up'])
+    await this.ip(['-n', h.ns, 'addr', 'add', `${ip}/24`, 'dev', inner])
+    await this.ip(['-n', h.ns, 'link', 'set', inner, 'up'])
   }
 
   /** Moves a host's outer veth end onto `bridge`. */

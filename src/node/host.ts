@@ -18,7 +18,7 @@ import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
 import type { InboundGate } from './gate.js'
 import { noiseCrypto } from './noise-crypto.js'
-import { reachabilityServices, RELAY_LISTEN, relayTransport } from './reachability.js'
+import { announceSettings, reachabilityServices, RELAY_LISTEN, relayTransport } from './reachability.js'
 
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
 
@@ -98,7 +98,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
     datastore: options.datastore,
     // Listening on the relay address has the relay transport reserve a slot on a relay it
     // meets, so a node behind a NAT is reachable through it (reachability.ts).
-    addresses: { listen: n.reserveRelay ? [...n.listen, RELAY_LISTEN] : n.listen },
+    addresses: { listen: n.reserveRelay ? [...n.listen, RELAY_LISTEN] : n.listen, ...announceSettings(n) },
     ...transports,
     transports: [...transports.transports ?? [], relayTransport()],
     peerDiscovery,

@@ -7,7 +7,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { dcutr } from '@libp2p/dcutr'
 import type { Connection, PeerId } from '@libp2p/interface'
 import { uPnPNAT } from '@libp2p/upnp-nat'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { isMultiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { NoProvidersError, PeerUnavailableError, RelayLimitError } from '../errors.js'
 import type { ProviderStats } from '../exchange/session.js'
 import type { NetworkConfig } from '../repo/repo.js'
@@ -17,7 +17,7 @@ export const RELAY_LISTEN = '/p2p-circuit'
 
 /** The services each node runs for reachability; the relay server and UPnP only when configured. */
 export function reachabilityServices (n: NetworkConfig): Record<string, (components: any) => unknown> {
-  const services: Record<string, (components: any) => unknown> = { autonat: autoNAT(), dcutr: dcutr() }
+  const services: Record<string, (components: any) => unknown> = { autonat: freshDialBacks(autoNAT()), dcutr: dcutr() }
   if (n.relay) {
     services.relay = circuitRelayServer({
       reservations: {
@@ -29,6 +29,40 @@ export function reachabilityServices (n: NetworkConfig): Record<string, (compone
   }
   if (n.upnp) services.upnp = uPnPNAT()
   return services
+}
+
+/**
+ * What the host announces (identify, the DHT, tickets): the confirmed addresses, and with
+ * `network.announce` those addresses as they are. With `network.privateAddresses` off, private
+ * and loopback addresses are left out: behind a NAT they name a host on the announcer's own
+ * network, and a peer on another would dial whatever has that address on its own.
+ */
+export function announceSettings (n: NetworkConfig): { appendAnnounce: string[], announceFilter?: (addrs: Multiaddr[]) => Multiaddr[] } {
+  if (n.privateAddresses) return { appendAnnounce: n.announce }
+  return { appendAnnounce: n.announce, announceFilter: (addrs) => addrs.filter(a => isRelayed(a) || isPublic(a)) }
+}
+
+/**
+ * AutoNAT v1's server checks an asker's address by `connectionManager.openConnection(addr)`,
+ * which hands back the connection it already has to the asker on that address (so the check
+ * proves nothing), and then closes it, with every stream the asker had on it: a relay's check
+ * of its own address tore down the connections of the NATed peers it asked, and their
+ * reservations with them (seen in the nat scenario as reservation streams closed ~50 ms in).
+ * Here that dial-back (the only call with a single multiaddr) always opens a connection of
+ * its own; every other call passes through.
+ */
+function freshDialBacks (factory: (components: any) => unknown): (components: any) => unknown {
+  return (components) => {
+    const manager = components.connectionManager
+    const forcing = new Proxy(manager, {
+      get (target, prop) {
+        if (prop === 'openConnection') return async (peer: unknown, options?: object) => await target.openConnection(peer, isMultiaddr(peer) ? { ...options, force: true } : options)
+        const value = target[prop]
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    return factory(new Proxy(components, { get: (target, prop) => prop === 'connectionManager' ? forcing : target[prop] }))
+  }
 }
 
 /** The relay client transport every node has, so it can dial and be dialled through a relay. */

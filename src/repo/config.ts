@@ -8,6 +8,12 @@ export interface NetworkConfig {
   listen: string[]
   /** Multiaddrs of peers to join the network through. */
   bootstrap: string[]
+  /**
+   * Addresses announced as they are, besides the confirmed ones: a public address this node
+   * is known to be reachable on (a bootstrap node or relay), which AutoNAT would otherwise have
+   * to confirm first.
+   */
+  announce: string[]
   /** Find peers on the local network by mDNS. */
   mdns: boolean
   /**
@@ -72,6 +78,7 @@ export const REPO_VERSION = 1
 export const defaultNetworkConfig = (): NetworkConfig => ({
   listen: ['/ip4/0.0.0.0/tcp/4021'],
   bootstrap: [],
+  announce: [],
   mdns: false,
   privateAddresses: true,
   allow: ['/ip4/127.0.0.0/ipcidr/8'],
@@ -113,6 +120,7 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'import.private': 'boolean',
   'network.listen': 'multiaddrs',
   'network.bootstrap': 'multiaddrs',
+  'network.announce': 'multiaddrs',
   'network.mdns': 'boolean',
   'network.privateAddresses': 'boolean',
   'network.allow': 'multiaddrs',
@@ -221,7 +229,7 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
   const n = c.network
   // Loaded here: a CLI call that a daemon serves reads the repo's token but no config.
   const { multiaddr } = await import('@multiformats/multiaddr')
-  for (const key of ['listen', 'bootstrap', 'allow'] as const) {
+  for (const key of ['listen', 'bootstrap', 'announce', 'allow'] as const) {
     if (!Array.isArray(n[key]) || n[key].some(a => typeof a !== 'string')) bad(`network.${key} must be a list of multiaddrs ("/ip4/…")`)
     for (const a of n[key]) {
       try {

@@ -79,4 +79,16 @@ describe('fetching through a circuit relay', function () {
     expect(err).to.be.instanceOf(RelayLimitError)
     expect(err?.message).to.include('closed by the relay\'s limits').and.include('a relay with higher limits')
   })
+
+  it('announces no private address with network.privateAddresses off, and network.announce as it is', async () => {
+    const hidden = await start('hidden', { privateAddresses: false })
+    expect(hidden.network.addresses().map(String)).to.deep.equal([])
+    expect(reachability(hidden.network.addresses())).to.equal('private')
+    const announced = await start('announced', { privateAddresses: false, announce: ['/ip4/198.20.0.7/tcp/4021'] })
+    expect(announced.network.addresses().map(String)).to.deep.equal([`/ip4/198.20.0.7/tcp/4021/p2p/${announced.network.peerId.toString()}`])
+    expect(reachability(announced.network.addresses())).to.equal('public')
+    // On (the default), the loopback listen address is announced as before.
+    const open = await start('open', {})
+    expect(open.network.addresses().map(String).some(a => a.startsWith('/ip4/127.0.0.1/tcp/'))).to.equal(true)
+  })
 })
