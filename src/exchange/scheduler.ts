@@ -97,14 +97,17 @@ export interface TakeoverRules {
  * what is left of the head's service time plus its place in the queue times the service time.
  * The first two of a queue may be on the wire already (a provider writes ahead into its
  * stream's window; behind the head only when its provider is stalling, sending nothing): those
- * behind are moved (cancelled there) when `p` would have them sooner, which costs nothing and
- * spreads the read-ahead over providers as they join. A request that may be on the wire is
+ * behind are moved (cancelled there) when `p` would have them at least one of its blocks
+ * sooner, which spreads the read-ahead over providers as they join; a smaller gain only
+ * shuffles requests among equal providers, and on a slow link the provider may have put more
+ * than two blocks into its socket's buffer (seconds of data), where a CANCEL is too late. A request that may be on the wire is
  * raced (both ask, the loser's copy counts as duplicate) only when the reader waits for it and
  * `p` would have it in under half the time, or its provider is stalling, so a nearly-served
  * block is not sent twice over a slow link.
  */
 export function takeover (p: LiveProvider, live: LiveProvider[], rules: TakeoverRules, now: number, fallback: number): Takeover | undefined {
-  const own = (p.inflight.size + 1) * (p.serviceMs || fallback) + p.rttMs
+  const ownService = p.serviceMs || fallback
+  const own = (p.inflight.size + 1) * ownService + p.rttMs
   const askedOf = (key: string): number => live.reduce((n, q) => n + (q.inflight.has(key) ? 1 : 0), 0)
   let best: (Omit<Takeover, 'stalled'> & { gain: number }) | undefined
   for (const q of live) {
@@ -115,7 +118,7 @@ export function takeover (p: LiveProvider, live: LiveProvider[], rules: Takeover
       if (!rules.wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
       const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
       const move = place >= (stalling ? 1 : 2)
-      if (move ? wait <= own : (wait <= 2 * own || !rules.awaited(key))) return
+      if (move ? wait <= own + ownService : (wait <= 2 * own || !rules.awaited(key))) return
       const gain = wait - own
       if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }
     })

@@ -125,16 +125,16 @@ describe('exchange: fetch session', () => {
   })
 
   it('moves a request that has not reached the head of a busy provider\'s queue to an idle one, and races a head only when that saves half its wait', async () => {
-    const blocks = makeBlocks(6)
+    const blocks = makeBlocks(8)
     const { clock, net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
     for (const p of peers) session.addProvider(p)
     session.providersComplete()
     const all = fetchAll(session, blocks)
     await settled()
     const [a, b] = peers.map(p => net.channel(p))
-    expect([a.outstanding, b.outstanding]).to.deep.equal([3, 3])
-    // a serves a block every 10 ms, b every 100 ms: a runs dry while b still has two queued.
-    for (let t = 0; t < 3; t++) {
+    expect([a.outstanding, b.outstanding]).to.deep.equal([4, 4])
+    // a serves a block every 10 ms, b every 100 ms: a runs dry while b still has three queued.
+    for (let t = 0; t < 4; t++) {
       await clock.advance(10)
       a.answerNext()
       await settled()
