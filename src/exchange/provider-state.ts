@@ -3,7 +3,14 @@
 import type { PeerId } from '@libp2p/interface'
 import type { ExchangeChannel } from './channel.js'
 
-export interface Inflight { id: bigint, started: number }
+export interface Inflight {
+  id: bigint
+  started: number
+  /** Sent when nothing else was in flight there: its wait is a round trip and one service time. */
+  idle: boolean
+  /** Settled elsewhere while it may have been on the wire: not cancelled, its bytes are duplicates. */
+  abandoned?: boolean
+}
 
 export interface ProviderState {
   peer: PeerId
@@ -21,6 +28,10 @@ export interface ProviderState {
   inflight: Map<string, Inflight>
   blocks: number
   bytes: number
+  /** Bytes it sent of blocks that had come from another provider already. */
+  duplicateBytes: number
+  /** When it was first asked for a block (0: never). */
+  firstRequest: number
   /** Moving average of one block's time, from its request to its arrival (queueing included), ms. */
   blockMs: number
   /**
@@ -29,6 +40,8 @@ export interface ProviderState {
    * link's rate shows here, whatever the depth of its queue.
    */
   serviceMs: number
+  /** Moving average of the round trip: a request sent to it idle took this beyond its service time, ms. */
+  rttMs: number
   /** When its last block arrived (0: none yet). */
   lastArrival: number
   /** It stalled and its requests were taken over: given nothing more until a block comes from it. */
@@ -56,7 +69,12 @@ export type LiveProvider = ProviderState & { channel: ExchangeChannel }
 export interface ProviderStats {
   peer: string
   blocks: number
+  /** Bytes of the blocks it served that were stored. */
   bytes: number
+  /** Bytes it sent of blocks another provider had sent already (raced, or on the wire when cancelled). */
+  duplicateBytes: number
+  /** Bytes it served and sent twice over the time from the first request to its last block, per second (0 before its first block). */
+  rate: number
   dropped: boolean
   /** Why the session gave up on the provider, when it did. */
   reason?: string
@@ -66,7 +84,7 @@ export interface ProviderStats {
 }
 
 export function newProvider (peer: PeerId): ProviderState {
-  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, blockMs: 0, serviceMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
+  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
 }
 
 export function isLive (p: ProviderState): p is LiveProvider {
@@ -75,14 +93,30 @@ export function isLive (p: ProviderState): p is LiveProvider {
 
 const ewma = (avg: number, x: number): number => avg === 0 ? x : 0.8 * avg + 0.2 * x
 
-/** Counts a block the provider served, requested at `started` and arrived at `now`. */
-export function recordBlock (p: ProviderState, bytes: number, started: number, now: number): void {
-  p.blockMs = ewma(p.blockMs, now - started)
-  p.serviceMs = ewma(p.serviceMs, Math.max(1, now - Math.max(started, p.lastArrival)))
+/**
+ * Times a block's arrival at `now` from the provider, for request `f`: its service time is from
+ * the previous block's arrival (or the request, when it was idle) to this one's; a request sent
+ * to it idle also shows its round trip, what it took beyond the service time.
+ */
+export function timeArrival (p: ProviderState, f: Inflight, now: number): void {
+  const took = now - Math.max(f.started, p.lastArrival)
+  if (f.idle && p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))
+  else p.serviceMs = ewma(p.serviceMs, Math.max(1, took))
+  p.blockMs = ewma(p.blockMs, now - f.started)
   p.lastArrival = now
   p.stalled = false
+}
+
+/** Counts a verified block the provider served. */
+export function recordBlock (p: ProviderState, bytes: number): void {
   p.blocks++
   p.bytes += bytes
+}
+
+/** Bytes per second the provider sent, stored or not, from its first request to its last block. */
+export function rateOf (p: ProviderState): number {
+  const ms = p.lastArrival - p.firstRequest
+  return p.firstRequest === 0 || ms <= 0 ? 0 : Math.round((p.bytes + p.duplicateBytes) * 1000 / ms)
 }
 
 export function providerStats (p: ProviderState): ProviderStats {
@@ -92,98 +126,11 @@ export function providerStats (p: ProviderState): ProviderStats {
     peer: p.key,
     blocks: p.blocks,
     bytes: p.bytes,
+    duplicateBytes: p.duplicateBytes,
+    rate: rateOf(p),
     dropped: p.dropped,
     ...(reason !== undefined ? { reason } : {}),
     ...(p.failure !== undefined ? { failure: p.failure } : {}),
     ...(p.lie !== undefined ? { lie: p.lie } : {})
   }
-}
-
-/**
- * The providers that may be given work at `now`: those not stalling and not stalled since
- * their last block; all of them when that leaves none (a slow provider beats none).
- */
-export function workable<P extends ProviderState> (live: P[], now: number, fallback: number): P[] {
-  const ready = live.filter(p => !p.stalled && !queueState(p, now, fallback).stalling)
-  return ready.length > 0 ? ready : live
-}
-
-/** The mean service time of the providers measured so far, for those not measured yet (1 when none is). */
-export function typicalServiceMs (providers: ProviderState[]): number {
-  const known = providers.filter(p => p.serviceMs > 0)
-  return known.length === 0 ? 1 : known.reduce((a, p) => a + p.serviceMs, 0) / known.length
-}
-
-/** Requests kept in flight at a provider not measured yet. */
-export const INITIAL_WINDOW = 4
-
-/** How much of a provider's queue, in time, keeps its link busy: a block in flight and the next ones behind it. */
-export const QUEUE_TARGET_MS = 250
-
-/**
- * Requests to keep in flight at a provider: what it serves in QUEUE_TARGET_MS at its measured
- * service time, at least 2 (one on the wire, one behind it) and at most `max`; INITIAL_WINDOW
- * before it is measured. A slow link gets a short queue, so the blocks it holds are not the
- * ones every other provider waits on, and a fast one a deep queue.
- */
-export function windowOf (p: ProviderState, max: number): number {
-  if (p.serviceMs === 0) return Math.min(max, INITIAL_WINDOW)
-  return Math.max(Math.min(2, max), Math.min(max, Math.ceil(QUEUE_TARGET_MS / p.serviceMs)))
-}
-
-/** Times one want may be moved or raced to another provider. */
-export const MAX_TAKEOVERS = 3
-
-/** A request to take over from another provider: moved (cancelled there) or raced; `stalled` when that provider is stalling. */
-export interface Takeover { key: string, from: LiveProvider, move: boolean, stalled: boolean }
-
-/**
- * Where a provider is with its queue at `now`: its service time per block (`fallback` for one
- * not measured yet), how long the head of its queue has waited, and whether it is stalling
- * (the head has waited four service times, at least half a second: a busy fetcher's own
- * delays must not look like a provider's).
- */
-export function queueState (q: ProviderState, now: number, fallback: number): { service: number, headElapsed: number, stalling: boolean } {
-  const service = q.serviceMs || fallback
-  if (q.inflight.size === 0) return { service, headElapsed: 0, stalling: false }
-  const headStarted = Math.min(...[...q.inflight.values()].map(f => f.started))
-  const headElapsed = now - Math.max(q.lastArrival, headStarted)
-  return { service, headElapsed, stalling: headElapsed > Math.max(500, 4 * service) }
-}
-
-/**
- * What `p` should take over from another live provider, if anything: a request `p` holds the
- * block of, has not asked for and nobody is racing yet, which `p` is expected to serve sooner
- * than the provider it waits at. Requests are served in order, so a request's expected wait is
- * what is left of the head's service time plus its place in the queue times the service time.
- * A request behind the first two of a queue has not gone on the wire yet (a provider writes
- * ahead into its stream's window, so the second may have): it is moved (cancelled there) when
- * `p` would have it sooner, which costs nothing and spreads the read-ahead over providers as
- * they join; behind the head only, when its provider is stalling. The others are raced (both
- * ask, the loser is cancelled) only when `p` would have them in under half the time or their
- * provider is stalling, so a nearly-served block is not sent twice over a slow link. A want is taken over at most MAX_TAKEOVERS times,
- * so no request bounces between providers for ever.
- */
-export function takeover (p: LiveProvider, live: LiveProvider[], wanted: (key: string) => boolean, now: number, fallback: number): Takeover | undefined {
-  // wanted(): still wanted, not being verified, and taken over fewer than MAX_TAKEOVERS times.
-  const own = (p.inflight.size + 1) * (p.serviceMs || fallback)
-  const askedOf = (key: string): number => live.reduce((n, q) => n + (q.inflight.has(key) ? 1 : 0), 0)
-  let best: (Omit<Takeover, 'stalled'> & { gain: number }) | undefined
-  for (const q of live) {
-    if (q === p || q.inflight.size === 0) continue
-    const { service, headElapsed, stalling } = queueState(q, now, fallback)
-    const queue = [...q.inflight].sort(([, a], [, b]) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-    queue.forEach(([key], place) => {
-      if (!wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
-      const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
-      // The first two of a queue may be on the wire already (the provider writes ahead into its
-      // stream's window): only those behind them are moved, and behind the head of a provider
-      // that is stalling (sending nothing).
-      const move = place >= (stalling ? 1 : 2)
-      if (!(move ? wait > own : wait > 2 * own)) return
-      const gain = wait - own
-      if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }
-    })
-  }
-  return best === undefined ? undefined : { key: best.key, from: best.from, move: best.move, stalled: best.gain === Infinity }
 }

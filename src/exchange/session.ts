@@ -1,12 +1,14 @@
 // A fetch session: blocks under one root, fetched from every provider at once.
 //
-// Providers are asked which of the wanted blocks they hold (HAVE), then each provider is
-// kept busy with up to `window` requests; a faster provider finishes sooner and so gets more.
-// Each block is verified against its CID as it is stored (a provider whose block fails is
-// dropped, penalised and its work moved), requests a provider lacks or leaves behind go to
-// another, and near the end a provider with nothing to do races the slowest in-flight
-// requests of the others. A block no provider holds resolves as undefined, so the caller
-// can rebuild it from parity. The session knows nothing of files: only CIDs and a root.
+// Providers are asked which of the wanted blocks they hold (HAVE), then each is kept as busy
+// as its measured rate and round trip need, each block going to the provider that would have
+// it soonest (the decisions are in scheduler.ts). Each block is verified against its CID as it
+// is stored (a provider whose block fails is dropped, penalised and its work moved), requests a
+// provider lacks or leaves behind go to another, and at the end a provider with room races a
+// block the reader waits for when that helps. A copy that comes after its block came from
+// elsewhere is counted as duplicate, and kept if the first copy fails. A block no provider holds
+// resolves as undefined, so the caller can rebuild it from parity. The session knows nothing of
+// files: only CIDs and a root.
 //
 // It knows nothing of streams either: channels to providers come from an injected
 // `openChannel`, and time from an injected clock, so the whole of it runs in a test.
@@ -18,7 +20,8 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, MAX_TAKEOVERS, newProvider, windowOf, providerStats, recordBlock, takeover, typicalServiceMs, workable, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -37,7 +40,8 @@ export interface FetchSessionComponents {
 }
 
 export type SessionProgressEvents =
-  ProgressEvent<'exchange:session:block', { peer: string, bytes: number }> |
+  /** A block stored; with what its provider has served so far: bytes stored, duplicate bytes, bytes per second. */
+  ProgressEvent<'exchange:session:block', { peer: string, bytes: number, served: number, duplicateBytes: number, rate: number }> |
   ProgressEvent<'exchange:session:provider', { peer: string, status: 'joined' | 'dropped', reason?: string }>
 
 export interface FetchSessionOptions {
@@ -90,6 +94,11 @@ export class FetchSession {
 
   stats (): ProviderStats[] {
     return [...this.providers.values()].map(providerStats)
+  }
+
+  /** Requests the live providers' pipes hold when full: what a reader's read-ahead should keep wanted. */
+  busy (): number {
+    return this.live().reduce((n, p) => n + windowOf(p, this.window), 0)
   }
 
   addProvider (peer: PeerId): void {
@@ -183,27 +192,19 @@ export class FetchSession {
 
   /**
    * Hands queued wants to providers, one at a time, each to the provider with room that would
-   * have it soonest (its queue plus this block, at its measured service time): fast providers
-   * get more, slow ones as much as keeps them busy, and all finish together rather than the
-   * first few taking the whole read-ahead. Then races stragglers and settles the unobtainable.
+   * have it soonest (see scheduler.ts): fast providers get more, slow ones as much as keeps
+   * them busy, and all finish together rather than the first few taking the whole read-ahead.
+   * Then moves or races stragglers and settles the unobtainable.
    */
   private pump (): void {
     if (!this.started || this.closed) return
     const live = this.live()
-    const now = this.clock.now()
     const fallback = typicalServiceMs(live)
     // A provider that is stalling is given nothing more: what it holds is taken over below.
-    const candidates = new Set(workable(live, now, fallback))
+    const candidates = new Set(workable(live, this.clock.now(), fallback))
     while (candidates.size > 0 && this.wants.queued > 0) {
-      let best: LiveProvider | undefined
-      let soonest = Infinity
-      for (const p of candidates) {
-        if (p.inflight.size >= windowOf(p, this.window)) { candidates.delete(p); continue }
-        const finish = (p.inflight.size + 1) * (p.serviceMs || fallback)
-        if (finish < soonest) { best = p; soonest = finish }
-      }
-      if (best === undefined) break
-      const chosen = best
+      const chosen = soonest(candidates, this.window, fallback)
+      if (chosen === undefined) break
       const w = this.wants.take(w => chosen.known.get(w.key) === true)
       if (w === undefined) candidates.delete(chosen) // holds none of what is queued
       else this.request(chosen, w)
@@ -217,32 +218,42 @@ export class FetchSession {
   }
 
   private request (p: LiveProvider, w: Want): void {
-    const { id, result } = p.channel.request(w.cid)
     const started = this.clock.now()
-    p.inflight.set(w.key, { id, started })
+    const idle = p.inflight.size === 0
+    const { id, result } = p.channel.request(w.cid)
+    if (p.firstRequest === 0) p.firstRequest = started
+    p.inflight.set(w.key, { id, started, idle })
     const channel = p.channel
     result.then(async (bytes) => {
-      if (p.inflight.get(w.key)?.id !== id) return // cancelled or timed out
+      const f = p.inflight.get(w.key)
+      if (f?.id !== id) return // cancelled or timed out
       p.inflight.delete(w.key)
       if (id > p.answeredUpTo) p.answeredUpTo = id
-      if (bytes !== undefined && w.result === undefined) w.verifying = true
+      if (bytes !== undefined) timeArrival(p, f, this.clock.now())
+      // Marked before the pump, so that nobody races a block whose bytes are being verified.
+      const mine = bytes !== undefined && w.result === undefined && w.verifying === undefined ? this.wants.verifying(w) : undefined
       // The provider's pipe is refilled now, not after this block is verified and stored.
       this.pump()
-      if (w.result !== undefined) return
       if (bytes === undefined) {
+        if (w.result !== undefined || f.abandoned === true) return
         p.refused++
         p.known.set(w.key, false)
         this.requeue(w)
         return
       }
-      await this.store(p, w, bytes, started)
+      if (mine === undefined) {
+        // Another copy is being verified: this one is kept in case that one fails.
+        await w.verifying
+        if (w.result !== undefined || w.verifying !== undefined) { p.duplicateBytes += bytes.byteLength; return }
+      }
+      await this.store(p, w, bytes, mine ?? this.wants.verifying(w))
     }, (err: Error) => {
       this.fail(p, channel, err)
     }).finally(() => { this.pump() })
   }
 
   /** Verifies and stores a block a provider sent; one that fails its CID costs the provider. */
-  private async store (p: ProviderState, w: Want, bytes: Uint8Array, started: number): Promise<void> {
+  private async store (p: ProviderState, w: Want, bytes: Uint8Array, verified: () => void): Promise<void> {
     try {
       await this.components.sink.put(w.cid, bytes, { signal: this.abort.signal })
     } catch (err) {
@@ -258,19 +269,26 @@ export class FetchSession {
       if (w.result === undefined) this.abort.abort(err)
       return
     } finally {
-      w.verifying = false
+      verified()
     }
-    recordBlock(p, bytes.byteLength, started, this.clock.now())
-    this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength }))
+    recordBlock(p, bytes.byteLength)
+    this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength, served: p.bytes, duplicateBytes: p.duplicateBytes, rate: rateOf(p) }))
     this.settle(w, bytes)
   }
 
-  /** Records a block's outcome and cancels its requests still in flight elsewhere. */
+  /**
+   * Records a block's outcome and cancels its requests still in flight elsewhere, those that
+   * may be on the wire excepted: their bytes are coming anyway, so they are taken (as duplicates)
+   * rather than thrown away on arrival.
+   */
   private settle (w: Want, bytes: Uint8Array | undefined): void {
     if (!this.wants.settle(w, bytes)) return
     for (const p of this.providers.values()) {
       const f = p.inflight.get(w.key)
-      if (f !== undefined) { p.inflight.delete(w.key); p.channel?.cancel(f.id) }
+      if (f === undefined) continue
+      if (bytes !== undefined && !worthCancelling(p, w.key)) { f.abandoned = true; continue }
+      p.inflight.delete(w.key)
+      p.channel?.cancel(f.id)
     }
   }
 
@@ -292,11 +310,12 @@ export class FetchSession {
     // answered, would otherwise be the first to ask for it again.
     const wanted = (key: string): boolean => {
       const w = this.wants.get(key)
-      return w !== undefined && !w.verifying && w.takeovers < MAX_TAKEOVERS
+      return w !== undefined && w.result === undefined && w.verifying === undefined && w.takeovers < MAX_TAKEOVERS
     }
+    const rules = { wanted, awaited: (key: string) => (this.wants.get(key)?.waiters.length ?? 0) > 0 }
     for (const p of workable(live, now, fallback)) {
       // Each provider takes over as long as that helps, within its window.
-      for (let t = takeover(p, live, wanted, now, fallback); t !== undefined && p.inflight.size < windowOf(p, this.window); t = takeover(p, live, wanted, now, fallback)) {
+      for (let t = takeover(p, live, rules, now, fallback); t !== undefined && p.inflight.size < windowOf(p, this.window); t = takeover(p, live, rules, now, fallback)) {
         if (t.stalled) t.from.stalled = true
         if (t.move) {
           const f = t.from.inflight.get(t.key)
@@ -337,6 +356,7 @@ export class FetchSession {
         if (f.id > p.answeredUpTo || now - f.started < this.requestTimeout) continue
         p.inflight.delete(key)
         p.channel.cancel(f.id)
+        if (f.abandoned === true) continue
         p.known.set(key, false)
         this.components.penalties.record(p.peer, 'timeout')
         const w = this.wants.get(key)

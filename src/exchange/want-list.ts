@@ -13,8 +13,8 @@ export interface Want {
   waiters: Array<(r: WantResult) => void>
   /** Waiting in the queue for a provider. */
   queued: boolean
-  /** Its bytes have come and are being verified and stored. */
-  verifying: boolean
+  /** Set while a copy of its bytes is being verified and stored; resolves when that is over. */
+  verifying?: Promise<void>
   /** Times it was moved or raced to another provider. */
   takeovers: number
 }
@@ -29,7 +29,7 @@ export class WantList {
     for (const cid of cids) {
       const key = cid.toString()
       if (this.wants.has(key)) continue
-      const w: Want = { cid, key, waiters: [], queued: true, verifying: false, takeovers: 0 }
+      const w: Want = { cid, key, waiters: [], queued: true, takeovers: 0 }
       this.wants.set(key, w)
       fresh.push(w)
     }
@@ -78,6 +78,16 @@ export class WantList {
     if (w.result !== undefined || w.queued) return
     w.queued = true
     this.queue.unshift(w)
+  }
+
+  /** Marks a copy of the want's bytes as being verified; the function returned ends that. */
+  verifying (w: Want): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>()
+    w.verifying = promise
+    return () => {
+      if (w.verifying === promise) w.verifying = undefined
+      resolve()
+    }
   }
 
   /** Records a block's outcome and hands it to everyone waiting; false when it was known already. */

@@ -16,6 +16,8 @@ export interface BlockSource {
   getMany (cids: Iterable<CID>, options?: { signal?: AbortSignal }): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }>
   /** A hint that these blocks will be read soon (a network source starts fetching them). */
   prefetch? (cids: CID[], options?: { urgent?: boolean }): void
+  /** Blocks of read-ahead that keep the source's links busy now (a network source: what its providers' pipes hold). */
+  readAhead? (): number
   /**
    * A hint of where data chunks belong: in the pack named after their file's root, at their
    * offset in the file. A source that stores what it fetches stores them there (packs.ts).
@@ -35,6 +37,18 @@ function chunkPlaces (root: CID, manifest: Manifest, stripe: number, count: numb
  * 306-340 MB, 24 at 270-297 MB, at the same speed within the noise (1 and 3 providers).
  */
 export const READ_AHEAD_BLOCKS = 24
+
+/**
+ * Most blocks of read-ahead, when the source's links hold more than READ_AHEAD_BLOCKS (many
+ * providers, or distant ones): twice what they hold, as blocks that came early wait in memory
+ * for an earlier one still on its way.
+ */
+export const MAX_READ_AHEAD_BLOCKS = 64
+
+/** Stripes of read-ahead for a source whose links hold `busy` blocks, at k chunks a stripe. */
+export function readAheadStripes (busy: number, k: number): number {
+  return Math.ceil(Math.min(MAX_READ_AHEAD_BLOCKS, Math.max(READ_AHEAD_BLOCKS, 2 * busy)) / k)
+}
 
 export type ExportProgressEvents =
   ProgressEvent<'files:export:progress', { bytes: number, total: number }> |
@@ -237,7 +251,7 @@ export async function * exportManifest (source: BlockSource, file: { root: CID, 
   const prefetch = source.prefetch?.bind(source)
   const place = source.place?.bind(source)
   const placeStripe = place === undefined ? undefined : (node: StripeNode): void => { place(node.data, chunkPlaces(root, manifest, node.index, node.data.length)) }
-  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, { first: firstChunk, last: lastChunk, k }, Math.ceil(READ_AHEAD_BLOCKS / k), options.signal, placeStripe) : undefined
+  const ahead = prefetch !== undefined ? new ReadAhead(prefetch, locator, { first: firstChunk, last: lastChunk, k }, () => readAheadStripes(source.readAhead?.() ?? 0, k), options.signal, placeStripe) : undefined
   let sent = 0
   for (let s = Math.floor(firstChunk / k); s <= lastStripe; s++) {
     options.signal?.throwIfAborted()
@@ -278,14 +292,15 @@ class ReadAhead {
   private readonly last: number
 
   constructor (private readonly prefetch: NonNullable<BlockSource['prefetch']>, private readonly locator: StripeLocator,
-    private readonly chunks: { first: number, last: number, k: number }, private readonly depth: number, private readonly signal?: AbortSignal,
+    private readonly chunks: { first: number, last: number, k: number }, private readonly depthOf: () => number, private readonly signal?: AbortSignal,
     private readonly place?: (node: StripeNode) => void) {
     this.last = Math.floor(chunks.last / chunks.k)
   }
 
   advance (current: number): void {
-    const nodes = range(Math.max(current, this.nodesHinted + 1), Math.min(this.last, current + 2 * this.depth))
-    const data = range(Math.max(current, this.dataHinted + 1), Math.min(this.last, current + this.depth))
+    const depth = this.depthOf()
+    const nodes = range(Math.max(current, this.nodesHinted + 1), Math.min(this.last, current + 2 * depth))
+    const data = range(Math.max(current, this.dataHinted + 1), Math.min(this.last, current + depth))
     if (nodes.length === 0 && data.length === 0) return
     this.nodesHinted = Math.max(this.nodesHinted, ...nodes)
     this.dataHinted = Math.max(this.dataHinted, ...data)

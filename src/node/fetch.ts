@@ -337,6 +337,10 @@ export class NetworkSource implements BlockSource {
     cids.forEach((cid, i) => { if (this.places.size < MAX_PLACES) this.places.set(cid.toString(), places[i]) })
   }
 
+  readAhead (): number {
+    return this.session?.busy() ?? 0
+  }
+
   prefetch (cids: CID[], options: { urgent?: boolean } = {}): void {
     this.c.store.hasMany(cids).then(has => {
       const missing = cids.filter((_, i) => !has[i])

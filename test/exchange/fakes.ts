@@ -101,6 +101,9 @@ export class FakeChannel implements ExchangeChannel {
   /** CIDs asked for and not yet answered. */
   get openRequests (): string[] { return this.pending.map(p => p.cid.toString()) }
 
+  /** Requests asked for and not yet answered, with their ids. */
+  get openIds (): Array<{ id: bigint, cid: CID }> { return this.pending.map(p => ({ id: p.id, cid: p.cid })) }
+
   async have (cids: CID[]): Promise<boolean[]> {
     if (!this.open) throw this.closedWith ?? new PeerUnavailableError('closed')
     this.haveQueries++
@@ -136,6 +139,12 @@ export class FakeChannel implements ExchangeChannel {
     this.open = false
     this.closedWith = err ?? new PeerUnavailableError('closed')
     for (const p of this.pending.splice(0)) p.reject(this.closedWith)
+  }
+
+  /** Answers open request `id`, if it still is (it may have been cancelled meanwhile). */
+  answerId (id: bigint): void {
+    const p = this.pending.find(p => p.id === id)
+    if (p !== undefined) this.answer(p.cid)
   }
 
   /** Answers the open request for `cid` as the provider would: its bytes, damaged bytes, or DONT_HAVE. */

@@ -44,7 +44,7 @@ describe('the error a fetch that ended short reports', () => {
   const block = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
   const ticket = { root, addrs: [] }
   const found = (n: number): Discovery => ({ done: Promise.resolve(), seen: new Set(Array.from({ length: n }, (_, i) => `peer${i}`)) })
-  const stayed: ProviderStats = { peer: 'peer0', blocks: 3, bytes: 9, dropped: false }
+  const stayed: ProviderStats = { peer: 'peer0', blocks: 3, bytes: 9, duplicateBytes: 0, rate: 0, dropped: false }
   const lost = new DataLossError('stripe 0 cannot be rebuilt', [block])
 
   it('is data loss only when every provider reached stayed', () => {

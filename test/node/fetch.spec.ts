@@ -149,7 +149,8 @@ describe('fetch across a loopback network', function () {
     const out = join(net.dir, 'moved.out')
     const r = await fetcher.fetch(ticket, { output: out })
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
-    expect(r.providers).to.deep.include({ peer, blocks: r.fetchedBlocks, bytes: r.fetchedBytes, dropped: false })
+    expect(r.providers.map(({ peer, blocks, bytes, duplicateBytes, dropped }) => ({ peer, blocks, bytes, duplicateBytes, dropped }))).to.deep.include({ peer, blocks: r.fetchedBlocks, bytes: r.fetchedBytes, duplicateBytes: 0, dropped: false })
+    expect(r.providers.find(p => p.peer === peer)?.rate).to.be.above(0)
   })
 
   it('rebuilds from parity the m data chunks of a stripe that no provider holds', async () => {

@@ -65,7 +65,7 @@ async function addProviders (ctx: ScenarioContext, net: CappedNetwork, file: { p
   }
 }
 
-interface FetchJson { size: number, ms: number, providers: Array<{ peer: string, bytes: number }> }
+interface FetchJson { size: number, ms: number, providers: Array<{ peer: string, bytes: number, duplicateBytes?: number, rate?: number, reason?: string }> }
 
 /** `rounds` fetches by fresh fetchers from the first `n` providers; the median round. */
 async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: number, digest: string, cid: string }, n: number, rounds: number, capped: boolean): Promise<Run> {
@@ -90,11 +90,10 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
         mbps: round(file.size / ms / 1000, 2),
         ms: round(ms),
         identical,
-        perProvider: providers.map((p, i) => ({
-          provider: p.index,
-          creditedBytes: result.providers.find(x => x.peer === p.daemon?.info.peerId)?.bytes ?? 0,
-          sentBytes: after[i] - before[i]
-        }))
+        perProvider: providers.map((p, i) => {
+          const seen = result.providers.find(x => x.peer === p.daemon?.info.peerId)
+          return { provider: p.index, creditedBytes: seen?.bytes ?? 0, duplicateBytes: seen?.duplicateBytes ?? 0, rate: seen?.rate ?? 0, sentBytes: after[i] - before[i], ...(seen === undefined ? { reason: 'not found by the fetch' } : seen.reason !== undefined ? { reason: seen.reason } : {}) }
+        })
       })
     } finally {
       await net.stop(fetcher)

@@ -13,8 +13,12 @@ export interface Run {
   identical: boolean
   /** Every round's throughput. */
   roundsMbps?: number[]
-  /** In the median round: bytes the fetch credited to each provider, and bytes its interface sent. */
-  perProvider: Array<{ provider: number, creditedBytes: number, sentBytes: number }>
+  /**
+   * In the median round, per provider: bytes of blocks the fetch stored from it, bytes of blocks
+   * it sent that had come already (duplicates, as the fetch counted them), its rate as the fetch
+   * measured it (bytes/s), bytes its interface sent, and why it served nothing when it did not.
+   */
+  perProvider: Array<{ provider: number, creditedBytes: number, duplicateBytes: number, rate: number, sentBytes: number, reason?: string }>
 }
 
 export interface CappedSettings { size: number, rounds: number, rateMbit: number, quick: boolean }
@@ -29,13 +33,15 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
   const capped = runs.filter(r => r.capped)
   const rows = capped.map(r => {
     const sent = r.perProvider.reduce((a, p) => a + p.sentBytes, 0)
-    return { providers: r.providers, mbps: r.mbps, ideal: round(ideal(r.providers, s.rateMbit, reference.mbps), 2), ratio: round(r.mbps / ideal(r.providers, s.rateMbit, reference.mbps), 2), sentOverFile: round(sent / s.size, 3) }
+    const duplicate = r.perProvider.reduce((a, p) => a + p.duplicateBytes, 0)
+    return { providers: r.providers, mbps: r.mbps, duplicateOverFile: round(duplicate / s.size, 3), ideal: round(ideal(r.providers, s.rateMbit, reference.mbps), 2), ratio: round(r.mbps / ideal(r.providers, s.rateMbit, reference.mbps), 2), sentOverFile: round(sent / s.size, 3) }
   })
   const headline: ScenarioResult['headline'] = { file_mib: s.size / 1024 / 1024, rate_mbit: s.rateMbit, uncapped_1_provider_mbps: reference.mbps }
   for (const r of rows) {
     headline[`mbps_${r.providers}`] = r.mbps
     headline[`ratio_${r.providers}`] = r.ratio
     headline[`sent_over_file_${r.providers}`] = r.sentOverFile
+    headline[`duplicate_over_file_${r.providers}`] = r.duplicateOverFile
   }
   return {
     headline,
@@ -60,6 +66,11 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
         ]), { field: 'providers', title: 'providers', log: true }, { field: 'mbps', title: 'MB/s' }, { field: 'series', title: '' })
       },
       {
+        name: 'served',
+        title: 'Bytes of the file each provider served, as the fetch counted them',
+        spec: barChart('bytes stored from each provider ÷ file size', capped.flatMap(r => r.perProvider.map(p => ({ providers: r.providers, provider: `provider ${p.provider}`, share: round(p.creditedBytes / s.size, 3) }))), { field: 'providers', title: 'providers' }, { field: 'share', title: 'served ÷ file' }, { field: 'provider', title: 'provider' })
+      },
+      {
         name: 'shares',
         title: 'Bytes each provider sent, as a share of the file',
         spec: barChart('bytes each provider sent ÷ file size', capped.flatMap(r => r.perProvider.map(p => ({ providers: r.providers, provider: `provider ${p.provider}`, share: round(p.sentBytes / s.size, 3) }))), { field: 'providers', title: 'providers' }, { field: 'share', title: 'sent ÷ file' }, { field: 'provider', title: 'provider' })
@@ -68,7 +79,8 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
     notes: [
       `A ${s.size / 1024 / 1024} MiB file; each node a daemon process in its own network namespace on one bridge; each provider's uplink capped at ${s.rateMbit} Mbit/s (${s.rateMbit / 8} MB/s) by tc tbf (64 KiB burst, 100 ms queue), the fetcher's not. This kernel has no netem: the links add no latency beyond the caps' queues.`,
       `Throughput is the file size over the wall time of \`peerlink fetch\` by a fresh fetcher (new repo and identity), the median of ${s.rounds} round${s.rounds === 1 ? '' : 's'}. The ideal is N × R, bounded by the fetcher's own single-provider rate with no cap (${reference.mbps} MB/s, measured first in the same run).`,
-      'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).'
+      'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).',
+      ...capped.map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}, as the fetch counted each (MB served / duplicate at MB/s): ${r.perProvider.map(p => `${round(p.creditedBytes / 1e6, 1)}/${round(p.duplicateBytes / 1e6, 1)} at ${round(p.rate / 1e6, 2)}`).join(', ')}`)
     ]
   }
 }
