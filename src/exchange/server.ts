@@ -133,7 +133,13 @@ export class ExchangeServer {
       onFlood: (why) => { this.penalise(peer, 'flood', why) },
       onServed: (root, bytes) => { this.components.records?.served(peer.toString(), root.toString(), bytes) }
     })
-    if (!this.admit(inbound, stream)) return
+    if (!this.admit(inbound, stream)) {
+      // Identities on one address share its streams: one that asks beyond them is closed, so
+      // its redials pay the connection limits of its address (node/gate.ts) instead of each
+      // refused stream costing a negotiation, over and over (thousands a second, from 16).
+      if (inbound.peer !== peer.toString()) void connection.close().catch((err: Error) => { connection.abort(err) })
+      return
+    }
     this.streams.add(stream)
     this.stats.streams++
     inbound.start()

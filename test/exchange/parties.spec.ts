@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
 import { join } from 'node:path'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { expect } from 'chai'
 import { createLibp2p } from 'libp2p'
 import { EXCHANGE_PROTOCOL, MAX_INBOUND_STREAMS } from '../../src/exchange/constants.js'
@@ -17,13 +17,12 @@ import { transportSettings } from '../../src/node/host.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { parseTarget } from '../../src/node/ticket.js'
 import { initRepo } from '../../src/repo/repo.js'
-import { randomFile, startNode } from '../helpers/network.js'
+import { randomFile, startNode, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
 const ATTACKER_ADDRESS = '127.0.0.2'
 const IDENTITIES = 16
-const STREAMS_EACH = 4
 
 async function provider (repo: string, allow?: string[]): Promise<PeerLinkNode> {
   await initRepo(repo, (c) => {
@@ -38,30 +37,36 @@ function fromAttackers (node: PeerLinkNode): number {
   return node.network.host.getConnections().filter(c => c.remoteAddr.toString().startsWith(`/ip4/${ATTACKER_ADDRESS}/`)).length
 }
 
+/** Asks for 200 blocks on a new stream and reads nothing; the stream, or undefined if it was refused. */
+async function hoard (connection: Connection, blocks: Uint8Array[], root: Uint8Array): Promise<Stream | undefined> {
+  try {
+    const stream = await connection.newStream(EXCHANGE_PROTOCOL)
+    for (let id = 1; id <= 200; id++) stream.send(frame({ type: Message.Type.WANT, id: BigInt(id), root, cids: [blocks[id % blocks.length]] }))
+    stream.pause()
+    return stream
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Fresh identities dialling from ATTACKER_ADDRESS, one after another (past libp2p's inbound
- * rate limit of 5 a second per address), each asking for 200 blocks on STREAMS_EACH streams
- * and reading nothing; the streams the provider took are returned.
+ * rate limit of 5 a second per address), each hoarding on one stream; the connections the
+ * provider took.
  */
-async function hoardFrom (node: PeerLinkNode, blocks: Uint8Array[], root: Uint8Array, hosts: Libp2p[]): Promise<Stream[]> {
+async function hoardFrom (node: PeerLinkNode, blocks: Uint8Array[], root: Uint8Array, hosts: Libp2p[]): Promise<Connection[]> {
   const [address] = node.network.addresses()
-  const streams: Stream[] = []
+  const taken: Connection[] = []
   for (let i = 0; i < IDENTITIES; i++) {
     const host = await createLibp2p({ ...await transportSettings({ dialFrom: ATTACKER_ADDRESS }), addresses: { listen: [] } })
     hosts.push(host)
     const connection = await host.dial(address, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
     await new Promise(resolve => setTimeout(resolve, 250))
     if (connection?.status !== 'open' || !node.network.host.getConnections(host.peerId).some(c => c.status === 'open')) continue
-    for (let s = 0; s < STREAMS_EACH; s++) {
-      try {
-        const stream = await connection.newStream(EXCHANGE_PROTOCOL)
-        for (let id = 1; id <= 200; id++) stream.send(frame({ type: Message.Type.WANT, id: BigInt(id), root, cids: [blocks[id % blocks.length]] }))
-        stream.pause()
-        streams.push(stream)
-      } catch {} // refused: the address holds its share
-    }
+    taken.push(connection)
+    await hoard(connection, blocks, root)
   }
-  return streams
+  return taken
 }
 
 describe('exchange: identities on one address', function () {
@@ -92,11 +97,15 @@ describe('exchange: identities on one address', function () {
     let parties = 0
     const sampler = setInterval(() => { parties = Math.max(parties, stats.parties) }, 5)
     try {
-      await hoardFrom(node, blocks, root.bytes, hosts)
+      const taken = await hoardFrom(node, blocks, root.bytes, hosts)
       // A crowd of identities gets a few connections, refused before their handshake beyond.
+      expect(taken.length).to.be.at.most(MAX_CONNECTIONS_PER_ADDRESS)
       expect(fromAttackers(node)).to.be.at.most(MAX_CONNECTIONS_PER_ADDRESS)
       expect(node.network.gate.stats.crowded).to.be.greaterThan(0)
-      // Every stream they hold is one party's: the streams of one identity at most.
+      // Their streams are one party's: one identity's share at most. An identity asking
+      // beyond it has its connection closed.
+      for (let i = 0; i < MAX_INBOUND_STREAMS && taken[0].status === 'open'; i++) await hoard(taken[0], blocks, root.bytes)
+      await waitUntil(() => taken[0].status !== 'open', 10_000, 'the connection asking beyond its address\'s share to be closed')
       expect(parties).to.equal(1)
       expect(stats.openStreams).to.be.at.most(MAX_INBOUND_STREAMS)
       // An honest peer on an allowed address is a party of its own and fetches the file.
