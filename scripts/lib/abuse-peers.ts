@@ -1,6 +1,6 @@
 // Hostile exchange peers for bench:abuse: fresh Ed25519 identities (bare libp2p hosts with
-// PeerLink's transport) that each open 16 streams to a provider and abuse them, until told
-// to stop. A stream the provider ends is opened again (on a new connection if need be), so
+// PeerLink's transport, dialling from one local address) that each open 16 streams to a
+// provider and abuse them, until told to stop. A stream the provider ends is opened again (on a new connection if need be), so
 // an attacker keeps at it until it is banned or the attack stops.
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { setMaxListeners } from 'node:events'
@@ -23,6 +23,8 @@ export interface AttackTarget {
   root: Uint8Array
   /** CIDs of blocks the provider holds. */
   blocks: Uint8Array[]
+  /** The local IP every identity dials from (all of them from one address, as a host would). */
+  from?: string
 }
 
 const STREAMS_PER_IDENTITY = 16
@@ -43,7 +45,7 @@ export async function startAttack (kind: AttackKind, identities: number, target:
   let ended = 0
   const loops: Array<Promise<void>> = []
   for (let i = 0; i < identities; i++) {
-    const host = await createLibp2p({ ...await transportSettings(), addresses: { listen: [] } })
+    const host = await createLibp2p({ ...await transportSettings({ dialFrom: target.from }), addresses: { listen: [] } })
     hosts.push(host)
     for (let s = 0; s < STREAMS_PER_IDENTITY; s++) {
       loops.push((async () => {
@@ -70,17 +72,23 @@ export async function startAttack (kind: AttackKind, identities: number, target:
 const connections = new WeakMap<Libp2p, Promise<Connection>>()
 
 /**
- * A stream on the host's one connection to the target. The first dial waits a moment before
- * streams are opened: yamux resets a connection on which more than 10 streams arrive before
- * the listener has finished the upgrade.
+ * A stream on the host's one connection to the target, dialled by one of its loops at a time
+ * (the others wait for that dial): a host dials once per try, as a real one would, instead of
+ * once per stream; a failed dial is tried again after 100 ms. The first dial waits a moment
+ * before streams are opened: yamux resets a connection on which more than 10 streams arrive
+ * before the listener has finished the upgrade.
  */
 async function open (host: Libp2p, address: string): Promise<Stream> {
-  let c = connections.get(host)
-  if (c === undefined || (await c.catch(() => undefined))?.status !== 'open') {
-    c = host.dial(multiaddr(address)).then(async conn => { await sleep(300); return conn })
-    connections.set(host, c)
+  for (let tries = 0; tries < 100; tries++) {
+    const c = connections.get(host)
+    const conn = await c?.catch(() => undefined)
+    if (conn?.status === 'open') return await conn.newStream(EXCHANGE_PROTOCOL)
+    if (connections.get(host) !== c) continue // another loop dialled meanwhile: wait for its dial
+    const dial = host.dial(multiaddr(address)).then(async conn => { await sleep(300); return conn }, async (err: Error) => { await sleep(100); throw err })
+    connections.set(host, dial)
+    return await (await dial).newStream(EXCHANGE_PROTOCOL)
   }
-  return await (await c).newStream(EXCHANGE_PROTOCOL)
+  throw new Error('no connection to the target')
 }
 
 async function abuse (kind: AttackKind, stream: Stream, target: AttackTarget, signal: AbortSignal): Promise<void> {

@@ -30,6 +30,8 @@ export interface ServerStats {
   slowed: number
   /** Streams open now. */
   readonly openStreams: number
+  /** Parties holding streams now (peers, or addresses outside the allow-list). */
+  readonly parties: number
   /** Bytes held for all streams now: blocks read and not yet sent, and unsent stream bytes. */
   readonly bufferedBytes: number
 }
@@ -48,6 +50,8 @@ interface Queued { id: bigint, cid: CID, root: CID, bytes?: Promise<Uint8Array |
 
 export interface InboundStreamInit {
   peer: PeerId
+  /** Who the stream's work and room are counted for: the peer, or its address (server.ts's partyOf). */
+  party: string
   blocks: BlockReader
   stats: ServerStats
   idleTimeout: number
@@ -73,10 +77,11 @@ export class InboundStream implements ServingContext {
   private unsentSince = Date.now()
   /** Buffer room reserved by this stream's reads. */
   private reserved = 0
+  /** The party the budget and the shares count this stream for (ShareHolder's `peer`). */
   readonly peer: string
 
   constructor (private readonly stream: Stream, readonly init: InboundStreamInit) {
-    this.peer = init.peer.toString()
+    this.peer = init.party
   }
 
   get queued (): number { return this.queue.length }

@@ -4,7 +4,8 @@
 // drops queued entries. Any violation resets the stream and costs the peer penalty points; a
 // banned peer's streams are refused and its connections closed. What all peers together may
 // hold (streams, buffered bytes) is bounded and shared fairly (shares.ts); what each may ask
-// per second is its work budget (budget.ts).
+// per second is its work budget (budget.ts). Both count parties, not identities: a peer, or
+// every peer on one address outside the allow-list (partyOf).
 import type { ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
 import { WorkBudget, type BudgetOptions } from './budget.js'
@@ -43,6 +44,12 @@ export interface ExchangeServerOptions {
   clock?: Pick<Clock, 'now'>
   /** Serve over relayed (limited) connections too (config network.relayedTransfers; default off). */
   relayed?: boolean
+  /**
+   * Who a connection's streams are counted for (work budget, streams, buffer share): its
+   * peer by default; the node counts every identity on one address outside the allow-list
+   * as one (node/gate.ts), so identities cost nothing extra.
+   */
+  partyOf?: (connection: Connection) => string
 }
 
 /** Buffer room a peer may hold however many share the buffer: two blocks, one read while one is sent. */
@@ -59,6 +66,7 @@ export class ExchangeServer {
   private readonly budget: WorkBudget
   readonly stats: ServerStats
   private readonly idleTimeout: number
+  private readonly partyOf: (connection: Connection) => string
   /** Whether exchange streams run over relayed (limited) connections, both ways. */
   readonly relayed: boolean
 
@@ -66,6 +74,7 @@ export class ExchangeServer {
     this.log = components.logger.forComponent('peerlink:exchange:server')
     this.idleTimeout = options.idleTimeout ?? STREAM_IDLE_TIMEOUT
     this.relayed = options.relayed === true
+    this.partyOf = options.partyOf ?? (connection => connection.remotePeer.toString())
     const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES
     const shares = new ServingShares<InboundStream>({
       maxBufferedBytes,
@@ -82,6 +91,7 @@ export class ExchangeServer {
       violations: 0,
       slowed: 0,
       get openStreams () { return shares.streams },
+      get parties () { return shares.peers },
       get bufferedBytes () { return shares.bufferedBytes() }
     }
   }
@@ -113,6 +123,7 @@ export class ExchangeServer {
     const peer = connection.remotePeer
     const inbound = new InboundStream(stream, {
       peer,
+      party: this.partyOf(connection),
       blocks: this.components.blocks,
       stats: this.stats,
       idleTimeout: this.idleTimeout,
@@ -122,7 +133,13 @@ export class ExchangeServer {
       onFlood: (why) => { this.penalise(peer, 'flood', why) },
       onServed: (root, bytes) => { this.components.records?.served(peer.toString(), root.toString(), bytes) }
     })
-    if (!this.admit(inbound, stream)) return
+    if (!this.admit(inbound, stream)) {
+      // Identities on one address share its streams: one that asks beyond them is closed, so
+      // its redials pay the connection limits of its address (node/gate.ts) instead of each
+      // refused stream costing a negotiation, over and over (thousands a second, from 16).
+      if (inbound.peer !== peer.toString()) void connection.close().catch((err: Error) => { connection.abort(err) })
+      return
+    }
     this.streams.add(stream)
     this.stats.streams++
     inbound.start()

@@ -8,6 +8,7 @@ import { MAX_INBOUND_STREAMS } from './constants.js'
 
 /** What one served stream holds now. */
 export interface ShareHolder {
+  /** Who the share is counted for: a peer, or every peer on one address (server.ts's partyOf). */
   readonly peer: string
   /** Bytes held for this stream now: reserved for reads, and unsent in the stream. */
   readonly buffered: number

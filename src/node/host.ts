@@ -10,7 +10,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } 
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPOptions } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
@@ -52,11 +52,15 @@ export const CONNECTION_MONITOR = { abortConnectionOnPingFailure: false }
 /**
  * The transport stack every PeerLink host runs: TCP, Noise (with the native ChaCha20-Poly1305
  * of noise-crypto.ts) and Yamux with YAMUX_SETTINGS. The benchmarks' raw-stream and Helia
- * peers build theirs from this too, so their figures compare like with like.
+ * peers build theirs from this too, so their figures compare like with like. `dialFrom`:
+ * the local IP outbound connections come from (net.connect's localAddress, which
+ * @libp2p/tcp passes through but does not type); tests and bench:abuse dial from an address
+ * outside a provider's allow-list with it.
  */
-export async function transportSettings (): Promise<Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'>> {
+export async function transportSettings (options: { dialFrom?: string } = {}): Promise<Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'>> {
+  const dialOpts = options.dialFrom === undefined ? undefined : { localAddress: options.dialFrom } as TCPOptions['dialOpts']
   return {
-    transports: [tcp()],
+    transports: [tcp({ dialOpts })],
     connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
     streamMuxers: [yamux(YAMUX_SETTINGS)]
   }
@@ -93,7 +97,8 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
   if (n.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: n.bootstrap, timeout: 100 }))
   if (n.mdns) peerDiscovery.push(mdns())
   const transports = await transportSettings()
-  return await createLibp2p({
+  const node = await createLibp2p({
+    start: false,
     privateKey: options.privateKey,
     datastore: options.datastore,
     // Listening on the relay address has the relay transport reserve a slot on a relay it
@@ -137,4 +142,13 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
       })
     }
   })
+  // Started once the gate counts connections, so it misses none.
+  options.gate?.watch(node)
+  try {
+    await node.start()
+  } catch (err) {
+    await Promise.resolve(node.stop()).catch(() => {})
+    throw err
+  }
+  return node
 }

@@ -127,7 +127,7 @@ export class PeerLinkNetwork {
     const validity = init.provideValidity ?? PROVIDE_VALIDITY
     const registry = init.metrics === true ? new Registry() : undefined
     const penalties = new PeerPenalties()
-    const gate = new InboundGate()
+    const gate = new InboundGate(Date.now, init.network.allow)
     let host: PeerLinkHost
     try {
       host = await createHost({
@@ -150,6 +150,7 @@ export class PeerLinkNetwork {
       maxBufferedBytes: init.network.maxBufferedBytes,
       maxStreams: init.network.maxExchangeStreams,
       relayed: init.network.relayedTransfers,
+      partyOf: (connection) => gate.partyOf(connection.remoteAddr, connection.remotePeer.toString()),
       ...init.exchange
     })
     const routing = new Routing({

@@ -37,6 +37,18 @@ describe('node: inbound gate', function () {
       now += STRIKE_MEMORY
       for (let i = 0; i < 20; i++) expect(gate.refuses(FROM)).to.equal(false)
     })
+
+    it('counts a peer outside the allow-list as its address (IPv6: its /64), on the list as itself', () => {
+      const gate = new InboundGate(() => 0, ['/ip4/127.0.0.1/ipcidr/32', '/ip6/::1'])
+      expect(gate.partyOf(FROM, 'peer-a')).to.equal('peer-a')
+      expect(gate.partyOf(multiaddr('/ip6/::1/tcp/1'), 'peer-a')).to.equal('peer-a')
+      expect(gate.partyOf(multiaddr('/ip4/127.0.0.2/tcp/1'), 'peer-a')).to.equal('127.0.0.2')
+      expect(gate.partyOf(multiaddr('/ip4/127.0.0.2/tcp/2'), 'peer-b')).to.equal('127.0.0.2')
+      const a = gate.partyOf(multiaddr('/ip6/2001:db8:0:7::1/tcp/1'), 'peer-a')
+      expect(a).to.equal('2001:db8:0:7::/64')
+      expect(gate.partyOf(multiaddr('/ip6/2001:db8:0:7:ffff:1:2:3/tcp/1'), 'peer-b')).to.equal(a)
+      expect(gate.partyOf(multiaddr('/ip6/2001:db8::7:0:0:1/tcp/1'), 'peer-c')).to.equal('2001:db8:0:0::/64')
+    })
   })
 
   describe('on a node', () => {
