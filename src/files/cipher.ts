@@ -2,8 +2,10 @@
 // fresh random key per add. A file is sealed in fixed segments, each with its 16-byte tag
 // appended; the nonce is the segment's index, so no nonce repeats under a key, a segment
 // cannot be moved, and the last one is marked so that cutting the file short is seen. The
-// sealed metadata (name, media type, plaintext size) has a nonce space of its own.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+// sealed metadata (name, media type, plaintext size) has a nonce space of its own. A private
+// directory's entries each get a key of their own derived from the directory's (deriveKey),
+// so one key opens a whole tree and no key seals two things under one nonce.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { InvalidArgumentError } from '../errors.js'
 
 export const CIPHER_ALG = 'aes-256-gcm'
@@ -18,6 +20,16 @@ const METADATA = 2
 
 export function newKey (): Uint8Array {
   return new Uint8Array(randomBytes(KEY_BYTES))
+}
+
+/**
+ * The key of entry `index` of a private directory sealed under `key`: HKDF-SHA256 with the
+ * index in its info, so siblings' keys differ from each other and from their parent's.
+ */
+export function deriveKey (key: Uint8Array, index: number): Uint8Array {
+  checkKey(key)
+  if (!Number.isSafeInteger(index) || index < 0) throw new InvalidArgumentError(`no directory entry ${index}`)
+  return new Uint8Array(hkdfSync('sha256', key, new Uint8Array(0), `peerlink/directory-entry/${index}`, KEY_BYTES))
 }
 
 function nonce (kind: number, index: number): Buffer {

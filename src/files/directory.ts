@@ -7,13 +7,16 @@ import { readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
-import { TAG_BYTES } from './cipher.js'
+import { TAG_BYTES, deriveKey } from './cipher.js'
 import { exportContent, importPrivateFile } from './private.js'
+import { openDirectory, sealDirectory, type PlainEntry } from './private-directory.js'
 
 export interface TreeImportResult {
   cid: CID
   name: string
   size: number
+  /** The size its root node gives: a private root's is of its ciphertext. */
+  rootSize: number
   /** Bytes of every block written for it: its files' chunks, parity and nodes, its directory nodes. */
   stored: number
   type: 'file' | 'directory'
@@ -23,7 +26,7 @@ export interface TreeImportResult {
   release: () => void
 }
 
-/** `key`: seal the file with it (files/private.ts). */
+/** `key`: seal the file with it (files/private.ts), or the directory and all under it (files/private-directory.ts). */
 export async function importPath (store: ImportTarget, path: string, kind: 'file' | 'directory', name: string, options: ImportOptions & { key?: Uint8Array } = {}): Promise<TreeImportResult> {
   const { chunkSize } = checkImportOptions(options)
   const { key, ...rest } = options
@@ -31,34 +34,38 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
     // A private file is read in its segments, so none is copied to be cut again.
     const source = readChunks(path, key !== undefined ? chunkSize - TAG_BYTES : chunkSize, options.signal)
     const r = key !== undefined ? await importPrivateFile(store, source, { ...rest, name, key }) : await importFile(store, source, { ...rest, name })
-    return { cid: r.cid, name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
+    return { cid: r.cid, name, size: r.size, rootSize: r.rootSize, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
   }
-  if (key !== undefined) throw new InvalidArgumentError(`${path} is a directory: private shares are files for now (add each file with --private)`)
   const releases: Array<() => void> = []
   const skipped: string[] = []
   try {
     const dirents = (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
     if (dirents.length > MAX_DIRECTORY_ENTRIES) throw new InvalidArgumentError(`${path} has ${dirents.length} entries; a directory may hold at most ${MAX_DIRECTORY_ENTRIES}`)
-    const entries: DirectoryEntry[] = []
+    const entries: PlainEntry[] = []
     let size = 0
     let stored = 0
     let files = 0
     for (const d of dirents) {
       const child = join(path, d.name)
       if (!d.isFile() && !d.isDirectory()) { skipped.push(child); continue }
-      const r = await importPath(store, child, d.isFile() ? 'file' : 'directory', d.name, options)
+      // Each entry of a private directory is sealed under a key of its own (private-directory.ts).
+      const childKey = key !== undefined ? deriveKey(key, entries.length) : undefined
+      const r = await importPath(store, child, d.isFile() ? 'file' : 'directory', d.name, { ...rest, key: childKey })
       releases.push(r.release)
       skipped.push(...r.skipped)
-      entries.push({ name: d.name, cid: r.cid, size: r.size, type: r.type })
+      entries.push({ name: d.name, cid: r.cid, size: r.rootSize, type: r.type, plainSize: r.size })
       size += r.size
       stored += r.stored
       files += r.files
     }
-    const node = encodeNode({ peerlink: FORMAT_VERSION, type: 'directory', name, size, entries })
+    const tree: DirectoryNode = key !== undefined
+      ? sealDirectory(key, name, entries)
+      : { peerlink: FORMAT_VERSION, type: 'directory', name, size, entries: entries.map(({ plainSize, ...e }) => e) }
+    const node = encodeNode(tree)
     if (store.hold !== undefined) releases.push(store.hold([node.cid]))
     await store.putMany([node], { signal: options.signal })
     stored += node.bytes.byteLength
-    return { cid: node.cid, name, size, stored, type: 'directory', files, skipped, release: () => { for (const r of releases) r() } }
+    return { cid: node.cid, name, size, rootSize: tree.size, stored, type: 'directory', files, skipped, release: () => { for (const r of releases) r() } }
   } catch (err) {
     for (const r of releases) r()
     throw err
@@ -133,6 +140,10 @@ export interface Resolved {
   node: Manifest | DirectoryNode
   /** The last name on the path (the root's own name for an empty path). */
   name: string
+  /** Its key: the link's for the root, derived along the path inside a private directory. */
+  key?: Uint8Array
+  /** A directory's plaintext size and its entries' (a private one's, opened; else its own). */
+  sizes?: { size: number, entries: number[] }
 }
 
 /**
@@ -140,19 +151,31 @@ export interface Resolved {
  * against what the entry says. Only the nodes on the path are read (so through a network
  * source only they are fetched). A missing name, or a name under a file, is PathNotFoundError.
  */
-export async function resolvePath (source: BlockSource, root: CID, path: string[], options: { signal?: AbortSignal } = {}): Promise<Resolved> {
-  let node = await readRoot(source, root, options)
-  let here: Resolved = { cid: root, node, name: node.name }
+export async function resolvePath (source: BlockSource, root: CID, path: string[], options: { signal?: AbortSignal, key?: Uint8Array } = {}): Promise<Resolved> {
+  let here = opened(root, await readRoot(source, root, options), '', options.key, path.length > 0)
+  here.name = here.node.name
   for (let i = 0; i < path.length; i++) {
+    const node = here.node
     const whole = [root.toString(), ...path].join('/')
     const where = `${i === 0 ? 'the root ' : ''}"${i === 0 ? node.name : path.slice(0, i).join('/')}" (${here.cid.toString()})`
     if (node.type !== 'directory') throw new PathNotFoundError(whole, `${where} is a file, not a directory`)
-    const entry = node.entries.find(e => e.name === path[i])
-    if (entry === undefined) throw new PathNotFoundError(whole, `no "${path[i]}" in the directory ${where}`)
-    node = await readEntry(source, entry, options)
-    here = { cid: entry.cid, node, name: entry.name }
+    const at = node.entries.findIndex(e => e.name === path[i])
+    if (at < 0) throw new PathNotFoundError(whole, `no "${path[i]}" in the directory ${where}`)
+    const entry = node.entries[at]
+    const key = node.private !== undefined ? deriveKey(here.key as Uint8Array, at) : here.key
+    here = opened(entry.cid, await readEntry(source, entry, options), entry.name, key, i < path.length - 1)
   }
   return here
+}
+
+/**
+ * A root reached under `name` with `key`, a private directory opened when the key is there;
+ * one a path goes through (`through`) must open, so without its key it is PrivateRootError.
+ */
+function opened (cid: CID, node: Manifest | DirectoryNode, name: string, key: Uint8Array | undefined, through: boolean): Resolved {
+  if (node.type === 'file' || (node.private !== undefined && key === undefined && !through)) return { cid, node, name, key }
+  const o = openDirectory(cid, node, key)
+  return { cid, node: o.node, name, key, sizes: { size: o.size, entries: o.sizes } }
 }
 
 /**
@@ -163,20 +186,21 @@ export async function resolvePath (source: BlockSource, root: CID, path: string[
  * the tree replaces whatever was there (an old directory's other files do not stay).
  */
 export async function exportTree (source: BlockSource, root: CID, outPath: string, options: TreeExportOptions = {}): Promise<{ files: number, bytes: number }> {
-  const node = await readRoot(source, root, options)
+  const read = await readRoot(source, root, options)
   const budget = new TreeBudget(root, options)
-  budget.start(node)
-  if (node.type === 'file') {
+  budget.start(read)
+  if (read.type === 'file') {
     const bytes = await writeAtomically(outPath, exportContent(source, root, options), options)
     return { files: 1, bytes }
   }
+  const node = openDirectory(root, read, options.key).node
   if (options.force !== true && await exists(outPath)) throw new FileExistsError(outPath)
   await checkParent(outPath)
   checkEntries(root, node.entries)
   const tmp = await tempBeside(outPath)
   try {
     await mkdir(tmp)
-    const r = await exportEntries(source, node.entries, tmp, budget, options)
+    const r = await exportEntries(source, node, tmp, budget, options)
     await moveTreeIntoPlace(tmp, outPath, options.force === true)
     return r
   } catch (err) {
@@ -194,22 +218,27 @@ function checkEntries (root: CID, entries: DirectoryEntry[]): void {
   }
 }
 
-/** The entries of a directory into `dir` (made fresh, inside the export's temporary one). */
-async function exportEntries (source: BlockSource, entries: DirectoryEntry[], dir: string, budget: TreeBudget, options: ExportOptions): Promise<{ files: number, bytes: number }> {
+/**
+ * The entries of a directory (a private one opened with `options.key`) into `dir` (made
+ * fresh, inside the export's temporary one), each entry of a private one with its own key.
+ */
+async function exportEntries (source: BlockSource, dirNode: DirectoryNode, dir: string, budget: TreeBudget, options: ExportOptions): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
-  for (const e of entries) {
+  for (const [i, e] of dirNode.entries.entries()) {
     const path = join(dir, e.name)
-    const node = await readEntry(source, e, options)
-    if (node.type === 'file') {
-      bytes += await writeAtomically(path, exportContent(source, e.cid, options), { ...options, force: true, fresh: true })
+    const read = await readEntry(source, e, options)
+    const entryOptions = dirNode.private !== undefined ? { ...options, key: deriveKey(options.key as Uint8Array, i) } : options
+    if (read.type === 'file') {
+      bytes += await writeAtomically(path, exportContent(source, e.cid, entryOptions), { ...options, force: true, fresh: true })
       files++
       continue
     }
+    const node = openDirectory(e.cid, read, entryOptions.key).node
     checkEntries(e.cid, node.entries)
     budget.take(node.entries.length)
     await mkdir(path)
-    const r = await exportEntries(source, node.entries, path, budget, options)
+    const r = await exportEntries(source, node, path, budget, entryOptions)
     files += r.files
     bytes += r.bytes
   }

@@ -9,7 +9,10 @@
 //            ciphertext; meta seals the real ones: files/private.ts)
 // index:     { peerlink: 1, type: 'index', depth, links }       depth 0: links are stripes
 // stripe:    { peerlink: 1, type: 'stripe', index, shardSize, data: CID[], parity: CID[] }
-// directory: { peerlink: 1, type: 'directory', name, size, entries: [{ name, cid, size, type }] }
+// directory: { peerlink: 1, type: 'directory', name, size, entries: [{ name, cid, size, type }],
+//              private?: { alg, meta } }
+//            (a private directory's names are all empty, its sizes those of its entries' roots
+//            (ciphertext); meta seals the names and plaintext sizes: files/private-directory.ts)
 //
 // Nodes are decoded from untrusted bytes, so every field is checked before use.
 import * as dagCbor from '@ipld/dag-cbor'
@@ -67,7 +70,10 @@ export interface StripeNode {
 }
 
 export interface DirectoryEntry { name: string, cid: CID, size: number, type: 'file' | 'directory' }
-export interface DirectoryNode { peerlink: 1, type: 'directory', name: string, size: number, entries: DirectoryEntry[] }
+export interface DirectoryNode { peerlink: 1, type: 'directory', name: string, size: number, entries: DirectoryEntry[], private?: SealedDirectory }
+
+/** A private directory's sealed names and sizes (files/private-directory.ts). */
+export interface SealedDirectory { alg: 'aes-256-gcm', meta: Uint8Array }
 
 export type Node = Manifest | IndexNode | StripeNode | DirectoryNode
 
@@ -133,7 +139,8 @@ export function decodeNode (cid: CID, bytes: Uint8Array): Node {
       // each entry's against its own root as the tree is walked, a tree cannot claim less.
       const total = entries.reduce((sum: number, e: DirectoryEntry) => sum + e.size, 0)
       if (total !== v.size) fail(cid, `its size ${String(v.size)} is not the sum of its entries' sizes (${total})`)
-      return { peerlink: 1, type: 'directory', name: v.name, size: v.size, entries }
+      const sealed = v.private === undefined ? undefined : checkSealedDirectory(cid, v.private, v.name, entries)
+      return { ...(sealed !== undefined ? { private: sealed } : {}), peerlink: 1, type: 'directory', name: v.name, size: v.size, entries }
     }
     default: fail(cid, `unknown node type ${JSON.stringify(v.type)}`)
   }
@@ -174,6 +181,13 @@ function checkPrivate (cid: CID, p: unknown): PrivateField {
   if (!isObj(p) || p.alg !== 'aes-256-gcm' || !isNat(p.segment, MAX_CHUNK_SIZE) || p.segment === 0 ||
     !(p.meta instanceof Uint8Array) || p.meta.byteLength > 4096) fail(cid, 'bad private field')
   return { alg: 'aes-256-gcm', segment: p.segment, meta: p.meta }
+}
+
+/** A private directory shows no name in the clear: its own and its entries' are sealed in meta. */
+function checkSealedDirectory (cid: CID, p: unknown, name: string, entries: DirectoryEntry[]): SealedDirectory {
+  if (!isObj(p) || p.alg !== 'aes-256-gcm' || !(p.meta instanceof Uint8Array)) fail(cid, 'bad private field')
+  if (name !== '' || entries.some(e => e.name !== '')) fail(cid, 'a private directory names something in the clear')
+  return { alg: 'aes-256-gcm', meta: p.meta }
 }
 
 /** Bytes of data chunk `i` of a file. */

@@ -78,6 +78,8 @@ export interface ImportResult {
   cid: CID
   name: string
   size: number
+  /** The size its manifest gives: of the bytes stored, a private file's ciphertext. */
+  rootSize: number
   /** Bytes of every block the import wrote: chunks, parity, stripe and index nodes, manifest. */
   stored: number
   stripes: number
@@ -319,7 +321,7 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
     const root = encodeNode(manifest)
     await writer.put([root])
     await writer.namePack(root.cid)
-    return { cid: root.cid, name, size, stored: writer.stored, stripes: writer.stripes, release: () => { writer.release() } }
+    return { cid: root.cid, name, size, rootSize: size, stored: writer.stored, stripes: writer.stripes, release: () => { writer.release() } }
   } catch (err) {
     writer.release()
     throw err

@@ -35,7 +35,7 @@ export async function importPrivateFile (store: ImportTarget, source: AsyncItera
   })()
   const { key, ...rest } = options
   const r = await importFile(store, sealStream(counted, key, segment), { ...rest, name: '', mediaType: '', sealed: field })
-  return { ...r, name, size }
+  return { ...r, name, size, rootSize: r.size }
 }
 
 /** Plaintext in `segment`-byte segments, each sealed; the last one marked as the last. */
@@ -65,6 +65,11 @@ function plainSize (cid: CID, m: Manifest, p: PrivateField): number {
  */
 export function shownName (cid: CID, node: Node, key: Uint8Array | undefined, resolved: string): string {
   return node.type === 'file' && node.private !== undefined && key !== undefined ? openPrivate(cid, node, key).name : resolved
+}
+
+/** The name a root is pinned under: none for a private one, whose name is sealed. */
+export function pinnedName (node: Node, resolved: string): string {
+  return (node.type === 'file' || node.type === 'directory') && node.private !== undefined ? '' : resolved
 }
 
 export function openPrivate (cid: CID, m: Manifest, key: Uint8Array | undefined): PrivateView {

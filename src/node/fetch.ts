@@ -22,7 +22,7 @@ import { FetchSession, type ProviderStats, type SessionProgressEvents } from '..
 import { resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
-import { shownName } from '../files/private.js'
+import { pinnedName, shownName } from '../files/private.js'
 import type { Routing } from '../routing/routing.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
@@ -183,13 +183,14 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
   const completion = new StripeCompletion(store, (cids) => { source.hold(cids) }, signal)
   try {
     // With a path, what is fetched and pinned is the root it leads to; the providers are those of the outer root.
-    const { cid: root, node, name: stored } = await resolvePath(source, ticket.root, ticket.path ?? [], { signal })
-    // A private file's name is sealed: shown when the link has the key, never pinned.
-    const name = shownName(root, node, ticket.key, stored)
+    const { cid: root, node, name: resolved, key } = await resolvePath(source, ticket.root, ticket.path ?? [], { signal, key: ticket.key })
+    // A private root's name is sealed: shown when the link has the key, never pinned.
+    const name = shownName(root, node, key, resolved)
+    const stored = pinnedName(node, resolved)
     source.hold([root])
     await options.checkSpace?.(node.size, node.type === 'file' ? node.erasure : undefined)
     options.onProgress?.(new CustomProgressEvent('fetch:start', { root: root.toString(), name, size: node.size, type: node.type }))
-    const exportOptions = { signal, key: ticket.key, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
+    const exportOptions = { signal, key, onProgress: options.onProgress, force: options.force, maxEntries: options.maxEntries, maxBytes: options.maxBytes, onStripe: completion.onStripe }
     if (options.output === undefined) await drain(source, root, exportOptions)
     else await exportToOutput(store, source, { root, node, output: options.output }, { ...exportOptions, beforeLink: async () => { await completion.finish() } })
     await completion.finish()

@@ -10,7 +10,8 @@ import { isSafeName } from '../files/format.js'
 import { treeBytes } from '../files/fs.js'
 import { newKey } from '../files/cipher.js'
 import { checkImportOptions, importFile, type ImportOptions } from '../files/importer.js'
-import { importPrivateFile, openPrivate, shownName } from '../files/private.js'
+import { importPrivateFile, openPrivate, pinnedName, shownName } from '../files/private.js'
+import { openedSizes } from '../files/private-directory.js'
 import { loadKey, saveKey } from '../repo/keys.js'
 import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/verify.js'
 import { hashReady } from '../hash/index.js'
@@ -83,7 +84,7 @@ export interface StatResult {
   stripes?: number
   entries?: number
   hash?: string
-  /** A private file (its hash, of ciphertext, is not shown). */
+  /** A private root (a file's hash, of ciphertext, is not shown). */
   private?: boolean
 }
 
@@ -146,13 +147,13 @@ export class PeerLinkNode {
     options = { ...this.treeLimits(), ...options }
     if (await this.blockstore.isPinned(ticket.root)) {
       // Held whole already: no network, only the output.
-      const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], options)
+      const r = await resolvePath(this.blockstore, ticket.root, ticket.path ?? [], { signal: options.signal, key: ticket.key })
       if (options.output !== undefined) {
         await this.checkSpace(r.node.size, undefined, options.output)
-        await exportToOutput(this.blockstore, this.blockstore, { root: r.cid, node: r.node, output: options.output }, { ...options, key: ticket.key })
+        await exportToOutput(this.blockstore, this.blockstore, { root: r.cid, node: r.node, output: options.output }, { ...options, key: r.key })
       }
-      if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: r.name, size: r.node.size, type: r.node.type })
-      const name = shownName(r.cid, r.node, ticket.key, r.name)
+      if (!await this.blockstore.isPinned(r.cid)) await this.blockstore.pin(r.cid, { name: pinnedName(r.node, r.name), size: r.node.size, type: r.node.type })
+      const name = shownName(r.cid, r.node, r.key, r.name)
       return { cid: r.cid.toString(), name, type: r.node.type, size: r.node.size, fetchedBlocks: 0, fetchedBytes: 0, parityComputed: 0, rebuiltChunks: 0, providers: [], provided: false, ms: Date.now() - started }
     }
     return await this.network.fetch(ticket, {
@@ -230,7 +231,7 @@ export class PeerLinkNode {
     if (options.size !== undefined) await this.checkSpace(options.size, { k, m })
     const key = this.privateKey(options)
     const r = key !== undefined ? await importPrivateFile(this.blockstore, source, { ...opts, key }) : await importFile(this.blockstore, source, opts)
-    return await this.pinAndAnnounce({ cid: r.cid, name: r.name, size: r.size, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release, key })
+    return await this.pinAndAnnounce({ cid: r.cid, name: r.name, size: r.size, rootSize: r.rootSize, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release, key })
   }
 
   /** A fresh key when the file is to be private (asked, or the repo's default). */
@@ -327,8 +328,8 @@ export class PeerLinkNode {
   /** Writes a file or directory (a root, or a path inside one) from the repo to `outPath`. */
   async exportTo (ref: RootRef, outPath: string, options: Omit<TreeExportOptions, 'onStripe'> = {}): Promise<{ files: number, bytes: number }> {
     const { root, path, key } = toTicket(ref)
-    const r = await resolvePath(this.blockstore, root, path ?? [], options)
-    return await exportTree(this.blockstore, r.cid, outPath, { ...this.treeLimits(), key, ...options })
+    const r = await resolvePath(this.blockstore, root, path ?? [], { signal: options.signal, key })
+    return await exportTree(this.blockstore, r.cid, outPath, { ...this.treeLimits(), key: r.key, ...options })
   }
 
   /**
@@ -337,7 +338,7 @@ export class PeerLinkNode {
    */
   async stat (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<StatResult> {
     const ticket = toTicket(ref)
-    return await withResolved(this.blockstore, this.net, ticket, options, async (r) => await this.describe(r, ticket.key))
+    return await withResolved(this.blockstore, this.net, ticket, options, async (r) => await this.describe(r))
   }
 
   /**
@@ -346,20 +347,24 @@ export class PeerLinkNode {
    */
   async list (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<ListEntry[]> {
     const ticket = toTicket(ref)
-    return await withResolved(this.blockstore, this.net, ticket, options, async ({ cid, node, name }) => {
+    return await withResolved(this.blockstore, this.net, ticket, options, async ({ cid, node, name, key, sizes }) => {
       if (node.type === 'file' && node.private !== undefined) {
-        const { name, size } = openPrivate(cid, node, ticket.key)
+        const { name, size } = openPrivate(cid, node, key)
         return [{ name, cid: cid.toString(), size, type: 'file' }]
       }
       if (node.type === 'file') return [{ name, cid: cid.toString(), size: node.size, type: 'file' }]
-      return node.entries.map(e => ({ name: e.name, cid: e.cid.toString(), size: e.size, type: e.type }))
+      const opened = openedSizes(cid, node, sizes)
+      return node.entries.map((e, i) => ({ name: e.name, cid: e.cid.toString(), size: opened.entries[i], type: e.type }))
     })
   }
 
-  /** `key`: a private file's, to open its name, media type and size (PrivateRootError without). */
-  private async describe ({ cid, node, name }: Resolved, key?: Uint8Array): Promise<StatResult> {
+  /** `key`: a private root's, to open its name, media type and size (PrivateRootError without). */
+  private async describe ({ cid, node, name, key, sizes }: Resolved): Promise<StatResult> {
     const pinned = await this.blockstore.isPinned(cid)
-    if (node.type === 'directory') return { cid: cid.toString(), type: 'directory', name, size: node.size, pinned, entries: node.entries.length }
+    if (node.type === 'directory') {
+      const size = openedSizes(cid, node, sizes).size
+      return { cid: cid.toString(), type: 'directory', name, size, pinned, entries: node.entries.length, ...(node.private !== undefined ? { private: true } : {}) }
+    }
     if (node.private !== undefined) {
       const geometry = { chunkSize: node.chunkSize, k: node.erasure.k, m: node.erasure.m, stripes: node.stripeCount }
       return { cid: cid.toString(), type: 'file', ...openPrivate(cid, node, key), pinned, ...geometry, private: true }

@@ -60,7 +60,7 @@ export async function withResolved<T> (store: LevelBlockstore, net: PeerLinkNetw
   read: (resolved: Resolved, source: BlockSource) => Promise<T>): Promise<T> {
   const reader = await openReader(store, net, target, options)
   try {
-    return await read(await resolvePath(reader.source, target.root, target.path ?? [], options), reader.source)
+    return await read(await resolvePath(reader.source, target.root, target.path ?? [], { signal: options.signal, key: target.key }), reader.source)
   } catch (err) {
     throw reader.failure(err)
   } finally {
@@ -76,11 +76,11 @@ export async function withResolved<T> (store: LevelBlockstore, net: PeerLinkNetw
 export async function * readRange (store: LevelBlockstore, net: PeerLinkNetwork | undefined, target: Ticket, options: RangeOptions = {}): AsyncGenerator<Uint8Array> {
   const reader = await openReader(store, net, target, options)
   try {
-    const file = await resolvePath(reader.source, target.root, target.path ?? [], options)
+    const file = await resolvePath(reader.source, target.root, target.path ?? [], { signal: options.signal, key: target.key })
     if (file.node.type !== 'file') {
       throw new InvalidArgumentError(`${formatRootPath({ root: target.root, path: target.path ?? [] })} is a directory: \`ls\` lists it, \`fetch\` writes it`)
     }
-    yield * exportContent(reader.source, file.cid, { offset: options.offset, length: options.length, key: target.key, signal: options.signal, onProgress: options.onProgress })
+    yield * exportContent(reader.source, file.cid, { offset: options.offset, length: options.length, key: file.key, signal: options.signal, onProgress: options.onProgress })
   } catch (err) {
     throw reader.failure(err)
   } finally {

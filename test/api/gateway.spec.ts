@@ -221,6 +221,31 @@ describe('api gateway', function () {
     for (const d of [a, b]) expect(d.log(), 'the key in no daemon log').to.not.include(key)
   })
 
+  it('serves a private directory\'s listing and a path in it with the key in x-peerlink-key, and refuses them without it', async () => {
+    const tree = join(dir.path, 'private-tree')
+    await mkdir(join(tree, 'sub'), { recursive: true })
+    const inner = (await randomFile(join(tree, 'sub'), 'inner.bin', 200 * KiB)).bytes
+    await writeFile(join(tree, 'top.txt'), 'top secret')
+    const added = await cli(a, 'add', '--private', '-r', '--json', '--chunk-size', '64KiB', '-k', '2', '-m', '1', tree)
+    expect(added.code, added.stderr).to.equal(0)
+    const [{ cid, ticket: link }] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string }>
+    const withKey = { 'x-peerlink-key': /#k=([A-Za-z0-9_-]{43})$/.exec(link)?.[1] as string }
+
+    for (const path of [`/ipfs/${cid}`, `/ipfs/${cid}/sub/inner.bin`]) {
+      const none = await get(b, path)
+      expect(none.status, path).to.equal(403)
+      expect(await none.text()).to.include('this root is private: fetch it with its share link')
+    }
+    const listing = await get(b, `/ipfs/${cid}/sub`, withKey)
+    expect(listing.status, await listing.clone().text()).to.equal(200)
+    expect(await listing.text()).to.include('inner.bin')
+    expect(listing.headers.get('cache-control')).to.equal('private, max-age=29030400, immutable')
+    const file = await get(b, `/ipfs/${cid}/sub/inner.bin`, { ...withKey, range: 'bytes=70000-140000' })
+    expect(file.status, await file.clone().text()).to.equal(206)
+    expect((await bytes(file)).equals(inner.subarray(70_000, 140_001))).to.equal(true)
+    expect((await get(b, `/ipfs/${cid}/sub/inner.bin`, { 'x-peerlink-key': 'A'.repeat(43) })).status).to.equal(422)
+  })
+
   it('serves one verified block with ?format=raw', async () => {
     const st = JSON.parse((await cli(a, 'stat', `${root}/notes.txt`, '--json')).stdout) as { cid: string }
     const r = await get(a, `/ipfs/${st.cid}?format=raw`)

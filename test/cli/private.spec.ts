@@ -1,12 +1,13 @@
 // Private shares as a user runs them: `add --private` on one daemon, the link fetched on
 // another, the CID alone refused, and no plaintext in any repo that holds the blocks.
-import { readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { join, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { expect } from 'chai'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
 import { MARKER, markedFile, markerIn } from '../helpers/plaintext.js'
+import { waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
 
 describe('cli private shares', function () {
@@ -74,6 +75,74 @@ describe('cli private shares', function () {
     await runCli(['--repo', open, 'init'])
     expect((await runCli(['--repo', open, 'add', '--chunk-size', '64KiB', file], {}, 60_000)).code).to.equal(0)
     expect((await markerIn(open)).length).to.be.greaterThan(0)
+  })
+
+  it('fetches a private directory by its link, paths in it with the key; refuses it without; no repo or holder holds a name or plaintext', async () => {
+    // Every name and every file holds the marker: top/{a.txt, sub/{b.txt, deep/c.txt}}.
+    const top = join(dir.path, `top-${MARKER}`)
+    const files = [`${MARKER}-a.txt`, join(`sub-${MARKER}`, `${MARKER}-b.txt`), join(`sub-${MARKER}`, `deep-${MARKER}`, `${MARKER}-c.txt`)]
+    await mkdir(join(top, `sub-${MARKER}`, `deep-${MARKER}`), { recursive: true })
+    for (const [i, f] of files.entries()) await writeFile(join(top, f), (await markedFile(dir.path, 4 + 8 * i)).content)
+
+    const a = await startDaemonProcess(join(dir.path, 'a'), { timeoutMs: 60_000 })
+    daemons.push(a)
+    const added = await runCli(['--repo', a.repo, 'add', '--private', '-r', '--json', '--chunk-size', '64KiB', '-k', '2', '-m', '1', top], {}, 60_000)
+    expect(added.code, added.stderr).to.equal(0)
+    const [entry] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string, name: string, type: string, files: number }>
+    expect(entry).to.include({ name: `top-${MARKER}`, type: 'directory', files: 3 })
+    const key = entry.ticket.slice(entry.ticket.indexOf('#'))
+
+    const holders: DaemonProcess[] = []
+    for (let i = 0; i < 3; i++) {
+      const repo = join(dir.path, `holder${i}`)
+      const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--offer', '64MiB', '--bootstrap', a.dialable[0]])
+      expect(init.code, init.stderr).to.equal(0)
+      const holder = await startDaemonProcess(repo, { timeoutMs: 60_000 })
+      holders.push(holder)
+      daemons.push(holder)
+    }
+    const b = await startDaemonProcess(join(dir.path, 'b'), { timeoutMs: 60_000 })
+    daemons.push(b)
+    const out = join(dir.path, 'got')
+    const got = await runCli(['--repo', b.repo, 'fetch', '-o', out, entry.ticket], {}, 90_000)
+    expect(got.code, got.stderr).to.equal(0)
+    for (const f of files) expect((await readFile(join(out, f))).equals(await readFile(join(top, f))), f).to.equal(true)
+    const inner = `${entry.cid}/sub-${MARKER}/${MARKER}-b.txt${key}`
+    const cat = await runCli(['--repo', b.repo, 'cat', inner])
+    expect(cat.code, cat.stderr).to.equal(0)
+    expect(Buffer.from(cat.stdout).equals(await readFile(join(top, files[1])))).to.equal(true)
+    const ls = JSON.parse((await runCli(['--repo', b.repo, 'ls', '--json', `${entry.cid}/sub-${MARKER}${key}`])).stdout) as Array<{ name: string, size: number }>
+    expect(ls.map(e => e.name)).to.deep.equal([`${MARKER}-b.txt`, `deep-${MARKER}`])
+    expect(ls[0].size).to.equal((await stat(join(top, files[1]))).size)
+
+    // C has the ticket without the key: its fetch holds the tree's ciphertext, and opens nothing.
+    const bare = entry.ticket.slice(0, entry.ticket.indexOf('#'))
+    const c = join(dir.path, 'c')
+    await runCli(['--repo', c, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])
+    const held = await runCli(['--repo', c, 'fetch', '--pin-only', bare], {}, 90_000)
+    expect(held.code, held.stderr).to.equal(0)
+    const refusals = [['ls', entry.cid], ['stat', entry.cid], ['cat', `${entry.cid}/sub-${MARKER}/${MARKER}-b.txt`], ['fetch', '-o', join(dir.path, 'no'), entry.cid]]
+    for (const args of refusals) {
+      const refused = await runCli(['--repo', c, ...args])
+      expect(refused.code, `${args[0]}: ${refused.stderr}`).to.equal(21)
+      expect(refused.stderr).to.include('this root is private: fetch it with its share link')
+    }
+    const wrong = await runCli(['--repo', c, 'ls', `${entry.cid}#k=${'A'.repeat(43)}`])
+    expect(wrong.code, wrong.stderr).to.equal(22)
+    expect(wrong.stderr).to.include(`does not open the directory ${entry.cid}`)
+
+    // Spread takes a pinned file's root: each file of the tree is pinned by its path with the key, then spread.
+    await waitUntil(async () => JSON.parse((await runCli(['--repo', a.repo, 'peers', '--json'])).stdout).length >= 4, 30_000, 'the holders connected', 250)
+    for (const f of files) {
+      const pinned = await runCli(['--repo', a.repo, 'fetch', '--pin-only', '--json', `${entry.cid}/${f.split(sep).join('/')}${key}`])
+      expect(pinned.code, pinned.stderr).to.equal(0)
+      const spread = await runCli(['--repo', a.repo, 'spread', '--json', (JSON.parse(pinned.stdout) as { cid: string }).cid], {}, 60_000)
+      expect(spread.code, spread.stderr).to.equal(0)
+      expect(JSON.parse(spread.stdout)).to.include({ holders: 3 })
+    }
+
+    for (const d of daemons.splice(0)) await stopDaemonProcess(d)
+    for (const repo of [a.repo, b.repo, c, ...holders.map(h => h.repo)]) expect(await markerIn(repo), repo).to.deep.equal([])
   })
 
   it('reads ranges of a private file and refuses a wrong key, offline', async () => {
