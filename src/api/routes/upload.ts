@@ -39,7 +39,11 @@ export async function uploadRoutes (app: FastifyInstance, { node, limit }: Route
       const dir = join(tmp, req.query.name)
       const got = await receiveFolder(req.body, dir, limit, req.callSignal)
       if (got.files === 0) throw new InvalidArgumentError('the folder upload holds no file')
-      const r = await node.add(dir, { recursive: true, private: privateOf(req.query), signal: req.callSignal })
+      const r = await node.add(dir, { recursive: true, private: privateOf(req.query), signal: req.callSignal }).catch((err: Error) => {
+        // The temporary directory means nothing to the user: paths read as inside the folder.
+        err.message = err.message.replaceAll(`${tmp}/`, '')
+        throw err
+      })
       return addOut(r, node.network.ticket(r.cid, r.key))
     } finally {
       await rm(tmp, { recursive: true, force: true })
