@@ -17,14 +17,21 @@ export function fromInput (files: FileList | null): Upload | undefined {
   return { kind: 'folder', name, files: list.map(f => ({ path: f.webkitRelativePath.split('/').slice(1).join('/'), file: f })) }
 }
 
-/** From a drop: the first item, a folder walked whole. */
-export async function fromDrop (data: DataTransfer | null): Promise<Upload | undefined> {
-  const entry = data?.items[0]?.webkitGetAsEntry()
-  if (entry === null || entry === undefined) return undefined
-  if (entry.isFile) return { kind: 'file', file: await fileOf(entry as FileSystemFileEntry) }
-  const files: Array<{ path: string, file: File }> = []
-  await walk(entry as FileSystemDirectoryEntry, '', files)
-  return { kind: 'folder', name: entry.name, files }
+/**
+ * From a drop: the first item, a folder walked whole. The item is read before this returns:
+ * a drop's data can be read only while its event is dispatched.
+ */
+export function fromDrop (data: DataTransfer | null): Promise<Upload | undefined> {
+  const entry = data?.items[0]?.webkitGetAsEntry() ?? null
+  const file = data?.files[0]
+  return (async () => {
+    // No entry (a drop a script made): its file, if any.
+    if (entry === null) return file !== undefined ? { kind: 'file', file } : undefined
+    if (entry.isFile) return { kind: 'file', file: await fileOf(entry as FileSystemFileEntry) }
+    const files: Array<{ path: string, file: File }> = []
+    await walk(entry as FileSystemDirectoryEntry, '', files)
+    return { kind: 'folder', name: entry.name, files }
+  })()
 }
 
 async function walk (dir: FileSystemDirectoryEntry, prefix: string, out: Array<{ path: string, file: File }>): Promise<void> {

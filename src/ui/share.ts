@@ -33,8 +33,11 @@ export function Share () {
     }
   }
 
+  // `get` runs at once, inside the event: a drop's data is gone once its event is over.
   const picked = (get: () => Upload | undefined | Promise<Upload | undefined>): void => {
-    Promise.resolve().then(get).then((u) => { if (u !== undefined) void share(u) }, (err: Error) => { setState({ step: 'failed', message: err.message }) })
+    let u
+    try { u = get() } catch (err) { u = Promise.reject(err) }
+    Promise.resolve(u).then((u) => { if (u !== undefined) void share(u) }, (err: Error) => { setState({ step: 'failed', message: err.message }) })
   }
   const busy = state.step === 'sending'
 
@@ -44,7 +47,7 @@ export function Share () {
       <div class=${`drop${over ? ' over' : ''}`}
         onDragOver=${(e: DragEvent) => { e.preventDefault(); setOver(true) }}
         onDragLeave=${() => { setOver(false) }}
-        onDrop=${(e: DragEvent) => { e.preventDefault(); setOver(false); picked(async () => await fromDrop(e.dataTransfer)) }}>
+        onDrop=${(e: DragEvent) => { e.preventDefault(); setOver(false); picked(() => fromDrop(e.dataTransfer)) }}>
         <span>Drop a file or a folder here, or choose one:</span>
         <label for="share-file">A file</label>
         <input id="share-file" type="file" disabled=${busy} onChange=${(e: Event) => { picked(() => fromInput((e.target as HTMLInputElement).files)) }} />

@@ -90,6 +90,14 @@ describe('the web page: folders, private shares, a restarted daemon (Chromium)',
     await pageB.locator('#node-bandwidth figcaption', { hasText: /Fetched (1\.[5-9]|[2-9]\.\d) MiB/ }).waitFor({ timeout: 20_000 })
     expect(await pageB.locator('#node-bandwidth polyline.received').count()).to.equal(1)
     await shot(pageB, '10-b-node-fetched')
+
+    // A file dropped on the Share tab goes too (a drop a script makes has no folder entries).
+    await pageA.evaluate(`(() => {
+      const dt = new DataTransfer()
+      dt.items.add(new File(['dropped bytes'], 'dropped.txt'))
+      document.querySelector('.drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+    })()`)
+    await pageA.locator('#share-done', { hasText: 'dropped.txt (13 B)' }).waitFor()
     await pageA.close()
     await pageB.close()
   })
