@@ -5,7 +5,7 @@
 // every name is checked, and nothing is held in memory beyond one piece of the body.
 import { mkdir, open } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { InvalidArgumentError, UploadTooLargeError } from '../errors.js'
+import { DiskFullError, InvalidArgumentError, UploadTooLargeError } from '../errors.js'
 import { isSafeName } from '../files/format.js'
 
 /** The body's content type. */
@@ -115,7 +115,10 @@ async function writeFile (pieces: Pieces, path: string, size: number): Promise<v
       if (piece === undefined) throw new InvalidArgumentError(`the folder upload ended ${left} bytes short of a file`)
       const used = Math.min(piece.byteLength, left)
       if (used < piece.byteLength) pieces.unread(piece.subarray(used))
-      await fh.write(piece.subarray(0, used))
+      await fh.write(piece.subarray(0, used)).catch((err: NodeJS.ErrnoException) => {
+        // The temporary directory's filesystem (TMPDIR) is full: said as the repo's would be.
+        throw err.code === 'ENOSPC' || err.code === 'EDQUOT' ? new DiskFullError(dirname(path), { cause: err }) : err
+      })
       left -= used
     }
   } finally {

@@ -10,7 +10,7 @@ import { expect } from 'chai'
 import { MAX_SAVE_LINKS, SAVE_LINK_TTL, SaveLinks } from '../../src/api/save-links.js'
 import { parseTarget } from '../../src/node/ticket.js'
 import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
-import { tempDir } from '../helpers/repo.js'
+import { smallDisk, tempDir } from '../helpers/repo.js'
 
 const FOLDER_TYPE = 'application/x-peerlink-folder'
 
@@ -121,6 +121,21 @@ describe('api folder uploads and save links', function () {
     expect(gone.status).to.equal(404)
     expect((await gone.json() as { code: string }).code).to.equal('ERR_SAVE_LINK_GONE')
     expect(daemon.log()).to.not.include(key)
+  })
+
+  it('says a full temporary directory is a full disk (507), leaving nothing behind', async function () {
+    const disk = await smallDisk(this, join(dir.path, 'small-tmp'), 4)
+    const d = await startDaemonProcess(join(dir.path, 'small'), { env: { TMPDIR: disk.path } })
+    try {
+      const token = (await readFile(join(d.repo, 'api.token'), 'utf8')).trim()
+      const res = await fetch(`http://${d.info.address}/api/v1/upload/folder?name=f`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': FOLDER_TYPE }, body: folderBody([{ path: 'big.bin', bytes: randomBytes(6 * 1024 * 1024) }]) })
+      expect(res.status).to.equal(507)
+      expect((await res.json() as { code: string }).code).to.equal('ERR_DISK_FULL')
+      expect(await readdir(disk.path)).to.deep.equal([])
+    } finally {
+      await stopDaemonProcess(d)
+      disk.unmount()
+    }
   })
 
   it('keeps a save link 10 minutes and at most 64 of them, the oldest dropped first', () => {
