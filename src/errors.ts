@@ -420,3 +420,13 @@ export class NotSpreadError extends PeerLinkError {
     super(`${cid} was not spread from this node: \`peerlink spread ${cid}\` spreads a pinned file`)
   }
 }
+
+/** A save link of the web page (POST /saves) that the daemon no longer keeps: expired, or the daemon restarted. */
+export class SaveLinkGoneError extends PeerLinkError {
+  static override readonly code = 'ERR_SAVE_LINK_GONE'
+  static override readonly exitCode = 7
+  static override readonly httpStatus = 404
+  constructor () {
+    super('this save link has expired or its daemon restarted: receive the file again on the page')
+  }
+}

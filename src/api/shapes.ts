@@ -35,6 +35,8 @@ export interface StatusOut {
   quota: number
   /** Bytes offered to others' spread files (storage.offer; 0: none). */
   offer: number
+  /** Whether what is added is private unless said otherwise (import.private): the page's default. */
+  importPrivate: boolean
 }
 /** Every failure's body: the error's stable name and code, and the exit status the CLI ends with. */
 export interface ErrorBody { error: string, code: string, message: string, exitCode: number }

@@ -1,5 +1,5 @@
 // Node: this daemon's identity, addresses, peers, DHT and storage, refreshed every 2 s, and
-// what it served over the last minutes as a sparkline.
+// what it served and fetched over the last minutes as a sparkline.
 import { useEffect, useState } from 'preact/hooks'
 import { getJson, type BandwidthOut, type StatusOut } from './api.js'
 import { bytes, plural, rate, short } from './format.js'
@@ -45,23 +45,35 @@ export function NodeInfo ({ active }: { active: boolean }) {
     </section>`
 }
 
-/** Bytes served per interval as a line, the latest at the right; the numbers in its label and caption. */
+/** One series as an SVG polyline's points, scaled to `max`. */
+function line (values: number[], max: number, w: number, h: number): string {
+  const step = values.length > 1 ? w / (values.length - 1) : w
+  return values.map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - v / max * (h - 4)).toFixed(1)}`).join(' ')
+}
+
+/** "12 KiB in the last 5 min; now 3 KiB/s" for one series. */
+function summary (values: number[], intervalMs: number): string {
+  const total = values.reduce((a, v) => a + v, 0)
+  const seconds = Math.round(values.length * intervalMs / 1000)
+  const span = seconds < 60 ? `${seconds} s` : `${Math.round(seconds / 60)} min`
+  return `${bytes(total)} in the last ${span}; now ${rate((values.at(-1) ?? 0) / (intervalMs / 1000))}`
+}
+
+/** Bytes served and fetched per interval as two lines on one scale, the latest at the right; the numbers in the label and caption. */
 function Sparkline ({ b }: { b: BandwidthOut }) {
   const w = 300
   const h = 40
-  const max = Math.max(1, ...b.sent)
-  const step = b.sent.length > 1 ? w / (b.sent.length - 1) : w
-  const points = b.sent.map((v, i) => `${(i * step).toFixed(1)},${(h - 2 - v / max * (h - 4)).toFixed(1)}`).join(' ')
-  const total = b.sent.reduce((a, v) => a + v, 0)
-  const seconds = Math.round(b.sent.length * b.intervalMs / 1000)
-  const span = seconds < 60 ? `${seconds} s` : `${Math.round(seconds / 60)} min`
-  const now = rate((b.sent.at(-1) ?? 0) / (b.intervalMs / 1000))
-  const label = `Served ${bytes(total)} in the last ${span}; now ${now}`
+  const received = b.received ?? []
+  const max = Math.max(1, ...b.sent, ...received)
+  const label = `Served ${summary(b.sent, b.intervalMs)}. Fetched ${summary(received, b.intervalMs)}`
   return html`
     <figure class="spark" id="node-bandwidth">
       <svg viewBox=${`0 0 ${w} ${h}`} preserveAspectRatio="none" role="img" aria-label=${label}>
-        ${b.sent.length > 0 && html`<polyline points=${points} fill="none" stroke="currentColor" stroke-width="1.5" vector-effect="non-scaling-stroke" />`}
+        ${b.sent.length > 0 && html`<polyline class="sent" points=${line(b.sent, max, w, h)} fill="none" stroke="currentColor" stroke-width="1.5" vector-effect="non-scaling-stroke" />`}
+        ${received.length > 0 && html`<polyline class="received" points=${line(received, max, w, h)} fill="none" stroke-dasharray="4 3" stroke-width="1.5" vector-effect="non-scaling-stroke" />`}
       </svg>
-      <figcaption>${b.sent.length === 0 ? 'Bandwidth: no sample yet (one every 5 s)' : label}</figcaption>
+      ${b.sent.length === 0
+        ? html`<figcaption>Bandwidth: no sample yet (one every 5 s)</figcaption>`
+        : html`<figcaption><span class="key sent">━ Served</span> ${summary(b.sent, b.intervalMs)}<br /><span class="key received">┅ Fetched</span> ${summary(received, b.intervalMs)}</figcaption>`}
     </figure>`
 }

@@ -1,9 +1,11 @@
 // Receive: paste a link (or a CID), watch the fetch (providers, bytes, rate, time left,
-// peers), then save the file: a plain download link, so the browser streams it to disk.
+// peers), then save the file, or each file of a folder: the daemon's save link, so the
+// browser streams it to disk, and a private root's key never goes in a URL.
 import { useRef, useState } from 'preact/hooks'
-import { downloadUrl, postNdjson, type FetchOut } from './api.js'
+import { postNdjson, type FetchOut } from './api.js'
 import { bytes, eta, plural, rate, short } from './format.js'
 import { html } from './html.js'
+import { Folder, SaveButton } from './save.js'
 
 interface Progress { name: string, size: number, bytes: number, started: number, providers: string[] }
 interface Line { event: string, detail: { name?: string, size?: number, bytes?: number, peer?: string, status?: string } }
@@ -11,7 +13,7 @@ interface Line { event: string, detail: { name?: string, size?: number, bytes?: 
 type State =
   | { step: 'idle' }
   | { step: 'fetching', p: Progress }
-  | { step: 'done', result: FetchOut }
+  | { step: 'done', result: FetchOut, link: string }
   | { step: 'failed', message: string }
 
 /** A fetch's progress after one more NDJSON line. */
@@ -45,7 +47,7 @@ export function Receive () {
         p = advance(p, line)
         setState({ step: 'fetching', p })
       }, ctl.signal)
-      setState({ step: 'done', result })
+      setState({ step: 'done', result, link })
     } catch (err) {
       if (!ctl.signal.aborted) setState({ step: 'failed', message: (err as Error).message })
     }
@@ -65,10 +67,10 @@ export function Receive () {
       ${state.step === 'fetching' && html`<${Fetching} p=${state.p} />`}
       ${state.step === 'done' && html`
         <div class="result" role="status">
-          <p id="receive-done">Received <strong>${state.result.name}</strong> (${bytes(state.result.size)}) in ${(state.result.ms / 1000).toFixed(1)} s.</p>
+          <p id="receive-done" data-cid=${state.result.cid}>Received <strong>${state.result.name}</strong> (${bytes(state.result.size)}) in ${(state.result.ms / 1000).toFixed(1)} s.</p>
           ${state.result.type === 'file'
-            ? html`<a class="button" id="receive-save" href=${downloadUrl(state.result.cid)} download=${state.result.name}>Save ${state.result.name}</a>`
-            : html`<p>This is a folder: save it with <code>peerlink fetch ${state.result.cid} -o DIR</code>.</p>`}
+            ? html`<${SaveButton} id="receive-save" target=${state.link} name=${state.result.name} />`
+            : html`<${Folder} link=${state.link} root=${state.result.cid} />`}
         </div>`}
       ${state.step === 'failed' && html`<p class="error" role="alert">Could not receive: ${state.message}</p>`}
     </section>`

@@ -53,8 +53,13 @@ export function Shares ({ active }: { active: boolean }) {
       })
       source.onerror = () => {
         setLive(false)
-        // CLOSED: the browser will not retry (an HTTP error such as a 401 or a 503); try again later.
-        if (source?.readyState === EventSource.CLOSED) timer = setTimeout(open, REOPEN_MS)
+        // CLOSED: the browser will not retry (an HTTP error such as a 401 or a 503); try again
+        // later. An EventSource does not tell the status, so a call finds out whether the
+        // session is gone (a 401 there tells the page, api.ts LOGGED_OUT).
+        if (source?.readyState === EventSource.CLOSED) {
+          getJson('/id', AbortSignal.any([ctl.signal, AbortSignal.timeout(10_000)])).catch(() => {})
+          timer = setTimeout(open, REOPEN_MS)
+        }
       }
     }
     open()

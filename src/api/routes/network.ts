@@ -25,7 +25,8 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
     dhtPeers: dhtTableSize(node.network.host),
     usage: await node.usage(),
     quota: node.config.storage.quota,
-    offer: node.config.storage.offer
+    offer: node.config.storage.offer,
+    importPrivate: node.config.import.private
   }))
 
   app.post<{ Body: { addr: string } }>('/connect', { schema: { body: object({ addr: text }, ['addr']) } }, async (req) =>
