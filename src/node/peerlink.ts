@@ -53,8 +53,8 @@ export interface AddOptions extends ImportOptions {
    */
   recursive?: boolean
   /**
-   * Seal the file with a fresh key (files/private.ts), kept in the repo's private.keys; the
-   * share link carries it.
+   * Seal the file, or the directory with everything in it, with a fresh key (files/private.ts,
+   * files/private-directory.ts), kept in the repo's private.keys; the share link carries it.
    * @default the repo's `add.private`
    */
   private?: boolean

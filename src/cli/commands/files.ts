@@ -30,7 +30,7 @@ export const fileCommands: CommandGroup = {
     .option('--chunk-size <size>', 'chunk size, 64KiB to 2MiB (default from the repo config: 1MiB)', parseSize)
     .option('-k <n>', 'data chunks per stripe, 1 to 128 (default 10)', parseIntArg('k'))
     .option('-m <n>', 'parity blocks per stripe, 0 to 64 (default 4)', parseIntArg('m'))
-    .option('--private', 'encrypt each file with a fresh key; its share link (printed, and again by `share`) carries the key (default: import.private in the config)')
+    .option('--private', 'encrypt the file (with -r, the whole tree, names too) under a fresh key; its share link (printed, and again by `share`) carries the key (default: import.private in the config)')
     .option('--public', 'do not encrypt, whatever import.private says')
     .option('--json', 'print one JSON array')
     .option('-q, --quiet', 'print only the CIDs')
