@@ -81,6 +81,11 @@ export interface TreeExportOptions extends ExportOptions {
    * @default no limit (the free space is checked against the root's size)
    */
   maxBytes?: number
+  /**
+   * Puts a public file of the tree at `path` some other way than by writing its bytes there
+   * (the node links the file's pack); without it, every file is written.
+   */
+  placeFile?: (root: CID, node: Manifest, path: string) => Promise<void>
 }
 
 /**
@@ -195,14 +200,19 @@ function checkEntries (root: CID, entries: DirectoryEntry[]): void {
 }
 
 /** The entries of a directory into `dir` (made fresh, inside the export's temporary one). */
-async function exportEntries (source: BlockSource, entries: DirectoryEntry[], dir: string, budget: TreeBudget, options: ExportOptions): Promise<{ files: number, bytes: number }> {
+async function exportEntries (source: BlockSource, entries: DirectoryEntry[], dir: string, budget: TreeBudget, options: TreeExportOptions): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
   for (const e of entries) {
     const path = join(dir, e.name)
     const node = await readEntry(source, e, options)
     if (node.type === 'file') {
-      bytes += await writeAtomically(path, exportContent(source, e.cid, options), { ...options, force: true, fresh: true })
+      if (options.placeFile !== undefined && node.private === undefined) {
+        await options.placeFile(e.cid, node, path)
+        bytes += node.size
+      } else {
+        bytes += await writeAtomically(path, exportContent(source, e.cid, options), { ...options, force: true, fresh: true })
+      }
       files++
       continue
     }
