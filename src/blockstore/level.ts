@@ -19,7 +19,7 @@
 // LevelDB's default writes, nothing is fsynced: a killed process loses nothing; a power cut
 // may lose the newest blocks, which verify then finds and rebuilds from parity.
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
@@ -116,7 +116,7 @@ export class LevelBlockstore implements Blockstore {
         const file = this.fileOf(id)
         const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
         try {
-          await writeFile(tmp, b.bytes)
+          await this.packs.writer.create(tmp, b.bytes)
           await rename(tmp, file)
         } catch (err) {
           await unlink(tmp).catch(() => {})

@@ -13,6 +13,7 @@ import { link, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Placement } from './blockstore.js'
+import { DirectWriter } from './direct.js'
 import { Holds } from './holds.js'
 
 /** A pack's name is a CID string or another name of letters and digits: nothing that walks paths. */
@@ -48,7 +49,7 @@ export class Packs {
   /** Packs being written or renamed, until their index entries are in: gc leaves them. */
   private readonly busy = new Holds()
 
-  constructor (root: string) {
+  constructor (root: string, readonly writer = new DirectWriter()) {
     this.dir = join(root, 'packs')
   }
 
@@ -88,14 +89,9 @@ export class Packs {
     }
     const release = this.hold(byPack.keys())
     try {
+      // Read-write, made if absent, never truncated: other chunks may be in it already.
       await Promise.all([...byPack].map(async ([name, list]) => {
-        // Read-write, made if absent, never truncated: other chunks may be in it already.
-        const fh = await open(this.path(name), constants.O_RDWR | constants.O_CREAT, 0o644)
-        try {
-          await Promise.all(list.map(async b => { await writeFully(fh, b.bytes, b.place.offset) }))
-        } finally {
-          await fh.close()
-        }
+        await this.writer.write(this.path(name), constants.O_RDWR | constants.O_CREAT, list.map(b => ({ bytes: b.bytes, position: b.place.offset })))
       }))
     } finally {
       release()
@@ -146,13 +142,5 @@ export class Packs {
       removed++
     }
     return removed
-  }
-}
-
-async function writeFully (fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let off = 0
-  while (off < bytes.byteLength) {
-    const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off, position + off)
-    off += bytesWritten
   }
 }

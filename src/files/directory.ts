@@ -88,6 +88,11 @@ export interface TreeExportOptions extends ExportOptions {
    * @default no limit (the free space is checked against the root's size)
    */
   maxBytes?: number
+  /**
+   * Puts a public file of the tree at `path` some other way than by writing its bytes there
+   * (the node links the file's pack); without it, every file is written.
+   */
+  placeFile?: (root: CID, node: Manifest, path: string) => Promise<void>
 }
 
 /**
@@ -222,7 +227,7 @@ function checkEntries (root: CID, entries: DirectoryEntry[]): void {
  * The entries of a directory (a private one opened with `options.key`) into `dir` (made
  * fresh, inside the export's temporary one), each entry of a private one with its own key.
  */
-async function exportEntries (source: BlockSource, dirNode: DirectoryNode, dir: string, budget: TreeBudget, options: ExportOptions): Promise<{ files: number, bytes: number }> {
+async function exportEntries (source: BlockSource, dirNode: DirectoryNode, dir: string, budget: TreeBudget, options: TreeExportOptions): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
   for (const [i, e] of dirNode.entries.entries()) {
@@ -230,7 +235,12 @@ async function exportEntries (source: BlockSource, dirNode: DirectoryNode, dir: 
     const read = await readEntry(source, e, options)
     const entryOptions = dirNode.private !== undefined ? { ...options, key: deriveKey(options.key as Uint8Array, i) } : options
     if (read.type === 'file') {
-      bytes += await writeAtomically(path, exportContent(source, e.cid, entryOptions), { ...options, force: true, fresh: true })
+      if (options.placeFile !== undefined && read.private === undefined) {
+        await options.placeFile(e.cid, read, path)
+        bytes += read.size
+      } else {
+        bytes += await writeAtomically(path, exportContent(source, e.cid, entryOptions), { ...options, force: true, fresh: true })
+      }
       files++
       continue
     }

@@ -58,12 +58,19 @@ export async function exportPacked (store: LevelBlockstore, source: BlockSource,
 
 /**
  * Writes root `root` (its node `node`) to `output`: a public file by way of its pack, a
- * directory or a private file (whose pack holds ciphertext: the output is decrypted) by export.
+ * directory by export with each public file in it by way of its pack, a private file (whose
+ * pack holds ciphertext: the output is decrypted) by export.
  */
 export async function exportToOutput (store: LevelBlockstore, source: BlockSource, target: { root: CID, node: Manifest | DirectoryNode, output: string }, options: PackedExportOptions = {}): Promise<void> {
   const { root, node, output } = target
   if (node.type === 'file' && node.private === undefined) await exportPacked(store, source, { root, node, output }, options)
-  else await exportTree(source, root, output, options)
+  else {
+    // The tree's public files go through their packs too, each linked into the fresh tree.
+    const placeFile = async (file: CID, manifest: Manifest, path: string): Promise<void> => {
+      await exportPacked(store, source, { root: file, node: manifest, output: path }, { ...options, force: true })
+    }
+    await exportTree(source, root, output, { ...options, placeFile })
+  }
 }
 
 /** Reads a whole tree through the source without writing it anywhere. */

@@ -1,7 +1,7 @@
 // A file fetched to an output is stored once: its chunks go into the pack named after its
-// root, which becomes the output (a hard link); verify sees edits made through the output,
+// root, which becomes the output (a hard link), for each file of a fetched directory too; verify sees edits made through the output,
 // and gc drops only the repo's name for the pack.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { FILE_THRESHOLD } from '../../src/blockstore/level.js'
@@ -98,6 +98,31 @@ describe('fetch to an output stores the file once', function () {
     const out = join(net.dir, 'repeats.out')
     await b.fetch(parseTarget(added.cid.toString()), { output: out })
     expect((await readFile(out)).equals(bytes)).to.equal(true)
+    expect((await b.verify(added.cid, { repair: false })).ok).to.equal(true)
+  })
+
+  it('links each file of a fetched directory to its pack, in subdirectories too, the bytes exact', async () => {
+    const [a, b] = net.nodes
+    const dir = join(net.dir, 'tree')
+    await mkdir(join(dir, 'sub'), { recursive: true })
+    const files = {
+      'one.bin': (await randomFile(dir, 'one.bin', 1024 * KiB + 13)).bytes,
+      'sub/two.bin': (await randomFile(join(dir, 'sub'), 'two.bin', 2 * 1024 * KiB)).bytes,
+      'sub/small.txt': (await randomFile(join(dir, 'sub'), 'small.txt', 100)).bytes
+    }
+    const added = await a.add(dir, { recursive: true, chunkSize: CHUNK, k: 4, m: 2 })
+    const out = join(net.dir, 'tree.out')
+    await b.fetch(parseTarget(added.cid.toString()), { output: out })
+    const packs = join(b.repoPath, 'blocks', 'packs')
+    const packInodes = new Set(await Promise.all((await readdir(packs)).map(async n => (await stat(join(packs, n))).ino)))
+    const outInodes = new Set<number>()
+    for (const [name, bytes] of Object.entries(files)) {
+      expect((await readFile(join(out, name))).equals(bytes), name).to.equal(true)
+      const { ino } = await stat(join(out, name))
+      expect(packInodes.has(ino), `${name} is its pack`).to.equal(true)
+      outInodes.add(ino)
+    }
+    expect(outInodes.size).to.equal(3)
     expect((await b.verify(added.cid, { repair: false })).ok).to.equal(true)
   })
 })
