@@ -1,7 +1,7 @@
 // The owner's upkeep of a spread root: renewing its leases before they run out, and repairing
-// it when blocks are gone. A holder that does not answer, or lacks a block it should hold,
-// loses all its blocks of the root to the next closest holders with room (refillStripe: the
-// other holders keep theirs, so only that holder's blocks move); the new holders pull them
+// it when blocks are gone. A holder that does not answer loses all its blocks of the root, and
+// one that lacks a block it should hold loses only that block, to the next closest holders
+// with room (refillStripe: every other block stays where it is); the new holders pull them
 // from the owner, which holds the root whole while it is pinned, so every block is rebuilt
 // from the owner's copy (itself rebuilt from any k by `verify` when damaged).
 import type { CID } from 'multiformats/cid'
@@ -36,18 +36,22 @@ export async function repairRecord (owner: StorageOwner, root: CID, record: Spre
   const presence = await probe(owner, root, record, options)
   const before = healthOf(record, presence)
   if (before.health === 'healthy') return { health: 'healthy', blocks: 0, bytes: 0, moved: [] }
+  // The blocks to move this call, at most maxBlocks: `holder/cid`.
+  const lost = new Set<string>()
   const gone = new Set<string>()
-  let blocks = 0
   for (const [h, b] of SpreadBook.byHolder(record)) {
-    const missing = b.cids.filter(c => !presence.has.has(`${h}/${c}`)).length
-    if (missing === 0 || blocks >= options.maxBlocks) continue
-    gone.add(h)
-    blocks += b.cids.length
+    for (const c of b.cids) {
+      if (presence.has.has(`${h}/${c}`) || lost.size >= options.maxBlocks) continue
+      lost.add(`${h}/${c}`)
+      gone.add(h)
+    }
   }
   // Only now: a lookup of the offers is a DHT query, and a healthy root needs none.
   const holders = await findHolders()
   const free = new Map(holders.map(h => [h.id, h.free]))
-  const moved = moveFrom(root, record, gone, holders.filter(h => !gone.has(h.id)), free)
+  // A holder that lost blocks but answers keeps the rest and may take blocks of other stripes.
+  const reachable = holders.filter(h => !gone.has(h.id) || presence.reachable.has(h.id))
+  const moved = moveFrom(root, record, (h, c) => lost.has(`${h}/${c}`), reachable, free)
   let bytes = 0
   let placed = 0
   const outcomes = await mapLimited([...moved], RENEW_CONCURRENCY, async ([h, b]) =>

@@ -50,7 +50,7 @@ export async function spreadFile (owner: StorageOwner, root: CID, layout: FileLa
       pending = new Map()
       break
     }
-    pending = moveFrom(root, record, failed, holders, free)
+    pending = moveFrom(root, record, h => failed.has(h), holders.filter(h => !failed.has(h.id)), free)
   }
   const stranded = pending.size > 0 || record.stripes.some(st => st.holders.some(h => failedEver.has(h))) || record.nodes.some(n => n.holders.length === 0)
   if (stranded) throw new NoHoldersError(root.toString(), `no holder with room is left for some blocks (${refused.map(r => `${r.holder}: ${r.reason}`).join('; ')})`)
@@ -77,11 +77,12 @@ export function planSpread (root: CID, layout: FileLayout, holders: OfferingHold
 }
 
 /**
- * Moves the blocks of `gone` holders to the closest holders with room that the stripe does
- * not use yet (the others keep theirs), in place in the record; returns the new holders'
- * blocks to ask them for. A block no holder can take keeps its old holder and is not asked.
+ * Moves each block `lost` says its holder lost to the closest holders with room that the
+ * stripe does not use yet (every other block stays where it is: a holder that lost one block
+ * keeps the rest), in place in the record; returns the new holders' blocks to ask them for.
+ * A block no holder can take keeps its old holder and is not asked.
  */
-export function moveFrom (root: CID, record: SpreadRecord, gone: Set<string>, holders: OfferingHolder[], free: Map<string, number>): Map<string, { cids: string[], sizes: number[] }> {
+export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>): Map<string, { cids: string[], sizes: number[] }> {
   const moved = new Map<string, { cids: string[], sizes: number[] }>()
   const give = (holder: string, cid: string, size: number): void => {
     const m = moved.get(holder) ?? { cids: [], sizes: [] }
@@ -90,12 +91,14 @@ export function moveFrom (root: CID, record: SpreadRecord, gone: Set<string>, ho
     moved.set(holder, m)
     free.set(holder, (free.get(holder) ?? 0) - size)
   }
-  const live = (size: number): OfferingHolder[] => holders.filter(h => !gone.has(h.id) && (free.get(h.id) ?? 0) >= size)
+  const live = (size: number, not: string[]): OfferingHolder[] => holders.filter(h => !not.includes(h.id) && (free.get(h.id) ?? 0) >= size)
   record.stripes.forEach((s, i) => {
-    if (!s.holders.some(h => gone.has(h))) return
-    const candidates = live(Math.max(...s.sizes))
+    const lostHere = s.holders.filter((h, j) => lost(h, s.blocks[j]))
+    if (lostHere.length === 0) return
+    // A holder that lost a block of this stripe is not given it back.
+    const candidates = live(Math.max(...s.sizes), lostHere)
     if (candidates.length === 0) return
-    const p = refillStripe(stripeKey(root.bytes, i), s.holders.map(h => gone.has(h) ? null : h), candidates)
+    const p = refillStripe(stripeKey(root.bytes, i), s.holders.map((h, j) => lost(h, s.blocks[j]) ? null : h), candidates)
     p.holders.forEach((h, j) => {
       if (h === s.holders[j]) return
       s.holders[j] = h
@@ -103,9 +106,10 @@ export function moveFrom (root: CID, record: SpreadRecord, gone: Set<string>, ho
     })
   })
   for (const n of record.nodes) {
-    if (!n.holders.some(h => gone.has(h))) continue
-    const keep = n.holders.filter(h => !gone.has(h))
-    const extra = placeReplicas(CID.parse(n.cid).bytes, NODE_COPIES + keep.length, live(n.size)).filter(h => !keep.includes(h)).slice(0, NODE_COPIES - keep.length)
+    const lostHere = n.holders.filter(h => lost(h, n.cid))
+    if (lostHere.length === 0) continue
+    const keep = n.holders.filter(h => !lostHere.includes(h))
+    const extra = placeReplicas(CID.parse(n.cid).bytes, NODE_COPIES + keep.length, live(n.size, lostHere)).filter(h => !keep.includes(h)).slice(0, NODE_COPIES - keep.length)
     for (const h of extra) give(h, n.cid, n.size)
     n.holders = [...keep, ...extra]
   }

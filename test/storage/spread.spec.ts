@@ -128,6 +128,34 @@ describe('storage: spreading over peers', function () {
     expect(repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
   })
 
+  it('a holder that lost one block loses only that block to a new holder, and keeps the rest of the root', async () => {
+    const { owner, holders } = await network(8, 64 * 1024 * 1024, 500)
+    const file = await randomFile(dir.path, 'file.bin', 12 * CHUNK + 1000)
+    const added = await owner.add(file.path)
+    const r = await owner.spread(added.cid)
+    expect(r.distinct).to.equal(K + M)
+    const layout = await fileLayout(owner.blockstore, added.cid)
+    // The holder of the most stripes' blocks loses its block of the first such stripe.
+    const count = (p: string): number => r.stripes.filter(s => s.holders.includes(p)).length
+    const victim = r.stripes[0].holders.reduce((a, b) => count(b) > count(a) ? b : a)
+    const first = r.stripes.findIndex(s => s.holders.includes(victim))
+    const slot = r.stripes[first].holders.indexOf(victim)
+    const h = holders.find(x => x.network.peerId.toString() === victim)
+    if (h === undefined) throw new Error('the holder is not in the network')
+    const kept = r.stripes.flatMap((s, i) => s.holders.flatMap((x, j) => x === victim && !(i === first && j === slot) ? [layout.stripes[i].blocks[j].cid.toString()] : []))
+    expect(kept.length, 'the holder holds blocks of other stripes too').to.be.greaterThan(0)
+    await h.blockstore.delete(CID.parse(layout.stripes[first].blocks[slot].cid.toString()))
+
+    await waitUntil(async () => (await owner.spreadStatus(added.cid)).repairs.length > 0, 30_000, 'the repair recorded', 250)
+    await waitUntil(async () => (await owner.spreadStatus(added.cid)).health === 'healthy', 30_000, 'the file healthy again', 250)
+    const status = await owner.spreadStatus(added.cid)
+    expect(status.repairs.reduce((a, x) => a + x.blocks, 0)).to.equal(1)
+    expect(status.stripes[first].holders.map(x => x.peer)).to.not.include(victim)
+    for (const c of kept) expect(await h.blockstore.has(CID.parse(c))).to.equal(true)
+    const still = status.stripes.filter(s => s.holders.some(x => x.peer === victim)).length
+    expect(still, 'the holder keeps its place in the other stripes').to.equal(kept.length)
+  })
+
   it('a holder past its offer refuses with the reason, and the owner places its blocks on the next closest holders', async () => {
     const big = 64 * 1024 * 1024
     const { owner, holders } = await network(8, [100 * 1024, big, big, big, big, big, big, big])
