@@ -5,20 +5,20 @@
 //
 // Without --dir the repos live in a temporary directory removed at the end; with --dir they
 // are kept (dir/node-1 …) and a later run reuses them, their files and identities included.
-// Once every node is up it prints one line a node (or, with --json, one JSON line with them
-// all), then waits for SIGINT or SIGTERM.
+// Once every node is up it prints one line a node with its web page's one-time login URL
+// (or, with --json, one JSON line with them all), then waits for SIGINT or SIGTERM.
 import '../src/polyfill.js'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { CLI } from '../simulations/lib/cli.js'
+import { CLI, peerlinkJson } from '../simulations/lib/cli.js'
 import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../simulations/lib/daemons.js'
 import { ProcessSet } from '../simulations/lib/processes.js'
 
 const MAX_NODES = 32
 
-export interface DevnetNode { name: string, repo: string, peerId: string, api: string, gateway?: string, addresses: string[] }
+export interface DevnetNode { name: string, repo: string, peerId: string, api: string, ui: string, gateway?: string, addresses: string[] }
 
 function args (): { nodes: number, dir?: string, json: boolean } {
   const { values } = parseArgs({
@@ -41,8 +41,11 @@ async function start (root: string, count: number, processes: ProcessSet, signal
   return [first, ...rest]
 }
 
-function describe (d: DaemonProcess, i: number): DevnetNode {
-  return { name: `node-${i + 1}`, repo: d.repo, peerId: d.info.peerId, api: `http://${d.info.address}`, ...(d.info.gateway !== undefined ? { gateway: `http://${d.info.gateway}` } : {}), addresses: d.dialable }
+/** A node's line: its addresses and a login URL for its web page (`peerlink ui`). */
+async function describe (d: DaemonProcess, i: number): Promise<DevnetNode> {
+  const login = await peerlinkJson<{ url: string }>(['--repo', d.repo, 'ui'])
+  if (login.value === undefined) throw new Error(`node-${i + 1} gave no login URL for its web page: ${login.error}`)
+  return { name: `node-${i + 1}`, repo: d.repo, peerId: d.info.peerId, api: `http://${d.info.address}`, ui: login.value.url, ...(d.info.gateway !== undefined ? { gateway: `http://${d.info.gateway}` } : {}), addresses: d.dialable }
 }
 
 function print (nodes: DevnetNode[], json: boolean): void {
@@ -52,6 +55,8 @@ function print (nodes: DevnetNode[], json: boolean): void {
   }
   const width = Math.max(...nodes.map(n => n.api.length))
   for (const n of nodes) process.stdout.write(`${n.name}  api ${n.api.padEnd(width)}  gateway ${(n.gateway ?? 'none').padEnd(width)}  ${n.peerId}  ${n.repo}\n`)
+  process.stdout.write('\nweb pages (each login URL is good once, for 60 s; `peerlink ui` makes a new one):\n')
+  for (const n of nodes) process.stdout.write(`${n.name}  ${n.ui}\n`)
   process.stdout.write(`\nuse a node: PEERLINK_REPO=${nodes[0].repo} node ${relative(process.cwd(), CLI)} <command>\n`)
   process.stdout.write(`${nodes.length} node${nodes.length === 1 ? '' : 's'} up; Ctrl-C stops them all\n`)
 }
@@ -68,7 +73,7 @@ async function main (): Promise<void> {
   let daemons: DaemonProcess[] = []
   try {
     daemons = await start(root, o.nodes, processes, stopping.signal)
-    print(daemons.map(describe), o.json)
+    print(await Promise.all(daemons.map(describe)), o.json)
     const exited = daemons.map(async d => await new Promise<string>(resolve => d.child.once('exit', () => { resolve(d.repo) })))
     const gone = await Promise.race([
       new Promise<undefined>(resolve => stopping.signal.addEventListener('abort', () => { resolve(undefined) }, { once: true })),

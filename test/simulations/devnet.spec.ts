@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/repo.js'
 
 const DEVNET = fileURLToPath(new URL('../../scripts/devnet.ts', import.meta.url))
 
-interface Ready { ready: true, nodes: Array<{ name: string, repo: string, peerId: string, api: string, gateway?: string, addresses: string[] }> }
+interface Ready { ready: true, nodes: Array<{ name: string, repo: string, peerId: string, api: string, ui: string, gateway?: string, addresses: string[] }> }
 
 async function firstLine (child: ChildProcess, timeoutMs: number): Promise<string> {
   const lines = createInterface({ input: child.stdout! })
@@ -59,6 +59,14 @@ describe('devnet', function () {
     expect(new Set(ready.nodes.map(n => n.peerId)).size).to.equal(3)
     // Each node serves its own gateway on a port of its own.
     expect(new Set(ready.nodes.map(n => n.gateway)).size).to.equal(3)
+    // Each node's web page login URL logs in once: a session cookie, then the page.
+    for (const n of ready.nodes) {
+      expect(n.ui.startsWith(`${n.api}/ui/login?code=`), n.ui).to.equal(true)
+      const login = await fetch(n.ui, { redirect: 'manual' })
+      expect(login.status, n.ui).to.equal(302)
+      expect(login.headers.get('set-cookie') ?? '').to.match(/HttpOnly/i)
+      expect((await fetch(n.ui, { redirect: 'manual' })).status, 'a login URL is good once').to.equal(401)
+    }
     const pids = await Promise.all(ready.nodes.map(async n => (JSON.parse(await readFile(join(n.repo, 'api.json'), 'utf8')) as { pid: number }).pid))
 
     const file = join(dir.path, 'hello.txt')
