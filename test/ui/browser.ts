@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { runCli, type DaemonProcess } from '../helpers/cli.js'
+import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { tempDir } from '../helpers/repo.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const ARTIFACTS = fileURLToPath(new URL('../.artifacts/ui/', import.meta.url))
@@ -41,4 +42,35 @@ export async function loginUrl (d: DaemonProcess): Promise<string> {
 
 export async function shot (page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+}
+
+/** Two daemons on loopback (B bootstrapped from A), a temporary directory and a browser, for a Chromium spec. */
+export interface UiFixture {
+  dir: { path: string, cleanup: () => Promise<void> }
+  daemons: DaemonProcess[]
+  context: BrowserContext
+  close: () => Promise<void>
+}
+
+export async function uiFixture (ctx: Mocha.Context, prefix: string): Promise<UiFixture> {
+  await needChromium(ctx)
+  const dir = await tempDir(prefix)
+  const daemons: DaemonProcess[] = []
+  let browser: Browser | undefined
+  const close = async (): Promise<void> => {
+    await browser?.close()
+    for (const d of daemons) await stopDaemonProcess(d)
+    await dir.cleanup()
+  }
+  try {
+    const a = await startDaemonProcess(join(dir.path, 'a'))
+    daemons.push(a)
+    daemons.push(await startDaemonProcess(join(dir.path, 'b'), { bootstrap: a.dialable }))
+    const launched = await launch()
+    browser = launched.browser
+    return { dir, daemons, context: launched.context, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
 }

@@ -9,34 +9,23 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
-import { tempDir } from '../helpers/repo.js'
-import { launch, loginUrl, needChromium, shot } from './browser.js'
+import { loginUrl, shot, uiFixture, type UiFixture } from './browser.js'
 
 describe('the web page: folders, private shares, a restarted daemon (Chromium)', function () {
   this.timeout(180_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  const daemons: DaemonProcess[] = []
-  let browser: Browser | undefined
+  let ui: UiFixture | undefined
+  let dir: UiFixture['dir']
+  let daemons: DaemonProcess[]
   let context: BrowserContext
 
   before(async function () {
-    await needChromium(this)
-    dir = await tempDir('peerlink-ui-more-')
-    const a = await startDaemonProcess(join(dir.path, 'a'))
-    daemons.push(a)
-    daemons.push(await startDaemonProcess(join(dir.path, 'b'), { bootstrap: a.dialable }))
-    const launched = await launch()
-    browser = launched.browser
-    context = launched.context
+    ui = await uiFixture(this, 'peerlink-ui-more-')
+    ;({ dir, daemons, context } = ui)
   })
 
-  after(async () => {
-    await browser?.close()
-    for (const d of daemons) await stopDaemonProcess(d)
-    await dir?.cleanup()
-  })
+  after(async () => { await ui?.close() })
 
   /** B's page with the link fetched, once the fetch is done. */
   async function receiveOnB (link: string): Promise<Page> {

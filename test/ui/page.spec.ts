@@ -9,35 +9,24 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import type { Browser, BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
-import { tempDir } from '../helpers/repo.js'
-import { launch, loginUrl, needChromium, shot } from './browser.js'
+import { loginUrl, shot, uiFixture, type UiFixture } from './browser.js'
 
 describe('the web page (Chromium)', function () {
   this.timeout(180_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  const daemons: DaemonProcess[] = []
-  let browser: Browser | undefined
+  let ui: UiFixture | undefined
+  let dir: UiFixture['dir']
+  let daemons: DaemonProcess[]
   let context: BrowserContext
 
   before(async function () {
-    await needChromium(this)
-    dir = await tempDir('peerlink-ui-')
-    const a = await startDaemonProcess(join(dir.path, 'a'))
-    daemons.push(a)
-    daemons.push(await startDaemonProcess(join(dir.path, 'b'), { bootstrap: a.dialable }))
-    const launched = await launch()
-    browser = launched.browser
-    context = launched.context
+    ui = await uiFixture(this, 'peerlink-ui-')
+    ;({ dir, daemons, context } = ui)
   })
 
-  after(async () => {
-    await browser?.close()
-    for (const d of daemons) await stopDaemonProcess(d)
-    await dir?.cleanup()
-  })
+  after(async () => { await ui?.close() })
 
   it('shares a file on A\'s page, receives and saves it on B\'s page, byte for byte', async () => {
     const [a, b] = daemons
