@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { copyFile, link, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { writeFully } from '../blockstore/direct.js'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
 /** Reads a file as chunks of exactly `size` bytes (the last may be short), each a fresh buffer. */
@@ -80,18 +81,11 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
   let pending = 0
   let flushing: Promise<void> | undefined
   let unflushed = 0
-  const writeAt = async (piece: Uint8Array, position: number): Promise<void> => {
-    let off = 0
-    while (off < piece.byteLength) {
-      const { bytesWritten } = await fh.write(piece, off, piece.byteLength - off, position + off)
-      off += bytesWritten
-    }
-  }
   try {
     for await (const piece of source) {
       options.signal?.throwIfAborted()
       const position = written
-      last = last.then(async () => { await writeAt(piece, position) })
+      last = last.then(async () => { await writeFully(fh, piece, position) })
       const w = { promise: last, bytes: piece.byteLength }
       w.promise.catch(() => {}) // awaited below, in order
       inflight.push(w)
