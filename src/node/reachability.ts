@@ -27,7 +27,12 @@ export function reachabilityServices (n: NetworkConfig): Record<string, (compone
       }
     })
   }
-  if (n.upnp) services.upnp = uPnPNAT()
+  // The mapping the router grants is confirmed at once: AutoNAT asks a peer to check an address
+  // only when a connection to that peer opens, and the mapping comes seconds after the node
+  // has connected to the few peers it knows (gateway search, then a 5 s debounce), so in a
+  // small network it stayed unconfirmed and unannounced. The router's answer is the evidence:
+  // the mapper refuses an external IP that is private (a double NAT).
+  if (n.upnp) services.upnp = uPnPNAT({ autoConfirmAddress: true })
   return services
 }
 

@@ -7,7 +7,9 @@
 // or relayed). A second file is fetched by CID alone, so B must find A through the DHT. A file
 // larger than the relay's data limit shows what a fetch the relay cuts off ends with. Settings:
 // `cone` routers keep the source port (where hole punching has its best chance), `strict`
-// ones randomise it. Needs Linux, root, iproute2 and nftables.
+// ones randomise it; `cone-upnp` runs miniupnpd on A's router and network.upnp on A, so A
+// announces the port its router maps and B can dial it directly. Needs Linux, root, iproute2
+// and nftables (and miniupnpd for `cone-upnp`).
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -18,7 +20,7 @@ import { NatLab, type NatKind } from '../../lib/lab-nat.js'
 import { skipped, type Scenario, type ScenarioContext } from '../../lib/scenario.js'
 import { round } from '../../lib/stats.js'
 import { NatNetwork, type NatNode, type NatPair } from './network.js'
-import { report, type Setting } from './report.js'
+import { NO_PUNCH, report, type Setting } from './report.js'
 
 const KiB = 1024
 /** What the relay lets through per relayed connection (each way). */
@@ -29,6 +31,15 @@ const LARGE = 4 * RELAY_LIMIT
 const RESERVE_MS = 8000
 const RESERVE_TRIES = 3
 const UPGRADE_MS = 5000
+/** How long A has to map its port on a UPnP router and announce the mapped address. */
+const MAPPING_MS = 30_000
+
+/** The routers of each setting; with `upnp`, miniupnpd runs on A's router and A asks it for a mapping. */
+const SETTINGS: Array<{ name: string, kind: NatKind, upnp: boolean }> = [
+  { name: 'cone', kind: 'cone', upnp: false },
+  { name: 'strict', kind: 'strict', upnp: false },
+  { name: 'cone-upnp', kind: 'cone', upnp: true }
+]
 
 export const nat: Scenario = {
   name: 'nat',
@@ -40,17 +51,20 @@ export const nat: Scenario = {
     if ('skipped' in lab) return skipped(lab.skipped)
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build PeerLink first (npm run build:ts)`)
     const net = await NatNetwork.make(lab, ctx.dir, RELAY_LIMIT, ctx.signal)
-    const kinds: NatKind[] = ctx.quick ? ['strict'] : ['cone', 'strict']
     const settings: Setting[] = []
-    for (const kind of kinds) settings.push(await runSetting(ctx, net, await net.pair(kind, kind, false, ctx.signal)))
+    for (const s of ctx.quick ? SETTINGS.filter(s => s.name === 'strict') : SETTINGS) settings.push(await runSetting(ctx, net, await net.pair(s.name, s.kind, s.upnp, ctx.signal)))
     return report(settings, { quick: ctx.quick, relayLimit: RELAY_LIMIT, small: SMALL, large: LARGE })
   }
 }
 
 async function runSetting (ctx: ScenarioContext, net: NatNetwork, pair: NatPair): Promise<Setting> {
   const small = await addFile(ctx, net, pair.a, 'small', SMALL)
-  const ticket = (await net.cli<{ ticket: string }>(pair.a, ['share', small.cid])).ticket
   let { announced, restarts } = await reservation(net, pair.a, ctx.signal)
+  const t0 = performance.now()
+  if (pair.upnp) announced = await mapped(net, pair.a, ctx.signal)
+  const mappedMs = pair.upnp ? round(performance.now() - t0) : undefined
+  // Made once A announces what it will be reached on, so the link carries it.
+  const ticket = (await net.cli<{ ticket: string }>(pair.a, ['share', small.cid])).ticket
   let byTicket = await stream(net, pair.b, ticket, small.digest)
   // A fetch that failed is kept in `failed` (a target holds it to none) and measured again
   // after a restart of A, so that one failure still leaves figures to look at.
@@ -84,6 +98,8 @@ async function runSetting (ctx: ScenarioContext, net: NatNetwork, pair: NatPair)
   return {
     name: pair.name,
     kind: pair.kind,
+    upnp: pair.upnp,
+    mappedMs,
     announced,
     restarts,
     failed,
@@ -93,7 +109,7 @@ async function runSetting (ctx: ScenarioContext, net: NatNetwork, pair: NatPair)
       direct,
       via: toA.map(p => p.via),
       addrs: toA.flatMap(p => p.addrs),
-      reason: direct ? undefined : noDirectReason(pair.kind, announced)
+      reason: direct ? undefined : noDirectReason(pair, announced)
     },
     large
   }
@@ -117,6 +133,17 @@ async function reservation (net: NatNetwork, node: NatNode, signal: AbortSignal)
     }
     if (restarts === RESERVE_TRIES - 1) throw new Error(`${node.host.ns} took no reservation on the relay in ${RESERVE_TRIES} starts of ${RESERVE_MS / 1000} s: ${node.daemon.log().slice(-500)}`)
     await net.restart(node, signal)
+  }
+}
+
+/** Waits (bounded) until `node` announces an address that is not relayed: the mapping its router granted. */
+async function mapped (net: NatNetwork, node: NatNode, signal: AbortSignal): Promise<string[]> {
+  const deadline = Date.now() + MAPPING_MS
+  for (;;) {
+    const id = await net.cli<{ addresses: string[] }>(node, ['id'])
+    if (id.addresses.some(a => !a.includes('/p2p-circuit'))) return id.addresses
+    if (Date.now() > deadline) return id.addresses
+    await sleep(500, undefined, { signal })
   }
 }
 
@@ -153,11 +180,11 @@ async function stream (net: NatNetwork, node: NatNode, target: string, expected:
 }
 
 /** Why B's connection to A stayed relayed, as far as this lab can tell. */
-function noDirectReason (kind: NatKind, announced: string[]): string {
+function noDirectReason (pair: NatPair, announced: string[]): string {
   const direct = announced.filter(a => !a.includes('/p2p-circuit'))
   if (direct.length === 0) {
-    return 'A announces no direct address (none was confirmed: its outbound TCP connections leave from ephemeral ports, so the port the relay observes is a mapping for that one connection, never AutoNAT-confirmed), so DCUtR has no address to punch towards' +
-      (kind === 'strict' ? '; and the router randomises ports, so no observed port would predict the next mapping' : '')
+    return `A announces no direct address${pair.upnp ? ` (no UPnP mapping within ${MAPPING_MS / 1000} s)` : ''}: ${NO_PUNCH}` +
+      (pair.kind === 'strict' ? '; and the router randomises ports, so no observed port would predict the next mapping' : '')
   }
-  return `A announces ${direct.join(' ')}, but DCUtR did not establish a direct connection within ${UPGRADE_MS / 1000} s`
+  return `A announces ${direct.join(' ')}, but B's connection to A did not use it within ${UPGRADE_MS / 1000} s`
 }

@@ -7,6 +7,10 @@ import type { Streamed } from './index.js'
 export interface Setting {
   name: string
   kind: NatKind
+  /** miniupnpd on A's router and network.upnp on A. */
+  upnp: boolean
+  /** With UPnP: from A's reservation until A announced its mapped address (or gave up waiting). */
+  mappedMs?: number
   /** What A announced once its reservation held. */
   announced: string[]
   /** Restarts of A's daemon before its reservation held. */
@@ -23,6 +27,15 @@ export interface Setting {
 
 export interface NatSettings { quick: boolean, relayLimit: number, small: number, large: number }
 
+/**
+ * Why hole punching cannot work here: a punch needs the outbound SYN to leave from the port
+ * the peer listens on, so that the router's mapping of it is the one announced. Node 20's net
+ * has no SO_REUSEPORT (not for listen, not for connect), and binding a connection to the
+ * listening port fails with EADDRINUSE; @libp2p/tcp passes localPort through, but to the same
+ * bind. A dial path of its own would need native sockets for both the listener and the dial.
+ */
+export const NO_PUNCH = 'js-libp2p\'s TCP dials leave from ephemeral ports (Node 20 cannot bind an outgoing connection to the listening port: no SO_REUSEPORT, EADDRINUSE), so the port the relay observes maps that one connection only, AutoNAT\'s dial-back to it is dropped as unsolicited, nothing is confirmed, and DCUtR has no address to punch towards'
+
 const RELAY_MESSAGE = /relay's limits|reachable only through a relay/
 
 export function report (settings: Setting[], s: NatSettings): ScenarioResult {
@@ -32,8 +45,10 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
     headline[`${x.name}_ttfb_ms`] = x.byTicket.ttfbMs ?? -1
     headline[`${x.name}_total_ms`] = x.byTicket.totalMs
     headline[`${x.name}_by_cid_ms`] = x.byCid.totalMs
+    if (x.mappedMs !== undefined) headline[`${x.name}_mapped_ms`] = x.mappedMs
   }
   const large = settings.filter(x => x.large !== undefined)
+  const upnp = settings.filter(x => x.upnp)
   return {
     headline,
     targets: [
@@ -42,6 +57,9 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
       { name: 'by share link: bytes identical', ok: settings.every(x => x.byTicket.identical), detail: settings.map(x => `${x.name}: ${x.byTicket.identical ? 'identical' : x.byTicket.error ?? 'different'}`).join(', ') },
       { name: 'by CID through the DHT: bytes identical', ok: settings.every(x => x.byCid.identical), detail: settings.map(x => `${x.name}: ${x.byCid.identical ? 'identical' : x.byCid.error ?? 'different'}`).join(', ') },
       { name: 'connection kind reported, with a reason when relayed', ok: settings.every(x => x.connection.via.length > 0 && (x.connection.direct || x.connection.reason !== undefined)), detail: settings.map(x => `${x.name}: ${x.connection.via.join('+')}`).join(', ') },
+      ...(upnp.length === 0
+        ? []
+        : [{ name: 'with UPnP, B reaches A directly (no relay) on the address A\'s router mapped', ok: upnp.every(x => x.connection.direct && x.connection.addrs.some(a => !a.includes('/p2p-circuit'))), detail: upnp.map(x => `${x.name}: ${x.connection.via.join('+')} ${x.connection.addrs.join(' ')}`).join('; ') }]),
       ...(large.length === 0
         ? []
         : [{ name: 'a file over the relay\'s limit comes through or fails with the relay-limit message', ok: large.every(x => x.large?.identical === true || (x.large?.exitCode === 17 && RELAY_MESSAGE.test(x.large.error ?? ''))), detail: large.map(x => `${x.name}: ${x.large?.identical === true ? 'identical' : `exit ${String(x.large?.exitCode)}: ${x.large?.error ?? ''}`}`).join('; ') }])
@@ -57,9 +75,10 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
       ]), { field: 'setting', title: 'router' }, { field: 'ms', title: 'ms' }, { field: 'what', title: '' })
     }],
     notes: [
-      'Each node a `peerlink daemon` in its own network namespace: the relay (also the bootstrap node) on a public segment; per setting two routers, each a namespace masquerading with nftables between the public segment and a private bridge of its own (the same private subnet behind both), one peer behind each. The routers drop every inbound flow the inside did not begin. `cone`: `masquerade persistent` (keeps the source port where it can); `strict`: `masquerade random,fully-random`. No netem on this kernel: the links add no latency.',
+      'Each node a `peerlink daemon` in its own network namespace: the relay (also the bootstrap node) on a public segment; per setting two routers, each a namespace masquerading with nftables between the public segment and a private bridge of its own (the same private subnet behind both), one peer behind each. The routers drop every inbound flow the inside did not begin. `cone`: `masquerade persistent` (keeps the source port where it can); `strict`: `masquerade random,fully-random`; `cone-upnp`: `cone` with miniupnpd (nftables backend) on A\'s router and network.upnp on A, whose share link is made once it announces the mapped address. No netem on this kernel: the links add no latency.',
       `Peers: network.privateAddresses off (nothing private is announced), reserveRelay and relayedTransfers on; the relay: network.relay with a ${s.relayLimit / 1024} KiB data limit per relayed connection, network.announce set to its public address.`,
       'Restarts: a peer whose reservation does not show within 8 s is restarted, and a share-link fetch that failed is kept in `failed` and measured again after a restart (both bounded, both held to zero by a target). Before AutoNAT\'s dial-back was made to open its own connection (src/node/reachability.ts), a relay checking its own address closed its connection to the NATed peer, and about one reservation in four was lost that way.',
+      `Hole punching (DCUtR over TCP) cannot succeed here: ${NO_PUNCH}.`,
       'Times are wall times of `peerlink cat` run in B\'s namespace against B\'s daemon: first byte on its stdout, and its exit. `direct` is what `peerlink peers` on B says of its connection to A after the fetch and 5 s more; a relayed one carries the reason in results.json (`connection.reason`).'
     ]
   }
