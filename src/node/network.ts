@@ -266,8 +266,8 @@ export class PeerLinkNetwork {
     return encodeTicket({ root, peer: this.host.peerId, addrs: this.addresses().map(a => a.decapsulateCode(CODE_P2P)), key })
   }
 
-  peers (): ConnectionInfo[] {
-    return this.host.getConnections().map(connectionInfo)
+  async peers (): Promise<ConnectionInfo[]> {
+    return await Promise.all(this.host.getConnections().map(async c => await connectionInfo(this.host, c)))
   }
 
   /**

@@ -5,7 +5,8 @@
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, PeerStore } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { isMultiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { NoProvidersError, PeerUnavailableError, RelayLimitError } from '../errors.js'
@@ -89,11 +90,42 @@ export interface ConnectionInfo {
   limits?: { bytes?: string, seconds?: number }
 }
 
-export function connectionInfo (c: Connection): ConnectionInfo {
+/** What connectionInfo reads a relay's agent version from (the host's peer store, filled by identify). */
+export interface PeerStoreHolder { peerStore: Pick<PeerStore, 'get'> }
+
+/** `c` as shown, its relay's limit on time read as the relay meant it (relaySeconds). */
+export async function connectionInfo (host: PeerStoreHolder, c: Connection): Promise<ConnectionInfo> {
   const relayed = c.limits !== undefined || isRelayed(c.remoteAddr)
   const info: ConnectionInfo = { peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()], via: relayed ? 'relayed' : 'direct' }
-  if (c.limits !== undefined) info.limits = { bytes: c.limits.bytes?.toString(), seconds: c.limits.seconds }
+  if (c.limits !== undefined) info.limits = { bytes: c.limits.bytes?.toString(), seconds: relaySeconds(c.limits.seconds, await relayAgent(host, c.remoteAddr), c.timeline.open) }
   return info
+}
+
+/**
+ * js-libp2p's relay server (every PeerLink relay) puts its duration limit in the reservation
+ * and the circuit in milliseconds (its `defaultDurationLimit`, which also times the circuit
+ * it cuts), where the protocol, and js-libp2p's own client, read seconds: the client's
+ * `limits.seconds` counts down from 1000× the limit. Through a relay whose identify agent
+ * version says js-libp2p, the limit is taken back from the count (`seconds` plus the seconds
+ * since `opened`, in ms) and what is left of it returned; any other relay's figure stands.
+ */
+export function relaySeconds (seconds: number | undefined, agent: string | undefined, opened: number, now = Date.now()): number | undefined {
+  if (seconds === undefined || agent?.startsWith('js-libp2p/') !== true) return seconds
+  const elapsed = (now - opened) / 1000
+  return Math.max(0, Math.round((seconds + elapsed) / 1000 - elapsed))
+}
+
+/** The agent version identify learnt of the relay a relayed address goes through (the peer named before /p2p-circuit). */
+async function relayAgent (host: PeerStoreHolder, addr: Multiaddr): Promise<string | undefined> {
+  const components = addr.getComponents()
+  const relay = components.slice(0, components.findIndex(c => c.name === 'p2p-circuit')).findLast(c => c.name === 'p2p')?.value
+  if (relay === undefined) return undefined
+  try {
+    const agent = (await host.peerStore.get(peerIdFromString(relay))).metadata.get('AgentVersion')
+    return agent === undefined ? undefined : new TextDecoder().decode(agent)
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -136,11 +168,11 @@ export function relayCutOff (peer: string, limits: ConnectionInfo['limits'], cau
 export type RelayedProviders = Map<string, ConnectionInfo['limits'] | RelayLimitError>
 
 /** Opens a provider's stream with `open`, noting in `relayed` when only a relayed connection carries it. */
-export async function noteRelayed<T> (relayed: RelayedProviders, host: { getConnections: (peer: PeerId) => Connection[] }, peer: PeerId, open: () => Promise<T>): Promise<T> {
+export async function noteRelayed<T> (relayed: RelayedProviders, host: PeerStoreHolder & { getConnections: (peer: PeerId) => Connection[] }, peer: PeerId, open: () => Promise<T>): Promise<T> {
   try {
     const stream = await open()
     const connections = host.getConnections(peer)
-    if (connections.length > 0 && connections.every(c => c.limits !== undefined)) relayed.set(peer.toString(), connectionInfo(connections[0]).limits)
+    if (connections.length > 0 && connections.every(c => c.limits !== undefined)) relayed.set(peer.toString(), (await connectionInfo(host, connections[0])).limits)
     return stream
   } catch (err) {
     if (err instanceof RelayLimitError) relayed.set(peer.toString(), err)

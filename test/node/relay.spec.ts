@@ -4,7 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { RelayLimitError } from '../../src/errors.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
-import { reachability } from '../../src/node/reachability.js'
+import { reachability, relaySeconds } from '../../src/node/reachability.js'
 import type { NetworkConfig } from '../../src/repo/repo.js'
 import { initRepo } from '../../src/repo/repo.js'
 import { randomFile, waitUntil } from '../helpers/network.js'
@@ -51,12 +51,14 @@ describe('fetching through a circuit relay', function () {
   })
 
   it('announces the relay address, and a small file comes through it when relayed transfers are on', async () => {
-    const { provider, root, bytes, circuit } = await relayed({ relayDataLimit: 4 * 1024 * KiB }, 64 * KiB)
+    const { provider, root, bytes, circuit } = await relayed({ relayDataLimit: 4 * 1024 * KiB, relaySeconds: 90 }, 64 * KiB)
     expect(reachability(provider.network.addresses())).to.equal('relayed')
     const fetcher = await start('fetcher', { relayedTransfers: true })
     await fetcher.network.connect(circuit)
-    const connection = fetcher.network.peers().find(p => p.peer === provider.network.peerId.toString())
+    const connection = (await fetcher.network.peers()).find(p => p.peer === provider.network.peerId.toString())
     expect(connection?.via).to.equal('relayed')
+    // The relay (js-libp2p's server) sends its 90 s in milliseconds; shown as the seconds left of 90.
+    expect(connection?.limits?.seconds).to.be.within(1, 90)
     const out = join(dir.path, 'small.out')
     await fetcher.fetch({ root, peer: provider.network.peerId, addrs: [multiaddr(circuit)] }, { output: out, findTimeout: 2000 })
     expect((await readFile(out)).equals(bytes)).to.equal(true)
@@ -78,6 +80,16 @@ describe('fetching through a circuit relay', function () {
       .then(() => undefined, (e: Error) => e)
     expect(err).to.be.instanceOf(RelayLimitError)
     expect(err?.message).to.include('closed by the relay\'s limits').and.include('a relay with higher limits')
+    // What was left of the relay's 120 s (libp2p's default), not 1000× that.
+    expect(Number(/(\d+) s left/.exec(err?.message ?? '')?.[1])).to.be.within(1, 120)
+  })
+
+  it('reads a relay\'s time limit in seconds only from a js-libp2p relay as milliseconds', () => {
+    // 120 s sent as 120000 and counted down by the client for 30 s: 90 s are left.
+    expect(relaySeconds(120_000 - 30, 'js-libp2p/3.0.0 node/20.20.2', 0, 30_000)).to.equal(90)
+    expect(relaySeconds(90, 'go-libp2p/0.41.0', 0, 30_000)).to.equal(90)
+    expect(relaySeconds(90, undefined, 0, 30_000)).to.equal(90)
+    expect(relaySeconds(undefined, 'js-libp2p/3.0.0', 0, 30_000)).to.equal(undefined)
   })
 
   it('announces no private address with network.privateAddresses off, and network.announce as it is', async () => {

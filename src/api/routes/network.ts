@@ -20,7 +20,7 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
     listen: node.network.listenAddresses().map(a => a.toString()),
     announced: node.network.addresses().map(a => a.toString()),
     peers: node.network.host.getPeers().length,
-    connections: node.network.peers(),
+    connections: await node.network.peers(),
     reachability: reachability(node.network.addresses()),
     dhtPeers: dhtTableSize(node.network.host),
     usage: await node.usage(),
