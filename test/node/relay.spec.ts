@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { RelayLimitError } from '../../src/errors.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
+import type { Connection } from '@libp2p/interface'
 import { reachability, relaySeconds } from '../../src/node/reachability.js'
 import type { NetworkConfig } from '../../src/repo/repo.js'
 import { initRepo } from '../../src/repo/repo.js'
@@ -90,6 +91,21 @@ describe('fetching through a circuit relay', function () {
     expect(relaySeconds(90, 'go-libp2p/0.41.0', 0, 30_000)).to.equal(90)
     expect(relaySeconds(90, undefined, 0, 30_000)).to.equal(90)
     expect(relaySeconds(undefined, 'js-libp2p/3.0.0', 0, 30_000)).to.equal(undefined)
+  })
+
+  it('AutoNAT\'s dial-back to a connected peer opens a connection of its own, and closing it leaves the peer\'s one up', async () => {
+    const server = await start('server', {})
+    const asker = await start('asker', {})
+    await asker.network.connect(server.network.addresses()[0].toString())
+    await waitUntil(() => server.network.host.getConnections(asker.network.peerId).length > 0, 10_000, 'the server never saw the asker\'s connection')
+    const [held] = server.network.host.getConnections(asker.network.peerId)
+    // What AutoNAT's server dials an asker's address with, and then closes what it got.
+    const autonat = (server.network.host.services as unknown as { autonat: { components: { connectionManager: { openConnection: (addr: unknown, o?: object) => Promise<Connection> } } } }).autonat
+    const back = await autonat.components.connectionManager.openConnection(asker.network.addresses()[0], { signal: AbortSignal.timeout(10_000) })
+    expect(back.id).to.not.equal(held.id)
+    await back.close()
+    expect(held.status).to.equal('open')
+    expect(server.network.host.getConnections(asker.network.peerId).map(c => c.id)).to.include(held.id)
   })
 
   it('announces no private address with network.privateAddresses off, and network.announce as it is', async () => {
