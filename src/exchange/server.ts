@@ -52,6 +52,12 @@ export interface ExchangeServerOptions {
   partyOf?: (connection: Connection) => string
 }
 
+/** How long a stream refused for want of room is held before it is reset. */
+export const REFUSAL_HOLD = 5000
+
+/** Refused streams held at once (each takes no more than its receive window, 256 KiB). */
+const MAX_HELD_REFUSALS = MAX_SERVED_STREAMS
+
 /** Buffer room a peer may hold however many share the buffer: two blocks, one read while one is sent. */
 const MIN_BUFFER_SLICE = 2 * MAX_MESSAGE_SIZE
 
@@ -64,6 +70,8 @@ export class ExchangeServer {
    */
   private readonly shares: ServingShares<InboundStream>
   private readonly budget: WorkBudget
+  /** Refused streams held until they are reset (refuse()). */
+  private held = 0
   readonly stats: ServerStats
   private readonly idleTimeout: number
   private readonly partyOf: (connection: Connection) => string
@@ -133,13 +141,7 @@ export class ExchangeServer {
       onFlood: (why) => { this.penalise(peer, 'flood', why) },
       onServed: (root, bytes) => { this.components.records?.served(peer.toString(), root.toString(), bytes) }
     })
-    if (!this.admit(inbound, stream)) {
-      // Identities on one address share its streams: one that asks beyond them is closed, so
-      // its redials pay the connection limits of its address (node/gate.ts) instead of each
-      // refused stream costing a negotiation, over and over (thousands a second, from 16).
-      if (inbound.peer !== peer.toString()) void connection.close().catch((err: Error) => { connection.abort(err) })
-      return
-    }
+    if (!this.admit(inbound, stream)) return
     this.streams.add(stream)
     this.stats.streams++
     inbound.start()
@@ -167,6 +169,32 @@ export class ExchangeServer {
   }
 
   /**
+   * Ends a stream refused for want of room, after REFUSAL_HOLD unread (paused: the peer can
+   * send no more than its window), at most MAX_HELD_REFUSALS at a time, the rest at once.
+   * Refused at once, a peer that asks again at once (16 identities on one address, each on
+   * 16 streams, against that address's 16) costs a negotiation per try; and closing such a
+   * peer's connection instead, as was done, also ended the streams it was served on, whose
+   * places went to another identity's, which closed its connection in turn: streams came
+   * and went 40 times a second, each with its block reads and each redial with a handshake,
+   * and the honest fetch beside them took 2-12x as long (bench:abuse, unread). Held, each
+   * try costs one negotiation per REFUSAL_HOLD and the streams served stay.
+   */
+  private refuse (stream: Stream, why: Error): void {
+    if (this.held >= MAX_HELD_REFUSALS) {
+      stream.abort(why)
+      return
+    }
+    this.held++
+    stream.pause()
+    const timer = setTimeout(() => { stream.abort(why) }, REFUSAL_HOLD)
+    timer.unref()
+    stream.addEventListener('close', () => {
+      clearTimeout(timer)
+      this.held--
+    }, { once: true })
+  }
+
+  /**
    * Refuses the stream of a banned peer, of one holding MAX_INBOUND_STREAMS open already, or
    * of one holding its share when the node serves its most streams; sheds a stream of the
    * largest holder to make room for a peer below its share.
@@ -178,7 +206,7 @@ export class ExchangeServer {
     }
     const a = this.shares.admit(inbound)
     if (!a.admitted) {
-      stream.abort(new PeerUnavailableError(a.why))
+      this.refuse(stream, new PeerUnavailableError(a.why))
       return false
     }
     if (a.shed !== undefined) {
