@@ -74,6 +74,7 @@ export class LevelBlockstore implements Blockstore {
 
   async close (): Promise<void> {
     await this.queue.catch(() => {})
+    await this.packs.close()
     await this.db.close()
   }
 
@@ -289,10 +290,7 @@ export class LevelBlockstore implements Blockstore {
       const usage = await this.usage()
       usage.bytes -= entrySize(entry)
       usage.blocks--
-      await this.db.batch()
-        .del(cid.bytes, { sublevel: this.blocks })
-        .put('usage', usage, { sublevel: this.meta })
-        .write()
+      await this.db.batch().del(cid.bytes, { sublevel: this.blocks }).put('usage', usage, { sublevel: this.meta }).write()
       if (entry[0] === EXTERNAL) await rm(this.fileOf(cid.toString()), { force: true })
     })
   }
