@@ -272,7 +272,7 @@ export class NetworkSource implements BlockSource {
           const id = cid.toString()
           const place = this.places.get(id)
           this.places.delete(id)
-          await door.putMany([{ cid, bytes, place }], o)
+          await door.putMany([{ cid, bytes, place }], { ...o, absent: true })
         }
       },
       penalties: this.c.penalties,

@@ -93,6 +93,14 @@ describe('blockstore/packs', () => {
     expect(await store.usage()).to.deep.equal({ bytes: CHUNK, blocks: 1 })
   })
 
+  it('indexes and counts a block once when a put told it was absent finds it stored (a racing put)', async () => {
+    const a = chunk()
+    await store.putMany([{ ...a, place: { pack: PACK, offset: 0 } }])
+    await store.putMany([{ ...a, place: { pack: PACK, offset: 0 } }, { ...a, place: { pack: PACK, offset: CHUNK } }], { absent: true })
+    expect(await store.usage()).to.deep.equal({ bytes: CHUNK, blocks: 1 })
+    expect(await store.locate(a.cid)).to.deep.equal({ path: packFile, offset: 0, size: CHUNK })
+  })
+
   it('lets a placed block through the verifying door only when it matches its CID, writing nothing otherwise', async () => {
     const a = chunk()
     const door = new VerifyingBlockstore(store)
