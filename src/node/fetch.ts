@@ -383,7 +383,7 @@ class StripeCompletion {
       const blocks = [...data, ...parity]
       if (blocks.length === 0) return
       this.hold(blocks.map(b => b.cid))
-      await this.store.putMany(blocks, { signal: this.signal })
+      await this.store.putMany(blocks, { signal: this.signal, absent: true }) // `missing` looked them up
       this.rebuiltStored += data.length
       this.parityComputed += parity.length
     })
