@@ -4,6 +4,15 @@ import type { CID } from 'multiformats/cid'
 
 export interface AbortOptions { signal?: AbortSignal }
 
+export interface PutOptions extends AbortOptions {
+  /**
+   * The caller found these blocks absent just before (a fetch asks only for blocks the repo
+   * lacked), so the store skips its own look-up before writing them; a put racing another of
+   * the same block still indexes and counts it once.
+   */
+  absent?: boolean
+}
+
 /** Where a large block goes in a pack (packs.ts): the pack's name and the block's offset in it. */
 export interface Placement { pack: string, offset: number }
 
@@ -29,7 +38,7 @@ export interface PinInfo {
 export interface Blockstore {
   put (cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   /** Writes all blocks in one atomic batch: after a crash, all or none are stored. */
-  putMany (blocks: Block[], options?: AbortOptions): Promise<void>
+  putMany (blocks: Block[], options?: PutOptions): Promise<void>
   get (cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Yields every requested block that is present, in order; absent ones yield undefined bytes. */
   getMany (cids: Iterable<CID>, options?: AbortOptions): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }>

@@ -43,19 +43,23 @@ export class DirectWriter {
    * O_CREAT and so on): the aligned part of each write directly, the rest buffered.
    */
   async write (path: string, flags: number, writes: WriteAt[], mode = 0o644): Promise<void> {
-    const direct = this.direct && writes.some(w => alignedHead(w) > 0) ? await this.openDirect(path, flags, mode) : undefined
-    const heads = writes.map(w => direct !== undefined ? alignedHead(w) : 0)
-    // The second descriptor must not truncate or refuse the file the first one made.
-    const buffered = heads.some((h, i) => h < writes[i].bytes.byteLength) ? await open(path, direct !== undefined ? flags & ~(constants.O_TRUNC | constants.O_EXCL) : flags, mode) : undefined
+    const file = new WriteTarget(this, path, flags, mode)
     try {
-      await Promise.all(writes.map(async (w, i) => {
-        if (heads[i] > 0) await this.writeStaged(direct as FileHandle, w.bytes.subarray(0, heads[i]), w.position)
-        if (heads[i] < w.bytes.byteLength) await writeFully(buffered as FileHandle, w.bytes.subarray(heads[i]), w.position + heads[i])
-      }))
+      await this.writeTo(file, writes)
     } finally {
-      await buffered?.close()
-      await direct?.close()
+      await file.close()
     }
+  }
+
+  /** As `write`, through a file's descriptors that stay open for the next writes until it is closed. */
+  async writeTo (file: WriteTarget, writes: WriteAt[]): Promise<void> {
+    const direct = this.direct && writes.some(w => alignedHead(w) > 0) ? await file.direct() : undefined
+    const heads = writes.map(w => direct !== undefined ? alignedHead(w) : 0)
+    const buffered = heads.some((h, i) => h < writes[i].bytes.byteLength) ? await file.buffered() : undefined
+    await Promise.all(writes.map(async (w, i) => {
+      if (heads[i] > 0) await this.writeStaged(direct as FileHandle, w.bytes.subarray(0, heads[i]), w.position)
+      if (heads[i] < w.bytes.byteLength) await writeFully(buffered as FileHandle, w.bytes.subarray(heads[i]), w.position + heads[i])
+    }))
   }
 
   /** Writes `bytes` as a new file (refused if `path` exists). */
@@ -63,7 +67,9 @@ export class DirectWriter {
     await this.write(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, [{ bytes, position: 0 }])
   }
 
-  private async openDirect (path: string, flags: number, mode: number): Promise<FileHandle | undefined> {
+  /** A descriptor with O_DIRECT; undefined once the filesystem refused it. */
+  async openDirect (path: string, flags: number, mode: number): Promise<FileHandle | undefined> {
+    if (!this.direct) return undefined
     try {
       return await open(path, flags | constants.O_DIRECT, mode)
     } catch (err) {
@@ -99,6 +105,46 @@ export class DirectWriter {
   private release (slot: Uint8Array): void {
     this.free.push(slot)
     this.waiting.shift()?.()
+  }
+}
+
+/**
+ * One file's descriptors for writing, each opened when first needed: a direct one for the
+ * aligned parts, a buffered one for the rest. Kept open across writes, the file costs one
+ * open and one close instead of one per write (about 4 % of a fetching daemon's CPU).
+ */
+export class WriteTarget {
+  private directFd?: Promise<FileHandle | undefined>
+  private bufferedFd?: Promise<FileHandle>
+  private made = false
+
+  constructor (private readonly writer: DirectWriter, readonly path: string, private readonly flags: number, private readonly mode = 0o644) {}
+
+  async direct (): Promise<FileHandle | undefined> {
+    this.directFd ??= this.writer.openDirect(this.path, this.openFlags(), this.mode).then(fd => this.opened(fd), (err) => { this.directFd = undefined; throw err })
+    return await this.directFd
+  }
+
+  async buffered (): Promise<FileHandle> {
+    this.bufferedFd ??= open(this.path, this.openFlags(), this.mode).then(fd => this.opened(fd), (err) => { this.bufferedFd = undefined; throw err })
+    return await this.bufferedFd
+  }
+
+  /** Closes what was opened; a descriptor that failed to open is not closed. */
+  async close (): Promise<void> {
+    const fds = await Promise.allSettled([this.bufferedFd, this.directFd])
+    this.bufferedFd = this.directFd = undefined
+    for (const fd of fds) if (fd.status === 'fulfilled') await fd.value?.close()
+  }
+
+  /** The second descriptor must not truncate or refuse the file the first one made. */
+  private openFlags (): number {
+    return this.made ? this.flags & ~(constants.O_TRUNC | constants.O_EXCL) : this.flags
+  }
+
+  private opened<T extends FileHandle | undefined> (fd: T): T {
+    if (fd !== undefined) this.made = true
+    return fd
   }
 }
 

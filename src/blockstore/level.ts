@@ -25,7 +25,7 @@ import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { BlockNotFoundError } from '../errors.js'
-import type { AbortOptions, Block, Blockstore, PinInfo } from './blockstore.js'
+import type { AbortOptions, Block, Blockstore, PinInfo, PutOptions } from './blockstore.js'
 import { Holds } from './holds.js'
 import { links } from './links.js'
 import { EXTERNAL, entryFor, entrySize, FILE_THRESHOLD, INLINE, loose, storageError } from './entries.js'
@@ -74,6 +74,7 @@ export class LevelBlockstore implements Blockstore {
 
   async close (): Promise<void> {
     await this.queue.catch(() => {})
+    await this.packs.close()
     await this.db.close()
   }
 
@@ -151,11 +152,11 @@ export class LevelBlockstore implements Blockstore {
   }
 
   /** Stores blocks not yet present: their files first, then every index entry in one batch. */
-  async putMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
+  async putMany (blocks: Block[], options: PutOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     if (blocks.length === 0) return
     for (const b of blocks) if (b.place !== undefined) checkPlacement(b.place)
-    const present = await this.blocks.hasMany(blocks.map(b => b.cid.bytes))
+    const present = options.absent === true ? blocks.map(() => false) : await this.blocks.hasMany(blocks.map(b => b.cid.bytes))
     const seen = new Set<string>()
     const fresh = blocks.filter((b, i) => {
       const id = b.cid.toString()
@@ -289,10 +290,7 @@ export class LevelBlockstore implements Blockstore {
       const usage = await this.usage()
       usage.bytes -= entrySize(entry)
       usage.blocks--
-      await this.db.batch()
-        .del(cid.bytes, { sublevel: this.blocks })
-        .put('usage', usage, { sublevel: this.meta })
-        .write()
+      await this.db.batch().del(cid.bytes, { sublevel: this.blocks }).put('usage', usage, { sublevel: this.meta }).write()
       if (entry[0] === EXTERNAL) await rm(this.fileOf(cid.toString()), { force: true })
     })
   }

@@ -13,7 +13,7 @@ import { link, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Placement } from './blockstore.js'
-import { DirectWriter } from './direct.js'
+import { DirectWriter, WriteTarget, type WriteAt } from './direct.js'
 import { Holds } from './holds.js'
 
 /** A pack's name is a CID string or another name of letters and digits: nothing that walks paths. */
@@ -43,11 +43,22 @@ export function placementOf (entry: Uint8Array): Placement & { size: number } {
   return { size: view.getUint32(1, true), offset: view.getFloat64(5, true), pack: new TextDecoder().decode(entry.subarray(13)) }
 }
 
+/**
+ * Packs whose descriptors stay open between writes, at most: a fetch writes one pack at a
+ * time (a directory fetch a few), and each write's open and close cost more than the write's
+ * own call. The least recently written beyond this are closed.
+ */
+const OPEN_PACKS = 4
+
+interface OpenPack { file: WriteTarget, writing: number, idle: Array<() => void> }
+
 export class Packs {
   readonly dir: string
   private made = false
   /** Packs being written or renamed, until their index entries are in: gc leaves them. */
   private readonly busy = new Holds()
+  /** Open packs, least recently written first. */
+  private readonly files = new Map<string, OpenPack>()
 
   constructor (root: string, readonly writer = new DirectWriter()) {
     this.dir = join(root, 'packs')
@@ -75,6 +86,7 @@ export class Packs {
   }
 
   async remove (name: string): Promise<void> {
+    await this.closeFile(name)
     await rm(this.path(name), { force: true })
   }
 
@@ -91,11 +103,46 @@ export class Packs {
     try {
       // Read-write, made if absent, never truncated: other chunks may be in it already.
       await Promise.all([...byPack].map(async ([name, list]) => {
-        await this.writer.write(this.path(name), constants.O_RDWR | constants.O_CREAT, list.map(b => ({ bytes: b.bytes, position: b.place.offset })))
+        await this.writeOpen(name, list.map(b => ({ bytes: b.bytes, position: b.place.offset })))
       }))
     } finally {
       release()
     }
+    await this.closeOver(OPEN_PACKS)
+  }
+
+  /** Writes into pack `name` through its open descriptors, opening them first if need be. */
+  private async writeOpen (name: string, writes: WriteAt[]): Promise<void> {
+    // Read-write, made if absent, never truncated: other chunks may be in it already.
+    const f = this.files.get(name) ?? { file: new WriteTarget(this.writer, this.path(name), constants.O_RDWR | constants.O_CREAT), writing: 0, idle: [] }
+    this.files.delete(name)
+    this.files.set(name, f)
+    f.writing++
+    try {
+      await this.writer.writeTo(f.file, writes)
+    } finally {
+      if (--f.writing === 0) for (const wake of f.idle.splice(0)) wake()
+    }
+  }
+
+  /** Closes pack `name`'s descriptors once the writes under way are done; a later write opens it anew. */
+  private async closeFile (name: string): Promise<void> {
+    const f = this.files.get(name)
+    if (f === undefined) return
+    this.files.delete(name)
+    while (f.writing > 0) await new Promise<void>(resolve => f.idle.push(resolve))
+    await f.file.close()
+  }
+
+  /** Closes the least recently written packs not being written, until at most `keep` are open. */
+  private async closeOver (keep: number): Promise<void> {
+    const idle = [...this.files].filter(([, f]) => f.writing === 0).map(([name]) => name)
+    await Promise.all(idle.slice(0, Math.max(0, this.files.size - keep)).map(async name => { await this.closeFile(name) }))
+  }
+
+  /** Closes every open pack (when the blockstore closes). */
+  async close (): Promise<void> {
+    await Promise.all([...this.files.keys()].map(async name => { await this.closeFile(name) }))
   }
 
   /** The bytes at a place; undefined when the pack is gone or too short (truncated from outside). */
@@ -124,6 +171,7 @@ export class Packs {
   /** Sets the pack's length to `size` (made empty if absent) and flushes it to the disk. */
   async finish (name: string, size: number): Promise<void> {
     if (!this.made) { await mkdir(this.dir, { recursive: true }); this.made = true }
+    await this.closeFile(name)
     const fh = await open(this.path(name), constants.O_RDWR | constants.O_CREAT, 0o644)
     try {
       await fh.truncate(size)
@@ -138,6 +186,7 @@ export class Packs {
     let removed = 0
     for (const name of await readdir(this.dir).catch(() => [] as string[])) {
       if (keep.has(name) || this.busy.has(name)) continue
+      await this.closeFile(name)
       await rm(this.path(name), { force: true })
       removed++
     }

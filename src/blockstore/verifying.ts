@@ -1,7 +1,7 @@
 // The door every block from outside comes through: bytes are hashed and matched to their
 // CID before the inner store sees them. A batch with one bad block stores nothing.
 import { verifyBlock, verifyBlocks } from '../hash/index.js'
-import type { AbortOptions, Block, Blockstore } from './blockstore.js'
+import type { AbortOptions, Block, Blockstore, PutOptions } from './blockstore.js'
 
 export class VerifyingBlockstore implements Blockstore {
   constructor (private readonly inner: Blockstore) {}
@@ -11,7 +11,7 @@ export class VerifyingBlockstore implements Blockstore {
     await this.inner.put(cid, bytes, options)
   }
 
-  async putMany (blocks: Block[], options: AbortOptions = {}): Promise<void> {
+  async putMany (blocks: Block[], options: PutOptions = {}): Promise<void> {
     const results = await verifyBlocks(blocks, options)
     const bad = results.find(r => !r.ok)
     if (bad !== undefined && !bad.ok) throw bad.error

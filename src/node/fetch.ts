@@ -272,7 +272,7 @@ export class NetworkSource implements BlockSource {
           const id = cid.toString()
           const place = this.places.get(id)
           this.places.delete(id)
-          await door.putMany([{ cid, bytes, place }], o)
+          await door.putMany([{ cid, bytes, place }], { ...o, absent: true })
         }
       },
       penalties: this.c.penalties,
@@ -383,7 +383,7 @@ class StripeCompletion {
       const blocks = [...data, ...parity]
       if (blocks.length === 0) return
       this.hold(blocks.map(b => b.cid))
-      await this.store.putMany(blocks, { signal: this.signal })
+      await this.store.putMany(blocks, { signal: this.signal, absent: true }) // `missing` looked them up
       this.rebuiltStored += data.length
       this.parityComputed += parity.length
     })

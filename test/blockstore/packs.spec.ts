@@ -1,7 +1,7 @@
 // Packs: large blocks with a place stored at their offset in one data file per pack, read
 // back, repaired loose, completed for an output to link, and collected when nothing uses them.
 import { randomBytes } from 'node:crypto'
-import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { readdir, readFile, readlink, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { expect } from 'chai'
@@ -24,6 +24,13 @@ async function filesUnder (dir: string): Promise<string[]> {
   const out: string[] = []
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) if (e.isFile()) out.push(e.name)
   return out
+}
+
+/** This process's open descriptors on files under `dir`. */
+async function openUnder (dir: string): Promise<number> {
+  let n = 0
+  for (const fd of await readdir('/proc/self/fd')) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')).startsWith(dir)) n++
+  return n
 }
 
 describe('blockstore/packs', () => {
@@ -84,6 +91,14 @@ describe('blockstore/packs', () => {
     expect((await readFile(packFile)).equals(damaged)).to.equal(true)
     expect(await filesUnder(join(path, 'blocks', 'data'))).to.deep.equal([a.cid.toString()])
     expect(await store.usage()).to.deep.equal({ bytes: CHUNK, blocks: 1 })
+  })
+
+  it('indexes and counts a block once when a put told it was absent finds it stored (a racing put)', async () => {
+    const a = chunk()
+    await store.putMany([{ ...a, place: { pack: PACK, offset: 0 } }])
+    await store.putMany([{ ...a, place: { pack: PACK, offset: 0 } }, { ...a, place: { pack: PACK, offset: CHUNK } }], { absent: true })
+    expect(await store.usage()).to.deep.equal({ bytes: CHUNK, blocks: 1 })
+    expect(await store.locate(a.cid)).to.deep.equal({ path: packFile, offset: 0, size: CHUNK })
   })
 
   it('lets a placed block through the verifying door only when it matches its CID, writing nothing otherwise', async () => {
@@ -159,5 +174,25 @@ describe('blockstore/packs', () => {
     await store.gc()
     expect(await filesUnder(join(path, 'blocks', 'packs'))).to.deep.equal([])
     expect(await store.usage()).to.deep.equal({ bytes: 0, blocks: 0 })
+  })
+
+  it('writes a pack gc removed while it was open into a new file, not into the removed one', async () => {
+    const a = chunk()
+    const b = chunk()
+    await store.putMany([{ ...a, place: { pack: PACK, offset: 0 } }])
+    await store.gc()
+    expect(await filesUnder(join(path, 'blocks', 'packs'))).to.deep.equal([])
+    await store.putMany([{ ...b, place: { pack: PACK, offset: CHUNK } }])
+    expect(Buffer.from(await store.get(b.cid)).equals(b.bytes)).to.equal(true)
+    expect((await stat(packFile)).size).to.equal(2 * CHUNK)
+  })
+
+  it('keeps a few packs open between writes, closes the rest, and closes all when the store closes', async () => {
+    const packs = join(path, 'blocks', 'packs')
+    for (let i = 0; i < 7; i++) await store.putMany([{ ...chunk(), place: { pack: `${PACK}${i}`, offset: 0 } }])
+    const open = await openUnder(packs)
+    expect(open).to.be.within(1, 4) // 128 KiB chunks go through one descriptor each, four packs at most
+    await store.close()
+    expect(await openUnder(packs)).to.equal(0)
   })
 })
