@@ -32,6 +32,8 @@ const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
 const MiB = 1024 * 1024
 /** Bound on one CLI step against a daemon (a fetch of the largest --size on a loaded machine). */
 const STEP_TIMEOUT_MS = 30 * 60_000
+/** Bound on a daemon's start: the default 15 s is too short on a machine others load. */
+const DAEMON_START_MS = 90_000
 const SMALL_FILES = 1000
 const SMALL_FILE_BYTES = 4096
 const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
@@ -165,10 +167,10 @@ try {
 async function fetchByLink (repo: string, fetcherRepo: string, root: string, output: string): Promise<{ seconds: number, cpu: number, rss: number }> {
   const started: DaemonProcess[] = []
   try {
-    const provider = await startDaemonProcess(repo)
+    const provider = await startDaemonProcess(repo, { timeoutMs: DAEMON_START_MS })
     started.push(provider)
     const profile = process.env.PEERLINK_BENCH_CPU_PROF
-    const fetcher = await startDaemonProcess(fetcherRepo, { bootstrap: provider.dialable, nodeArgs: profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profile] : [] })
+    const fetcher = await startDaemonProcess(fetcherRepo, { timeoutMs: DAEMON_START_MS, bootstrap: provider.dialable, nodeArgs: profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profile] : [] })
     started.push(fetcher)
     const { ticket } = JSON.parse(await cli(provider, 'share', root, '--json')) as { ticket: string }
     const pid = fetcher.child.pid as number
