@@ -2,13 +2,14 @@
 //
 //   npm run bench:files -- [--json] [--size MiB] [--rounds N] [--private]
 //
-// Measures `peerlink add` (read, chunk, hash, parity, LevelDB) and `peerlink fetch`
-// (walk, verify, write) of one file, default 1 GiB, with each child's peak RSS, against
-// `cp` of the same file on the same disk in the same run. The output is checked
+// Measures `peerlink add` (read, chunk, hash, parity, LevelDB) of one file, default 1 GiB, in
+// its own process, and `peerlink fetch <link> -o` of it from a daemon on the adding repo through
+// a second daemon on a fresh repo (receive, verify, store, write), with the adding process's and
+// the fetching daemon's peak RSS, against `cp` of the same file on the same disk in the same run. The output is checked
 // byte-for-byte (BLAKE3 of both files). Then the storage overhead of small files: what
 // `add -r` stores for a directory of 1,000 files of 4 KiB, against their size. With --private,
-// each round also adds the file with --private and fetches it by its link (the key in it),
-// right after the public add and fetch, so both meet the same load; and the cipher's own
+// each round also adds the file with --private and fetches it the same way by its link (the key
+// in it), right after the public add and fetch, so both meet the same load; and the cipher's own
 // speed on one core (AES-256-GCM sealing 1 MiB segments in this process) is printed beside.
 import '../src/polyfill.js'
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -17,7 +18,8 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CLI } from '../simulations/lib/cli.js'
+import { CLI, runCli } from '../simulations/lib/cli.js'
+import { initDaemonRepo, peakRss, processCost, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../simulations/lib/daemons.js'
 import { newKey, openSegment, sealSegment } from '../src/files/cipher.js'
 import { fileBenchArgs } from './lib/args.js'
 import { blake3File, writeRandomFile } from './lib/input.js'
@@ -28,6 +30,10 @@ const { sizeMiB, rounds } = args
 
 const RSS = fileURLToPath(new URL('./lib/report-rss.cjs', import.meta.url))
 const MiB = 1024 * 1024
+/** Bound on one CLI step against a daemon (a fetch of the largest --size on a loaded machine). */
+const STEP_TIMEOUT_MS = 30 * 60_000
+/** Bound on a daemon's start: the default 15 s is too short on a machine others load. */
+const DAEMON_START_MS = 90_000
 const SMALL_FILES = 1000
 const SMALL_FILE_BYTES = 4096
 const log = (s: string): void => { if (!args.json) process.stderr.write(s + '\n') }
@@ -59,21 +65,26 @@ try {
   const cp: number[] = []
   let importRss = 0
   let exportRss = 0
-  /** One add and fetch in a fresh repo; `link` turns add's --json entry into what fetch takes. */
-  const roundTrip = async (name: string, addArgs: string[], link: (e: { cid: string, ticket: string }) => string): Promise<{ imp: number, exp: number, cpu: [number, number], importRss: number, exportRss: number }> => {
+  /**
+   * One add in a fresh repo, then the same fetch for public and private: a daemon on that repo
+   * provides, a fresh daemon fetches by the provider's share link (`fetch <link> -o`, the key
+   * in it for a private root), so both fetches store every block and write the whole output.
+   */
+  const roundTrip = async (name: string, addArgs: string[]): Promise<{ imp: number, exp: number, cpu: [number, number], importRss: number, exportRss: number }> => {
     const repo = join(dir, `repo-${name}`)
-    run(['--repo', repo, 'init'])
+    await initDaemonRepo(repo)
     const a = run(['--repo', repo, 'add', '--json', ...addArgs, input])
-    const [entry] = JSON.parse(a.stdout) as Array<{ cid: string, ticket: string }>
+    const [entry] = JSON.parse(a.stdout) as Array<{ cid: string }>
     const out = join(dir, `out-${name}.bin`)
-    const f = run(['--repo', repo, 'fetch', link(entry), '-o', out])
+    const f = await fetchByLink(repo, join(dir, `repo-${name}-fetcher`), entry.cid, out)
     if (await blake3File(out) !== inputHash) throw new Error('fetched file differs from the input')
     rmSync(repo, { recursive: true, force: true })
+    rmSync(join(dir, `repo-${name}-fetcher`), { recursive: true, force: true })
     rmSync(out, { force: true })
     return { imp: bytes / a.seconds / 1e6, exp: bytes / f.seconds / 1e6, cpu: [a.cpu, f.cpu], importRss: a.rss, exportRss: f.rss }
   }
   const privateTrip = async (r: number): Promise<void> => {
-    const priv = await roundTrip(`${r}-private`, ['--private'], e => `${e.cid}${e.ticket.slice(e.ticket.indexOf('#'))}`)
+    const priv = await roundTrip(`${r}-private`, ['--private'])
     privImp.push(priv.imp)
     privExp.push(priv.exp)
     cpuPriv.push(priv.cpu)
@@ -82,7 +93,7 @@ try {
   for (let r = 0; r < rounds; r++) {
     // Private first in every other round, so neither kind always meets the disk cache warmer.
     if (args.private && r % 2 === 1) await privateTrip(r)
-    const pub = await roundTrip(`${r}`, [], e => e.cid)
+    const pub = await roundTrip(`${r}`, [])
     imp.push(pub.imp)
     exp.push(pub.exp)
     cpuPub.push(pub.cpu)
@@ -146,6 +157,37 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * Serves `repo` from a daemon and fetches `root` into `output` through a second daemon on
+ * `fetcherRepo`, by the provider's share link; the seconds of the CLI's fetch and the fetching
+ * daemon's CPU seconds and peak RSS. PEERLINK_BENCH_CPU_PROF=<dir> profiles the fetching daemon.
+ */
+async function fetchByLink (repo: string, fetcherRepo: string, root: string, output: string): Promise<{ seconds: number, cpu: number, rss: number }> {
+  const started: DaemonProcess[] = []
+  try {
+    const provider = await startDaemonProcess(repo, { timeoutMs: DAEMON_START_MS })
+    started.push(provider)
+    const profile = process.env.PEERLINK_BENCH_CPU_PROF
+    const fetcher = await startDaemonProcess(fetcherRepo, { timeoutMs: DAEMON_START_MS, bootstrap: provider.dialable, nodeArgs: profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profile] : [] })
+    started.push(fetcher)
+    const { ticket } = JSON.parse(await cli(provider, 'share', root, '--json')) as { ticket: string }
+    const pid = fetcher.child.pid as number
+    const before = processCost(pid)
+    const t0 = process.hrtime.bigint()
+    await cli(fetcher, 'fetch', ticket, '-o', output, '--json')
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+    return { seconds, cpu: processCost(pid).cpuSeconds - before.cpuSeconds, rss: peakRss(pid) }
+  } finally {
+    await Promise.all(started.map(async d => { await stopDaemonProcess(d) }))
+  }
+}
+
+async function cli (d: DaemonProcess, ...argv: string[]): Promise<string> {
+  const r = await runCli(['--repo', d.repo, ...argv], {}, STEP_TIMEOUT_MS)
+  if (r.code !== 0) throw new Error(`peerlink ${argv.join(' ')} failed (${String(r.code)}): ${r.stderr}`)
+  return r.stdout
 }
 
 /** The private round trips against the public ones, and the cipher alone on one core. */

@@ -426,7 +426,7 @@ export class SaveLinkGoneError extends PeerLinkError {
   static override readonly code = 'ERR_SAVE_LINK_GONE'
   static override readonly exitCode = 7
   static override readonly httpStatus = 404
-  constructor () {
-    super('this save link has expired or its daemon restarted: receive the file again on the page')
+  constructor (message = 'this save link has expired or its daemon restarted: receive the file again on the page') {
+    super(message)
   }
 }

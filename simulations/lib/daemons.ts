@@ -40,17 +40,19 @@ export function dialable (info: { peerId: string, addresses: string[] }): string
   return info.addresses.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`)
 }
 
-/** Inits a repo listening on a free loopback port (unless it exists) and starts `peerlink daemon` on it. */
+/** Inits a repo whose daemon listens, serves its API and its gateway on free loopback ports. */
+export async function initDaemonRepo (repo: string, bootstrap: string[] = []): Promise<void> {
+  const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
+  if (init.code !== 0) throw new Error(`peerlink init failed (${String(init.code)}): ${init.stderr}`)
+  // A gateway on a free port too: the default one (8021) can be only one daemon's.
+  const configFile = join(repo, 'config.json')
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { gateway?: { address?: string } }
+  writeFileSync(configFile, JSON.stringify({ ...config, gateway: { ...config.gateway, address: '127.0.0.1:0' } }, null, 2) + '\n')
+}
+
+/** Inits a repo as initDaemonRepo does (unless it exists) and starts `peerlink daemon` on it. */
 export async function startDaemonProcess (repo: string, options: DaemonOptions = {}): Promise<DaemonProcess> {
-  const bootstrap = options.bootstrap ?? []
-  if (!existsSync(join(repo, 'config.json'))) {
-    const init = await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', ...(bootstrap.length > 0 ? ['--bootstrap', ...bootstrap] : [])])
-    if (init.code !== 0) throw new Error(`peerlink init failed (${String(init.code)}): ${init.stderr}`)
-    // A gateway on a free port too: the default one (8021) can be only one daemon's.
-    const configFile = join(repo, 'config.json')
-    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { gateway?: { address?: string } }
-    writeFileSync(configFile, JSON.stringify({ ...config, gateway: { ...config.gateway, address: '127.0.0.1:0' } }, null, 2) + '\n')
-  }
+  if (!existsSync(join(repo, 'config.json'))) await initDaemonRepo(repo, options.bootstrap)
   const apiFile = join(repo, 'api.json')
   rmSync(apiFile, { force: true }) // left behind by a daemon that was killed
   const { command, args } = cliCommand(['--repo', repo, 'daemon', ...(options.args ?? [])], options)

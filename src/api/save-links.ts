@@ -1,7 +1,8 @@
 // The page's save links: a target (a root, a path, a private root's key) kept by the daemon
 // under a random id for a while, so a plain link, which the browser streams to disk, can name
 // it without the key in a URL (history, logs, Referer). Bounded in count and in time; the ids
-// live in memory only, so a restarted daemon has none.
+// live in memory only, so a restarted daemon has none. The gateway keeps its private
+// directories' links the same way (gateway-routes.ts, /private/<id>/).
 import { randomBytes } from 'node:crypto'
 import { SaveLinkGoneError } from '../errors.js'
 import type { Ticket } from '../node/ticket.js'
@@ -15,14 +16,15 @@ export const MAX_SAVE_LINKS = 64
 export class SaveLinks {
   private readonly links = new Map<string, { target: Ticket, expires: number }>()
 
-  constructor (private readonly now: () => number = Date.now) {}
+  /** `gone`: what an expired or unknown id says (SaveLinkGoneError's own text by default); `max`: ids kept. */
+  constructor (private readonly now: () => number = Date.now, private readonly gone?: string, private readonly max = MAX_SAVE_LINKS) {}
 
   /** A new id for `target`. */
   keep (target: Ticket): string {
     const id = randomBytes(24).toString('base64url')
     this.links.set(id, { target, expires: this.now() + SAVE_LINK_TTL })
     for (const old of this.links.keys()) {
-      if (this.links.size <= MAX_SAVE_LINKS) break
+      if (this.links.size <= this.max) break
       this.links.delete(old)
     }
     return id
@@ -33,7 +35,7 @@ export class SaveLinks {
     const link = this.links.get(id)
     if (link === undefined || link.expires < this.now()) {
       this.links.delete(id)
-      throw new SaveLinkGoneError()
+      throw new SaveLinkGoneError(this.gone)
     }
     return link.target
   }

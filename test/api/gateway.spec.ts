@@ -246,6 +246,44 @@ describe('api gateway', function () {
     expect((await get(b, `/ipfs/${cid}/sub/inner.bin`, { 'x-peerlink-key': 'A'.repeat(43) })).status).to.equal(422)
   })
 
+  it('links a private directory\'s listing through a link the gateway keeps, which a browser follows with no header and no key in the URL', async () => {
+    const tree = join(dir.path, 'private-browse')
+    await mkdir(join(tree, 'sub'), { recursive: true })
+    const inner = (await randomFile(join(tree, 'sub'), 'inner.bin', 150 * KiB)).bytes
+    await writeFile(join(tree, NASTY), 'top secret')
+    const added = await cli(a, 'add', '--private', '-r', '--json', '--chunk-size', '64KiB', '-k', '2', '-m', '1', tree)
+    expect(added.code, added.stderr).to.equal(0)
+    const [{ cid, ticket: link }] = JSON.parse(added.stdout) as Array<{ cid: string, ticket: string }>
+    const key = /#k=([A-Za-z0-9_-]{43})$/.exec(link)?.[1] as string
+    const hrefs = async (r: Response): Promise<string[]> => [...(await r.text()).matchAll(/<a href="([^"]+)">/g)].map(m => m[1].replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'))
+
+    const top = await get(b, `/ipfs/${cid}`, { 'x-peerlink-key': key })
+    expect(top.status).to.equal(200)
+    expect(top.headers.get('referrer-policy')).to.equal('no-referrer')
+    const links = await hrefs(top)
+    expect(links).to.have.length(2)
+    for (const href of links) {
+      expect(href).to.match(/^\/private\/[A-Za-z0-9_-]{32}\//)
+      expect(href, 'no key in a URL').to.not.include(key)
+    }
+    // Followed as a browser does: no header, no fragment.
+    const secret = await get(b, links.find(h => h.endsWith(encodeURIComponent(NASTY))) as string)
+    expect(secret.status, await secret.clone().text()).to.equal(200)
+    expect(await secret.text()).to.equal('top secret')
+    const sub = await get(b, links.find(h => h.endsWith('/sub')) as string)
+    expect(sub.status).to.equal(200)
+    const [innerHref] = await hrefs(sub)
+    expect(innerHref).to.match(/^\/private\/[A-Za-z0-9_-]{32}\/sub\/inner\.bin$/)
+    const part = await get(b, innerHref, { range: 'bytes=1000-69999' })
+    expect(part.status).to.equal(206)
+    expect((await bytes(part)).equals(inner.subarray(1000, 70_000))).to.equal(true)
+    // An id the gateway never gave is refused.
+    const unknown = await get(b, `/private/${'A'.repeat(32)}/sub/inner.bin`)
+    expect(unknown.status).to.equal(404)
+    expect(await unknown.text()).to.include('open the share link again')
+    expect(b.log(), 'the key in no daemon log').to.not.include(key)
+  })
+
   it('serves one verified block with ?format=raw', async () => {
     const st = JSON.parse((await cli(a, 'stat', `${root}/notes.txt`, '--json')).stdout) as { cid: string }
     const r = await get(a, `/ipfs/${st.cid}?format=raw`)
