@@ -12,6 +12,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CID } from 'multiformats/cid'
 import { computeParity, readNode, readStripeChunks, StripeLocator, type BlockSource } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
+import { InvalidArgumentError } from '../errors.js'
+import { healthOf, type HealthReport } from './health.js'
 import type { Lease, LeaseBook } from './leases.js'
 import { mapLimited, type OfferingHolder, type OwnerComponents, type StorageOwner } from './owner.js'
 import type { Pacer } from './pacer.js'
@@ -55,23 +57,52 @@ const MAX_PEERS = 64
 
 interface Watched { index: number, node: StripeNode, blocks: string[] }
 
+/** A root's stripes (those `watch` picks) and who has each of their blocks, from HAS queries. */
+interface Survey { manifest: Manifest, stripes: Watched[], where: Map<string, Set<string>> }
+
+async function survey (c: CaretakerComponents, root: CID, source: BlockSource, watch: (blocks: string[]) => boolean, options: { signal?: AbortSignal }): Promise<Survey | undefined> {
+  const manifest = await readNode(source, root, options)
+  if (manifest.type !== 'file') return undefined
+  const locator = new StripeLocator(source, manifest)
+  const stripes: Watched[] = []
+  for (let s = 0; s < manifest.stripeCount; s++) {
+    const node = await locator.node(s, options)
+    const blocks = [...node.data, ...node.parity].map(b => b.toString())
+    if (watch(blocks)) stripes.push({ index: s, node, blocks })
+  }
+  return { manifest, stripes, where: await presence(c, root, stripes.flatMap(w => w.blocks), options) }
+}
+
+/**
+ * How a root this node holds blocks of stands, as the owner's status shows it, from what
+ * the root's providers say they have (the DAG nodes not counted).
+ */
+export async function heldHealth (c: CaretakerComponents, root: CID, expires: number, options: { signal?: AbortSignal } = {}): Promise<HealthReport> {
+  const source = c.open(root, options)
+  try {
+    const found = await survey(c, root, source, () => true, options)
+    if (found === undefined) throw new InvalidArgumentError(`${root.toString()} is not a file: only a file's stripes are held`)
+    const has = new Set<string>()
+    for (const [cid, peers] of found.where) for (const p of peers) has.add(`${p}/${cid}`)
+    const stripes = found.stripes.map(w => ({ blocks: w.blocks, sizes: [], holders: w.blocks.map(b => [...(found.where.get(b) ?? [''])][0]), k: w.node.data.length }))
+    const report = healthOf({ root: root.toString(), stripes, nodes: [], lease: 0, expires }, { has, reachable: new Set([...found.where.values()].flatMap(p => [...p])) })
+    for (const s of report.stripes) s.holders = s.holders.filter(h => h.peer !== '')
+    return report
+  } finally {
+    await source.close()
+  }
+}
+
 /** One upkeep of a root this node holds blocks of for an away owner. */
 export async function careFor (c: CaretakerComponents, lease: Lease, options: { signal?: AbortSignal } = {}): Promise<CareReport> {
   const root = CID.parse(lease.root)
   const report: CareReport = { at: Date.now(), root: lease.root, owner: lease.owner, watched: 0, degraded: 0, repaired: 0, lost: 0, blocks: 0, bytes: 0, read: 0 }
   const source = c.open(root, options)
   try {
-    const manifest = await readNode(source, root, options)
-    if (manifest.type !== 'file') return report
-    const locator = new StripeLocator(source, manifest)
-    const watched: Watched[] = []
-    for (let s = 0; s < manifest.stripeCount; s++) {
-      const node = await locator.node(s, options)
-      const blocks = [...node.data, ...node.parity].map(b => b.toString())
-      if (blocks.some(b => lease.blocks[b] !== undefined)) watched.push({ index: s, node, blocks })
-    }
+    const found = await survey(c, root, source, blocks => blocks.some(b => lease.blocks[b] !== undefined), options)
+    if (found === undefined) return report
+    const { manifest, stripes: watched, where } = found
     report.watched = watched.length
-    const where = await presence(c, root, watched.flatMap(w => w.blocks), options)
     let offers: Promise<OfferingHolder[]> | undefined
     for (const w of watched) {
       const holdersOf = w.blocks.map(b => [...(where.get(b) ?? [])])

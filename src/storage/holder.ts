@@ -84,7 +84,7 @@ export class StorageHolder {
         case T.OFFER_QUERY: return { type: T.OFFER, offered: BigInt(this.c.offer), free: BigInt(this.free()) }
         case T.HOLD: return await this.hold(msg, peer)
         case T.RELEASE: return await this.release(msg, peer)
-        case T.HAS: return { type: T.HAVE, bitfield: toBitfield(await this.c.has(cidsOf(msg))) }
+        case T.HAS: return { type: T.HAVE, bitfield: toBitfield(await this.holds(msg)) }
         default: throw new ProtocolError(`${String(msg.type)} is not a storage request`)
       }
     } catch (err) {
@@ -131,6 +131,18 @@ export class StorageHolder {
       this.holding--
       this.reserved -= needed
     }
+  }
+
+  /**
+   * Which blocks of a root it holds: stored and under some lease of the root, so the copies
+   * a repair rebuilt here to hand on (not leased, gone at gc) do not count as a holder.
+   */
+  private async holds (msg: StorageMessage): Promise<boolean[]> {
+    const root = cidOf(msg.root, 'the root').toString()
+    const cids = cidsOf(msg)
+    const leased = new Set(this.c.leases.list().filter(l => l.root === root).flatMap(l => Object.keys(l.blocks)))
+    const stored = await this.c.has(cids)
+    return cids.map((c, i) => stored[i] && leased.has(c.toString()))
   }
 
   private async release (msg: StorageMessage, owner: PeerId): Promise<Outgoing> {

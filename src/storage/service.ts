@@ -6,7 +6,7 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { NotPinnedError, NotSpreadError } from '../errors.js'
 import type { BlockSource } from '../files/exporter.js'
-import { careFor, type CaretakerComponents, type CareReport } from './caretaker.js'
+import { careFor, heldHealth, type CaretakerComponents, type CareReport } from './caretaker.js'
 import { DEFAULT_LEASE, OFFER_KEY } from './constants.js'
 import { healthOf, probe, type HealthReport } from './health.js'
 import { StorageHolder, type HolderComponents } from './holder.js'
@@ -14,7 +14,7 @@ import { fileLayout } from './layout.js'
 import { ownerAway, TAKE_OVER_AFTER } from './leases.js'
 import { StorageOwner, type OwnerComponents } from './owner.js'
 import { Pacer } from './pacer.js'
-import { SpreadBook, type SpreadRecord } from './records.js'
+import { SpreadBook } from './records.js'
 import { renewRecord, repairRecord } from './repair.js'
 import { spreadFile } from './spread.js'
 
@@ -132,10 +132,20 @@ export class StorageService {
     }
   }
 
-  /** How a spread root stands now (NotSpreadError when this node did not spread it). */
+  /**
+   * How a spread root stands now: from the record of this node's spread, or, for a root it
+   * holds blocks of for another, from what the root's providers have, with this node's
+   * repairs of it. NotSpreadError when it did neither.
+   */
   async status (root: CID, options: { signal?: AbortSignal } = {}): Promise<SpreadStatus> {
-    const record = this.recordOf(root)
     const key = root.toString()
+    const record = this.c.book.get(key)
+    if (record === undefined) {
+      const leases = this.c.leases.list().filter(l => l.root === key)
+      if (leases.length === 0) throw new NotSpreadError(key)
+      const repairs = this.rounds.flatMap(r => r.cared.filter(x => x.root === key && x.blocks > 0).map(x => ({ at: x.at, blocks: x.blocks, bytesSent: x.bytes, found: 'degraded' })))
+      return { ...await heldHealth(this.caretaker(), root, Math.max(...leases.map(l => l.expires)), options), repairs }
+    }
     const repairs = this.rounds.flatMap(r => r.repaired.filter(x => x.cid === key && x.blocks > 0).map(x => ({ at: r.at, blocks: x.blocks, bytesSent: x.bytesSent, found: x.health })))
     return { ...healthOf(record, await probe(this.owner, root, record, options)), repairs }
   }
@@ -205,11 +215,5 @@ export class StorageService {
   private caretaker (): CaretakerComponents {
     const c = this.c
     return { self: c.libp2p.peerId.toString(), owner: this.owner, leases: c.leases, findProviders: c.findProviders, has: c.has, open: c.open, store: c.store, pacer: this.pacer, log: this.log }
-  }
-
-  private recordOf (root: CID): SpreadRecord {
-    const record = this.c.book.get(root.toString())
-    if (record === undefined) throw new NotSpreadError(root.toString())
-    return record
   }
 }

@@ -156,10 +156,14 @@ describe('storage: spreading over peers', function () {
     for (const h of holders) if (!survivors.includes(h)) await h.stop()
     const before = new Map(survivors.map(h => [h, new Set(Object.keys(h.network.storage.holder.leases().find(l => l.root === added.cid.toString())?.blocks ?? {}))]))
 
-    // Every stripe back on k + m distinct live holders, each block verified and stored there.
+    // Every stripe back on k + m distinct live holders, each block stored there under a lease.
     const healthy = async (): Promise<boolean> => {
       for (const s of layout.stripes) {
-        const where = await Promise.all(survivors.map(async h => await h.blockstore.hasMany(s.blocks.map(b => b.cid))))
+        const where = await Promise.all(survivors.map(async h => {
+          const leased = h.network.storage.holder.leases().find(l => l.root === added.cid.toString())?.blocks ?? {}
+          const stored = await h.blockstore.hasMany(s.blocks.map(b => b.cid))
+          return s.blocks.map((b, j) => stored[j] && leased[b.cid.toString()] !== undefined)
+        }))
         if (s.blocks.some((_, j) => !where.some(w => w[j]))) return false
         if (where.filter(w => w.some(x => x)).length < s.blocks.length) return false
       }
@@ -182,6 +186,12 @@ describe('storage: spreading over peers', function () {
     const cared = survivors.flatMap(h => h.network.storage.rounds.flatMap(x => x.cared))
     const placed = cared.reduce((a, x) => a + x.blocks, 0)
     expect(placed).to.equal([...lost.values()].reduce((a, b) => a + b, 0))
+    // A holder's status of the root: every stripe healthy, and its own repairs when it made some.
+    const caretaker = survivors.find(h => h.network.storage.rounds.some(x => x.cared.some(c => c.blocks > 0))) as PeerLinkNode
+    const status = await caretaker.spreadStatus(added.cid)
+    expect(status.health).to.equal('healthy')
+    for (const st of status.stripes) expect(st.distinct).to.equal(st.shards)
+    expect(status.repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
   })
 
   it('a holder that lost one block loses only that block to a new holder, and keeps the rest of the root', async () => {
