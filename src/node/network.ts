@@ -8,6 +8,7 @@ import type { CID } from 'multiformats/cid'
 import { LevelDatastore } from 'datastore-level'
 import { Registry } from 'prom-client'
 import type { LevelBlockstore } from '../blockstore/level.js'
+import { VerifyingBlockstore } from '../blockstore/verifying.js'
 import { BlockNotFoundError, DaemonRequiredError, InvalidArgumentError, NotAnnouncedError, PeerLinkError, PeerUnavailableError } from '../errors.js'
 import { PeerPenalties } from '../exchange/penalties.js'
 import { ReceiptService } from '../exchange/receipts.js'
@@ -90,6 +91,8 @@ export interface StorageInit {
   /** Time between renew-and-repair rounds, ms; 0 runs none. */
   interval: number
   maxRepairBlocks?: number
+  /** Bytes a second repairs may move (storage.repairRate); 0 unpaced. */
+  repairRate?: number
 }
 
 /** What `connect` did: the peer, the address of its connection, and whether it was already open. */
@@ -239,7 +242,9 @@ export class PeerLinkNetwork {
       leases: init.leases,
       book: init.book,
       offer: init.offer,
-      pull: async (owner, root, cids, o) => await pullBlocks(this.source({ root, peer: owner, addrs: [] }, o), cids, o),
+      pull: async (from, root, cids, o) => await pullBlocks(this.source({ root, peer: from, addrs: [] }, o), cids, o),
+      open: (root, o) => this.source({ root, addrs: [] }, o),
+      store: async (blocks, o) => { await new VerifyingBlockstore(this.store).putMany(blocks, o) },
       has: async (cids) => await this.store.hasMany(cids),
       announce: async (root) => { if (this.announces) await this.provide(root) },
       withdraw: async (root) => { if (!await this.store.isPinned(root)) await this.withdraw(root) },
@@ -247,7 +252,7 @@ export class PeerLinkNetwork {
       isPinned: async (root) => await this.store.isPinned(root),
       sentBytes: () => this.server.stats.bytesSent,
       logger: this.host.logger
-    }, { interval: init.interval, maxRepairBlocks: init.maxRepairBlocks })
+    }, { interval: init.interval, maxRepairBlocks: init.maxRepairBlocks, repairRate: init.repairRate })
   }
 
   /** What this node tells peers to dial: the listen addresses, wildcards expanded, with its peer id. */

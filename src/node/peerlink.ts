@@ -112,7 +112,7 @@ export class PeerLinkNode {
     const node = new PeerLinkNode(repoPath, config, store, books)
     if (options.network === true) {
       try {
-        const storage = { ...books, offer: config.storage.offer, interval: config.storage.repairInterval }
+        const storage = { ...books, offer: config.storage.offer, interval: config.storage.repairInterval, repairRate: config.storage.repairRate }
         node.net = await PeerLinkNetwork.start({ repo: repoPath, network: config.network, store, dhtPath: repoPaths(repoPath).dht, storage, ...options.networkInit })
       } catch (err) {
         await store.close()

@@ -67,8 +67,9 @@ export interface RepoConfig {
    * `quota`: largest number of bytes the blockstore may hold; 0 for no limit.
    * `offer`: bytes this node holds for other peers' spread files; 0 holds nothing for others.
    * `repairInterval`: ms between the daemon's rounds renewing and repairing what it spread; 0 for none.
+   * `repairRate`: bytes a second repairs may move (the owner's and a holder's alike); 0 unpaced.
    */
-  storage: { quota: number, offer: number, repairInterval: number }
+  storage: { quota: number, offer: number, repairInterval: number, repairRate: number }
   /** Most files and directories, and bytes (0: no limit), one fetch or export writes. */
   export: { maxEntries: number, maxBytes: number }
 }
@@ -101,7 +102,7 @@ export function defaultConfig (): RepoConfig {
     network: defaultNetworkConfig(),
     api: { address: '127.0.0.1:5021', uploadLimit: 64 * 1024 ** 3 },
     gateway: { address: '127.0.0.1:8021' },
-    storage: { quota: 0, offer: 0, repairInterval: 10 * 60 * 1000 },
+    storage: { quota: 0, offer: 0, repairInterval: 10 * 60 * 1000, repairRate: 8 * 1024 * 1024 },
     export: { maxEntries: MAX_TREE_ENTRIES, maxBytes: 0 }
   }
 }
@@ -140,6 +141,7 @@ export const CONFIG_KEYS: Readonly<Record<string, ConfigValueType>> = {
   'storage.quota': 'size',
   'storage.offer': 'size',
   'storage.repairInterval': 'count',
+  'storage.repairRate': 'size',
   'export.maxEntries': 'count',
   'export.maxBytes': 'size'
 }
@@ -255,6 +257,7 @@ async function checkConfig (c: RepoConfig, where: string): Promise<void> {
   if (!Number.isSafeInteger(c.storage.quota) || c.storage.quota < 0) bad('storage.quota must be a whole number of bytes (0 for none)')
   if (!Number.isSafeInteger(c.storage.offer) || c.storage.offer < 0) bad('storage.offer must be a whole number of bytes (0 offers nothing)')
   if (!Number.isSafeInteger(c.storage.repairInterval) || c.storage.repairInterval < 0) bad('storage.repairInterval must be a whole number of ms (0 for no repair rounds)')
+  if (!Number.isSafeInteger(c.storage.repairRate) || c.storage.repairRate < 0) bad('storage.repairRate must be a whole number of bytes a second (0: unpaced)')
   if (!Number.isSafeInteger(c.export.maxEntries) || c.export.maxEntries < 1) bad('export.maxEntries must be a positive whole number')
   if (!Number.isSafeInteger(c.export.maxBytes) || c.export.maxBytes < 0) bad('export.maxBytes must be a whole number of bytes (0 for none)')
   // The import defaults pass the check `add` makes of its options.

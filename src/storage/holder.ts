@@ -3,12 +3,14 @@
 // stored), releases them, and says which blocks it has. A lease past the offer is refused with
 // the reason; so is a malformed request, and one more HOLD than MAX_CONCURRENT_HOLDS at once.
 import type { ComponentLogger, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
 import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 import { OfferExceededError, PeerLinkError, ProtocolError } from '../errors.js'
 import { toBitfield } from '../exchange/wire.js'
 import { MAX_BLOCK_SIZE } from '../limits.js'
 import { HOLD_TIMEOUT, MAX_CONCURRENT_HOLDS, MAX_LEASE, MAX_LEASES, MAX_STREAMS_PER_PEER, QUERY_TIMEOUT, STORAGE_PROTOCOL } from './constants.js'
-import type { LeaseBook } from './leases.js'
+import type { Lease, LeaseBook } from './leases.js'
 import { frame, readOne, StorageMessage, type Outgoing } from './wire.js'
 
 export interface HolderComponents {
@@ -16,8 +18,8 @@ export interface HolderComponents {
   leases: LeaseBook
   /** Bytes offered to others (storage.offer). */
   offer: number
-  /** Fetches blocks of a root from the owner into the repo, verified; their sizes by CID. */
-  pull: (owner: PeerId, root: CID, cids: CID[], options: { signal: AbortSignal }) => Promise<Record<string, number>>
+  /** Fetches blocks of a root from a peer (the owner, or a holder repairing for it) into the repo, verified; their sizes by CID. */
+  pull: (from: PeerId, root: CID, cids: CID[], options: { signal: AbortSignal }) => Promise<Record<string, number>>
   has: (cids: CID[]) => Promise<boolean[]>
   /** Announces a root the node now holds blocks of (best effort). */
   announce: (root: CID) => Promise<void>
@@ -49,6 +51,11 @@ export class StorageHolder {
     await this.c.libp2p.unhandle(STORAGE_PROTOCOL)
   }
 
+  /** The leases this node keeps for others. */
+  leases (): Lease[] {
+    return this.c.leases.list()
+  }
+
   /** Bytes still free in the offer. */
   free (): number {
     return Math.max(0, this.c.offer - this.c.leases.held() - this.reserved)
@@ -77,7 +84,7 @@ export class StorageHolder {
         case T.OFFER_QUERY: return { type: T.OFFER, offered: BigInt(this.c.offer), free: BigInt(this.free()) }
         case T.HOLD: return await this.hold(msg, peer)
         case T.RELEASE: return await this.release(msg, peer)
-        case T.HAS: return { type: T.HAVE, bitfield: toBitfield(await this.c.has(cidsOf(msg))) }
+        case T.HAS: return { type: T.HAVE, bitfield: toBitfield(await this.holds(msg)) }
         default: throw new ProtocolError(`${String(msg.type)} is not a storage request`)
       }
     } catch (err) {
@@ -86,8 +93,14 @@ export class StorageHolder {
     }
   }
 
-  private async hold (msg: StorageMessage, owner: PeerId): Promise<Outgoing> {
+  /**
+   * A HOLD from the owner, or from a holder repairing the owner's stripes while it is away
+   * (`msg.owner` names the owner): the lease is the owner's either way, so its renewal or
+   * release reaches it, and the blocks come from the sender.
+   */
+  private async hold (msg: StorageMessage, sender: PeerId): Promise<Outgoing> {
     const root = cidOf(msg.root, 'the root')
+    const owner = msg.owner.byteLength > 0 ? peerIdOf(msg.owner) : sender
     const cids = cidsOf(msg)
     const expires = Number(msg.expires)
     const declared = Number(msg.bytes)
@@ -107,7 +120,7 @@ export class StorageHolder {
     const release = this.c.leases.holdWhile(fresh)
     try {
       const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(HOLD_TIMEOUT)])
-      const sizes = fresh.length === 0 ? {} : await this.c.pull(owner, root, fresh, { signal })
+      const sizes = fresh.length === 0 ? {} : await this.c.pull(sender, root, fresh, { signal })
       const got = Object.values(sizes).reduce((a, b) => a + b, 0)
       if (got > needed) throw new ProtocolError(`the blocks hold ${got} bytes, not the ${declared} the HOLD declared`)
       const granted = await this.c.leases.grant(owner.toString(), root.toString(), sizes, expires)
@@ -118,6 +131,18 @@ export class StorageHolder {
       this.holding--
       this.reserved -= needed
     }
+  }
+
+  /**
+   * Which blocks of a root it holds: stored and under some lease of the root, so the copies
+   * a repair rebuilt here to hand on (not leased, gone at gc) do not count as a holder.
+   */
+  private async holds (msg: StorageMessage): Promise<boolean[]> {
+    const root = cidOf(msg.root, 'the root').toString()
+    const cids = cidsOf(msg)
+    const leased = new Set(this.c.leases.list().filter(l => l.root === root).flatMap(l => Object.keys(l.blocks)))
+    const stored = await this.c.has(cids)
+    return cids.map((c, i) => stored[i] && leased.has(c.toString()))
   }
 
   private async release (msg: StorageMessage, owner: PeerId): Promise<Outgoing> {
@@ -133,6 +158,14 @@ function cidOf (bytes: Uint8Array, what: string): CID {
     return CID.decode(bytes)
   } catch (err) {
     throw new ProtocolError(`${what} is not a CID: ${(err as Error).message}`)
+  }
+}
+
+function peerIdOf (bytes: Uint8Array): PeerId {
+  try {
+    return peerIdFromMultihash(Digest.decode(bytes))
+  } catch (err) {
+    throw new ProtocolError(`the owner is not a peer id: ${(err as Error).message}`)
   }
 }
 

@@ -17,6 +17,8 @@ export interface Lease {
   bytes: number
   /** When the lease ends, ms since the epoch. */
   expires: number
+  /** When it was last granted or renewed (absent in books written before it was kept). */
+  renewed?: number
 }
 
 /** What the book needs of the blockstore: holding blocks from gc. */
@@ -63,7 +65,7 @@ export class LeaseBook {
     const key = keyOf(owner, root)
     const old = this.leases.get(key)
     const merged = { ...old?.blocks, ...blocks }
-    const lease: Lease = { owner, root, blocks: merged, bytes: Object.values(merged).reduce((a, b) => a + b, 0), expires }
+    const lease: Lease = { owner, root, blocks: merged, bytes: Object.values(merged).reduce((a, b) => a + b, 0), expires, renewed: Date.now() }
     this.leases.set(key, lease)
     this.holdBlocks(key, lease)
     await this.save()
@@ -106,6 +108,18 @@ export class LeaseBook {
   private async save (): Promise<void> {
     await this.file.save(this.list())
   }
+}
+
+/** The part of a lease's term after which, unrenewed, its owner counts as away (it renews at half). */
+export const TAKE_OVER_AFTER = 2 / 3
+
+/**
+ * Whether a lease's owner looks away: `after` of its term has passed without a renewal, so
+ * the holders may take over the upkeep of its stripes until it ends.
+ */
+export function ownerAway (lease: Lease, now = Date.now(), after = TAKE_OVER_AFTER): boolean {
+  if (lease.renewed === undefined) return false
+  return lease.expires > now && now - lease.renewed > (lease.expires - lease.renewed) * after
 }
 
 const keyOf = (owner: string, root: string): string => `${owner}/${root}`

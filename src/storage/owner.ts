@@ -24,6 +24,16 @@ const MAX_CANDIDATES = 256
 /** Offer queries in flight at once. */
 const QUERY_CONCURRENCY = 16
 
+export interface HoldOptions {
+  signal?: AbortSignal
+  /** The lease's owner (a peer id) when it is not this node: a holder repairing for it. */
+  owner?: string
+  /** Most blocks in one HOLD (MAX_LEASE_CIDS at most). */
+  part?: number
+  /** Waits before each HOLD goes, with the bytes it asks for (the repair rate). */
+  pace?: (bytes: number, options: { signal?: AbortSignal }) => Promise<void>
+}
+
 /** How a HOLD went: held, or refused (or failed) with the holder's reason. */
 export type HoldOutcome = { ok: true } | { ok: false, reason: string }
 
@@ -48,18 +58,26 @@ export class StorageOwner {
     return offers.filter((o): o is OfferingHolder => o !== undefined && o.free > 0)
   }
 
-  /** Asks a holder to hold blocks of a root until `expires` (several HOLDs for a long list). */
-  async hold (holder: string, root: CID, blocks: Array<{ cid: string, size: number }>, expires: number, options: { signal?: AbortSignal } = {}): Promise<HoldOutcome> {
+  /**
+   * Asks a holder to hold blocks of a root until `expires`, in HOLDs of at most `part` blocks
+   * (MAX_LEASE_CIDS), each paced by `pace` first; `owner` names the lease's owner when this
+   * node repairs for it.
+   */
+  async hold (holder: string, root: CID, blocks: Array<{ cid: string, size: number }>, expires: number, options: HoldOptions = {}): Promise<HoldOutcome> {
     const peer = peerIdFromString(holder)
-    for (let i = 0; i < blocks.length; i += MAX_LEASE_CIDS) {
-      const part = blocks.slice(i, i + MAX_LEASE_CIDS)
+    const step = Math.min(options.part ?? MAX_LEASE_CIDS, MAX_LEASE_CIDS)
+    for (let i = 0; i < blocks.length; i += step) {
+      const part = blocks.slice(i, i + step)
+      const bytes = part.reduce((a, b) => a + b.size, 0)
       const msg = {
         type: StorageMessage.Type.HOLD,
         root: root.bytes,
         cids: part.map(b => CID.parse(b.cid).bytes),
-        bytes: BigInt(part.reduce((a, b) => a + b.size, 0)),
-        expires: BigInt(expires)
+        bytes: BigInt(bytes),
+        expires: BigInt(expires),
+        owner: options.owner === undefined ? undefined : peerIdFromString(options.owner).toMultihash().bytes
       }
+      await options.pace?.(bytes, options)
       let answer
       try {
         answer = await ask(this.c.libp2p, peer, msg, { signal: options.signal, timeout: HOLD_TIMEOUT })

@@ -8,9 +8,13 @@ import type { CID } from 'multiformats/cid'
 import { healthOf, probe, type Health } from './health.js'
 import { mapLimited, type OfferingHolder, type StorageOwner } from './owner.js'
 import { SpreadBook, type SpreadRecord } from './records.js'
+import type { Pacer } from './pacer.js'
 import { moveFrom } from './spread.js'
 
 const RENEW_CONCURRENCY = 8
+
+/** Most blocks in one HOLD of a repair, so its pacing (storage.repairRate) is not one burst. */
+export const REPAIR_HOLD_BLOCKS = 64
 
 /**
  * Asks every holder of a record to keep its blocks until `now + lease` (a HOLD of what it
@@ -32,7 +36,7 @@ export interface RepairOutcome { health: Health, blocks: number, bytes: number, 
  * holders `findHolders` gives (asked only when something is lost), at most
  * `maxBlocks` of them in this call (the rest at the next round). The record is changed in place.
  */
-export async function repairRecord (owner: StorageOwner, root: CID, record: SpreadRecord, findHolders: () => Promise<OfferingHolder[]>, options: { signal?: AbortSignal, maxBlocks: number }): Promise<RepairOutcome> {
+export async function repairRecord (owner: StorageOwner, root: CID, record: SpreadRecord, findHolders: () => Promise<OfferingHolder[]>, options: { signal?: AbortSignal, maxBlocks: number, pacer?: Pacer }): Promise<RepairOutcome> {
   const presence = await probe(owner, root, record, options)
   const before = healthOf(record, presence)
   if (before.health === 'healthy') return { health: 'healthy', blocks: 0, bytes: 0, moved: [] }
@@ -54,8 +58,9 @@ export async function repairRecord (owner: StorageOwner, root: CID, record: Spre
   const moved = moveFrom(root, record, (h, c) => lost.has(`${h}/${c}`), reachable, free)
   let bytes = 0
   let placed = 0
+  const pace = options.pacer === undefined ? undefined : options.pacer.take.bind(options.pacer)
   const outcomes = await mapLimited([...moved], RENEW_CONCURRENCY, async ([h, b]) =>
-    await owner.hold(h, root, b.cids.map((cid, i) => ({ cid, size: b.sizes[i] })), record.expires, options))
+    await owner.hold(h, root, b.cids.map((cid, i) => ({ cid, size: b.sizes[i] })), record.expires, { signal: options.signal, part: REPAIR_HOLD_BLOCKS, pace }))
   ;[...moved].forEach(([, b], i) => {
     if (!outcomes[i].ok) return
     placed += b.cids.length

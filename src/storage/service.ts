@@ -6,16 +6,19 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { NotPinnedError, NotSpreadError } from '../errors.js'
 import type { BlockSource } from '../files/exporter.js'
+import { careFor, heldHealth, type CaretakerComponents, type CareReport } from './caretaker.js'
 import { DEFAULT_LEASE, OFFER_KEY } from './constants.js'
 import { healthOf, probe, type HealthReport } from './health.js'
 import { StorageHolder, type HolderComponents } from './holder.js'
 import { fileLayout } from './layout.js'
+import { ownerAway, TAKE_OVER_AFTER } from './leases.js'
 import { StorageOwner, type OwnerComponents } from './owner.js'
-import { SpreadBook, type SpreadRecord } from './records.js'
+import { Pacer } from './pacer.js'
+import { SpreadBook } from './records.js'
 import { renewRecord, repairRecord } from './repair.js'
 import { spreadFile } from './spread.js'
 
-export interface StorageServiceComponents extends Omit<OwnerComponents, 'libp2p'>, Omit<HolderComponents, 'libp2p'> {
+export interface StorageServiceComponents extends Omit<OwnerComponents, 'libp2p'>, Omit<HolderComponents, 'libp2p'>, Pick<CaretakerComponents, 'open' | 'store'> {
   libp2p: OwnerComponents['libp2p'] & HolderComponents['libp2p']
   book: SpreadBook
   /** The repo's blocks, to read a root's DAG from. */
@@ -31,6 +34,8 @@ export interface StorageServiceInit {
   interval: number
   /** Most blocks one repair round moves. */
   maxRepairBlocks?: number
+  /** Bytes a second repair traffic may move, owner's and holder's repairs together; 0 or absent: unpaced. */
+  repairRate?: number
 }
 
 export interface SpreadResult {
@@ -54,8 +59,8 @@ export interface RepairRecord { at: number, blocks: number, bytesSent: number, f
 /** What `status` reports: the health of each stripe, and the repairs this daemon made. */
 export type SpreadStatus = HealthReport & { repairs: RepairRecord[] }
 
-/** One renew-and-repair round over every spread root. */
-export interface RepairRound { at: number, renewed: number, repaired: Array<{ cid: string, blocks: number, bytesSent: number, health: string }> }
+/** One renew-and-repair round: over every spread root, then over the roots held for away owners. */
+export interface RepairRound { at: number, renewed: number, repaired: Array<{ cid: string, blocks: number, bytesSent: number, health: string }>, cared: CareReport[] }
 
 const MAX_ROUNDS_KEPT = 20
 
@@ -66,15 +71,19 @@ export class StorageService {
   readonly holder: StorageHolder
   readonly owner: StorageOwner
   readonly rounds: RepairRound[] = []
+  /** The part of a lease's term after which, unrenewed, this node takes over its upkeep (TAKE_OVER_AFTER). */
+  takeOverAfter = TAKE_OVER_AFTER
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private readonly stopping = new AbortController()
   private readonly log: Logger
+  private readonly pacer: Pacer
 
   constructor (private readonly c: StorageServiceComponents, private readonly init: StorageServiceInit) {
     this.holder = new StorageHolder(c)
     this.owner = new StorageOwner(c)
     this.log = c.logger.forComponent('peerlink:storage:owner')
+    this.pacer = new Pacer(init.repairRate ?? 0)
   }
 
   async start (): Promise<void> {
@@ -123,10 +132,20 @@ export class StorageService {
     }
   }
 
-  /** How a spread root stands now (NotSpreadError when this node did not spread it). */
+  /**
+   * How a spread root stands now: from the record of this node's spread, or, for a root it
+   * holds blocks of for another, from what the root's providers have, with this node's
+   * repairs of it. NotSpreadError when it did neither.
+   */
   async status (root: CID, options: { signal?: AbortSignal } = {}): Promise<SpreadStatus> {
-    const record = this.recordOf(root)
     const key = root.toString()
+    const record = this.c.book.get(key)
+    if (record === undefined) {
+      const leases = this.c.leases.list().filter(l => l.root === key)
+      if (leases.length === 0) throw new NotSpreadError(key)
+      const repairs = this.rounds.flatMap(r => r.cared.filter(x => x.root === key && x.blocks > 0).map(x => ({ at: x.at, blocks: x.blocks, bytesSent: x.bytes, found: 'degraded' })))
+      return { ...await heldHealth(this.caretaker(), root, Math.max(...leases.map(l => l.expires)), options), repairs }
+    }
     const repairs = this.rounds.flatMap(r => r.repaired.filter(x => x.cid === key && x.blocks > 0).map(x => ({ at: r.at, blocks: x.blocks, bytesSent: x.bytesSent, found: x.health })))
     return { ...healthOf(record, await probe(this.owner, root, record, options)), repairs }
   }
@@ -149,7 +168,7 @@ export class StorageService {
   async round (): Promise<RepairRound> {
     const signal = this.stopping.signal
     // Kept from the start, so a repair shows in `status` as soon as it is made.
-    const round: RepairRound = { at: Date.now(), renewed: 0, repaired: [] }
+    const round: RepairRound = { at: Date.now(), renewed: 0, repaired: [], cared: [] }
     this.rounds.push(round)
     if (this.rounds.length > MAX_ROUNDS_KEPT) this.rounds.shift()
     let holders: ReturnType<StorageOwner['findHolders']> | undefined
@@ -165,19 +184,36 @@ export class StorageService {
           round.renewed++
         }
         const sent = this.c.sentBytes()
-        const r = await repairRecord(this.owner, root, record, findHolders, { signal, maxBlocks: this.init.maxRepairBlocks ?? DEFAULT_REPAIR_BLOCKS })
+        const r = await repairRecord(this.owner, root, record, findHolders, { signal, maxBlocks: this.init.maxRepairBlocks ?? DEFAULT_REPAIR_BLOCKS, pacer: this.pacer })
         await this.c.book.put(record)
         round.repaired.push({ cid: record.root, blocks: r.blocks, bytesSent: this.c.sentBytes() - sent, health: r.health })
       } catch (err) {
         if (!signal.aborted) this.log('upkeep of %s failed: %s', record.root, (err as Error).message)
       }
     }
+    await this.careRound(round, signal)
     return round
   }
 
-  private recordOf (root: CID): SpreadRecord {
-    const record = this.c.book.get(root.toString())
-    if (record === undefined) throw new NotSpreadError(root.toString())
-    return record
+  /** The upkeep of the roots held for owners that look away, one root at a time. */
+  private async careRound (round: RepairRound, signal: AbortSignal): Promise<void> {
+    const cared = new Set<string>()
+    for (const lease of this.c.leases.list()) {
+      if (signal.aborted) break
+      if (!ownerAway(lease, Date.now(), this.takeOverAfter) || cared.has(lease.root) || this.c.book.get(lease.root) !== undefined) continue
+      cared.add(lease.root)
+      try {
+        const report = await careFor(this.caretaker(), lease, { signal })
+        round.cared.push(report)
+        if (report.degraded > 0) this.log('%s (owner %s away): %d of %d stripes held here lost blocks, %d repaired here (%d blocks, %d bytes), %d lost', lease.root, lease.owner, report.degraded, report.watched, report.repaired, report.blocks, report.bytes, report.lost)
+      } catch (err) {
+        if (!signal.aborted) this.log('upkeep of %s for %s failed: %s', lease.root, lease.owner, (err as Error).message)
+      }
+    }
+  }
+
+  private caretaker (): CaretakerComponents {
+    const c = this.c
+    return { self: c.libp2p.peerId.toString(), owner: this.owner, leases: c.leases, findProviders: c.findProviders, has: c.has, open: c.open, store: c.store, pacer: this.pacer, log: this.log }
   }
 }

@@ -77,6 +77,27 @@ export function planSpread (root: CID, layout: FileLayout, holders: OfferingHold
 }
 
 /**
+ * Refills one stripe (in place): each block `lost` says its holder lost goes to the closest
+ * holder `live` offers that the stripe does not use yet. Returns the new holders and their
+ * shard indexes; none when no holder can take the blocks.
+ */
+export function refillLost (root: CID, index: number, s: { blocks: string[], sizes: number[], holders: string[] }, lost: (holder: string, cid: string) => boolean, live: (size: number, not: string[]) => OfferingHolder[]): Array<[string, number]> {
+  const lostHere = s.holders.filter((h, j) => lost(h, s.blocks[j]))
+  if (lostHere.length === 0) return []
+  // A holder that lost a block of this stripe is not given it back.
+  const candidates = live(Math.max(...s.sizes), lostHere)
+  if (candidates.length === 0) return []
+  const p = refillStripe(stripeKey(root.bytes, index), s.holders.map((h, j) => lost(h, s.blocks[j]) ? null : h), candidates)
+  const out: Array<[string, number]> = []
+  p.holders.forEach((h, j) => {
+    if (h === s.holders[j]) return
+    s.holders[j] = h
+    out.push([h, j])
+  })
+  return out
+}
+
+/**
  * Moves each block `lost` says its holder lost to the closest holders with room that the
  * stripe does not use yet (every other block stays where it is: a holder that lost one block
  * keeps the rest), in place in the record; returns the new holders' blocks to ask them for.
@@ -93,17 +114,7 @@ export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string
   }
   const live = (size: number, not: string[]): OfferingHolder[] => holders.filter(h => !not.includes(h.id) && (free.get(h.id) ?? 0) >= size)
   record.stripes.forEach((s, i) => {
-    const lostHere = s.holders.filter((h, j) => lost(h, s.blocks[j]))
-    if (lostHere.length === 0) return
-    // A holder that lost a block of this stripe is not given it back.
-    const candidates = live(Math.max(...s.sizes), lostHere)
-    if (candidates.length === 0) return
-    const p = refillStripe(stripeKey(root.bytes, i), s.holders.map((h, j) => lost(h, s.blocks[j]) ? null : h), candidates)
-    p.holders.forEach((h, j) => {
-      if (h === s.holders[j]) return
-      s.holders[j] = h
-      give(h, s.blocks[j], s.sizes[j])
-    })
+    for (const [h, j] of refillLost(root, i, s, lost, live)) give(h, s.blocks[j], s.sizes[j])
   })
   for (const n of record.nodes) {
     const lostHere = n.holders.filter(h => lost(h, n.cid))

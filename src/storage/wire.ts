@@ -22,6 +22,7 @@ export interface Outgoing {
   expires?: bigint
   reason?: string
   bitfield?: Uint8Array
+  owner?: Uint8Array
 }
 
 export function frame (msg: Outgoing): Uint8ArrayList {

@@ -61,7 +61,7 @@ describe('cli config', function () {
     expect(shown.network.bootstrap).to.have.length(1)
     expect(shown.export.maxEntries).to.equal(1_000_000) // a default, filled in
     expect(JSON.parse((await config('get', 'network.listen', '--json')).stdout)).to.deep.equal(['/ip4/127.0.0.1/tcp/4101', '/ip4/127.0.0.1/tcp/4102'])
-    expect(JSON.parse((await config('get', 'storage', '--json')).stdout)).to.deep.equal({ quota: 20 * 2 ** 30, offer: 0, repairInterval: 600_000 })
+    expect(JSON.parse((await config('get', 'storage', '--json')).stdout)).to.deep.equal({ quota: 20 * 2 ** 30, offer: 0, repairInterval: 600_000, repairRate: 8 * 2 ** 20 })
 
     const unset = await config('unset', 'storage.quota')
     expect(unset.stdout.trim()).to.equal('storage.quota = 0 (the default)')

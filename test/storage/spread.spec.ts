@@ -8,6 +8,7 @@ import { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
 import { initRepo } from '../../src/repo/repo.js'
 import { fileLayout } from '../../src/storage/layout.js'
+import type { SpreadResult } from '../../src/storage/service.js'
 import { spreadFile } from '../../src/storage/spread.js'
 import { ask, StorageMessage } from '../../src/storage/wire.js'
 import { ProtocolError } from '../../src/errors.js'
@@ -17,6 +18,25 @@ import { collect, tempDir } from '../helpers/repo.js'
 const CHUNK = 64 * 1024
 const K = 4
 const M = 2
+
+/**
+ * As many holders as can go with each stripe losing at most m blocks and each DAG node keeping
+ * a copy, and how many blocks each stripe loses with them.
+ */
+function killable (r: SpreadResult, holders: string[]): { killed: string[], lost: Map<number, number> } {
+  const lost = new Map<number, number>()
+  const nodeCopies = new Map(r.nodes.map(n => [n.cid, n.holders.length]))
+  const killed: string[] = []
+  for (const h of holders) {
+    const stripesHit = r.stripes.filter(s => s.holders.includes(h))
+    const nodesHit = r.nodes.filter(n => n.holders.includes(h))
+    if (stripesHit.some(s => (lost.get(s.index) ?? 0) + 1 > M) || nodesHit.some(n => (nodeCopies.get(n.cid) ?? 0) <= 1)) continue
+    for (const s of stripesHit) lost.set(s.index, (lost.get(s.index) ?? 0) + 1)
+    for (const n of nodesHit) nodeCopies.set(n.cid, (nodeCopies.get(n.cid) ?? 0) - 1)
+    killed.push(h)
+  }
+  return { killed, lost }
+}
 
 async function startPeer (repo: string, bootstrap: string[], offer: number, repairInterval = 0): Promise<PeerLinkNode> {
   await initRepo(repo, (c) => {
@@ -40,12 +60,12 @@ describe('storage: spreading over peers', function () {
   })
 
   /** An owner (offering nothing) and `holders` peers offering `offer` bytes each (or offer[i]). */
-  async function network (holders: number, offer: number | number[], repairInterval = 0): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
+  async function network (holders: number, offer: number | number[], repairInterval = 0, holderInterval = 0): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
     dir = await tempDir('peerlink-spread-')
     const owner = await startPeer(join(dir.path, 'owner'), [], 0, repairInterval)
     nodes.push(owner)
     const boot = bootstrapFrom([owner])
-    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer)))
+    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer, holderInterval)))
     nodes.push(...list)
     await waitForRoutingTables(nodes, Math.min(3, holders), 20_000)
     // Each holder's offer record reaches the DHT once its table has peers (retried until then).
@@ -86,18 +106,7 @@ describe('storage: spreading over peers', function () {
     const r = await owner.spread(added.cid)
     expect(r.distinct).to.equal(K + M)
 
-    // As many holders as can go with each stripe losing at most m blocks and each DAG node keeping a copy.
-    const lost = new Map<number, number>()
-    const nodeCopies = new Map(r.nodes.map(n => [n.cid, n.holders.length]))
-    const killed: string[] = []
-    for (const h of holders.map(x => x.network.peerId.toString())) {
-      const stripesHit = r.stripes.filter(s => s.holders.includes(h))
-      const nodesHit = r.nodes.filter(n => n.holders.includes(h))
-      if (stripesHit.some(s => (lost.get(s.index) ?? 0) + 1 > M) || nodesHit.some(n => (nodeCopies.get(n.cid) ?? 0) <= 1)) continue
-      for (const s of stripesHit) lost.set(s.index, (lost.get(s.index) ?? 0) + 1)
-      for (const n of nodesHit) nodeCopies.set(n.cid, (nodeCopies.get(n.cid) ?? 0) - 1)
-      killed.push(h)
-    }
+    const { killed, lost } = killable(r, holders.map(x => x.network.peerId.toString()))
     expect([...lost.values()].some(n => n === M), 'some stripe lost m holders').to.equal(true)
     const ownerRepo = owner.repoPath
     await owner.stop()
@@ -126,6 +135,63 @@ describe('storage: spreading over peers', function () {
     await waitUntil(async () => (await back.spreadStatus(added.cid)).repairs.length > 0, 30_000, 'the repair recorded')
     const repairs = (await back.spreadStatus(added.cid)).repairs
     expect(repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
+  })
+
+  it('with the owner away, the holders repair the stripes that lost m holders from any k blocks on the network, under leases in the owner\'s name', async () => {
+    const { owner, holders } = await network(11, 64 * 1024 * 1024, 0, 300)
+    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
+    const added = await owner.add(file.path)
+    // The holders take over a quarter into the term (2/3 by default), which leaves 27 s to
+    // repair in: a holder's first round finds the root's DAG nodes through the DHT, 8 s or
+    // more on a loaded machine.
+    for (const h of holders) h.network.storage.takeOverAfter = 0.25
+    const r = await owner.spread(added.cid, { lease: 36_000 })
+    expect(r.distinct).to.equal(K + M)
+    const layout = await fileLayout(owner.blockstore, added.cid)
+    const ownerId = owner.network.peerId.toString()
+    const { killed, lost } = killable(r, holders.map(x => x.network.peerId.toString()))
+    expect([...lost.values()].some(n => n === M), 'some stripe lost m holders').to.equal(true)
+    const survivors = holders.filter(h => !killed.includes(h.network.peerId.toString()))
+    await owner.stop()
+    for (const h of holders) if (!survivors.includes(h)) await h.stop()
+    const before = new Map(survivors.map(h => [h, new Set(Object.keys(h.network.storage.holder.leases().find(l => l.root === added.cid.toString())?.blocks ?? {}))]))
+
+    // Every stripe back on k + m distinct live holders, each block stored there under a lease.
+    const healthy = async (): Promise<boolean> => {
+      for (const s of layout.stripes) {
+        const where = await Promise.all(survivors.map(async h => {
+          const leased = h.network.storage.holder.leases().find(l => l.root === added.cid.toString())?.blocks ?? {}
+          const stored = await h.blockstore.hasMany(s.blocks.map(b => b.cid))
+          return s.blocks.map((b, j) => stored[j] && leased[b.cid.toString()] !== undefined)
+        }))
+        if (s.blocks.some((_, j) => !where.some(w => w[j]))) return false
+        if (where.filter(w => w.some(x => x)).length < s.blocks.length) return false
+      }
+      return true
+    }
+    expect(await healthy()).to.equal(false)
+    await waitUntil(healthy, 60_000, 'every stripe on k + m live holders again', 500)
+    // The new blocks are leased in the owner's name, until the owner's leases end.
+    const grown = survivors.filter(h => {
+      const lease = h.network.storage.holder.leases().find(l => l.root === added.cid.toString())
+      return lease !== undefined && Object.keys(lease.blocks).some(c => !(before.get(h)?.has(c) ?? false))
+    })
+    expect(grown.length).to.be.greaterThan(0)
+    for (const h of grown) {
+      const lease = h.network.storage.holder.leases().find(l => l.root === added.cid.toString())
+      expect(lease?.owner).to.equal(ownerId)
+      expect(lease?.expires).to.equal(r.expires)
+    }
+    // One caretaker per stripe: the blocks placed anew are the blocks lost, each once.
+    const cared = survivors.flatMap(h => h.network.storage.rounds.flatMap(x => x.cared))
+    const placed = cared.reduce((a, x) => a + x.blocks, 0)
+    expect(placed).to.equal([...lost.values()].reduce((a, b) => a + b, 0))
+    // A holder's status of the root: every stripe healthy, and its own repairs when it made some.
+    const caretaker = survivors.find(h => h.network.storage.rounds.some(x => x.cared.some(c => c.blocks > 0))) as PeerLinkNode
+    const status = await caretaker.spreadStatus(added.cid)
+    expect(status.health).to.equal('healthy')
+    for (const st of status.stripes) expect(st.distinct).to.equal(st.shards)
+    expect(status.repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
   })
 
   it('a holder that lost one block loses only that block to a new holder, and keeps the rest of the root', async () => {

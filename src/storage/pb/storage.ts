@@ -13,6 +13,7 @@ export interface StorageMessage {
   expires: bigint
   reason: string
   bitfield: Uint8Array<ArrayBuffer>
+  owner: Uint8Array<ArrayBuffer>
 }
 
 export namespace StorageMessage {
@@ -102,6 +103,11 @@ export namespace StorageMessage {
           w.bytes(obj.bitfield)
         }
 
+        if ((obj.owner != null && obj.owner.byteLength > 0)) {
+          w.uint32(82)
+          w.bytes(obj.owner)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -115,7 +121,8 @@ export namespace StorageMessage {
           bytes: 0n,
           expires: 0n,
           reason: '',
-          bitfield: uint8ArrayAlloc(0)
+          bitfield: uint8ArrayAlloc(0),
+          owner: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -162,6 +169,10 @@ export namespace StorageMessage {
             }
             case 9: {
               obj.bitfield = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.owner = reader.bytes()
               break
             }
             default: {
@@ -254,6 +265,13 @@ export namespace StorageMessage {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.owner`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -312,6 +330,11 @@ export namespace StorageMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StorageMessageOwnerFieldEvent {
+    field: '$.owner'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<StorageMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StorageMessage.codec())
   }
@@ -320,7 +343,7 @@ export namespace StorageMessage {
     return decodeMessage(buf, StorageMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StorageMessage>): Generator<StorageMessageTypeFieldEvent | StorageMessageOfferedFieldEvent | StorageMessageFreeFieldEvent | StorageMessageRootFieldEvent | StorageMessageCidsFieldEvent | StorageMessageBytesFieldEvent | StorageMessageExpiresFieldEvent | StorageMessageReasonFieldEvent | StorageMessageBitfieldFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StorageMessage>): Generator<StorageMessageTypeFieldEvent | StorageMessageOfferedFieldEvent | StorageMessageFreeFieldEvent | StorageMessageRootFieldEvent | StorageMessageCidsFieldEvent | StorageMessageBytesFieldEvent | StorageMessageExpiresFieldEvent | StorageMessageReasonFieldEvent | StorageMessageBitfieldFieldEvent | StorageMessageOwnerFieldEvent> {
     return streamMessage(buf, StorageMessage.codec(), opts)
   }
 }
