@@ -273,6 +273,22 @@ describe('exchange: fetch session', () => {
     expect(outcome).to.equal('pending')
     session.providersComplete()
     expect(await all).to.deep.equal([undefined, undefined])
-    expect(session.stats()[0]).to.deep.equal({ peer: peers[0].toString(), blocks: 0, bytes: 0, duplicateBytes: 0, rate: 0, dropped: false, reason: 'said it held 1 block, then answered DONT_HAVE for each' })
+    expect(session.stats()[0]).to.deep.equal({ peer: peers[0].toString(), blocks: 0, bytes: 0, duplicateBytes: 0, rate: 0, joinedMs: 0, dropped: false, reason: 'said it held 1 block, then answered DONT_HAVE for each' })
+  })
+
+  it('reports when each provider joined, from the session\'s start, and none for one never reached', async () => {
+    const blocks = makeBlocks(4)
+    const { clock, net, peers, session } = await started([{ holds: blocks }, { holds: blocks }])
+    session.addProvider(peers[0])
+    const all = fetchAll(session, blocks)
+    await settled()
+    await clock.advance(1500)
+    session.addProvider(peers[1])
+    const nobody = await net.provider(9, { holds: [] })
+    net.unreachable.add(nobody.toString())
+    session.addProvider(nobody)
+    session.providersComplete()
+    await all
+    expect(session.stats().map(s => s.joinedMs)).to.deep.equal([0, 1500, undefined])
   })
 })
