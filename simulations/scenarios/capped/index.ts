@@ -6,8 +6,10 @@
 // … a fresh fetcher (new repo, new identity) fetches the file by CID through the DHT, to a
 // file checked byte for byte, ROUNDS times, and the median throughput is compared with the
 // ideal N × R, bounded by what this fetcher reaches from one provider with no cap (measured
-// first, in the same run). Each provider's bytes credited by the fetch and bytes sent on its
-// interface are kept, so duplicate sends show. Needs Linux, root, iproute2 and tc.
+// first, in the same run). Last, all of them with the first one's cap lifted: one fast provider
+// among slow ones must be no slower than it alone. Each provider's bytes credited by the fetch
+// and bytes sent on its interface are kept, so duplicate sends show, and when it joined each
+// fetch, so a late discovery shows. Needs Linux, root, iproute2 and tc.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
