@@ -30,6 +30,8 @@ export interface ProviderState {
   bytes: number
   /** Bytes it sent of blocks that had come from another provider already. */
   duplicateBytes: number
+  /** When its exchange stream opened (absent: not yet). */
+  joined?: number
   /** When it was first asked for a block (0: never). */
   firstRequest: number
   /** Moving average of one block's time, from its request to its arrival (queueing included), ms. */
@@ -75,6 +77,8 @@ export interface ProviderStats {
   duplicateBytes: number
   /** Bytes it served and sent twice over the time from the first request to its last block, per second (0 before its first block). */
   rate: number
+  /** Ms from the session's start to its exchange stream opening: how late discovery and the dial brought it (absent when it never joined). */
+  joinedMs?: number
   dropped: boolean
   /** Why the session gave up on the provider, when it did. */
   reason?: string
@@ -119,7 +123,8 @@ export function rateOf (p: ProviderState): number {
   return p.firstRequest === 0 || ms <= 0 ? 0 : Math.round((p.bytes + p.duplicateBytes) * 1000 / ms)
 }
 
-export function providerStats (p: ProviderState): ProviderStats {
+/** What the session reports of `p`; `started` is when the session started. */
+export function providerStats (p: ProviderState, started: number): ProviderStats {
   // A provider that served nothing says why, even when it was not dropped.
   const reason = p.reason ?? (p.blocks === 0 && p.refused > 0 ? `said it held ${p.refused} block${p.refused === 1 ? '' : 's'}, then answered DONT_HAVE for each` : undefined)
   return {
@@ -128,6 +133,7 @@ export function providerStats (p: ProviderState): ProviderStats {
     bytes: p.bytes,
     duplicateBytes: p.duplicateBytes,
     rate: rateOf(p),
+    ...(p.joined !== undefined ? { joinedMs: Math.max(0, Math.round(p.joined - started)) } : {}),
     dropped: p.dropped,
     ...(reason !== undefined ? { reason } : {}),
     ...(p.failure !== undefined ? { failure: p.failure } : {}),

@@ -7,7 +7,8 @@
 // - what a provider with room takes over from another: a request not on the wire yet is moved
 //   (its CANCEL reaches the provider before the blocks queued ahead of it have gone out); one
 //   that may be on the wire is raced only in the end game (a block the reader waits for), and
-//   only when that at least halves its wait or its provider stalls.
+//   only when that at least halves its wait or its provider stalls. A stalling provider's queue
+//   is moved only once it is stuck (STUCK_MS): a shorter pause sends its queue out afterwards.
 import type { LiveProvider, ProviderState } from './provider-state.js'
 
 /** Requests kept in flight at a provider not measured yet. */
@@ -18,6 +19,13 @@ export const INITIAL_WINDOW = 4
  * storing, a busy event loop) between a block's arrival and the request that replaces it.
  */
 export const WINDOW_MARGIN_MS = 200
+
+/**
+ * Least time a provider's head request may wait before its whole queue is moved elsewhere, ms:
+ * a shorter pause (a process on a loaded machine, descheduled) only has the block the reader
+ * waits for raced, as its queue is in the provider's socket buffer already.
+ */
+export const STUCK_MS = 2000
 
 /** Times one want may be moved or raced to another provider. */
 export const MAX_TAKEOVERS = 3
@@ -46,12 +54,12 @@ export function typicalServiceMs (providers: ProviderState[]): number {
  * (the head has waited four service times and a round trip, at least half a second: a busy
  * fetcher's own delays must not look like a provider's).
  */
-export function queueState (q: ProviderState, now: number, fallback: number): { service: number, headElapsed: number, stalling: boolean } {
+export function queueState (q: ProviderState, now: number, fallback: number): { service: number, headElapsed: number, stalling: boolean, stuck: boolean } {
   const service = q.serviceMs || fallback
-  if (q.inflight.size === 0) return { service, headElapsed: 0, stalling: false }
+  if (q.inflight.size === 0) return { service, headElapsed: 0, stalling: false, stuck: false }
   const headStarted = Math.min(...[...q.inflight.values()].map(f => f.started))
   const headElapsed = now - Math.max(q.lastArrival, headStarted)
-  return { service, headElapsed, stalling: headElapsed > Math.max(500, 4 * service + q.rttMs) }
+  return { service, headElapsed, stalling: headElapsed > Math.max(500, 4 * service + q.rttMs), stuck: headElapsed > Math.max(STUCK_MS, 16 * service + q.rttMs) }
 }
 
 /**
@@ -103,7 +111,8 @@ export interface TakeoverRules {
  * than two blocks into its socket's buffer (seconds of data), where a CANCEL is too late. A request that may be on the wire is
  * raced (both ask, the loser's copy counts as duplicate) only when the reader waits for it and
  * `p` would have it in under half the time, or its provider is stalling, so a nearly-served
- * block is not sent twice over a slow link.
+ * block is not sent twice over a slow link. A stalling provider's queue is raced the same way,
+ * block by block as the reader waits for each, and moved (behind the head) only once it is stuck.
  */
 export function takeover (p: LiveProvider, live: LiveProvider[], rules: TakeoverRules, now: number, fallback: number): Takeover | undefined {
   const ownService = p.serviceMs || fallback
@@ -112,12 +121,15 @@ export function takeover (p: LiveProvider, live: LiveProvider[], rules: Takeover
   let best: (Omit<Takeover, 'stalled'> & { gain: number }) | undefined
   for (const q of live) {
     if (q === p || q.inflight.size === 0) continue
-    const { service, headElapsed, stalling } = queueState(q, now, fallback)
+    const { service, headElapsed, stalling, stuck } = queueState(q, now, fallback)
     const queue = [...q.inflight].filter(([, f]) => !f.abandoned).sort(([, a], [, b]) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
     queue.forEach(([key], place) => {
       if (!rules.wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
       const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
-      const move = place >= (stalling ? 1 : 2)
+      // A stalling provider's requests are only raced, one the reader waits for at a time: a
+      // provider that pauses (a loaded machine's process, descheduled) has its queue in its
+      // socket's buffer already, and moving the queue sent all of it twice.
+      const move = stuck ? place >= 1 : !stalling && place >= 2
       if (move ? wait <= own + ownService : (wait <= 2 * own || !rules.awaited(key))) return
       const gain = wait - own
       if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }

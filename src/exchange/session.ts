@@ -60,6 +60,8 @@ export class FetchSession {
   private readonly wants = new WantList()
   private discoveryDone = false
   private started = false
+  /** When start() ran, on the session's clock. */
+  private startedAt = 0
   private closed = false
   private readonly window: number
   private readonly requestTimeout: number
@@ -78,6 +80,7 @@ export class FetchSession {
   start (): void {
     if (this.started || this.closed) return
     this.started = true
+    this.startedAt = this.clock.now()
     this.stopTimer = this.clock.every(Math.min(1000, this.requestTimeout / 4), () => { this.checkTimeouts() })
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true })
     for (const p of this.providers.values()) if (!p.dropped) this.connect(p)
@@ -93,7 +96,7 @@ export class FetchSession {
   }
 
   stats (): ProviderStats[] {
-    return [...this.providers.values()].map(providerStats)
+    return [...this.providers.values()].map(p => providerStats(p, this.startedAt))
   }
 
   /** Requests the live providers' pipes hold when full: what a reader's read-ahead should keep wanted. */
@@ -156,6 +159,7 @@ export class FetchSession {
       try {
         p.channel = await this.components.openChannel(p.peer, { signal: AbortSignal.any([this.abort.signal, opening.signal]) })
         p.connecting = undefined
+        p.joined = this.clock.now()
         if (this.closed) { p.channel.close(); return }
         this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'joined' as const }))
         this.askHave(p, this.wants.unsettled())

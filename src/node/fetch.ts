@@ -93,6 +93,8 @@ export interface FetchResult {
   providers: ProviderStats[]
   provided: boolean
   ms: number
+  /** Of `ms`, the time the announce took (the DHT's, after the content was stored and written). */
+  announceMs?: number
 }
 
 export interface FetchComponents {
@@ -195,7 +197,9 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
     else await exportToOutput(store, source, { root, node, output: options.output }, { ...exportOptions, beforeLink: async () => { await completion.finish() } })
     await completion.finish()
     await store.pin(root, { name: stored, size: node.size, type: node.type })
+    const announcing = Date.now()
     const provided = await announce(c, root, options)
+    const announceMs = Date.now() - announcing
     const providers = source.stats()
     // Under the root the providers were asked for, as they recorded their serving.
     c.receipts?.send(ticket.root, providers, started, Date.now())
@@ -210,7 +214,8 @@ export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: Fe
       rebuiltChunks: completion.rebuiltStored,
       providers,
       provided,
-      ms: Date.now() - started
+      ms: Date.now() - started,
+      announceMs
     }
   } catch (err) {
     throw source.failure(err)

@@ -176,6 +176,8 @@ export class FakeNetwork {
   readonly channels = new Map<string, FakeChannel>()
   /** Peers a channel was opened to, in order. */
   readonly opened: string[] = []
+  /** Peers whose channel fails to open, as a peer that cannot be dialled. */
+  readonly unreachable = new Set<string>()
   private readonly providers = new Map<string, FakeProviderInit>()
 
   constructor (private readonly clock: FakeClock) {}
@@ -195,7 +197,7 @@ export class FakeNetwork {
   readonly openChannel = async (peer: PeerId): Promise<ExchangeChannel> => {
     this.opened.push(peer.toString())
     const init = this.providers.get(peer.toString())
-    if (init === undefined) throw new PeerUnavailableError('no such peer')
+    if (init === undefined || this.unreachable.has(peer.toString())) throw new PeerUnavailableError('no such peer')
     const channel = new FakeChannel(peer, init, this.clock)
     this.channels.set(peer.toString(), channel)
     return channel
