@@ -130,8 +130,10 @@ export async function careFor (c: CaretakerComponents, lease: Lease, options: { 
 async function presence (c: CaretakerComponents, root: CID, cids: string[], options: { signal?: AbortSignal }): Promise<Map<string, Set<string>>> {
   const where = new Map<string, Set<string>>()
   const mark = (cid: string, peer: string): void => { where.set(cid, (where.get(cid) ?? new Set()).add(peer)) }
+  // As a holder answers HAS: stored and leased (blocks rebuilt here to hand on do not count).
+  const leased = c.leases.blocksOf(root.toString())
   const mine = await c.has(cids.map(b => CID.parse(b)))
-  cids.forEach((b, i) => { if (mine[i]) mark(b, c.self) })
+  cids.forEach((b, i) => { if (mine[i] && leased.has(b)) mark(b, c.self) })
   const providers = await c.findProviders(root, { signal: options.signal, limit: MAX_PEERS }).catch(() => [])
   const peers = [...new Set(providers.map(p => p.id.toString()))].filter(p => p !== c.self)
   await mapLimited(peers, 8, async (peer) => {
@@ -161,10 +163,10 @@ async function rebuildStripe (c: CaretakerComponents, job: StripeJob, report: Ca
   const all = [...w.node.data.map((cid, i) => ({ cid, bytes: chunks.get(i) as Uint8Array })), ...parity]
   report.read += k * w.node.shardSize
   const missing = all.filter((_, j) => job.holdersOf[j].length === 0)
-  await c.store(missing, options)
   // Kept from gc until the new holders have pulled them.
   const release = c.leases.holdWhile(missing.map(b => b.cid))
   try {
+    await c.store(missing, options)
     const free = new Map(job.offers.map(h => [h.id, h.free]))
     const stripe = { blocks: w.blocks, sizes: all.map(b => b.bytes.byteLength), holders: job.holdersOf.map(h => h[0] ?? '') }
     const live = (size: number, not: string[]): OfferingHolder[] => job.offers.filter(h => !not.includes(h.id) && (free.get(h.id) ?? 0) >= size)

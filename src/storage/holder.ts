@@ -138,9 +138,8 @@ export class StorageHolder {
    * a repair rebuilt here to hand on (not leased, gone at gc) do not count as a holder.
    */
   private async holds (msg: StorageMessage): Promise<boolean[]> {
-    const root = cidOf(msg.root, 'the root').toString()
+    const leased = this.c.leases.blocksOf(cidOf(msg.root, 'the root').toString())
     const cids = cidsOf(msg)
-    const leased = new Set(this.c.leases.list().filter(l => l.root === root).flatMap(l => Object.keys(l.blocks)))
     const stored = await this.c.has(cids)
     return cids.map((c, i) => stored[i] && leased.has(c.toString()))
   }

@@ -55,6 +55,11 @@ export class LeaseBook {
     return [...this.leases.values()]
   }
 
+  /** The blocks of a root some lease keeps (whoever the owner). */
+  blocksOf (root: string): Set<string> {
+    return new Set(this.list().filter(l => l.root === root).flatMap(l => Object.keys(l.blocks)))
+  }
+
   /** The roots some lease keeps, to announce. */
   roots (): CID[] {
     return [...new Set(this.list().map(l => l.root))].map(r => CID.parse(r))

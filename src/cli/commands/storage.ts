@@ -20,7 +20,7 @@ export const storageCommands: CommandGroup = {
     .action(spreadRoot),
 
   status: (cmd) => cmd
-    .description('how a file this node spread stands: per stripe the live holders and blocks each holds, healthy / degraded / lost (asks holders, downloads nothing; needs the daemon)')
+    .description('how a file this node spread, or holds blocks of for another, stands: per stripe the live holders and blocks each holds, healthy / degraded / lost, and the repairs this node made (asks holders, downloads no file block; needs the daemon)')
     .argument('<cid>', 'root CID of a spread file')
     .option('--json', 'print one JSON object')
     .action(showStatus)
