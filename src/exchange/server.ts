@@ -180,7 +180,9 @@ export class ExchangeServer {
    * try costs one negotiation per REFUSAL_HOLD and the streams served stay.
    */
   private refuse (stream: Stream, why: Error): void {
-    if (this.held >= MAX_HELD_REFUSALS) {
+    // A stream the peer has closed already cannot be paused (pause() throws), nor be heard
+    // closing again: it is reset at once.
+    if (this.held >= MAX_HELD_REFUSALS || stream.status !== 'open' || stream.readStatus !== 'readable') {
       stream.abort(why)
       return
     }
