@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { expect } from 'chai'
 import * as varint from 'uint8-varint'
 import { EXCHANGE_PROTOCOL, MAX_MESSAGE_SIZE, MAX_QUEUED_BLOCKS } from '../../src/exchange/constants.js'
-import { ExchangeServer } from '../../src/exchange/server.js'
+import { ExchangeServer, REFUSAL_HOLD } from '../../src/exchange/server.js'
 import { ProviderChannel } from '../../src/exchange/channel.js'
 import { CID } from 'multiformats/cid'
 import { frame, Message, readMessages, toBitfield } from '../../src/exchange/wire.js'
@@ -183,7 +183,8 @@ describe('exchange: hostile messages', function () {
       for (const [i, s] of held.entries()) s.send(frame({ type: Message.Type.WANT, id: BigInt(i + 1), root: parseTarget(root).root.bytes, cids: [parseTarget(root).root.bytes], haveOnly: true }))
       await waitUntil(() => provider.network.server.stats.streams >= before + 16, 5000, 'the provider to take 16 streams')
       const extra = await second.newStream(EXCHANGE_PROTOCOL)
-      await waitUntil(() => extra.status !== 'open', 5000, 'the 17th stream to be refused')
+      // A refused stream is held unread for REFUSAL_HOLD, then reset.
+      await waitUntil(() => extra.status !== 'open', REFUSAL_HOLD + 5000, 'the 17th stream to be refused')
       expect(extra.status).to.equal('reset')
       expect(held.every(s => s.status === 'open')).to.equal(true)
     } finally {
