@@ -6,49 +6,13 @@ import { join } from 'node:path'
 import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
-import { initRepo } from '../../src/repo/repo.js'
 import { fileLayout } from '../../src/storage/layout.js'
-import type { SpreadResult } from '../../src/storage/service.js'
 import { spreadFile } from '../../src/storage/spread.js'
 import { ask, StorageMessage } from '../../src/storage/wire.js'
 import { ProtocolError } from '../../src/errors.js'
 import { bootstrapFrom, randomFile, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { collect, tempDir } from '../helpers/repo.js'
-
-const CHUNK = 64 * 1024
-const K = 4
-const M = 2
-
-/**
- * As many holders as can go with each stripe losing at most m blocks and each DAG node keeping
- * a copy, and how many blocks each stripe loses with them.
- */
-function killable (r: SpreadResult, holders: string[]): { killed: string[], lost: Map<number, number> } {
-  const lost = new Map<number, number>()
-  const nodeCopies = new Map(r.nodes.map(n => [n.cid, n.holders.length]))
-  const killed: string[] = []
-  for (const h of holders) {
-    const stripesHit = r.stripes.filter(s => s.holders.includes(h))
-    const nodesHit = r.nodes.filter(n => n.holders.includes(h))
-    if (stripesHit.some(s => (lost.get(s.index) ?? 0) + 1 > M) || nodesHit.some(n => (nodeCopies.get(n.cid) ?? 0) <= 1)) continue
-    for (const s of stripesHit) lost.set(s.index, (lost.get(s.index) ?? 0) + 1)
-    for (const n of nodesHit) nodeCopies.set(n.cid, (nodeCopies.get(n.cid) ?? 0) - 1)
-    killed.push(h)
-  }
-  return { killed, lost }
-}
-
-async function startPeer (repo: string, bootstrap: string[], offer: number, repairInterval = 0): Promise<PeerLinkNode> {
-  await initRepo(repo, (c) => {
-    c.network.listen = ['/ip4/127.0.0.1/tcp/0']
-    c.network.bootstrap = bootstrap
-    c.api.address = '127.0.0.1:0'
-    c.import = { ...c.import, chunkSize: CHUNK, k: K, m: M }
-    c.storage.offer = offer
-    c.storage.repairInterval = repairInterval
-  })
-  return await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false } })
-}
+import { CHUNK, K, killable, M, spreadNetwork, startPeer } from '../helpers/spread.js'
 
 describe('storage: spreading over peers', function () {
   this.timeout(180_000)
@@ -59,18 +23,9 @@ describe('storage: spreading over peers', function () {
     await dir?.cleanup()
   })
 
-  /** An owner (offering nothing) and `holders` peers offering `offer` bytes each (or offer[i]). */
   async function network (holders: number, offer: number | number[], repairInterval = 0, holderInterval = 0): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
     dir = await tempDir('peerlink-spread-')
-    const owner = await startPeer(join(dir.path, 'owner'), [], 0, repairInterval)
-    nodes.push(owner)
-    const boot = bootstrapFrom([owner])
-    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer, holderInterval)))
-    nodes.push(...list)
-    await waitForRoutingTables(nodes, Math.min(3, holders), 20_000)
-    // Each holder's offer record reaches the DHT once its table has peers (retried until then).
-    await waitUntil(async () => (await owner.network.storage.owner.findHolders() ?? []).length === holders, 30_000, 'every holder\'s offer found', 250)
-    return { owner, holders: list }
+    return await spreadNetwork(dir.path, nodes, holders, offer, repairInterval, holderInterval)
   }
 
   it('places every stripe on k + m distinct holders, each block verified and stored once, and the holders provide the root', async () => {
