@@ -1,8 +1,8 @@
 // Spreading over real nodes on loopback (each with its own repo, libp2p host, DHT and
-// LevelDB): offers, placement on k + m distinct holders, a refusal past an offer, fetch by
-// CID alone after the owner and m holders of every stripe are gone, status and repair, and
-// a lease that is not renewed going at gc.
-import { join } from 'node:path'
+// LevelDB): offers, placement on k + m distinct holders, a refusal past an offer, holder-side
+// and per-block repair, and a lease that is not renewed going at gc. The owner and m holders
+// of every stripe gone, a fetch by CID alone and the owner's repair are tested on a tree in
+// spread-tree.spec.ts and on a file with 12 daemons in test/cli/spread.spec.ts.
 import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
@@ -10,9 +10,9 @@ import { fileLayout } from '../../src/storage/layout.js'
 import { spreadFile } from '../../src/storage/spread.js'
 import { ask, StorageMessage } from '../../src/storage/wire.js'
 import { ProtocolError } from '../../src/errors.js'
-import { bootstrapFrom, randomFile, waitForRoutingTables, waitUntil } from '../helpers/network.js'
-import { collect, tempDir } from '../helpers/repo.js'
-import { CHUNK, K, killable, M, spreadNetwork, startPeer } from '../helpers/spread.js'
+import { randomFile, waitUntil } from '../helpers/network.js'
+import { tempDir } from '../helpers/repo.js'
+import { CHUNK, K, killable, M, spreadNetwork } from '../helpers/spread.js'
 
 describe('storage: spreading over peers', function () {
   this.timeout(180_000)
@@ -52,44 +52,6 @@ describe('storage: spreading over peers', function () {
     }
     const providers = await holders[0].network.findProviders(CID.parse(added.cid.toString()), { limit: 20 })
     expect(providers.length).to.be.greaterThan(1)
-  })
-
-  it('survives the owner and m holders of every stripe gone (a fresh node fetches by CID alone), and the owner back repairs it to k + m distinct live holders', async () => {
-    const { owner, holders } = await network(11, 64 * 1024 * 1024, 500)
-    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
-    const added = await owner.add(file.path)
-    const r = await owner.spread(added.cid)
-    expect(r.distinct).to.equal(K + M)
-
-    const { killed, lost } = killable(r, holders.map(x => x.network.peerId.toString()))
-    expect([...lost.values()].some(n => n === M), 'some stripe lost m holders').to.equal(true)
-    const ownerRepo = owner.repoPath
-    await owner.stop()
-    const survivors = holders.filter(h => !killed.includes(h.network.peerId.toString()))
-    for (const h of holders) if (killed.includes(h.network.peerId.toString())) await h.stop()
-
-    const fresh = await startPeer(join(dir.path, 'fresh'), bootstrapFrom(survivors), 0)
-    nodes.push(fresh)
-    await waitForRoutingTables([fresh], 2, 20_000)
-    const got = await fresh.fetch(added.cid.toString(), { output: join(dir.path, 'fetched.bin') })
-    expect(got.size).to.equal(file.bytes.length)
-    expect(await collect(fresh.cat(added.cid))).to.deep.equal(file.bytes)
-
-    // The owner back: its repair rounds move the lost holders' blocks to live ones.
-    const back = await PeerLinkNode.open(ownerRepo, { network: true, networkInit: { persistDht: false } })
-    nodes.push(back)
-    await back.network.connect(survivors[0].network.addresses()[0].toString())
-    await waitForRoutingTables([back], 2, 20_000)
-    await waitUntil(async () => (await back.spreadStatus(added.cid)).health === 'healthy', 60_000, 'the file healthy again', 500)
-    const status = await back.spreadStatus(added.cid)
-    for (const s of status.stripes) {
-      expect(s.live).to.equal(s.shards)
-      expect(s.distinct).to.equal(s.shards)
-      for (const h of s.holders) expect(killed).to.not.include(h.peer)
-    }
-    await waitUntil(async () => (await back.spreadStatus(added.cid)).repairs.length > 0, 30_000, 'the repair recorded')
-    const repairs = (await back.spreadStatus(added.cid)).repairs
-    expect(repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
   })
 
   it('with the owner away, the holders repair the stripes that lost m holders from any k blocks on the network, under leases in the owner\'s name', async () => {
