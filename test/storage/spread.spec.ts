@@ -3,6 +3,8 @@
 // and per-block repair, and a lease that is not renewed going at gc. The owner and m holders
 // of every stripe gone, a fetch by CID alone and the owner's repair are tested on a tree in
 // spread-tree.spec.ts and on a file with 12 daemons in test/cli/spread.spec.ts.
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
@@ -54,10 +56,13 @@ describe('storage: spreading over peers', function () {
     expect(providers.length).to.be.greaterThan(1)
   })
 
-  it('with the owner away, the holders repair the stripes that lost m holders from any k blocks on the network, under leases in the owner\'s name', async () => {
+  it('with the owner away, the holders repair the stripes of a tree that lost m holders from any k blocks on the network, under leases in the owner\'s name', async () => {
     const { owner, holders } = await network(11, 64 * 1024 * 1024, 0, 300)
-    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
-    const added = await owner.add(file.path)
+    // A tree of two files: the holders number its stripes across the tree as the owner did.
+    await mkdir(join(dir.path, 'tree'))
+    await randomFile(join(dir.path, 'tree'), 'a.bin', 11 * CHUNK + 5000)
+    await randomFile(join(dir.path, 'tree'), 'b.bin', 5 * CHUNK)
+    const added = await owner.add(join(dir.path, 'tree'), { recursive: true })
     // The holders take over a quarter into the term (2/3 by default), which leaves 45 s to
     // repair in: a holder's first round finds the root's DAG nodes through the DHT, 8 s or
     // more on a loaded machine, and a HOLD to a holder not yet seen gone waits for the next.
