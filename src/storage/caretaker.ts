@@ -1,5 +1,6 @@
 // Holder-side repair: the upkeep of a spread root while its owner is away. A holder whose
-// lease the owner has not renewed for a while (ownerAway) reads the root's stripe nodes, asks
+// lease the owner has not renewed for a while (ownerAway) reads the root's stripe nodes (a
+// tree's across its files, numbered as layout.ts numbers them), asks
 // the root's providers HAS for the blocks of the stripes it holds a block of, and for each
 // stripe that lost blocks but keeps at least k, the live holder closest to the stripe's key
 // acts (every holder ranks the same peers the same way, so one does): it reads any k blocks
@@ -10,10 +11,10 @@
 import type { Logger } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CID } from 'multiformats/cid'
-import { computeParity, readNode, readStripeChunks, StripeLocator, type BlockSource } from '../files/exporter.js'
+import { computeParity, readStripeChunks, type BlockSource } from '../files/exporter.js'
 import type { Manifest, StripeNode } from '../files/format.js'
-import { InvalidArgumentError } from '../errors.js'
 import { healthOf, type HealthReport } from './health.js'
+import { treeStripes } from './layout.js'
 import type { Lease, LeaseBook } from './leases.js'
 import { mapLimited, type OfferingHolder, type OwnerComponents, type StorageOwner } from './owner.js'
 import type { Pacer } from './pacer.js'
@@ -55,22 +56,18 @@ export interface CareReport {
 /** Providers of a root asked HAS in one upkeep. */
 const MAX_PEERS = 64
 
-interface Watched { index: number, node: StripeNode, blocks: string[] }
+interface Watched { index: number, manifest: Manifest, node: StripeNode, blocks: string[] }
 
-/** A root's stripes (those `watch` picks) and who has each of their blocks, from HAS queries. */
-interface Survey { manifest: Manifest, stripes: Watched[], where: Map<string, Set<string>> }
+/** A root's stripes (those `watch` picks; a tree's across its files) and who has each of their blocks, from HAS queries. */
+interface Survey { stripes: Watched[], where: Map<string, Set<string>> }
 
-async function survey (c: CaretakerComponents, root: CID, source: BlockSource, watch: (blocks: string[]) => boolean, options: { signal?: AbortSignal }): Promise<Survey | undefined> {
-  const manifest = await readNode(source, root, options)
-  if (manifest.type !== 'file') return undefined
-  const locator = new StripeLocator(source, manifest)
+async function survey (c: CaretakerComponents, root: CID, source: BlockSource, watch: (blocks: string[]) => boolean, options: { signal?: AbortSignal }): Promise<Survey> {
   const stripes: Watched[] = []
-  for (let s = 0; s < manifest.stripeCount; s++) {
-    const node = await locator.node(s, options)
+  for await (const { index, manifest, node } of treeStripes(source, root, options)) {
     const blocks = [...node.data, ...node.parity].map(b => b.toString())
-    if (watch(blocks)) stripes.push({ index: s, node, blocks })
+    if (watch(blocks)) stripes.push({ index, manifest, node, blocks })
   }
-  return { manifest, stripes, where: await presence(c, root, stripes.flatMap(w => w.blocks), options) }
+  return { stripes, where: await presence(c, root, stripes.flatMap(w => w.blocks), options) }
 }
 
 /**
@@ -81,7 +78,6 @@ export async function heldHealth (c: CaretakerComponents, root: CID, expires: nu
   const source = c.open(root, options)
   try {
     const found = await survey(c, root, source, () => true, options)
-    if (found === undefined) throw new InvalidArgumentError(`${root.toString()} is not a file: only a file's stripes are held`)
     const has = new Set<string>()
     for (const [cid, peers] of found.where) for (const p of peers) has.add(`${p}/${cid}`)
     const stripes = found.stripes.map(w => ({ blocks: w.blocks, sizes: [], holders: w.blocks.map(b => [...(found.where.get(b) ?? [''])][0]), k: w.node.data.length }))
@@ -100,8 +96,7 @@ export async function careFor (c: CaretakerComponents, lease: Lease, options: { 
   const source = c.open(root, options)
   try {
     const found = await survey(c, root, source, blocks => blocks.some(b => lease.blocks[b] !== undefined), options)
-    if (found === undefined) return report
-    const { manifest, stripes: watched, where } = found
+    const { stripes: watched, where } = found
     report.watched = watched.length
     let offers: Promise<OfferingHolder[]> | undefined
     for (const w of watched) {
@@ -118,7 +113,7 @@ export async function careFor (c: CaretakerComponents, lease: Lease, options: { 
       const leader = closestHolders(stripeKey(root.bytes, w.index), ids.map(id => ({ id, key: peerIdFromString(id).toMultihash().bytes })))[0].id
       if (leader !== c.self) continue
       offers ??= c.owner.findHolders(options)
-      await rebuildStripe(c, { root, lease, manifest, source, w, holdersOf, offers: await offers }, report, options)
+      await rebuildStripe(c, { root, lease, source, w, holdersOf, offers: await offers }, report, options)
     }
   } finally {
     await source.close()
@@ -146,7 +141,6 @@ async function presence (c: CaretakerComponents, root: CID, cids: string[], opti
 interface StripeJob {
   root: CID
   lease: Lease
-  manifest: Manifest
   source: BlockSource
   w: Watched
   /** Per shard, the peers that have it (none: lost). */
@@ -155,7 +149,8 @@ interface StripeJob {
 }
 
 async function rebuildStripe (c: CaretakerComponents, job: StripeJob, report: CareReport, options: { signal?: AbortSignal }): Promise<void> {
-  const { root, lease, manifest, w } = job
+  const { root, lease, w } = job
+  const manifest = w.manifest
   const k = w.node.data.length
   await c.pacer.take(k * w.node.shardSize, options)
   const { chunks } = await readStripeChunks(job.source, manifest, w.node, Array.from({ length: k }, (_, i) => i), options)

@@ -115,9 +115,10 @@ export class StorageService {
     const holders = await this.owner.findHolders(options)
     const { record, refused } = await spreadFile(this.owner, root, layout, holders, { signal: options.signal, lease: options.lease ?? DEFAULT_LEASE })
     await this.c.book.put(record)
-    const shards = Math.max(...record.stripes.map(s => s.blocks.length))
+    // A tree of empty files has no stripe, only DAG nodes.
+    const shards = Math.max(0, ...record.stripes.map(s => s.blocks.length))
     // A short last stripe has fewer blocks: what counts is how many of a stripe's blocks share a holder.
-    const shared = Math.max(...record.stripes.map(s => s.blocks.length - new Set(s.holders).size))
+    const shared = Math.max(0, ...record.stripes.map(s => s.blocks.length - new Set(s.holders).size))
     return {
       cid: root.toString(),
       shards,

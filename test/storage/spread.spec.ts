@@ -1,54 +1,20 @@
 // Spreading over real nodes on loopback (each with its own repo, libp2p host, DHT and
-// LevelDB): offers, placement on k + m distinct holders, a refusal past an offer, fetch by
-// CID alone after the owner and m holders of every stripe are gone, status and repair, and
-// a lease that is not renewed going at gc.
+// LevelDB): offers, placement on k + m distinct holders, a refusal past an offer, holder-side
+// and per-block repair, and a lease that is not renewed going at gc. The owner and m holders
+// of every stripe gone, a fetch by CID alone and the owner's repair are tested on a tree in
+// spread-tree.spec.ts and on a file with 12 daemons in test/cli/spread.spec.ts.
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import { CID } from 'multiformats/cid'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
-import { initRepo } from '../../src/repo/repo.js'
 import { fileLayout } from '../../src/storage/layout.js'
-import type { SpreadResult } from '../../src/storage/service.js'
 import { spreadFile } from '../../src/storage/spread.js'
 import { ask, StorageMessage } from '../../src/storage/wire.js'
 import { ProtocolError } from '../../src/errors.js'
-import { bootstrapFrom, randomFile, waitForRoutingTables, waitUntil } from '../helpers/network.js'
-import { collect, tempDir } from '../helpers/repo.js'
-
-const CHUNK = 64 * 1024
-const K = 4
-const M = 2
-
-/**
- * As many holders as can go with each stripe losing at most m blocks and each DAG node keeping
- * a copy, and how many blocks each stripe loses with them.
- */
-function killable (r: SpreadResult, holders: string[]): { killed: string[], lost: Map<number, number> } {
-  const lost = new Map<number, number>()
-  const nodeCopies = new Map(r.nodes.map(n => [n.cid, n.holders.length]))
-  const killed: string[] = []
-  for (const h of holders) {
-    const stripesHit = r.stripes.filter(s => s.holders.includes(h))
-    const nodesHit = r.nodes.filter(n => n.holders.includes(h))
-    if (stripesHit.some(s => (lost.get(s.index) ?? 0) + 1 > M) || nodesHit.some(n => (nodeCopies.get(n.cid) ?? 0) <= 1)) continue
-    for (const s of stripesHit) lost.set(s.index, (lost.get(s.index) ?? 0) + 1)
-    for (const n of nodesHit) nodeCopies.set(n.cid, (nodeCopies.get(n.cid) ?? 0) - 1)
-    killed.push(h)
-  }
-  return { killed, lost }
-}
-
-async function startPeer (repo: string, bootstrap: string[], offer: number, repairInterval = 0): Promise<PeerLinkNode> {
-  await initRepo(repo, (c) => {
-    c.network.listen = ['/ip4/127.0.0.1/tcp/0']
-    c.network.bootstrap = bootstrap
-    c.api.address = '127.0.0.1:0'
-    c.import = { ...c.import, chunkSize: CHUNK, k: K, m: M }
-    c.storage.offer = offer
-    c.storage.repairInterval = repairInterval
-  })
-  return await PeerLinkNode.open(repo, { network: true, networkInit: { persistDht: false } })
-}
+import { randomFile, waitUntil } from '../helpers/network.js'
+import { tempDir } from '../helpers/repo.js'
+import { CHUNK, K, killable, M, spreadNetwork } from '../helpers/spread.js'
 
 describe('storage: spreading over peers', function () {
   this.timeout(180_000)
@@ -59,18 +25,9 @@ describe('storage: spreading over peers', function () {
     await dir?.cleanup()
   })
 
-  /** An owner (offering nothing) and `holders` peers offering `offer` bytes each (or offer[i]). */
   async function network (holders: number, offer: number | number[], repairInterval = 0, holderInterval = 0): Promise<{ owner: PeerLinkNode, holders: PeerLinkNode[] }> {
     dir = await tempDir('peerlink-spread-')
-    const owner = await startPeer(join(dir.path, 'owner'), [], 0, repairInterval)
-    nodes.push(owner)
-    const boot = bootstrapFrom([owner])
-    const list = await Promise.all(Array.from({ length: holders }, async (_, i) => await startPeer(join(dir.path, `holder${i}`), boot, Array.isArray(offer) ? offer[i] : offer, holderInterval)))
-    nodes.push(...list)
-    await waitForRoutingTables(nodes, Math.min(3, holders), 20_000)
-    // Each holder's offer record reaches the DHT once its table has peers (retried until then).
-    await waitUntil(async () => (await owner.network.storage.owner.findHolders() ?? []).length === holders, 30_000, 'every holder\'s offer found', 250)
-    return { owner, holders: list }
+    return await spreadNetwork(dir.path, nodes, holders, offer, repairInterval, holderInterval)
   }
 
   it('places every stripe on k + m distinct holders, each block verified and stored once, and the holders provide the root', async () => {
@@ -99,48 +56,13 @@ describe('storage: spreading over peers', function () {
     expect(providers.length).to.be.greaterThan(1)
   })
 
-  it('survives the owner and m holders of every stripe gone (a fresh node fetches by CID alone), and the owner back repairs it to k + m distinct live holders', async () => {
-    const { owner, holders } = await network(11, 64 * 1024 * 1024, 500)
-    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
-    const added = await owner.add(file.path)
-    const r = await owner.spread(added.cid)
-    expect(r.distinct).to.equal(K + M)
-
-    const { killed, lost } = killable(r, holders.map(x => x.network.peerId.toString()))
-    expect([...lost.values()].some(n => n === M), 'some stripe lost m holders').to.equal(true)
-    const ownerRepo = owner.repoPath
-    await owner.stop()
-    const survivors = holders.filter(h => !killed.includes(h.network.peerId.toString()))
-    for (const h of holders) if (killed.includes(h.network.peerId.toString())) await h.stop()
-
-    const fresh = await startPeer(join(dir.path, 'fresh'), bootstrapFrom(survivors), 0)
-    nodes.push(fresh)
-    await waitForRoutingTables([fresh], 2, 20_000)
-    const got = await fresh.fetch(added.cid.toString(), { output: join(dir.path, 'fetched.bin') })
-    expect(got.size).to.equal(file.bytes.length)
-    expect(await collect(fresh.cat(added.cid))).to.deep.equal(file.bytes)
-
-    // The owner back: its repair rounds move the lost holders' blocks to live ones.
-    const back = await PeerLinkNode.open(ownerRepo, { network: true, networkInit: { persistDht: false } })
-    nodes.push(back)
-    await back.network.connect(survivors[0].network.addresses()[0].toString())
-    await waitForRoutingTables([back], 2, 20_000)
-    await waitUntil(async () => (await back.spreadStatus(added.cid)).health === 'healthy', 60_000, 'the file healthy again', 500)
-    const status = await back.spreadStatus(added.cid)
-    for (const s of status.stripes) {
-      expect(s.live).to.equal(s.shards)
-      expect(s.distinct).to.equal(s.shards)
-      for (const h of s.holders) expect(killed).to.not.include(h.peer)
-    }
-    await waitUntil(async () => (await back.spreadStatus(added.cid)).repairs.length > 0, 30_000, 'the repair recorded')
-    const repairs = (await back.spreadStatus(added.cid)).repairs
-    expect(repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
-  })
-
-  it('with the owner away, the holders repair the stripes that lost m holders from any k blocks on the network, under leases in the owner\'s name', async () => {
+  it('with the owner away, the holders repair the stripes of a tree that lost m holders from any k blocks on the network, under leases in the owner\'s name', async () => {
     const { owner, holders } = await network(11, 64 * 1024 * 1024, 0, 300)
-    const file = await randomFile(dir.path, 'file.bin', 16 * CHUNK + 5000)
-    const added = await owner.add(file.path)
+    // A tree of two files: the holders number its stripes across the tree as the owner did.
+    await mkdir(join(dir.path, 'tree'))
+    await randomFile(join(dir.path, 'tree'), 'a.bin', 11 * CHUNK + 5000)
+    await randomFile(join(dir.path, 'tree'), 'b.bin', 5 * CHUNK)
+    const added = await owner.add(join(dir.path, 'tree'), { recursive: true })
     // The holders take over a quarter into the term (2/3 by default), which leaves 45 s to
     // repair in: a holder's first round finds the root's DAG nodes through the DHT, 8 s or
     // more on a loaded machine, and a HOLD to a holder not yet seen gone waits for the next.

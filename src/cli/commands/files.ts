@@ -34,7 +34,7 @@ export const fileCommands: CommandGroup = {
     .option('--public', 'do not encrypt, whatever import.private says')
     .option('--json', 'print one JSON array')
     .option('-q, --quiet', 'print only the CIDs')
-    .option('--spread', 'then spread each file over the peers that offer space, as `peerlink spread` does (needs the daemon)')
+    .option('--spread', 'then spread each root added (a directory with every file under it) over the peers that offer space, as `peerlink spread` does (needs the daemon)')
     .action(addPaths),
 
   cat: (cmd) => cmd
@@ -101,7 +101,7 @@ async function addPaths (paths: string[], o: AddFlags, cmd: Command): Promise<vo
   })
 }
 
-/** Spreads what was added, file by file (a directory is refused by the spread, clearly). */
+/** Spreads each root added: a file, or a directory with every file under it as one root. */
 async function spreadEach (b: Backend, added: AddOut[]): Promise<SpreadResult[]> {
   const out: SpreadResult[] = []
   for (const r of added) out.push(await b.spread(r.cid))

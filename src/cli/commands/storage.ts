@@ -1,5 +1,5 @@
-// Commands about storage on other peers: spread (a pinned file over the peers that offer
-// space) and status (how a spread file stands). Both need the daemon: holders pull blocks
+// Commands about storage on other peers: spread (a pinned file or tree over the peers that
+// offer space) and status (how a spread root stands). Both need the daemon: holders pull blocks
 // from it, and it renews and repairs what it spread.
 import type { Command } from 'commander'
 import { parseCid } from '../../node/cid.js'
@@ -13,15 +13,15 @@ interface SpreadFlags extends JsonFlag { lease?: number }
 
 export const storageCommands: CommandGroup = {
   spread: (cmd) => cmd
-    .description('spread a pinned file over the peers that offer space: each stripe\'s k+m blocks on distinct holders, under leases the daemon renews (needs the daemon)')
-    .argument('<cid>', 'root CID of a pinned file')
+    .description('spread a pinned file, or a directory with every file under it, over the peers that offer space: each stripe\'s k+m blocks on distinct holders, the DAG nodes copied, under leases the daemon renews (needs the daemon)')
+    .argument('<cid>', 'root CID of a pinned file or directory')
     .option('--lease <duration>', 'how long each lease runs before it must be renewed: 30d, 12h, 90s (default 30d)', parseDuration)
     .option('--json', 'print one JSON object, with the holders of every stripe')
     .action(spreadRoot),
 
   status: (cmd) => cmd
-    .description('how a file this node spread, or holds blocks of for another, stands: per stripe the live holders and blocks each holds, healthy / degraded / lost, and the repairs this node made (asks holders, downloads no file block; needs the daemon)')
-    .argument('<cid>', 'root CID of a spread file')
+    .description('how a file or tree this node spread, or holds blocks of for another, stands: per stripe the live holders and blocks each holds, healthy / degraded / lost, and the repairs this node made (asks holders, downloads no file block; needs the daemon)')
+    .argument('<cid>', 'root CID of a spread file or directory')
     .option('--json', 'print one JSON object')
     .action(showStatus)
 }
