@@ -24,23 +24,19 @@ import { computeParity, type BlockSource, type ExportProgressEvents } from '../f
 import type { Manifest, StripeNode } from '../files/format.js'
 import { pinnedName, shownName } from '../files/private.js'
 import type { Routing } from '../routing/routing.js'
+import { discoverProviders, type ProviderLookupEvents } from './discovery.js'
 import { fetchFailure, type Discovery } from './fetch-failure.js'
 import type { PeerLinkHost } from './host.js'
 import { drain, exportToOutput } from './pack-output.js'
 import { noteRelayed, relayFailure, relayLimited, type RelayedProviders } from './reachability.js'
 import type { Ticket } from './ticket.js'
 
-/**
- * The provider lookup (`searching`, then `found` for each distinct provider with the count so
- * far, then `done` when no more will come), `start` once the root is read, then the session's
- * and the export's events.
- */
-/** The provider lookup of a fetch (or of a read of what the repo lacks): started, each provider found, ended. */
-export type ProviderLookupEvents =
-  ProgressEvent<'fetch:providers:searching', { root: string }> |
-  ProgressEvent<'fetch:providers:found', { peer: string, count: number }> |
-  ProgressEvent<'fetch:providers:done', { count: number }>
+export type { ProviderLookupEvents }
 
+/**
+ * The provider lookup (discovery.ts), `start` once the root is read, then the session's and
+ * the export's events.
+ */
 export type FetchProgressEvents =
   SessionProgressEvents | ExportProgressEvents | ProviderLookupEvents |
   ProgressEvent<'fetch:start', { root: string, name: string, size: number, type: string }>
@@ -133,34 +129,6 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
     await c.host.peerStore.merge(peer, { multiaddrs: fresh })
     return await dial()
   }
-}
-
-function discoverProviders (c: FetchComponents, ticket: Ticket, session: FetchSession, options: { signal: AbortSignal, timeout?: number, onProgress?: (event: ProviderLookupEvents) => void }): Discovery {
-  const discovery: Discovery = { done: Promise.resolve(), seen: new Set() }
-  const { onProgress } = options
-  const addProvider = async (peer: PeerId, addrs: Parameters<PeerLinkHost['peerStore']['merge']>[1]['multiaddrs']): Promise<void> => {
-    if (peer.equals(c.host.peerId)) return
-    if (addrs !== undefined && addrs.length > 0) await c.host.peerStore.merge(peer, { multiaddrs: addrs }).catch(() => {})
-    const id = peer.toString()
-    if (!discovery.seen.has(id)) {
-      discovery.seen.add(id)
-      onProgress?.(new CustomProgressEvent('fetch:providers:found', { peer: id, count: discovery.seen.size }))
-    }
-    session.addProvider(peer)
-  }
-  discovery.done = (async () => {
-    onProgress?.(new CustomProgressEvent('fetch:providers:searching', { root: ticket.root.toString() }))
-    try {
-      if (ticket.peer !== undefined) await addProvider(ticket.peer, ticket.addrs)
-      for await (const p of c.routing.findProviders(ticket.root, options)) await addProvider(p.id, p.multiaddrs)
-    } catch (err) {
-      discovery.lookupError = err as Error
-    } finally {
-      session.providersComplete()
-      onProgress?.(new CustomProgressEvent('fetch:providers:done', { count: discovery.seen.size }))
-    }
-  })()
-  return discovery
 }
 
 /** Announces a fetched root unless told not to; whether it was announced. */

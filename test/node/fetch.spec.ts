@@ -129,6 +129,38 @@ describe('fetch across a loopback network', function () {
     }
   })
 
+  it('looks the providers up again while the fetch goes on, and fetches from one that announced after the first lookup', async () => {
+    // The ticket's sharer, outside the DHT and behind a slow link: the fetch lasts about 12 s.
+    const sharer = await startNode(join(net.dir, 'late-sharer'))
+    const fetcher = await net.add()
+    const late = await net.add()
+    const f = await randomFile(net.dir, 'late.bin', 12 * MiB)
+    const root = (await sharer.add(f.path, { chunkSize: 256 * 1024 })).cid
+    const link = await slowLink(Number(sharer.network.addresses()[0].getComponents().find(c => c.name === 'tcp')?.value), 1_000_000)
+    try {
+      const out = join(net.dir, 'late.out')
+      let added: Promise<unknown> | undefined
+      const found: string[] = []
+      const r = await fetcher.fetch({ root, peer: sharer.network.peerId, addrs: [multiaddr(`/ip4/127.0.0.1/tcp/${link.port}`)] }, {
+        output: out,
+        findTimeout: 1000,
+        onProgress: (e) => {
+          if (e.type === 'fetch:providers:found') found.push(e.detail.peer)
+          // The first lookup has found nobody in the DHT; only now does a second provider announce.
+          if (e.type === 'fetch:providers:done') added ??= late.add(f.path, { chunkSize: 256 * 1024 })
+        }
+      })
+      await added
+      expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+      expect(found).to.deep.equal([sharer.network.peerId.toString(), late.network.peerId.toString()])
+      const second = r.providers.find(p => p.peer === late.network.peerId.toString())
+      expect(second?.blocks).to.be.greaterThan(0)
+    } finally {
+      link.close()
+      await sharer.stop()
+    }
+  })
+
   it('reaches a provider that restarted on a new port, though its ticket and records name the old one', async () => {
     const [holder, fetcher] = [await net.add(), await net.add()]
     const f = await randomFile(net.dir, 'moved.bin', 2 * MiB)

@@ -17,9 +17,10 @@ import { join } from 'node:path'
 import { CLI } from '../../lib/cli.js'
 import { Lab } from '../../lib/lab.js'
 import { skipped, type Scenario, type ScenarioContext } from '../../lib/scenario.js'
+import { processCost } from '../../lib/daemons.js'
 import { median, round } from '../../lib/stats.js'
 import { CappedNetwork } from './network.js'
-import { report, type Run } from './report.js'
+import { report, runLine, type Run } from './report.js'
 
 /** Each provider's uplink, Mbit/s. */
 export const RATE_MBIT = 50
@@ -87,9 +88,11 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
     const out = join(net.scratch, 'out.bin')
     try {
       const before = await Promise.all(providers.map(async p => await net.sentBytes(p)))
+      const cpu0 = processCost(fetcher.info.pid).cpuSeconds
       const t0 = performance.now()
       const result = await net.cli<FetchJson>(net.fetcherHost, repo, ['fetch', file.cid, '-o', out, '--force'], 300_000)
       const ms = performance.now() - t0
+      const fetcherCpuS = round(processCost(fetcher.info.pid).cpuSeconds - cpu0, 2)
       const after = await Promise.all(providers.map(async p => await net.sentBytes(p)))
       const identical = createHash('sha256').update(await readFile(out)).digest('hex') === file.digest
       samples.push({
@@ -99,6 +102,7 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
         mbps: round(file.size / ms / 1000, 2),
         ms: round(ms),
         announceMs: result.announceMs ?? 0,
+        fetcherCpuS,
         identical,
         perProvider: providers.map((p, i) => {
           const seen = result.providers.find(x => x.peer === p.daemon?.info.peerId)
@@ -115,6 +119,7 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
   const mid = median(samples.map(s => s.mbps))
   const chosen = samples.find(s => s.mbps === mid) ?? samples[0]
   const run = { ...chosen, identical: samples.every(s => s.identical), roundsMbps: samples.map(s => s.mbps) }
-  ctx.progress.update(`${n} provider${n === 1 ? '' : 's'}${capped ? '' : mode === 'uncapped' ? ' (no cap)' : ' (the first one uncapped)'}: ${run.mbps} MB/s (rounds ${run.roundsMbps.join(', ')})`, true)
+  // The median round's figures as it ends, so a run cut off later still shows them.
+  ctx.progress.update(`${n} provider${n === 1 ? '' : 's'}${capped ? '' : mode === 'uncapped' ? ' (no cap)' : ' (the first one uncapped)'}: ${run.mbps} MB/s (rounds ${run.roundsMbps.join(', ')}); ${runLine(run, file.size)}`, true)
   return run
 }

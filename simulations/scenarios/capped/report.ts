@@ -13,6 +13,8 @@ export interface Run {
   ms: number
   /** Of `ms`, the fetch's announce of the root in the DHT once the file was written. */
   announceMs: number
+  /** CPU seconds (user + system) the fetching daemon used during the fetch. */
+  fetcherCpuS: number
   identical: boolean
   /** Every round's throughput. */
   roundsMbps?: number[]
@@ -95,7 +97,19 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
       `Throughput is the file size over the wall time of \`peerlink fetch\` by a fresh fetcher (new repo and identity), the median of ${s.rounds} round${s.rounds === 1 ? '' : 's'}. The ideal is N × R, bounded by the fetcher's own single-provider rate with no cap (${reference.mbps} MB/s, measured first in the same run).`,
       `Of each median round's wall time, the announce (the fetcher's DHT provide once the file was written) took: ${runs.map(r => `${r.providers}${r.mode === 'capped' ? '' : ` (${r.mode})`}: ${round(r.announceMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s`).join(', ')}.`,
       'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).',
-      ...[...capped, ...(fast === undefined ? [] : [fast])].map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}${r.mode === 'fast-first' ? ', the first uncapped' : ''}, as the fetch counted each (MB served / duplicate at MB/s, joined after s): ${r.perProvider.map(p => `${round(p.creditedBytes / 1e6, 1)}/${round(p.duplicateBytes / 1e6, 1)} at ${round(p.rate / 1e6, 2)}, ${p.joinedMs === undefined ? 'never' : round(p.joinedMs / 1000, 2)}`).join('; ')}`)
+      `The fetching daemon's CPU (user + system) per GiB fetched: ${runs.map(r => `${r.providers}${r.mode === 'capped' ? '' : ` (${r.mode})`}: ${cpuPerGiB(r, s.size)} s`).join(', ')}.`,
+      ...[...capped, ...(fast === undefined ? [] : [fast])].map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}${r.mode === 'fast-first' ? ', the first uncapped' : ''}: ${runLine(r, s.size)}`)
     ]
   }
+}
+
+function cpuPerGiB (r: Run, size: number): number {
+  return round(r.fetcherCpuS / (size / 2 ** 30), 2)
+}
+
+/** One run's per-provider figures as the fetch counted them, the bytes sent and the fetcher's CPU. */
+export function runLine (r: Run, size: number): string {
+  const sent = r.perProvider.reduce((a, p) => a + p.sentBytes, 0)
+  const each = r.perProvider.map(p => `${round(p.creditedBytes / 1e6, 1)}/${round(p.duplicateBytes / 1e6, 1)} at ${round(p.rate / 1e6, 2)}, ${p.joinedMs === undefined ? 'never' : round(p.joinedMs / 1000, 2)}`)
+  return `sent ÷ file ${round(sent / size, 3)}, announce ${round(r.announceMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s, fetcher CPU ${r.fetcherCpuS} s (${cpuPerGiB(r, size)} s/GiB); per provider (MB served / duplicate at MB/s, joined after s): ${each.join('; ')}`
 }
