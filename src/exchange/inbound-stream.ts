@@ -10,6 +10,7 @@ import type { CID } from 'multiformats/cid'
 import { BlockNotFoundError, PeerUnavailableError } from '../errors.js'
 import { CID_LOOKUP_COST, type WorkBudget } from './budget.js'
 import { MAX_MESSAGE_SIZE } from './constants.js'
+import { RESEND_COST, type RecentSends } from './resends.js'
 import type { ServingContext } from './handlers/index.js'
 import type { ServingShares } from './shares.js'
 import { Message, send, type Outgoing } from './wire.js'
@@ -58,6 +59,8 @@ export interface InboundStreamInit {
   log: Logger
   budget: WorkBudget
   shares: ServingShares<InboundStream>
+  /** Blocks sent lately, per peer: asking for them again costs more (resends.ts). */
+  resends: RecentSends
   /** The peer has kept asking for more work than its budget: penalise it. */
   onFlood: (why: string) => void
   /** A block went out to the peer, under `root` as its request named it. */
@@ -134,6 +137,12 @@ export class InboundStream implements ServingContext {
   }
 
   enqueue (id: bigint, cids: CID[], root: CID): void {
+    const again = this.init.resends.count(this.init.peer.toString(), cids)
+    if (again > 0) {
+      // The reads wait for the debt (tryRead); only the penalty is decided here.
+      const { wait, flood } = this.init.budget.charge(this.peer, again * RESEND_COST)
+      if (flood) this.init.onFlood(`it keeps asking again for blocks it was sent (${wait} ms over budget)`)
+    }
     for (const cid of cids) this.queue.push({ id, cid, root, reserved: 0 })
     this.wake?.()
   }
@@ -211,6 +220,7 @@ export class InboundStream implements ServingContext {
         const sent = this.send({ type: Message.Type.BLOCK, id: next.id, cid: next.cid.bytes, data: bytes })
         this.unreserve(next)
         await sent
+        this.init.resends.note(this.init.peer.toString(), next.cid)
         this.init.stats.blocksSent++
         this.init.stats.bytesSent += bytes.byteLength
         this.init.onServed?.(next.root, bytes.byteLength)

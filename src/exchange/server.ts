@@ -4,7 +4,8 @@
 // drops queued entries. Any violation resets the stream and costs the peer penalty points; a
 // banned peer's streams are refused and its connections closed. What all peers together may
 // hold (streams, buffered bytes) is bounded and shared fairly (shares.ts); what each may ask
-// per second is its work budget (budget.ts). Both count parties, not identities: a peer, or
+// per second is its work budget (budget.ts), where asking again for blocks just sent costs
+// more (resends.ts). Both count parties, not identities: a peer, or
 // every peer on one address outside the allow-list (partyOf).
 import type { ComponentLogger, Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import { PeerUnavailableError, ProtocolError } from '../errors.js'
@@ -14,6 +15,7 @@ import { EXCHANGE_PROTOCOL, MAX_BUFFERED_BYTES, MAX_INBOUND_STREAMS, MAX_MESSAGE
 import { handleMessage, PROVIDER_HANDLERS } from './handlers/index.js'
 import { InboundStream, type BlockReader, type ServerStats } from './inbound-stream.js'
 import type { Offence, PeerPenalties } from './penalties.js'
+import { RecentSends, type RecentSendsOptions } from './resends.js'
 import type { ShareRecords } from './share-records.js'
 import { ServingShares } from './shares.js'
 import { readMessages } from './wire.js'
@@ -42,6 +44,8 @@ export interface ExchangeServerOptions {
   /** The work budget's rates (default DEFAULT_BUDGET). */
   budget?: Partial<BudgetOptions>
   clock?: Pick<Clock, 'now'>
+  /** How many sends are remembered, and how long, to charge re-asked blocks (default DEFAULT_RECENT_SENDS). */
+  resends?: Partial<RecentSendsOptions>
   /** Serve over relayed (limited) connections too (config network.relayedTransfers; default off). */
   relayed?: boolean
   /**
@@ -70,6 +74,8 @@ export class ExchangeServer {
    */
   private readonly shares: ServingShares<InboundStream>
   private readonly budget: WorkBudget
+  /** Blocks each peer was sent lately: asked for again, they cost more (resends.ts). */
+  private readonly resends: RecentSends
   /** Refused streams held until they are reset (refuse()). */
   private held = 0
   readonly stats: ServerStats
@@ -92,6 +98,7 @@ export class ExchangeServer {
     })
     this.shares = shares
     this.budget = new WorkBudget(() => shares.peers, options.clock ?? systemClock, options.budget)
+    this.resends = new RecentSends(options.resends)
     this.stats = {
       streams: 0,
       blocksSent: 0,
@@ -138,6 +145,7 @@ export class ExchangeServer {
       log: this.log,
       budget: this.budget,
       shares: this.shares,
+      resends: this.resends,
       onFlood: (why) => { this.penalise(peer, 'flood', why) },
       onServed: (root, bytes) => { this.components.records?.served(peer.toString(), root.toString(), bytes) }
     })

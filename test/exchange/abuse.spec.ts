@@ -100,6 +100,41 @@ describe('exchange: abuse', function () {
     expect(provider.network.host.getConnections(attacker.peerId)).to.deep.equal([])
   })
 
+  it('slows, penalises, then bans a peer that keeps asking for blocks it was just sent, while an honest fetch completes', async () => {
+    await startProvider({ budget: { floodDebtSeconds: 1 } })
+    const f = await randomFile(net.dir, 'looped.bin', 16 * MiB)
+    const root = (await provider.add(f.path, { k: 16 })).cid
+    const chunks = Array.from({ length: 16 }, (_, i) => cidOf(f.bytes.subarray(i * MiB, (i + 1) * MiB)).bytes)
+    const attacker = await identity()
+    attackers.push(attacker)
+    const connection = await connect(attacker, provider)
+    let received = 0
+    // Like bench:abuse's block flood: 16 streams each asking for 4 blocks at a time, reading
+    // every answer, looping over the file's blocks; every block it asks exists, and it
+    // breaks no other rule.
+    const flood = Array.from({ length: 16 }, async (): Promise<void> => {
+      const stream = await connection.newStream(EXCHANGE_PROTOCOL)
+      const answers = readMessages(stream)
+      for (let id = 1; id <= 500; id++) {
+        stream.send(frame({ type: Message.Type.WANT, id: BigInt(id), root: root.bytes, cids: [0, 1, 2, 3].map(i => chunks[(id + i) % 16]) }))
+        for (let i = 0; i < 4; i++) {
+          if ((await answers.next()).done === true) return
+          received++
+        }
+      }
+    }).map(async p => { await p.catch(() => {}) })
+    const honest = fetchAndCompare(await net.add(), provider, root, f.bytes, join(net.dir, 'looped.out'))
+    const attackerId = attacker.peerId.toString()
+    await waitUntil(() => provider.network.penalties.list().some(p => p.peer === attackerId && p.banned), 60_000, 'the looping peer to be banned')
+    await Promise.all(flood)
+    await honest
+    const standing = provider.network.penalties.list().find(p => p.peer === attackerId)
+    expect(standing?.offences).to.deep.equal(['flood', 'flood'])
+    // Unchecked, the 16 streams take all 8,000 answers they loop for.
+    expect(received).to.be.lessThan(2000)
+    expect(provider.network.host.getConnections(attacker.peerId)).to.deep.equal([])
+  })
+
   /**
    * 16 identities, 8 streams each, ask for 200 blocks a stream and never read: blocks the node
    * holds (`missing` false), or blocks it lacks, whose reads must give their room back at once.
@@ -107,7 +142,10 @@ describe('exchange: abuse', function () {
   async function hoard (missing: boolean): Promise<void> {
     const bound = 32 * MiB
     const maxStreams = 64
-    await startProvider({ maxBufferedBytes: bound, maxStreams, idleTimeout: 1500 })
+    // These attackers ask for the same 8 blocks again and again, which the re-ask rule would
+    // slow before they fill the buffer; it is off (nothing remembered), so the buffer's bounds
+    // hold alone, as against peers that each ask for blocks once.
+    await startProvider({ maxBufferedBytes: bound, maxStreams, idleTimeout: 1500, resends: { max: 0 } })
     const f = await randomFile(net.dir, `hoarded-${String(missing)}.bin`, 8 * MiB)
     // k = 8: the file fills one stripe, so it is cut in 1 MiB chunks (a smaller file gets chunks of its own size).
     const root = (await provider.add(f.path, { k: 8 })).cid
