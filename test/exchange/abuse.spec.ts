@@ -135,6 +135,21 @@ describe('exchange: abuse', function () {
     expect(provider.network.host.getConnections(attacker.peerId)).to.deep.equal([])
   })
 
+  it('charges nothing extra for a file fetched, removed and fetched again from the same provider', async () => {
+    await startProvider({})
+    const f = await randomFile(net.dir, 'refetched.bin', 32 * MiB)
+    const root = (await provider.add(f.path, { k: 32 })).cid
+    const fetcher = await net.add()
+    for (const round of [1, 2]) {
+      await fetchAndCompare(fetcher, provider, root, f.bytes, join(net.dir, `refetched-${round}.out`))
+      await fetcher.rm(root)
+      await fetcher.gc()
+    }
+    expect(provider.network.penalties.list()).to.deep.equal([])
+    // 32 blocks charged 16 MiB more each would have put the peer 256 MiB over its burst.
+    expect(provider.network.server.stats.slowed).to.equal(0)
+  })
+
   /**
    * 16 identities, 8 streams each, ask for 200 blocks a stream and never read: blocks the node
    * holds (`missing` false), or blocks it lacks, whose reads must give their room back at once.
