@@ -13,8 +13,9 @@ export interface NativeBinding {
   gfDotSync (coefs: Uint8Array, inputs: Uint8Array[], outputs: Uint8Array[]): void
   gfInfo (): { active: string, detected: string, available: string[], compiled: string[] }
   gfSetLevel (level: string): boolean
-  aeadSeal (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[]): Buffer
-  aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array): boolean
+  /** ChaCha20-Poly1305 unless `cipher` says 'aes-256-gcm'; into `dst` when given (the one piece's own memory, or apart). */
+  aeadSeal <T extends Uint8Array = Buffer> (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], cipher?: string, dst?: T): T
+  aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array, cipher?: string): boolean
 }
 
 /** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */

@@ -305,7 +305,7 @@ Napi::Value GfInfo(const Napi::CallbackInfo &info) { return LevelInfo(info.Env()
 
 Napi::Value GfSetLevel(const Napi::CallbackInfo &info) { return SetLevel(info, gf::level(), "GF"); }
 
-// ChaCha20-Poly1305 for the Noise transport (aead.h). Sizes are checked here because a
+// ChaCha20-Poly1305 for the Noise transport, AES-256-GCM for private files (aead.h). Sizes are checked here because a
 // wrong one would read or write past a buffer.
 Span require_len(const Napi::CallbackInfo &info, size_t i, const char *what, size_t len) {
   Span s = require_span(info, i, what);
@@ -346,32 +346,66 @@ AeadArgs require_aead_args(const Napi::CallbackInfo &info) {
   return a;
 }
 
-// aeadSeal(key, nonce, ad, pieces[]) -> Buffer: the pieces' ciphertext, then the tag.
-Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
-  AeadArgs a = require_aead_args(info);
-  auto out = Napi::Buffer<uint8_t>::New(info.Env(), a.total + aead::kTagLen);
-  if (aead::seal(a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(), a.pieces.size(),
-                 out.Data()) != aead::Result::Ok)
-    throw Napi::Error::New(info.Env(), "ChaCha20-Poly1305 encryption failed");
-  return out;
+// The cipher named by argument i: "chacha20-poly1305" (also when absent) or "aes-256-gcm".
+aead::Cipher require_cipher(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return aead::Cipher::ChaCha20Poly1305;
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "cipher must be a string");
+  const std::string name = info[i].As<Napi::String>().Utf8Value();
+  if (name == "chacha20-poly1305") return aead::Cipher::ChaCha20Poly1305;
+  if (name == "aes-256-gcm") return aead::Cipher::Aes256Gcm;
+  throw Napi::TypeError::New(info.Env(), "cipher must be chacha20-poly1305 or aes-256-gcm");
 }
 
-// aeadOpen(key, nonce, ad, pieces[], tag, dst) -> boolean: decrypts the pieces into dst,
+const char *cipher_name(aead::Cipher c) {
+  return c == aead::Cipher::Aes256Gcm ? "AES-256-GCM" : "ChaCha20-Poly1305";
+}
+
+// dst must be the one piece's own memory (in place) or not overlap the pieces at all.
+void require_apart(Napi::Env env, const AeadArgs &a, const Span &dst) {
+  for (const aead::Piece &p : a.pieces) {
+    const bool same = a.pieces.size() == 1 && p.data == dst.data;
+    if (!same && p.len > 0 && dst.data < p.data + p.len && p.data < dst.data + dst.len)
+      throw Napi::RangeError::New(env, "dst must be the message itself or not overlap it");
+  }
+}
+
+// aeadSeal(key, nonce, ad, pieces[], cipher?, dst?) -> the pieces' ciphertext, then the tag:
+// a new Buffer, or dst (as long as the pieces and the tag) which may be the one piece's memory.
+Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  AeadArgs a = require_aead_args(info);
+  const aead::Cipher cipher = require_cipher(info, 4);
+  Napi::Value result;
+  Span dst{nullptr, 0};
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    dst = require_span(info, 5, "dst");
+    if (dst.len != a.total + aead::kTagLen) throw Napi::RangeError::New(env, "dst must be as long as the message and its tag");
+    require_apart(env, a, dst);
+    result = info[5];
+  } else {
+    auto out = Napi::Buffer<uint8_t>::New(env, a.total + aead::kTagLen);
+    dst = {out.Data(), out.Length()};
+    result = out;
+  }
+  if (aead::seal(cipher, a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(), a.pieces.size(),
+                 const_cast<uint8_t *>(dst.data)) != aead::Result::Ok)
+    throw Napi::Error::New(env, std::string(cipher_name(cipher)) + " encryption failed");
+  return result;
+}
+
+// aeadOpen(key, nonce, ad, pieces[], tag, dst, cipher?) -> boolean: decrypts the pieces into dst,
 // which may be the one piece itself; false when the tag does not match.
 Napi::Value AeadOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   AeadArgs a = require_aead_args(info);
   Span tag = require_len(info, 4, "tag", aead::kTagLen);
   Span dst = require_span(info, 5, "dst");
+  const aead::Cipher cipher = require_cipher(info, 6);
   if (dst.len != a.total) throw Napi::RangeError::New(env, "dst must be as long as the ciphertext");
-  for (const aead::Piece &p : a.pieces) {
-    const bool same = a.pieces.size() == 1 && p.data == dst.data;
-    if (!same && p.len > 0 && dst.data < p.data + p.len && p.data < dst.data + dst.len)
-      throw Napi::RangeError::New(env, "dst must be the ciphertext itself or not overlap it");
-  }
-  const aead::Result r = aead::open(a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(),
+  require_apart(env, a, dst);
+  const aead::Result r = aead::open(cipher, a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(),
                                     a.pieces.size(), tag.data, const_cast<uint8_t *>(dst.data));
-  if (r == aead::Result::Failed) throw Napi::Error::New(env, "ChaCha20-Poly1305 decryption failed");
+  if (r == aead::Result::Failed) throw Napi::Error::New(env, std::string(cipher_name(cipher)) + " decryption failed");
   return Napi::Boolean::New(env, r == aead::Result::Ok);
 }
 

@@ -1,5 +1,5 @@
-// ChaCha20-Poly1305 (RFC 8439) for the Noise transport, through the OpenSSL that Node itself
-// is built with and exports to addons. Node's own crypto API returns a fresh buffer from
+// ChaCha20-Poly1305 (RFC 8439) for the Noise transport and AES-256-GCM for private files,
+// through the OpenSSL that Node itself is built with and exports to addons. Node's own crypto API returns a fresh buffer from
 // every update and final; here a frame is opened in place (the plaintext over the ciphertext
 // it came in) and sealed into one buffer, so a gigabyte through a connection allocates
 // about a gigabyte less, and V8 runs that many fewer collections for it.
@@ -20,12 +20,12 @@ struct CtxFree {
 using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
 // A context keyed for one message; nullptr if OpenSSL refused (out of memory).
-Ctx start(bool encrypt, const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen],
+Ctx start(Cipher cipher, bool encrypt, const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen],
           const uint8_t *ad, size_t ad_len) {
   Ctx ctx(EVP_CIPHER_CTX_new());
   int n = 0;
   if (!ctx ||
-      EVP_CipherInit_ex(ctx.get(), EVP_chacha20_poly1305(), nullptr, nullptr, nullptr, encrypt) != 1 ||
+      EVP_CipherInit_ex(ctx.get(), cipher == Cipher::Aes256Gcm ? EVP_aes_256_gcm() : EVP_chacha20_poly1305(), nullptr, nullptr, nullptr, encrypt) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, kNonceLen, nullptr) != 1 ||
       EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, key, nonce, encrypt) != 1 ||
       (ad_len > 0 && EVP_CipherUpdate(ctx.get(), nullptr, &n, ad, static_cast<int>(ad_len)) != 1))
@@ -48,9 +48,9 @@ long update_pieces(EVP_CIPHER_CTX *ctx, const Piece *pieces, size_t count, uint8
 
 }  // namespace
 
-Result seal(const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const uint8_t *ad,
+Result seal(Cipher cipher, const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const uint8_t *ad,
             size_t ad_len, const Piece *pieces, size_t count, uint8_t *out) {
-  Ctx ctx = start(true, key, nonce, ad, ad_len);
+  Ctx ctx = start(cipher, true, key, nonce, ad, ad_len);
   if (!ctx) return Result::Failed;
   const long written = update_pieces(ctx.get(), pieces, count, out);
   if (written < 0) return Result::Failed;
@@ -63,10 +63,10 @@ Result seal(const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const ui
   return Result::Ok;
 }
 
-Result open(const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const uint8_t *ad,
+Result open(Cipher cipher, const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const uint8_t *ad,
             size_t ad_len, const Piece *pieces, size_t count, const uint8_t tag[kTagLen],
             uint8_t *out) {
-  Ctx ctx = start(false, key, nonce, ad, ad_len);
+  Ctx ctx = start(cipher, false, key, nonce, ad, ad_len);
   if (!ctx) return Result::Failed;
   const long at = update_pieces(ctx.get(), pieces, count, out);
   if (at < 0) return Result::Failed;

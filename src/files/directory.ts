@@ -8,7 +8,7 @@ import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, is
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
 import { TAG_BYTES, deriveKey } from './cipher.js'
-import { exportContent, importPrivateFile } from './private.js'
+import { exportContent, importPrivateFile, readSegments } from './private.js'
 import { openDirectory, sealDirectory, type PlainEntry } from './private-directory.js'
 
 export interface TreeImportResult {
@@ -31,9 +31,10 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
   const { chunkSize } = checkImportOptions(options)
   const { key, ...rest } = options
   if (kind === 'file') {
-    // A private file is read in its segments, so none is copied to be cut again.
-    const source = readChunks(path, key !== undefined ? chunkSize - TAG_BYTES : chunkSize, options.signal)
-    const r = key !== undefined ? await importPrivateFile(store, source, { ...rest, name, key }) : await importFile(store, source, { ...rest, name })
+    // A private file is read in its segments, each sealed in place (readSegments).
+    const r = key !== undefined
+      ? await importPrivateFile(store, readSegments(path, chunkSize - TAG_BYTES, options.signal), { ...rest, name, key })
+      : await importFile(store, readChunks(path, chunkSize, options.signal), { ...rest, name })
     return { cid: r.cid, name, size: r.size, rootSize: r.rootSize, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
   }
   const releases: Array<() => void> = []

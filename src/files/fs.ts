@@ -6,20 +6,24 @@ import { basename, dirname, join } from 'node:path'
 import { writeFully } from '../blockstore/direct.js'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
-/** Reads a file as chunks of exactly `size` bytes (the last may be short), each a fresh buffer. */
-export async function * readChunks (path: string, size: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+/**
+ * Reads a file as chunks of exactly `size` bytes (the last may be short), each a fresh buffer
+ * of its own; with `room`, each buffer has that many bytes more after the chunk, for its owner
+ * to write into (files/private.ts seals a segment in place, its tag after it).
+ */
+export async function * readChunks (path: string, size: number, signal?: AbortSignal, room = 0): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r')
   try {
     for (;;) {
       signal?.throwIfAborted()
-      const buf = Buffer.allocUnsafe(size)
+      const buf = room > 0 ? Buffer.allocUnsafeSlow(size + room) : Buffer.allocUnsafe(size)
       let fill = 0
       while (fill < size) {
         const { bytesRead } = await fh.read(buf, fill, size - fill, null)
         if (bytesRead === 0) break
         fill += bytesRead
       }
-      if (fill > 0) yield fill === size ? buf : buf.subarray(0, fill)
+      if (fill > 0) yield fill === size && room === 0 ? buf : buf.subarray(0, fill)
       if (fill < size) return
     }
   } finally {

@@ -12,6 +12,7 @@ import { DecryptionError, InvalidArgumentError, InvalidManifestError, PrivateRoo
 import { CIPHER_ALG, TAG_BYTES, openMetadata, openSegment, sealMetadata, sealSegment } from './cipher.js'
 import { StripeLocator, exportManifest, readManifest, type BlockSource, type ExportOptions } from './exporter.js'
 import type { Manifest, Node, PrivateField } from './format.js'
+import { readChunks } from './fs.js'
 import { checkImportOptions, importFile, rechunk, type ImportOptions, type ImportResult, type ImportTarget } from './importer.js'
 
 /** What the sealed metadata and the ciphertext's size tell the key's holder. */
@@ -38,15 +39,58 @@ export async function importPrivateFile (store: ImportTarget, source: AsyncItera
   return { ...r, name, size, rootSize: r.size }
 }
 
-/** Plaintext in `segment`-byte segments, each sealed; the last one marked as the last. */
-export async function * sealStream (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, key: Uint8Array, segment: number): AsyncGenerator<Uint8Array> {
-  let held: Uint8Array | undefined
-  let index = 0
-  for await (const piece of rechunk(source, segment)) {
-    if (held !== undefined) yield sealSegment(key, index++, false, held)
-    held = piece
+/** Buffers of readSegments: each a segment read whole, owned by whoever reads it, with room for a tag after it. */
+const roomy = new WeakSet<ArrayBufferLike>()
+
+/**
+ * A file read in `segment`-byte segments to seal in place: each buffer has room for the tag
+ * after the segment, so sealing it allocates and copies nothing (sealStream).
+ */
+export async function * readSegments (path: string, segment: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for await (const piece of readChunks(path, segment, signal, TAG_BYTES)) {
+    roomy.add(piece.buffer)
+    yield piece
   }
-  if (held !== undefined) yield sealSegment(key, index, true, held)
+}
+
+/**
+ * Plaintext in `segment`-byte segments, each sealed; the last one marked as the last. A
+ * segment from readSegments is sealed in place; any other is sealed from the pieces it was
+ * read in (views, not copies), so the only copy of the bytes is the cipher's own output.
+ */
+export async function * sealStream (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, key: Uint8Array, segment: number): AsyncGenerator<Uint8Array> {
+  let held: Uint8Array[] | undefined
+  let index = 0
+  for await (const pieces of gather(source, segment)) {
+    if (held !== undefined) yield sealHeld(key, index++, false, held)
+    held = pieces
+  }
+  if (held !== undefined) yield sealHeld(key, index, true, held)
+}
+
+function sealHeld (key: Uint8Array, index: number, last: boolean, pieces: Uint8Array[]): Uint8Array {
+  const [only] = pieces
+  if (pieces.length === 1 && roomy.has(only.buffer) && only.byteOffset === 0 && only.buffer.byteLength >= only.byteLength + TAG_BYTES) {
+    return sealSegment(key, index, last, pieces, new Uint8Array(only.buffer, 0, only.byteLength + TAG_BYTES))
+  }
+  return sealSegment(key, index, last, pieces)
+}
+
+/** The stream cut into runs of `size` bytes (the last may be short), each as views of the pieces it spans. */
+async function * gather (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array[]> {
+  let run: Uint8Array[] = []
+  let fill = 0
+  for await (const piece of source) {
+    let off = 0
+    while (off < piece.byteLength) {
+      const n = Math.min(size - fill, piece.byteLength - off)
+      run.push(off === 0 && n === piece.byteLength ? piece : piece.subarray(off, off + n))
+      fill += n
+      off += n
+      if (fill === size) { yield run; run = []; fill = 0 }
+    }
+  }
+  if (fill > 0) yield run
 }
 
 /** The plaintext size of a private file, from its ciphertext's (InvalidManifestError if no plaintext seals to it). */

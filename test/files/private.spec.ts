@@ -1,14 +1,17 @@
 // Private files through a real LevelDB blockstore: the cipher, round trips, ranges, and what
 // is refused: no key, a wrong key, ciphertext that does not authenticate.
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect } from 'chai'
 import type { CID } from 'multiformats/cid'
 import type { LevelBlockstore } from '../../src/blockstore/index.js'
 import { DecryptionError, InvalidArgumentError, PrivateRootError } from '../../src/errors.js'
-import { keyFromText, keyToText, newKey, openMetadata, openSegment, sealMetadata, sealSegment, TAG_BYTES } from '../../src/files/cipher.js'
+import { cipherCores, keyFromText, keyToText, newKey, openMetadata, openSegment, sealMetadata, sealSegment, TAG_BYTES } from '../../src/files/cipher.js'
 import { exportFile, readManifest, StripeLocator } from '../../src/files/exporter.js'
 import { importFile, type ImportOptions } from '../../src/files/importer.js'
-import { exportContent, importPrivateFile, openPrivate, sealStream } from '../../src/files/private.js'
+import { exportContent, importPrivateFile, openPrivate, readSegments, sealStream } from '../../src/files/private.js'
 import { collect, tempStore } from '../helpers/repo.js'
 
 const CHUNK = 1024
@@ -35,6 +38,59 @@ describe('files/cipher', function () {
     flipped[3] ^= 1
     expect(openSegment(key, 7, false, flipped)).to.equal(undefined)
     expect(openSegment(key, 7, false, sealed.subarray(0, 10))).to.equal(undefined)
+  })
+
+  it('the native core and node:crypto seal the same bytes, each opens the other\'s, both refuse altered ones', () => {
+    const { native, node } = { native: cipherCores.native(), node: cipherCores.node() }
+    const key = newKey()
+    const iv = Buffer.alloc(12, 5)
+    for (const size of [0, 1, 1000, 65536 + 3]) {
+      const plain = randomBytes(size)
+      const cut = Math.floor(size / 3)
+      const whole = Buffer.from(node.seal(key, iv, [plain]))
+      for (const pieces of [[plain], [plain.subarray(0, cut), plain.subarray(cut)], [plain.subarray(0, cut), new Uint8Array(0), plain.subarray(cut)]]) {
+        expect(Buffer.from(native.seal(key, iv, pieces)).equals(whole)).to.equal(true)
+        expect(Buffer.from(node.seal(key, iv, pieces)).equals(whole)).to.equal(true)
+      }
+      for (const core of [native, node]) {
+        // In place: the plaintext in a buffer with room for the tag after it.
+        const room = new Uint8Array(size + 16)
+        room.set(plain)
+        expect(Buffer.from(core.seal(key, iv, [room.subarray(0, size)], room)).equals(whole)).to.equal(true)
+        const apart = new Uint8Array(size + 16)
+        expect(core.seal(key, iv, [plain], apart)).to.equal(apart)
+        expect(Buffer.from(apart).equals(whole)).to.equal(true)
+      }
+      // A destination overlapping the message other than exactly is refused, not written.
+      const shifted = new Uint8Array(size + 17)
+      if (size > 0) expect(() => native.seal(key, iv, [shifted.subarray(1, 1 + size)], shifted.subarray(0, size + 16))).to.throw(RangeError)
+      const body = whole.subarray(0, size)
+      const tag = whole.subarray(size)
+      for (const core of [native, node]) {
+        expect(Buffer.from(core.open(key, iv, body, tag) as Uint8Array).equals(plain)).to.equal(true)
+        expect(core.open(newKey(), iv, body, tag)).to.equal(undefined)
+        const bad = Buffer.from(tag)
+        bad[0] ^= 1
+        expect(core.open(key, iv, body, bad)).to.equal(undefined)
+      }
+    }
+  })
+
+  it('seals a file read in segments in place, to the same ciphertext as from any other source', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peerlink-segments-'))
+    try {
+      const path = join(dir, 'f')
+      const plain = randomBytes(SEGMENT * 3 + 7)
+      writeFileSync(path, plain)
+      const key = newKey()
+      const inPlace: Uint8Array[] = []
+      for await (const b of sealStream(readSegments(path, SEGMENT), key, SEGMENT)) inPlace.push(b)
+      const pieces = await collect(sealStream([plain.subarray(0, 100), plain.subarray(100)], key, SEGMENT))
+      expect(inPlace.map(b => b.byteLength)).to.deep.equal([CHUNK, CHUNK, CHUNK, 7 + TAG_BYTES])
+      expect(Buffer.concat(inPlace).equals(pieces)).to.equal(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('seals metadata in a nonce space of its own', () => {
