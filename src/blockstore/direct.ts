@@ -95,9 +95,9 @@ export class DirectWriter {
     for (;;) {
       const fit = this.free.findIndex(s => s.byteLength >= size)
       if (fit >= 0) return this.free.splice(fit, 1)[0]
-      if (this.made < SLOTS) { this.made++; return staging(size) }
+      if (this.made < SLOTS) { this.made++; return stagingBuffer(size) }
       // Every slot is taken, or the free ones are too small for this block: one is replaced.
-      if (this.free.length > 0) { this.free.pop(); return staging(size) }
+      if (this.free.length > 0) { this.free.pop(); return stagingBuffer(size) }
       await new Promise<void>(resolve => this.waiting.push(resolve))
     }
   }
@@ -153,8 +153,8 @@ function alignedHead (w: WriteAt): number {
   return w.position % ALIGN === 0 ? w.bytes.byteLength - w.bytes.byteLength % ALIGN : 0
 }
 
-/** A buffer of at least `size` bytes whose memory starts on a page boundary. */
-function staging (size: number): Uint8Array {
+/** A buffer of at least `size` bytes whose memory starts on a page boundary (for direct writes). */
+export function stagingBuffer (size: number): Uint8Array {
   const memory = new WebAssembly.Memory({ initial: Math.ceil(size / WASM_PAGE) })
   return new Uint8Array(memory.buffer)
 }

@@ -1,9 +1,9 @@
 // Files on disk: chunked reads and all-or-nothing writes.
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, link, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { copyFile, link, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { writeFully } from '../blockstore/direct.js'
+import { ALIGN, stagingBuffer, writeFully } from '../blockstore/direct.js'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
 /**
@@ -54,17 +54,36 @@ const WRITE_BEHIND_BYTES = 8 * 1024 * 1024
  * 1 GiB fetch held its end for 0.6-0.8 s.
  */
 const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
+/** Past this many bytes an output goes on with direct writes (O_DIRECT), in slabs of SLAB bytes. */
+const DIRECT_AFTER_BYTES = 8 * 1024 * 1024
+const SLAB = 4 * 1024 * 1024
+/** Slabs kept for the next output; any more are dropped when written. */
+const KEPT_SLABS = 4
+const slabs: Uint8Array[] = []
+
+/** A direct descriptor on an output, or undefined where its filesystem refuses O_DIRECT (tmpfs) or it is off. */
+async function openDirect (path: string): Promise<FileHandle | undefined> {
+  if (constants.O_DIRECT === undefined || process.env.PEERLINK_DIRECT_IO === 'off') return undefined
+  return await open(path, constants.O_WRONLY | constants.O_DIRECT).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EINVAL') return undefined
+    throw err
+  })
+}
 
 /**
  * Writes a stream to `path` through a temporary file in the same directory, renamed into
- * place only when every byte is written and synced: a failure leaves no partial file. What
- * is written is flushed in the background every FLUSH_EVERY_BYTES (one flush at a time), so
- * the closing sync finds little left to do.
+ * place only when every byte is written and synced: a failure leaves no partial file.
  *
- * The pieces go to the file one write at a time, in order, while the source produces the
- * next ones. Parallel writes to one file gained nothing: a buffered write holds the file's
- * lock (ext4 and most Linux filesystems), so the others only spun on it. Written one at a
- * time, a 1 GiB fetch's daemon spends about 14 % less CPU (src/README.md, files/: output files).
+ * The first DIRECT_AFTER_BYTES go through the page cache, one write at a time, in order,
+ * while the source produces the next pieces; what is written is flushed in the background
+ * every FLUSH_EVERY_BYTES (one flush at a time), so the closing sync finds little left to
+ * do. Parallel writes to one file gained nothing: a buffered write holds the file's lock
+ * (ext4 and most Linux filesystems), so the others only spun on it. Past that, where the
+ * filesystem allows O_DIRECT, the bytes are gathered into page-aligned slabs of SLAB bytes
+ * and each slab is written directly (two at a time at most), the unaligned tail through the
+ * page cache: filling fresh page-cache pages costs this VM about ten times the system CPU of
+ * a direct write (blockstore/direct.ts), and an output is the one write of a fetch that
+ * still went through them (src/README.md, files/: output files).
  * `fresh`: the directory was made by this export, so no earlier temp files are looked for.
  */
 export async function writeAtomically (path: string, source: AsyncIterable<Uint8Array>, options: { force?: boolean, signal?: AbortSignal, fresh?: boolean } = {}): Promise<number> {
@@ -78,47 +97,108 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
     throw err
   })
   let written = 0
-  // Pieces wait for the write before them, with at most WRITE_BEHIND_BYTES queued; after a
+  // Writes wait for the write before them, with at most WRITE_BEHIND_BYTES queued; after a
   // failed write the rest are not attempted.
   const inflight: Array<{ promise: Promise<void>, bytes: number }> = []
   let last: Promise<void> = Promise.resolve()
   let pending = 0
   let flushing: Promise<void> | undefined
   let unflushed = 0
+  /** Once direct: the descriptor, the slab being filled and the file position it starts at. */
+  let direct: { fd: FileHandle, slab?: Uint8Array, fill: number, at: number } | undefined
+  let tried = false
+  const queue = async (write: () => Promise<void>, bytes: number): Promise<void> => {
+    last = last.then(write)
+    const w = { promise: last, bytes }
+    w.promise.catch(() => {}) // awaited below, in order
+    inflight.push(w)
+    pending += bytes
+    while (pending > (direct !== undefined ? 2 * SLAB : WRITE_BEHIND_BYTES)) {
+      const oldest = inflight.shift() as typeof w
+      await oldest.promise
+      pending -= oldest.bytes
+    }
+  }
+  const buffered = async (piece: Uint8Array): Promise<void> => {
+    const position = written
+    written += piece.byteLength
+    unflushed += piece.byteLength
+    if (unflushed >= FLUSH_EVERY_BYTES && flushing === undefined) {
+      unflushed = 0
+      flushing = fh.datasync().finally(() => { flushing = undefined })
+      flushing.catch(() => {}) // awaited before the closing sync
+    }
+    await queue(async () => { await writeFully(fh, piece, position) }, piece.byteLength)
+  }
+  /** The slab written from its start; it goes back to the kept ones once written. */
+  const writeSlab = async (d: NonNullable<typeof direct>, slab: Uint8Array, bytes: number, at: number): Promise<void> => {
+    await queue(async () => {
+      await writeFully(d.fd, slab.subarray(0, bytes), at)
+      if (slabs.length < KEPT_SLABS) slabs.push(slab)
+    }, bytes)
+  }
   try {
     for await (const piece of source) {
       options.signal?.throwIfAborted()
-      const position = written
-      last = last.then(async () => { await writeFully(fh, piece, position) })
-      const w = { promise: last, bytes: piece.byteLength }
-      w.promise.catch(() => {}) // awaited below, in order
-      inflight.push(w)
-      pending += w.bytes
-      written += piece.byteLength
-      unflushed += piece.byteLength
-      if (unflushed >= FLUSH_EVERY_BYTES && flushing === undefined) {
-        unflushed = 0
-        flushing = fh.datasync().finally(() => { flushing = undefined })
-        flushing.catch(() => {}) // awaited before the closing sync
+      if (direct === undefined && !tried && written + piece.byteLength > DIRECT_AFTER_BYTES) {
+        tried = true
+        const fd = await openDirect(tmp)
+        if (fd !== undefined) {
+          // Up to the next aligned position through the page cache, the rest in slabs.
+          const head = Math.min(piece.byteLength, (ALIGN - written % ALIGN) % ALIGN)
+          if (head > 0) await buffered(piece.subarray(0, head))
+          direct = { fd, fill: 0, at: written }
+          await gather(direct, piece.subarray(head))
+          continue
+        }
       }
-      while (pending > WRITE_BEHIND_BYTES) {
-        const oldest = inflight.shift() as typeof w
-        await oldest.promise
-        pending -= oldest.bytes
+      if (direct !== undefined) await gather(direct, piece)
+      else await buffered(piece)
+    }
+    if (direct?.slab !== undefined && direct.fill > 0) {
+      const { slab, fill, at } = direct
+      const aligned = fill - fill % ALIGN
+      if (aligned > 0) await writeSlab(direct, slab, aligned, at)
+      if (aligned < fill) {
+        const tail = slab.slice(aligned, fill)
+        await queue(async () => { await writeFully(fh, tail, at + aligned) }, tail.byteLength)
       }
+      direct.slab = undefined
     }
     for (const w of inflight.splice(0)) await w.promise
     await flushing
+    await direct?.fd.close()
     await fh.datasync()
     await fh.close()
     await moveIntoPlace(tmp, path, options.force === true)
     return written
   } catch (err) {
     await Promise.allSettled([...inflight.map(w => w.promise), flushing])
+    await direct?.fd.close().catch(() => {})
     await fh.close().catch(() => {})
     await unlink(tmp).catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
     throw err
+  }
+
+  async function gather (d: NonNullable<typeof direct>, piece: Uint8Array): Promise<void> {
+    let off = 0
+    while (off < piece.byteLength) {
+      d.slab ??= slabs.pop() ?? stagingBuffer(SLAB)
+      const n = Math.min(SLAB - d.fill, piece.byteLength - off)
+      d.slab.set(piece.subarray(off, off + n), d.fill)
+      d.fill += n
+      off += n
+      written += n
+      if (d.fill === SLAB) {
+        const slab = d.slab
+        const at = d.at
+        d.slab = undefined
+        d.fill = 0
+        d.at += SLAB
+        await writeSlab(d, slab, SLAB, at)
+      }
+    }
   }
 }
 

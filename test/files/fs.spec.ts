@@ -43,6 +43,18 @@ describe('writeAtomically', function () {
     expect(await readdir(dir)).to.deep.equal(['big.bin'])
   })
 
+  it('writes pieces of any size whole, past the switch to direct writes and with an unaligned tail', async () => {
+    for (const [total, piece] of [[100, 7], [8 * MiB + 5, MiB - 16], [24 * MiB + 4097, MiB - 16], [16 * MiB, MiB], [9 * MiB + 11, 65536 + 3]]) {
+      const bytes = randomBytes(total)
+      const out = join(dir, `f${total}`)
+      const source = async function * (): AsyncGenerator<Uint8Array> {
+        for (let at = 0; at < total; at += piece) yield bytes.subarray(at, Math.min(total, at + piece))
+      }
+      expect(await writeAtomically(out, source())).to.equal(total)
+      expect((await readFile(out)).equals(bytes)).to.equal(true, `${total} bytes in pieces of ${piece}`)
+    }
+  })
+
   it('leaves nothing behind when the source fails after part of the file was flushed', async () => {
     const err = await writeAtomically(join(dir, 'broken.bin'), pieces(LARGE - 16 * MiB)).then(() => undefined, (e: Error) => e)
     expect(err?.message).to.equal('the source broke off')
