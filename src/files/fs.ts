@@ -96,92 +96,110 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
     }
     throw err
   })
-  let written = 0
-  // Writes wait for the write before them, with at most WRITE_BEHIND_BYTES queued; after a
-  // failed write the rest are not attempted.
-  const inflight: Array<{ promise: Promise<void>, bytes: number }> = []
-  let last: Promise<void> = Promise.resolve()
-  let pending = 0
-  let flushing: Promise<void> | undefined
-  let unflushed = 0
-  /** Once direct: the descriptor, the slab being filled and the file position it starts at. */
-  let direct: { fd: FileHandle, slab?: Uint8Array, fill: number, at: number } | undefined
-  let tried = false
-  const queue = async (write: () => Promise<void>, bytes: number): Promise<void> => {
-    last = last.then(write)
-    const w = { promise: last, bytes }
-    w.promise.catch(() => {}) // awaited below, in order
-    inflight.push(w)
-    pending += bytes
-    while (pending > (direct !== undefined ? 2 * SLAB : WRITE_BEHIND_BYTES)) {
-      const oldest = inflight.shift() as typeof w
-      await oldest.promise
-      pending -= oldest.bytes
-    }
-  }
-  const buffered = async (piece: Uint8Array): Promise<void> => {
-    const position = written
-    written += piece.byteLength
-    unflushed += piece.byteLength
-    if (unflushed >= FLUSH_EVERY_BYTES && flushing === undefined) {
-      unflushed = 0
-      flushing = fh.datasync().finally(() => { flushing = undefined })
-      flushing.catch(() => {}) // awaited before the closing sync
-    }
-    await queue(async () => { await writeFully(fh, piece, position) }, piece.byteLength)
-  }
-  /** The slab written from its start; it goes back to the kept ones once written. */
-  const writeSlab = async (d: NonNullable<typeof direct>, slab: Uint8Array, bytes: number, at: number): Promise<void> => {
-    await queue(async () => {
-      await writeFully(d.fd, slab.subarray(0, bytes), at)
-      if (slabs.length < KEPT_SLABS) slabs.push(slab)
-    }, bytes)
-  }
+  const out = new OutputWriter(fh, tmp)
   try {
     for await (const piece of source) {
       options.signal?.throwIfAborted()
-      if (direct === undefined && !tried && written + piece.byteLength > DIRECT_AFTER_BYTES) {
-        tried = true
-        const fd = await openDirect(tmp)
-        if (fd !== undefined) {
-          // Up to the next aligned position through the page cache, the rest in slabs.
-          const head = Math.min(piece.byteLength, (ALIGN - written % ALIGN) % ALIGN)
-          if (head > 0) await buffered(piece.subarray(0, head))
-          direct = { fd, fill: 0, at: written }
-          await gather(direct, piece.subarray(head))
-          continue
-        }
-      }
-      if (direct !== undefined) await gather(direct, piece)
-      else await buffered(piece)
+      await out.write(piece)
     }
-    if (direct?.slab !== undefined && direct.fill > 0) {
-      const { slab, fill, at } = direct
-      const aligned = fill - fill % ALIGN
-      if (aligned > 0) await writeSlab(direct, slab, aligned, at)
-      if (aligned < fill) {
-        const tail = slab.slice(aligned, fill)
-        await queue(async () => { await writeFully(fh, tail, at + aligned) }, tail.byteLength)
-      }
-      direct.slab = undefined
-    }
-    for (const w of inflight.splice(0)) await w.promise
-    await flushing
-    await direct?.fd.close()
-    await fh.datasync()
-    await fh.close()
+    await out.finish()
     await moveIntoPlace(tmp, path, options.force === true)
-    return written
+    return out.written
   } catch (err) {
-    await Promise.allSettled([...inflight.map(w => w.promise), flushing])
-    await direct?.fd.close().catch(() => {})
-    await fh.close().catch(() => {})
+    await out.abort()
     await unlink(tmp).catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new DiskFullError(dirname(path), { cause: err })
     throw err
   }
+}
 
-  async function gather (d: NonNullable<typeof direct>, piece: Uint8Array): Promise<void> {
+/** The writes of one output (writeAtomically): in order, buffered and then direct. */
+class OutputWriter {
+  written = 0
+  // Writes wait for the write before them, with at most WRITE_BEHIND_BYTES queued (two
+  // slabs once direct); after a failed write the rest are not attempted.
+  private readonly inflight: Array<{ promise: Promise<void>, bytes: number }> = []
+  private last: Promise<void> = Promise.resolve()
+  private pending = 0
+  private flushing: Promise<void> | undefined
+  private unflushed = 0
+  /** Once direct: the descriptor, the slab being filled and the file position it starts at. */
+  private direct: { fd: FileHandle, slab?: Uint8Array, fill: number, at: number } | undefined
+  private tried = false
+
+  constructor (private readonly fh: FileHandle, private readonly tmp: string) {}
+
+  async write (piece: Uint8Array): Promise<void> {
+    if (this.direct === undefined && !this.tried && this.written + piece.byteLength > DIRECT_AFTER_BYTES) {
+      this.tried = true
+      const fd = await openDirect(this.tmp)
+      if (fd !== undefined) {
+        // Up to the next aligned position through the page cache, the rest in slabs.
+        const head = Math.min(piece.byteLength, (ALIGN - this.written % ALIGN) % ALIGN)
+        if (head > 0) await this.buffered(piece.subarray(0, head))
+        this.direct = { fd, fill: 0, at: this.written }
+        await this.gather(this.direct, piece.subarray(head))
+        return
+      }
+    }
+    if (this.direct !== undefined) await this.gather(this.direct, piece)
+    else await this.buffered(piece)
+  }
+
+  /** Writes what is left, waits for every write, syncs and closes. */
+  async finish (): Promise<void> {
+    const d = this.direct
+    if (d?.slab !== undefined && d.fill > 0) {
+      const { slab, fill, at } = d
+      const aligned = fill - fill % ALIGN
+      if (aligned > 0) await this.writeSlab(d, slab, aligned, at)
+      if (aligned < fill) {
+        const tail = slab.slice(aligned, fill)
+        await this.queue(async () => { await writeFully(this.fh, tail, at + aligned) }, tail.byteLength)
+      }
+      d.slab = undefined
+    }
+    for (const w of this.inflight.splice(0)) await w.promise
+    await this.flushing
+    await d?.fd.close()
+    await this.fh.datasync()
+    await this.fh.close()
+  }
+
+  /** Waits for what was started and closes, after a failure. */
+  async abort (): Promise<void> {
+    await Promise.allSettled([...this.inflight.map(w => w.promise), this.flushing])
+    await this.direct?.fd.close().catch(() => {})
+    await this.fh.close().catch(() => {})
+  }
+
+  private async queue (write: () => Promise<void>, bytes: number): Promise<void> {
+    this.last = this.last.then(write)
+    const w = { promise: this.last, bytes }
+    w.promise.catch(() => {}) // awaited in order, by this or finish
+    this.inflight.push(w)
+    this.pending += bytes
+    while (this.pending > (this.direct !== undefined ? 2 * SLAB : WRITE_BEHIND_BYTES)) {
+      const oldest = this.inflight.shift() as typeof w
+      await oldest.promise
+      this.pending -= oldest.bytes
+    }
+  }
+
+  private async buffered (piece: Uint8Array): Promise<void> {
+    const position = this.written
+    this.written += piece.byteLength
+    this.unflushed += piece.byteLength
+    if (this.unflushed >= FLUSH_EVERY_BYTES && this.flushing === undefined) {
+      this.unflushed = 0
+      this.flushing = this.fh.datasync().finally(() => { this.flushing = undefined })
+      this.flushing.catch(() => {}) // awaited before the closing sync
+    }
+    await this.queue(async () => { await writeFully(this.fh, piece, position) }, piece.byteLength)
+  }
+
+  /** Copies the piece into slabs, writing each slab as it fills. */
+  private async gather (d: NonNullable<OutputWriter['direct']>, piece: Uint8Array): Promise<void> {
     let off = 0
     while (off < piece.byteLength) {
       d.slab ??= slabs.pop() ?? stagingBuffer(SLAB)
@@ -189,16 +207,23 @@ export async function writeAtomically (path: string, source: AsyncIterable<Uint8
       d.slab.set(piece.subarray(off, off + n), d.fill)
       d.fill += n
       off += n
-      written += n
+      this.written += n
       if (d.fill === SLAB) {
-        const slab = d.slab
-        const at = d.at
+        const { slab, at } = d
         d.slab = undefined
         d.fill = 0
         d.at += SLAB
-        await writeSlab(d, slab, SLAB, at)
+        await this.writeSlab(d, slab, SLAB, at)
       }
     }
+  }
+
+  /** The slab written from its start; it goes back to the kept ones once written. */
+  private async writeSlab (d: NonNullable<OutputWriter['direct']>, slab: Uint8Array, bytes: number, at: number): Promise<void> {
+    await this.queue(async () => {
+      await writeFully(d.fd, slab.subarray(0, bytes), at)
+      if (slabs.length < KEPT_SLABS) slabs.push(slab)
+    }, bytes)
   }
 }
 
