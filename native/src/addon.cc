@@ -305,8 +305,8 @@ Napi::Value GfInfo(const Napi::CallbackInfo &info) { return LevelInfo(info.Env()
 
 Napi::Value GfSetLevel(const Napi::CallbackInfo &info) { return SetLevel(info, gf::level(), "GF"); }
 
-// ChaCha20-Poly1305 for the Noise transport, AES-256-GCM for private files (aead.h). Sizes are checked here because a
-// wrong one would read or write past a buffer.
+// ChaCha20-Poly1305 for the Noise transport, AES-256-GCM for private files (aead.h). Sizes
+// are checked here because a wrong one would read or write past a buffer.
 Span require_len(const Napi::CallbackInfo &info, size_t i, const char *what, size_t len) {
   Span s = require_span(info, i, what);
   if (s.len != len)
@@ -379,7 +379,8 @@ Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
   Span dst{nullptr, 0};
   if (info.Length() > 5 && !info[5].IsUndefined()) {
     dst = require_span(info, 5, "dst");
-    if (dst.len != a.total + aead::kTagLen) throw Napi::RangeError::New(env, "dst must be as long as the message and its tag");
+    if (dst.len != a.total + aead::kTagLen)
+      throw Napi::RangeError::New(env, "dst must be as long as the message and its tag");
     require_apart(env, a, dst);
     result = info[5];
   } else {
@@ -405,7 +406,8 @@ Napi::Value AeadOpen(const Napi::CallbackInfo &info) {
   require_apart(env, a, dst);
   const aead::Result r = aead::open(cipher, a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(),
                                     a.pieces.size(), tag.data, const_cast<uint8_t *>(dst.data));
-  if (r == aead::Result::Failed) throw Napi::Error::New(env, std::string(cipher_name(cipher)) + " decryption failed");
+  if (r == aead::Result::Failed)
+    throw Napi::Error::New(env, std::string(cipher_name(cipher)) + " decryption failed");
   return Napi::Boolean::New(env, r == aead::Result::Ok);
 }
 

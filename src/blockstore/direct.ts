@@ -33,7 +33,7 @@ export interface WriteAt { bytes: Uint8Array, position: number }
 
 export class DirectWriter {
   /** False once a filesystem refused O_DIRECT (or DIRECT_IO is unknown here). */
-  private direct = constants.O_DIRECT !== undefined && process.env.PEERLINK_DIRECT_IO !== 'off'
+  private direct = directAllowed()
   private readonly free: Uint8Array[] = []
   private made = 0
   private readonly waiting: Array<() => void> = []
@@ -70,13 +70,9 @@ export class DirectWriter {
   /** A descriptor with O_DIRECT; undefined once the filesystem refused it. */
   async openDirect (path: string, flags: number, mode: number): Promise<FileHandle | undefined> {
     if (!this.direct) return undefined
-    try {
-      return await open(path, flags | constants.O_DIRECT, mode)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
-      this.direct = false
-      return undefined
-    }
+    const fd = await openDirect(path, flags, mode)
+    if (fd === undefined) this.direct = false
+    return fd
   }
 
   /** Copies `bytes` (a multiple of ALIGN long) into a staging buffer and writes it from there. */
@@ -145,6 +141,25 @@ export class WriteTarget {
   private opened<T extends FileHandle | undefined> (fd: T): T {
     if (fd !== undefined) this.made = true
     return fd
+  }
+}
+
+/** False where O_DIRECT is unknown or PEERLINK_DIRECT_IO=off. */
+function directAllowed (): boolean {
+  return constants.O_DIRECT !== undefined && process.env.PEERLINK_DIRECT_IO !== 'off'
+}
+
+/**
+ * `path` opened with O_DIRECT added to `flags`, or undefined where direct writes are off or
+ * the filesystem refuses them (EINVAL: tmpfs).
+ */
+export async function openDirect (path: string, flags: number, mode?: number): Promise<FileHandle | undefined> {
+  if (!directAllowed()) return undefined
+  try {
+    return await open(path, flags | constants.O_DIRECT, mode)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
+    return undefined
   }
 }
 

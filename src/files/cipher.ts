@@ -107,7 +107,8 @@ const nodeCore: CipherCore = {
   }
 }
 
-const core = lazily(() => chooseCore('PEERLINK_PRIVATE_CIPHER', 'node', nativeCore, () => nodeCore))
+const native = lazily(nativeCore)
+const core = lazily(() => chooseCore('PEERLINK_PRIVATE_CIPHER', 'node', native, () => nodeCore))
 
 /** The core private files are sealed and opened with: 'native' or 'node'. */
 export function cipherCore (): CipherCore['name'] {
@@ -115,7 +116,7 @@ export function cipherCore (): CipherCore['name'] {
 }
 
 /** Each core by name, to check one against the other (the chosen one seals and opens). */
-export const cipherCores: Record<'native' | 'node', () => CipherCore> = { native: lazily(nativeCore), node: () => nodeCore }
+export const cipherCores: Record<'native' | 'node', () => CipherCore> = { native, node: () => nodeCore }
 
 function seal (key: Uint8Array, iv: Buffer, plain: Uint8Array | Uint8Array[], into?: Uint8Array): Uint8Array {
   checkKey(key)

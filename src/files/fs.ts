@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { copyFile, link, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { ALIGN, stagingBuffer, writeFully } from '../blockstore/direct.js'
+import { ALIGN, openDirect, stagingBuffer, writeFully } from '../blockstore/direct.js'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
 
 /**
@@ -61,15 +61,6 @@ const SLAB = 4 * 1024 * 1024
 const KEPT_SLABS = 4
 const slabs: Uint8Array[] = []
 
-/** A direct descriptor on an output, or undefined where its filesystem refuses O_DIRECT (tmpfs) or it is off. */
-async function openDirect (path: string): Promise<FileHandle | undefined> {
-  if (constants.O_DIRECT === undefined || process.env.PEERLINK_DIRECT_IO === 'off') return undefined
-  return await open(path, constants.O_WRONLY | constants.O_DIRECT).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EINVAL') return undefined
-    throw err
-  })
-}
-
 /**
  * Writes a stream to `path` through a temporary file in the same directory, renamed into
  * place only when every byte is written and synced: a failure leaves no partial file.
@@ -80,7 +71,7 @@ async function openDirect (path: string): Promise<FileHandle | undefined> {
  * do. Parallel writes to one file gained nothing: a buffered write holds the file's lock
  * (ext4 and most Linux filesystems), so the others only spun on it. Past that, where the
  * filesystem allows O_DIRECT, the bytes are gathered into page-aligned slabs of SLAB bytes
- * and each slab is written directly (two at a time at most), the unaligned tail through the
+ * and each slab is written directly (in order, at most two queued), the unaligned tail through the
  * page cache: filling fresh page-cache pages costs this VM about ten times the system CPU of
  * a direct write (blockstore/direct.ts), and an output is the one write of a fetch that
  * still went through them (src/README.md, files/: output files).
@@ -132,7 +123,7 @@ class OutputWriter {
   async write (piece: Uint8Array): Promise<void> {
     if (this.direct === undefined && !this.tried && this.written + piece.byteLength > DIRECT_AFTER_BYTES) {
       this.tried = true
-      const fd = await openDirect(this.tmp)
+      const fd = await openDirect(this.tmp, constants.O_WRONLY)
       if (fd !== undefined) {
         // Up to the next aligned position through the page cache, the rest in slabs.
         const head = Math.min(piece.byteLength, (ALIGN - this.written % ALIGN) % ALIGN)

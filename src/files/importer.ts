@@ -103,23 +103,35 @@ export function checkImportOptions (o: ImportOptions): { chunkSize: number, k: n
   return { chunkSize, k, m, fanout }
 }
 
-/** Re-cuts any stream of byte pieces into chunks of exactly `size` bytes (the last may be short). */
-export async function * rechunk (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let cur: Uint8Array | undefined
+/** The stream cut into runs of exactly `size` bytes (the last may be short), each as views of the pieces it spans. */
+export async function * gather (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array[]> {
+  let run: Uint8Array[] = []
   let fill = 0
   for await (const piece of source) {
     let off = 0
-    if (cur === undefined && piece.byteLength === size) { yield piece; continue }
     while (off < piece.byteLength) {
-      cur ??= new Uint8Array(size)
       const n = Math.min(size - fill, piece.byteLength - off)
-      cur.set(piece.subarray(off, off + n), fill)
+      run.push(off === 0 && n === piece.byteLength ? piece : piece.subarray(off, off + n))
       fill += n
       off += n
-      if (fill === size) { yield cur; cur = undefined; fill = 0 }
+      if (fill === size) { yield run; run = []; fill = 0 }
     }
   }
-  if (cur !== undefined && fill > 0) yield cur.subarray(0, fill)
+  if (fill > 0) yield run
+}
+
+/**
+ * Re-cuts any stream of byte pieces into chunks of exactly `size` bytes (the last may be
+ * short): a chunk within one piece is a view of it, one spanning pieces is joined.
+ */
+export async function * rechunk (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  for await (const run of gather(source, size)) {
+    if (run.length === 1) { yield run[0]; continue }
+    const chunk = new Uint8Array(run.reduce((n, p) => n + p.byteLength, 0))
+    let at = 0
+    for (const p of run) { chunk.set(p, at); at += p.byteLength }
+    yield chunk
+  }
 }
 
 /** Builds the stripe list, emitting full index nodes as it goes (lazily: a full level is

@@ -13,7 +13,7 @@ import { CIPHER_ALG, TAG_BYTES, openMetadata, openSegment, sealMetadata, sealSeg
 import { StripeLocator, exportManifest, readManifest, type BlockSource, type ExportOptions } from './exporter.js'
 import type { Manifest, Node, PrivateField } from './format.js'
 import { readChunks } from './fs.js'
-import { checkImportOptions, importFile, rechunk, type ImportOptions, type ImportResult, type ImportTarget } from './importer.js'
+import { checkImportOptions, gather, importFile, rechunk, type ImportOptions, type ImportResult, type ImportTarget } from './importer.js'
 
 /** What the sealed metadata and the ciphertext's size tell the key's holder. */
 export interface PrivateView { name: string, mediaType: string, size: number }
@@ -74,23 +74,6 @@ function sealHeld (key: Uint8Array, index: number, last: boolean, pieces: Uint8A
     return sealSegment(key, index, last, pieces, new Uint8Array(only.buffer, 0, only.byteLength + TAG_BYTES))
   }
   return sealSegment(key, index, last, pieces)
-}
-
-/** The stream cut into runs of `size` bytes (the last may be short), each as views of the pieces it spans. */
-async function * gather (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array[]> {
-  let run: Uint8Array[] = []
-  let fill = 0
-  for await (const piece of source) {
-    let off = 0
-    while (off < piece.byteLength) {
-      const n = Math.min(size - fill, piece.byteLength - off)
-      run.push(off === 0 && n === piece.byteLength ? piece : piece.subarray(off, off + n))
-      fill += n
-      off += n
-      if (fill === size) { yield run; run = []; fill = 0 }
-    }
-  }
-  if (fill > 0) yield run
 }
 
 /** The plaintext size of a private file, from its ciphertext's (InvalidManifestError if no plaintext seals to it). */
