@@ -38,7 +38,8 @@ describe('a provider names itself', function () {
     const f = await randomFile(dir.path, 'shared.bin', 300_000)
     const added = await p.add(f.path)
     expect(added.provided).to.equal(true)
-    expect(await holdsRecord(f1, added.cid, p)).to.equal(true)
+    // The add returns once the record is sent; the first fetcher stores it as it arrives.
+    await waitUntil(async () => await holdsRecord(f1, added.cid, p), 10_000, 'the first fetcher holds the provider\'s record', 100)
     // The first fetcher fetches, announces (its record goes to p) and stops.
     const first = await f1.fetch(parseTarget(added.cid.toString()), { output: join(dir.path, 'f1.out') })
     expect(first.providers.map(x => x.peer)).to.deep.equal([p.network.peerId.toString()])
