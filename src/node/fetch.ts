@@ -112,9 +112,16 @@ export interface FetchComponents {
  * provider records and tickets still carry the old one) and the dial is tried once more.
  */
 async function openExchange (c: FetchComponents, peer: PeerId, options: { signal?: AbortSignal }): Promise<Stream> {
+  const open = async (): Promise<Stream> => await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, { ...options, runOnLimitedConnection: c.relayed === true })
   const dial = async (): Promise<Stream> => {
     try {
-      return await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, { ...options, runOnLimitedConnection: c.relayed === true })
+      return await open().catch(async (err: Error) => {
+        // The connection closed while the stream opened on it: a duplicate pruned, as when
+        // another protocol's dial made a second relayed circuit to the peer. Once more, on
+        // whichever connection is left or a new one.
+        if (err.name !== 'ConnectionClosedError' || options.signal?.aborted === true) throw err
+        return await open()
+      })
     } catch (err) {
       throw relayLimited(err, peer, c.host.getConnections(peer), c.relayed === true)
     }

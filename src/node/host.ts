@@ -132,6 +132,11 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
         protocol: DHT_PROTOCOL,
         clientMode: false,
         peerInfoMapper: n.privateAddresses ? passthroughMapper : removePrivateAddressesMapper,
+        // kad-dht holds every lookup until its first self-query has run, which it starts a
+        // second after the node: a fresh node's first fetch sat idle for that second. Started
+        // at once, the self-query waits for the first DHT peer and runs then. (Not
+        // allowQueryWithZeroPeers: libp2p's random walk, which finds relays, then spins.)
+        initialQuerySelfInterval: 0,
         // kad-dht's reprovider is what drops the records this node holds for others once they
         // expire (until then they are served), every `interval`. It would also announce this
         // node's own records again, one lookup per root, once one is older than `validity`
@@ -146,6 +151,11 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
   options.gate?.watch(node)
   try {
     await node.start()
+    // libp2p writes this node's own addresses into its peer store a second after it starts
+    // listening (debounced), and kad-dht names this node to whoever asks for its records from
+    // there: a node asked within that second named itself with no address, so not at all.
+    const self = `/p2p/${node.peerId.toString()}`
+    await node.peerStore.patch(node.peerId, { multiaddrs: node.getMultiaddrs().map(a => a.toString().endsWith(self) ? a.decapsulate(self) : a) })
   } catch (err) {
     await Promise.resolve(node.stop()).catch(() => {})
     throw err
