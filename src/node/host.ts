@@ -132,11 +132,6 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
         protocol: DHT_PROTOCOL,
         clientMode: false,
         peerInfoMapper: n.privateAddresses ? passthroughMapper : removePrivateAddressesMapper,
-        // kad-dht holds every lookup until its first self-query has run, which it starts a
-        // second after the node: a fresh node's first fetch sat idle for that second. Started
-        // at once, the self-query waits for the first DHT peer and runs then. (Not
-        // allowQueryWithZeroPeers: libp2p's random walk, which finds relays, then spins.)
-        initialQuerySelfInterval: 0,
         // kad-dht's reprovider is what drops the records this node holds for others once they
         // expire (until then they are served), every `interval`. It would also announce this
         // node's own records again, one lookup per root, once one is older than `validity`

@@ -3,8 +3,8 @@
 // the wire form of ADD_PROVIDER and how a server handles a stream of them, what its
 // provide's events mean, that it keeps a record of its own for what it provides, where and
 // how its provider store keeps records (it answers GET_PROVIDERS from it, and its reprovider
-// re-announces this node's own records from it once they expire), and where its routing
-// table is. Each assumption has a test of its own in test/routing/kad-compat.spec.ts,
+// re-announces this node's own records from it once they expire), where its routing
+// table is, and how it holds queries until its first self-query has run. Each assumption has a test of its own in test/routing/kad-compat.spec.ts,
 // so an upgrade of kad-dht that breaks one fails there, by name, rather than misplacing records.
 import { createHash } from 'node:crypto'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
@@ -53,6 +53,23 @@ export function peerKey (peer: PeerId): Buffer {
  */
 export function routingTableSize (dht: KadDHT): number {
   return (dht as Partial<{ routingTable: { size?: number } }>).routingTable?.size ?? 0
+}
+
+/**
+ * Lets kad-dht's lookups go without waiting for its first self-query. kad-dht holds every
+ * query until that walk of the node's own neighbourhood has ended (it starts a second after
+ * the node, then asks every peer it meets: a third of a second more with 8 peers on
+ * loopback), on a deferred its `SingleKadDHT`'s `queryManager` keeps as
+ * `initialQuerySelfHasRun`; resolved and cleared, the held queries go and later ones do not
+ * wait. (Its option `allowQueryWithZeroPeers` also drops the hold, but then a query with an
+ * empty routing table ends at once, and libp2p's random walk, which finds relays, spins.)
+ * Callers wait for a peer in the routing table first.
+ */
+export function releaseQueries (dht: KadDHT): void {
+  const manager = (dht as Partial<{ queryManager: { initialQuerySelfHasRun?: { resolve: () => void } } }>).queryManager
+  if (manager?.initialQuerySelfHasRun === undefined) return
+  manager.initialQuerySelfHasRun.resolve()
+  manager.initialQuerySelfHasRun = undefined
 }
 
 /**

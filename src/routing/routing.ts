@@ -7,7 +7,7 @@ import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
 import { NotAnnouncedError } from '../errors.js'
-import { recordStored, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord } from './kad-compat.js'
+import { recordStored, releaseQueries, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord } from './kad-compat.js'
 
 export interface LookupStats {
   /** Milliseconds from start to the last event. */
@@ -82,7 +82,12 @@ export class Routing {
     // kad-dht waits for peers rather than failing when it knows none; a node that has just
     // started gets a bounded wait to meet its bootstrap peers.
     await this.joined(options.signal)
-    if (this.tableSize() === 0) throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
+    if (this.tableSize() === 0) {
+      // Named to whoever asks this node itself (a peer that joins and looks the root up) until
+      // the announcement, retried, reaches the others.
+      await this.nameSelf([root], options)
+      throw new NotAnnouncedError(root.toString(), 'this node knows no DHT peers yet (check network.bootstrap, or connect to a peer)')
+    }
     const signal = bounded(options.timeout ?? PROVIDE_TIMEOUT, options.signal)
     const stats: ProvideStats = { ...newStats(), stored: 0 }
     // kad-dht first writes a record of this node's own for the root, stamped now: from it this
@@ -176,10 +181,14 @@ export class Routing {
     return this.init.tableSize?.() ?? routingTableSize(this.init.dht)
   }
 
-  /** Waits (at most JOIN_WAIT) until the routing table holds a peer. */
+  /**
+   * Waits (at most JOIN_WAIT) until the routing table holds a peer; from then on kad-dht's
+   * lookups go at once (a fresh node's first fetch waited a second for its first self-query).
+   */
   private async joined (signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + JOIN_WAIT
     while (this.tableSize() === 0 && Date.now() < deadline && signal?.aborted !== true) await sleep(50, signal)
+    if (this.tableSize() > 0) releaseQueries(this.init.dht)
   }
 
   /** Providers of `root` other than this node, as they are found, each once. */

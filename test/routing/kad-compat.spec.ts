@@ -16,7 +16,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { DHT_PROTOCOL } from '../../src/node/host.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
-import { peerKey, placeOf, recordStored, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord, type SelfRecord } from '../../src/routing/kad-compat.js'
+import { peerKey, placeOf, recordStored, releaseQueries, routingKey, routingTableSize, selfRecords, writeProviderRecords, writeSelfRecord, type SelfRecord } from '../../src/routing/kad-compat.js'
 import { Message } from '../../src/routing/pb/dht.js'
 import { startNetwork, waitForRoutingTables, waitUntil, type TestNetwork } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
@@ -191,6 +191,23 @@ describe('kad-dht compatibility: a network of real nodes', function () {
     await waitForRoutingTables(nodes, 3, 20_000)
   })
   after(async () => { await net?.stop() })
+
+  it('holds its queries on queryManager.initialQuerySelfHasRun until its first self-query has run, which releaseQueries lets go', async () => {
+    // A node with no peer never ends its first self-query, so its hold stays.
+    const lone = await startNetwork(1)
+    try {
+      const dht = dhtOf(lone.nodes[0])
+      const manager = (dht as unknown as { queryManager: { initialQuerySelfHasRun?: { promise: Promise<void> } } }).queryManager
+      const hold = manager.initialQuerySelfHasRun
+      expect(hold?.promise).to.be.instanceOf(Promise)
+      releaseQueries(dht)
+      expect(manager.initialQuerySelfHasRun).to.equal(undefined)
+      await hold?.promise // resolved, so this returns
+      releaseQueries(dht) // and again: nothing is held
+    } finally {
+      await lone.stop()
+    }
+  })
 
   it('keeps the routing table, with its size, on the DHT service', () => {
     for (const n of nodes) expect(routingTableSize(dhtOf(n))).to.equal(3)

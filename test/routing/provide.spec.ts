@@ -12,7 +12,7 @@ import { DHT_PROTOCOL } from '../../src/node/host.js'
 import { dhtKey, peerKey } from '../../src/routing/kad-compat.js'
 import { bootstrapFrom, randomFile, startNetwork, startNode, waitForRoutingTables, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
-import { holdsRecord } from './holds-record.js'
+import { holdsRecord, providersNamed } from './holds-record.js'
 
 describe('provide when no DHT peer takes the record', function () {
   this.timeout(60_000)
@@ -22,6 +22,19 @@ describe('provide when no DHT peer takes the record', function () {
   after(async () => {
     await Promise.all(nodes.map(async n => await n.stop().catch(() => {})))
     await dir.cleanup()
+  })
+
+  it('names itself, on a provide that found no DHT peer, to a peer that joins and asks it', async () => {
+    const lone = await startNode(join(dir.path, 'lone'))
+    nodes.push(lone)
+    const f = await randomFile(dir.path, 'alone.bin', 100_000)
+    const added = await lone.add(f.path)
+    expect(added.provided).to.equal(false)
+    expect(await holdsRecord(lone, added.cid, lone)).to.equal(true)
+    const asker = await startNode(join(dir.path, 'asker'), bootstrapFrom([lone]))
+    nodes.push(asker)
+    await waitForRoutingTables([asker], 1)
+    expect(await providersNamed(asker, lone, added.cid)).to.deep.equal([lone.network.peerId.toString()])
   })
 
   it('fails the provide, then announces the root by itself once a peer takes it', async () => {
