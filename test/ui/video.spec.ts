@@ -139,7 +139,10 @@ describe('a <video> seeking through the gateway (Chromium)', function () {
     const starts = served.map(s => Number(/^bytes=(\d+)-/.exec(s.range)?.[1] ?? 0))
     console.log(`      ${webm.byteLength} bytes of video; served ${total} in ${served.length} requests: ${served.map(s => `${s.range || 'whole'} (${s.bytes})`).join(', ')}`)
     expect(Math.max(...starts), 'a range request past the start').to.be.above(webm.byteLength / 2)
-    expect(total, 'bytes served').to.be.below(webm.byteLength / 2)
+    // Reading on to the seek point would take (SECONDS - 1) / SECONDS of the file. How much of
+    // the first response Chromium reads before it drops it for the range is its own and varies
+    // with the machine's load (49.5 % of the file on one loaded run).
+    expect(total, 'bytes served').to.be.below(webm.byteLength * 0.75)
     await page.close()
   })
 })
