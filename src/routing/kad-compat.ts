@@ -4,8 +4,9 @@
 // provide's events mean, that it keeps a record of its own for what it provides, where and
 // how its provider store keeps records (it answers GET_PROVIDERS from it, and its reprovider
 // re-announces this node's own records from it once they expire), where its routing
-// table is, and how it holds queries until its first self-query has run. Each assumption has a test of its own in test/routing/kad-compat.spec.ts,
-// so an upgrade of kad-dht that breaks one fails there, by name, rather than misplacing records.
+// table is, and how it holds queries until its first self-query has run. Each assumption has
+// a test of its own in test/routing/kad-compat.spec.ts, so an upgrade of kad-dht that breaks
+// one fails there, by name, rather than misplacing records.
 import { createHash } from 'node:crypto'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
