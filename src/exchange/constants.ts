@@ -37,6 +37,12 @@ export const MAX_BUFFERED_BYTES = 256 * 1024 * 1024
 export const PEER_WINDOW = 16
 
 /**
+ * Most bytes of fetched blocks a session holds in memory for the reader (the rest of its
+ * read-ahead is read back from the repo): as many as one fast provider's read-ahead fills.
+ */
+export const HELD_BYTES = 40 * 1024 * 1024
+
+/**
  * How long a provider may answer nothing while something is asked of it before the session
  * drops it; also how long a request it passed over (a later one was answered) may wait.
  */

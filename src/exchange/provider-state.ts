@@ -37,11 +37,15 @@ export interface ProviderState {
   /** Moving average of one block's time, from its request to its arrival (queueing included), ms. */
   blockMs: number
   /**
-   * Moving average of the time the provider took per block once it got to it: from the
-   * previous block's arrival (or the request, when it was idle) to this one's, ms. Its
-   * link's rate shows here, whatever the depth of its queue.
+   * The time the provider takes per block once it gets to it, ms: over its last SERVICE_RUN
+   * arrivals while it was kept busy, their span per block (one block's time from its request,
+   * when it was idle). Its link's rate shows here, whatever the depth of its queue; over a
+   * run, blocks that the fetcher's own busy event loop took in late and then together do not
+   * make a slow link look fast.
    */
   serviceMs: number
+  /** Arrival times of its blocks since it was last idle, the last SERVICE_RUN of them. */
+  run: number[]
   /** Moving average of the round trip: a request sent to it idle took this beyond its service time, ms. */
   rttMs: number
   /** When its last block arrived (0: none yet). */
@@ -88,7 +92,7 @@ export interface ProviderStats {
 }
 
 export function newProvider (peer: PeerId): ProviderState {
-  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
+  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
 }
 
 export function isLive (p: ProviderState): p is LiveProvider {
@@ -97,15 +101,26 @@ export function isLive (p: ProviderState): p is LiveProvider {
 
 const ewma = (avg: number, x: number): number => avg === 0 ? x : 0.8 * avg + 0.2 * x
 
+/** Arrivals a provider's service time is measured over. */
+export const SERVICE_RUN = 8
+
 /**
- * Times a block's arrival at `now` from the provider, for request `f`: its service time is from
- * the previous block's arrival (or the request, when it was idle) to this one's; a request sent
- * to it idle also shows its round trip, what it took beyond the service time.
+ * Times a block's arrival at `now` from the provider, for request `f`. A request sent to it
+ * idle starts a new run of arrivals and shows its round trip (what it took beyond the service
+ * time); each later arrival extends the run, whose span per block is the service time. Until a
+ * run has two arrivals, the service time is a moving average of the gaps between arrivals.
  */
 export function timeArrival (p: ProviderState, f: Inflight, now: number): void {
   const took = now - Math.max(f.started, p.lastArrival)
-  if (f.idle && p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))
-  else p.serviceMs = ewma(p.serviceMs, Math.max(1, took))
+  if (f.idle) {
+    p.run = [now]
+    if (p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))
+    else p.serviceMs = Math.max(1, took)
+  } else {
+    p.run.push(now)
+    if (p.run.length > SERVICE_RUN) p.run.shift()
+    p.serviceMs = p.run.length >= 3 ? Math.max(1, (now - p.run[0]) / (p.run.length - 1)) : ewma(p.serviceMs, Math.max(1, took))
+  }
   p.blockMs = ewma(p.blockMs, now - f.started)
   p.lastArrival = now
   p.stalled = false

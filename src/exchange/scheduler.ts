@@ -31,6 +31,13 @@ export const STUCK_MS = 2000
 export const MAX_TAKEOVERS = 3
 
 /**
+ * Requests at the head of a provider's queue that may have left it already, beyond the reach
+ * of a CANCEL: two in its stream's send buffer, and on a slow link about two more in its
+ * socket's (the kernel holds a megabyte or more there unsent, and the link's queue more).
+ */
+export const MAY_BE_SENT = 4
+
+/**
  * Requests to keep in flight at a provider: the block on the wire plus what it serves in its
  * round trip and WINDOW_MARGIN_MS at its measured service time, at least 2 and at most `max`;
  * INITIAL_WINDOW (at most `max`) before it is measured. A slow link gets a short queue, so the
@@ -103,12 +110,11 @@ export interface TakeoverRules {
  * block of, has not asked for and nobody is racing yet, which `p` is expected to serve sooner
  * than the provider it waits at. Requests are served in order, so a request's expected wait is
  * what is left of the head's service time plus its place in the queue times the service time.
- * The first two of a queue may be on the wire already (a provider writes ahead into its
- * stream's window; behind the head only when its provider is stalling, sending nothing): those
- * behind are moved (cancelled there) when `p` would have them at least one of its blocks
- * sooner, which spreads the read-ahead over providers as they join; a smaller gain only
- * shuffles requests among equal providers, and on a slow link the provider may have put more
- * than two blocks into its socket's buffer (seconds of data), where a CANCEL is too late. A request that may be on the wire is
+ * The first MAY_BE_SENT of a queue may be on the wire already (a provider writes ahead into
+ * its stream and its socket; behind the head only when its provider is stalling, sending
+ * nothing): those behind are moved (cancelled there) when `p` would have them at least one of
+ * its blocks sooner, which spreads the read-ahead over providers as they join; a smaller gain
+ * only shuffles requests among equal providers. A request that may be on the wire is
  * raced (both ask, the loser's copy counts as duplicate) only when the reader waits for it and
  * `p` would have it in under half the time, or its provider is stalling, so a nearly-served
  * block is not sent twice over a slow link. A stalling provider's queue is raced the same way,
@@ -129,7 +135,7 @@ export function takeover (p: LiveProvider, live: LiveProvider[], rules: Takeover
       // A stalling provider's requests are only raced, one the reader waits for at a time: a
       // provider that pauses (a loaded machine's process, descheduled) has its queue in its
       // socket's buffer already, and moving the queue sent all of it twice.
-      const move = stuck ? place >= 1 : !stalling && place >= 2
+      const move = stuck ? place >= 1 : !stalling && place >= MAY_BE_SENT
       if (move ? wait <= own + ownService : (wait <= 2 * own || !rules.awaited(key))) return
       const gain = wait - own
       if (best === undefined || gain > best.gain) best = { key, from: q, move, gain }
@@ -140,14 +146,14 @@ export function takeover (p: LiveProvider, live: LiveProvider[], rules: Takeover
 
 /**
  * Whether a request for a block settled elsewhere is still to be cancelled at `q`: yes when it
- * waits behind two others (its CANCEL arrives before its bytes could leave), no when it may be
- * on the wire: then its bytes are taken when they come (counted as duplicate), as cancelling
- * would only have them thrown away on arrival.
+ * waits behind MAY_BE_SENT others (its CANCEL arrives before its bytes could leave), no when it
+ * may be on the wire: then its bytes are taken when they come (counted as duplicate), as
+ * cancelling would only have them thrown away on arrival.
  */
 export function worthCancelling (q: ProviderState, key: string): boolean {
   const f = q.inflight.get(key)
   if (f === undefined) return false
   let ahead = 0
   for (const g of q.inflight.values()) if (g.id < f.id && !g.abandoned) ahead++
-  return ahead >= 2
+  return ahead >= MAY_BE_SENT
 }

@@ -18,7 +18,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import { HashMismatchError, PeerUnavailableError } from '../errors.js'
 import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
-import { MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
+import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
 import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
@@ -47,11 +47,20 @@ export type SessionProgressEvents =
 export interface FetchSessionOptions {
   /** Requests kept in flight per provider. */
   window?: number
+  /**
+   * Most bytes of fetched blocks held for a `get` still to come. Past it the blocks furthest
+   * ahead are let go: no longer `wanted`, they are read back from where the sink stored them.
+   * @default HELD_BYTES
+   */
+  heldBytes?: number
   /** After this long a request is given up at that provider and moved. */
   requestTimeout?: number
   signal?: AbortSignal
   onProgress?: (event: SessionProgressEvents) => void
 }
+
+/** How often the session looks for a straggler to race while the reader waits for a block. */
+export const STRAGGLER_CHECK_MS = 100
 
 export class FetchSession {
   private readonly log: Logger
@@ -64,8 +73,10 @@ export class FetchSession {
   private startedAt = 0
   private closed = false
   private readonly window: number
+  private readonly heldBytes: number
   private readonly requestTimeout: number
   private stopTimer: (() => void) | undefined
+  private stopTick: (() => void) | undefined
   private readonly abort = new AbortController()
   private readonly onAbort = (): void => { this.close() }
 
@@ -73,6 +84,7 @@ export class FetchSession {
     this.log = components.logger.forComponent('peerlink:exchange:session')
     this.clock = components.clock
     this.window = options.window ?? PEER_WINDOW
+    this.heldBytes = options.heldBytes ?? HELD_BYTES
     this.requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT
   }
 
@@ -82,6 +94,9 @@ export class FetchSession {
     this.started = true
     this.startedAt = this.clock.now()
     this.stopTimer = this.clock.every(Math.min(1000, this.requestTimeout / 4), () => { this.checkTimeouts() })
+    // A provider turns out to be stalling while nothing else happens (the others idle, the
+    // reader waiting on its block): looked at again every STRAGGLER_CHECK_MS while one waits.
+    this.stopTick = this.clock.every(STRAGGLER_CHECK_MS, () => { if (this.wants.awaited > 0) this.pump() })
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true })
     for (const p of this.providers.values()) if (!p.dropped) this.connect(p)
   }
@@ -90,6 +105,7 @@ export class FetchSession {
     if (this.closed) return
     this.closed = true
     this.stopTimer?.()
+    this.stopTick?.()
     this.options.signal?.removeEventListener('abort', this.onAbort)
     this.abort.abort(new PeerUnavailableError('fetch session closed'))
     for (const p of this.providers.values()) p.channel?.close()
@@ -99,9 +115,22 @@ export class FetchSession {
     return [...this.providers.values()].map(p => providerStats(p, this.startedAt))
   }
 
-  /** Requests the live providers' pipes hold when full: what a reader's read-ahead should keep wanted. */
+  /** Requests the live providers' pipes hold when full. */
   busy (): number {
     return this.live().reduce((n, p) => n + windowOf(p, this.window), 0)
+  }
+
+  /**
+   * Blocks the live providers serve, together, while the slowest of them turns its full queue
+   * over (a request put at the back of its queue now arrives): what a reader's read-ahead
+   * should keep wanted, so that a reader waiting on a slow provider's block leaves the others
+   * work to do. At least what their pipes hold (`busy`).
+   */
+  depth (): number {
+    const live = this.live()
+    const fallback = typicalServiceMs(live)
+    const turn = Math.max(0, ...live.map(p => windowOf(p, this.window) * (p.serviceMs || fallback) + p.rttMs))
+    return live.reduce((n, p) => n + Math.max(windowOf(p, this.window), Math.ceil(turn / (p.serviceMs || fallback))), 0)
   }
 
   addProvider (peer: PeerId): void {
@@ -146,7 +175,7 @@ export class FetchSession {
     // waiting calls pile no listeners on the session's signal.
     const signal = AbortSignal.any([this.abort.signal, ...(options.signal !== undefined ? [options.signal] : [])])
     const r = await this.wants.outcome(w, signal)
-    this.wants.delete(key)
+    this.wants.delete(w)
     return r.bytes
   }
 
@@ -204,6 +233,9 @@ export class FetchSession {
     if (!this.started || this.closed) return
     const live = this.live()
     const fallback = typicalServiceMs(live)
+    // Blocks the reader waits for go first: once none of them is left queued, one held up at a
+    // stalling or much slower provider is raced before anything further ahead is handed out.
+    if (this.wants.queued > 0 && !this.wants.awaitsQueued()) this.raceStragglers(live, true)
     // A provider that is stalling is given nothing more: what it holds is taken over below.
     const candidates = new Set(workable(live, this.clock.now(), fallback))
     while (candidates.size > 0 && this.wants.queued > 0) {
@@ -213,7 +245,7 @@ export class FetchSession {
       if (w === undefined) candidates.delete(chosen) // holds none of what is queued
       else this.request(chosen, w)
     }
-    if (this.wants.queued === 0) this.raceStragglers(live)
+    if (this.wants.queued === 0) this.raceStragglers(live, false)
     this.settleUnobtainable()
   }
 
@@ -278,6 +310,8 @@ export class FetchSession {
     recordBlock(p, bytes.byteLength)
     this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength, served: p.bytes, duplicateBytes: p.duplicateBytes, rate: rateOf(p) }))
     this.settle(w, bytes)
+    // Stored, so a block let go here is read back from the store when the reader gets to it.
+    this.wants.release(this.heldBytes)
   }
 
   /**
@@ -305,16 +339,17 @@ export class FetchSession {
   /**
    * With nothing queued (the end game, or the read-ahead all handed out), a provider with room
    * takes over a request waiting at another provider when it would serve it sooner (see
-   * `takeover`): a request not on the wire yet is moved, one that may be is raced.
+   * `takeover`): a request not on the wire yet is moved, one that may be is raced. With wants
+   * still queued (`awaitedOnly`), only the blocks the reader waits for are taken over.
    */
-  private raceStragglers (live: LiveProvider[]): void {
+  private raceStragglers (live: LiveProvider[], awaitedOnly: boolean): void {
     const now = this.clock.now()
     const fallback = typicalServiceMs(live)
     // A block whose bytes are being verified is raced by nobody: its provider, its request
     // answered, would otherwise be the first to ask for it again.
     const wanted = (key: string): boolean => {
       const w = this.wants.get(key)
-      return w !== undefined && w.result === undefined && w.verifying === undefined && w.takeovers < MAX_TAKEOVERS
+      return w !== undefined && w.result === undefined && w.verifying === undefined && w.takeovers < MAX_TAKEOVERS && (!awaitedOnly || w.waiters.length > 0)
     }
     const rules = { wanted, awaited: (key: string) => (this.wants.get(key)?.waiters.length ?? 0) > 0 }
     for (const p of workable(live, now, fallback)) {

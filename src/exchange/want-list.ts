@@ -17,11 +17,15 @@ export interface Want {
   verifying?: Promise<void>
   /** Times it was moved or raced to another provider. */
   takeovers: number
+  /** Bytes of its result held for a `get` still to come (counted in WantList.heldBytes). */
+  held?: number
 }
 
 export class WantList {
   private readonly wants = new Map<string, Want>()
   private queue: Want[] = []
+  /** Bytes of settled blocks nobody has taken yet. */
+  heldBytes = 0
 
   /** Wants the CIDs not wanted already; returns those. Urgent ones go ahead of everything queued. */
   add (cids: CID[], urgent = false): Want[] {
@@ -42,8 +46,25 @@ export class WantList {
   }
 
   /** Forgets a block once its outcome is taken: asking for it again fetches it again. */
-  delete (key: string): void {
-    this.wants.delete(key)
+  delete (w: Want): void {
+    if (this.wants.get(w.key) !== w) return // let go already
+    this.heldBytes -= w.held ?? 0
+    this.wants.delete(w.key)
+  }
+
+  /**
+   * Forgets settled blocks nobody waits for, furthest ahead first (the last wanted), until
+   * those held come to at most `budget` bytes. Returns how many were let go.
+   */
+  release (budget: number): number {
+    if (this.heldBytes <= budget) return 0
+    const held = [...this.wants.values()].filter(w => w.held !== undefined)
+    let released = 0
+    for (let i = held.length - 1; i >= 0 && this.heldBytes > budget; i--) {
+      this.delete(held[i])
+      released++
+    }
+    return released
   }
 
   /** Wants whose outcome is not known yet. */
@@ -53,6 +74,14 @@ export class WantList {
 
   get queued (): number {
     return this.queue.length
+  }
+
+  /** Callers waiting for an outcome. */
+  awaited = 0
+
+  /** Whether a queued want has someone waiting for it. */
+  awaitsQueued (): boolean {
+    return this.queue.some(w => w.waiters.length > 0)
   }
 
   /** Takes the first queued want that `pick` accepts off the queue. */
@@ -94,6 +123,11 @@ export class WantList {
   settle (w: Want, bytes: Uint8Array | undefined): boolean {
     if (w.result !== undefined) return false
     w.result = { bytes }
+    // Held for a `get` to come; one already waiting takes it now.
+    if (bytes !== undefined && w.waiters.length === 0) {
+      w.held = bytes.byteLength
+      this.heldBytes += w.held
+    }
     for (const resolve of w.waiters) resolve(w.result)
     w.waiters = []
     return true
@@ -102,11 +136,16 @@ export class WantList {
   /** The want's outcome, once it is known, unless `signal` aborts first. */
   async outcome (w: Want, signal: AbortSignal): Promise<WantResult> {
     if (w.result !== undefined) return w.result
-    return await new Promise<WantResult>((resolve, reject) => {
-      if (signal.aborted) { reject(signal.reason); return }
-      const onAbort = (): void => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      w.waiters.push((r) => { signal.removeEventListener('abort', onAbort); resolve(r) })
-    })
+    this.awaited++
+    try {
+      return await new Promise<WantResult>((resolve, reject) => {
+        if (signal.aborted) { reject(signal.reason); return }
+        const onAbort = (): void => { reject(signal.reason) }
+        signal.addEventListener('abort', onAbort, { once: true })
+        w.waiters.push((r) => { signal.removeEventListener('abort', onAbort); resolve(r) })
+      })
+    } finally {
+      this.awaited--
+    }
   }
 }

@@ -294,11 +294,11 @@ export class NetworkSource implements BlockSource {
 
   async * getMany (cids: Iterable<CID>, options: { signal?: AbortSignal } = {}): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined, verified?: boolean }> {
     const list = [...cids]
-    // A block the session fetched ahead is taken from it, already verified, rather than
-    // read back from the repo and hashed again.
-    const fromSession = list.map(cid => this.session?.wanted(cid) === true)
     const has = await this.c.store.hasMany(list, options)
-    for (let i = 0; i < list.length; i++) if (fromSession[i]) has[i] = false
+    // A block the session fetched ahead and holds is taken from it, already verified, rather
+    // than read back from the repo and hashed again. (Asked after the lookup: the session lets
+    // go of blocks far ahead, which are then read from the repo.)
+    for (let i = 0; i < list.length; i++) if (this.session?.wanted(list[i]) === true) has[i] = false
     const session = has.includes(false) ? this.start() : undefined
     session?.want(list.filter((_, i) => !has[i]))
     const remote = list.map((cid, i) => has[i] ? undefined : session?.get(cid, options))
@@ -319,7 +319,7 @@ export class NetworkSource implements BlockSource {
   }
 
   readAhead (): number {
-    return this.session?.busy() ?? 0
+    return this.session?.depth() ?? 0
   }
 
   prefetch (cids: CID[], options: { urgent?: boolean } = {}): void {

@@ -3,14 +3,14 @@
 import type { PeerId } from '@libp2p/interface'
 import { expect } from 'chai'
 import { PeerPenalties } from '../../src/exchange/penalties.js'
-import { INITIAL_WINDOW, STUCK_MS } from '../../src/exchange/scheduler.js'
+import { INITIAL_WINDOW, MAY_BE_SENT, STUCK_MS } from '../../src/exchange/scheduler.js'
 import { FetchSession, type SessionProgressEvents } from '../../src/exchange/session.js'
 import { cidOf } from '../../src/hash/index.js'
 import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, quietLogger, settled, type Block, type FakeProviderInit } from './fakes.js'
 
 const root = cidOf(Uint8Array.of(0))
 
-async function setup (providers: FakeProviderInit[], options: { window?: number, requestTimeout?: number } = {}): Promise<{
+async function setup (providers: FakeProviderInit[], options: { window?: number, requestTimeout?: number, heldBytes?: number } = {}): Promise<{
   clock: FakeClock, net: FakeNetwork, sink: CheckingSink, penalties: PeerPenalties, peers: PeerId[], session: FetchSession, events: SessionProgressEvents[]
 }> {
   const clock = new FakeClock()
@@ -42,7 +42,7 @@ describe('exchange: fetch session', () => {
     return s
   }
 
-  it('opens no channel and sets no timer before start(), and stops its timer at close()', async () => {
+  it('opens no channel and sets no timer before start(), and stops its timers at close()', async () => {
     const blocks = makeBlocks(2)
     const { clock, net, peers, session } = await setup([{ holds: blocks }])
     session.addProvider(peers[0])
@@ -53,7 +53,7 @@ describe('exchange: fetch session', () => {
     session.start()
     await settled()
     expect(net.opened).to.deep.equal([peers[0].toString()])
-    expect(clock.pending).to.equal(1) // the timeout check; the open's own timeout was cleared
+    expect(clock.pending).to.equal(2) // the timeout and straggler checks; the open's own timeout was cleared
     expect(await session.get(blocks[0].cid)).to.deep.equal(blocks[0].bytes)
     session.close()
     expect(clock.pending).to.equal(0)
@@ -147,27 +147,55 @@ describe('exchange: fetch session', () => {
     expect(await session.get(blocks[3].cid)).to.deep.equal(blocks[3].bytes)
   })
 
-  it('moves a request that has not reached the head of a busy provider\'s queue to an idle one, and races a head only when that saves half its wait', async () => {
-    const blocks = makeBlocks(8)
-    const { clock, net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
-    for (const p of peers) session.addProvider(p)
+  it('holds at most heldBytes of fetched blocks for the reader, letting go of those furthest ahead (stored, and no longer wanted)', async () => {
+    const blocks = makeBlocks(10)
+    const { net, peers, session, sink } = await started([{ holds: blocks, auto: false }], { window: 10, heldBytes: 4 * 64 })
+    session.addProvider(peers[0])
     session.providersComplete()
+    session.want(blocks.map(b => b.cid))
+    await settled()
+    const a = net.channel(peers[0])
+    // The reader waits for the first block; the others come before anyone asks for them.
+    const first = session.get(blocks[0].cid)
+    while (a.outstanding > 0) {
+      a.answerNext()
+      await settled()
+    }
+    expect(await first).to.deep.equal(blocks[0].bytes)
+    // All ten stored; of the nine nobody waited for, the four nearest the reader are held.
+    expect(sink.stored.size).to.equal(10)
+    expect(blocks.map(b => session.wanted(b.cid))).to.deep.equal([false, true, true, true, true, false, false, false, false, false])
+    for (const b of blocks.slice(1, 5)) expect(await session.get(b.cid)).to.deep.equal(b.bytes)
+    expect(a.asked).to.have.length(10)
+  })
+
+  it('moves a request behind the first MAY_BE_SENT of a busy provider\'s queue to one that joins, and races a head only when that saves half its wait', async () => {
+    const blocks = makeBlocks(12)
+    const { clock, net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 8 })
+    session.addProvider(peers[0])
     const all = fetchAll(session, blocks)
     await settled()
-    const [a, b] = peers.map(p => net.channel(p))
-    expect([a.outstanding, b.outstanding]).to.deep.equal([4, 4])
-    // a serves a block every 10 ms, b every 100 ms: a runs dry while b still has three queued.
+    const a = net.channel(peers[0])
+    // a serves a block every 10 ms; measured, it keeps its whole window of eight asked (the
+    // last eight blocks: nothing is left queued for a provider that joins).
     for (let t = 0; t < 4; t++) {
       await clock.advance(10)
       a.answerNext()
       await settled()
     }
-    // b's queued requests behind its head moved to a (cancelled at b, sent by nobody twice)…
-    // Requests not yet at the head of a queue moved to where they are served sooner: cancelled
-    // there while still queued (a fake channel records a cancel only of a request it holds).
-    expect(b.cancelled.length).to.be.at.least(1)
-    expect(b.cancelled.every(k => a.asked.includes(k))).to.equal(true)
-    for (let t = 0; t < 100 && a.outstanding + b.outstanding > 0; t++) {
+    expect(a.outstanding).to.equal(8)
+    const head = a.openRequests.slice(0, MAY_BE_SENT)
+    // b joins: requests behind the first MAY_BE_SENT of a's queue (those perhaps on the wire)
+    // move to it, cancelled at a while still queued there (a fake channel records a cancel only
+    // of a request it holds); a's head is left.
+    session.addProvider(peers[1])
+    session.providersComplete()
+    await settled()
+    const b = net.channel(peers[1])
+    expect(a.cancelled.length).to.be.at.least(1)
+    expect(a.cancelled.every(k => b.asked.includes(k) && !head.includes(k))).to.equal(true)
+    // Now b serves a block every 100 ms, a every 10 ms.
+    for (let t = 0; t < 200 && a.outstanding + b.outstanding > 0; t++) {
       await clock.advance(10)
       a.answerNext()
       if (t % 10 === 9) b.answerNext()
