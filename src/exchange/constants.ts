@@ -37,10 +37,19 @@ export const MAX_BUFFERED_BYTES = 256 * 1024 * 1024
 export const PEER_WINDOW = 16
 
 /**
- * Most bytes of fetched blocks a session holds in memory for the reader (the rest of its
- * read-ahead is read back from the repo): as many as one fast provider's read-ahead fills.
+ * Bytes of fetched blocks a session has being verified and stored at once; past it nothing
+ * more is asked for until the store catches up, so a store slower than the providers holds
+ * back the fetch rather than piling blocks up in memory.
  */
-export const HELD_BYTES = 40 * 1024 * 1024
+export const STORING_BYTES = 32 * 1024 * 1024
+
+/**
+ * Most bytes of fetched blocks a session holds in memory for the reader; the rest of its
+ * read-ahead is read back from the repo when the reader gets there. As many as the exporter's
+ * least read-ahead (READ_AHEAD_BLOCKS): 40 MiB cost three uncapped providers' fetch 30 MB of
+ * peak RSS at the same speed.
+ */
+export const HELD_BYTES = 24 * 1024 * 1024
 
 /**
  * How long a provider may answer nothing while something is asked of it before the session

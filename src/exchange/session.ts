@@ -18,7 +18,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import { HashMismatchError, PeerUnavailableError } from '../errors.js'
 import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
-import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT } from './constants.js'
+import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT, STORING_BYTES } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
 import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
@@ -72,6 +72,8 @@ export class FetchSession {
   /** When start() ran, on the session's clock. */
   private startedAt = 0
   private closed = false
+  /** Bytes of fetched blocks being verified and stored. */
+  private storing = 0
   private readonly window: number
   private readonly heldBytes: number
   private readonly requestTimeout: number
@@ -121,16 +123,17 @@ export class FetchSession {
   }
 
   /**
-   * Blocks the live providers serve, together, while the slowest of them turns its full queue
-   * over (a request put at the back of its queue now arrives): what a reader's read-ahead
-   * should keep wanted, so that a reader waiting on a slow provider's block leaves the others
-   * work to do. At least what their pipes hold (`busy`).
+   * Blocks of read-ahead a reader should keep wanted: twice what the providers' pipes hold
+   * (`busy`: blocks that came early wait for an earlier one still on its way), or, when more,
+   * what they serve together while the slowest of them turns its full queue over (a request
+   * put at the back of its queue now arrives), so that a reader waiting on a slow provider's
+   * block leaves a fast one work to do.
    */
   depth (): number {
     const live = this.live()
     const fallback = typicalServiceMs(live)
     const turn = Math.max(0, ...live.map(p => windowOf(p, this.window) * (p.serviceMs || fallback) + p.rttMs))
-    return live.reduce((n, p) => n + Math.max(windowOf(p, this.window), Math.ceil(turn / (p.serviceMs || fallback))), 0)
+    return Math.max(2 * this.busy(), live.reduce((n, p) => n + Math.ceil(turn / (p.serviceMs || fallback)), 0))
   }
 
   addProvider (peer: PeerId): void {
@@ -238,7 +241,8 @@ export class FetchSession {
     if (this.wants.queued > 0 && !this.wants.awaitsQueued()) this.raceStragglers(live, true)
     // A provider that is stalling is given nothing more: what it holds is taken over below.
     const candidates = new Set(workable(live, this.clock.now(), fallback))
-    while (candidates.size > 0 && this.wants.queued > 0) {
+    // While the store lags, nothing more is asked for: what arrives meanwhile would wait in memory.
+    while (candidates.size > 0 && this.wants.queued > 0 && this.storing < STORING_BYTES) {
       const chosen = soonest(candidates, this.window, fallback)
       if (chosen === undefined) break
       const w = this.wants.take(w => chosen.known.get(w.key) === true)
@@ -290,6 +294,7 @@ export class FetchSession {
 
   /** Verifies and stores a block a provider sent; one that fails its CID costs the provider. */
   private async store (p: ProviderState, w: Want, bytes: Uint8Array, verified: () => void): Promise<void> {
+    this.storing += bytes.byteLength
     try {
       await this.components.sink.put(w.cid, bytes, { signal: this.abort.signal })
     } catch (err) {
@@ -306,6 +311,7 @@ export class FetchSession {
       return
     } finally {
       verified()
+      this.storing -= bytes.byteLength
     }
     recordBlock(p, bytes.byteLength)
     this.progress(new CustomProgressEvent('exchange:session:block', { peer: p.key, bytes: bytes.byteLength, served: p.bytes, duplicateBytes: p.duplicateBytes, rate: rateOf(p) }))

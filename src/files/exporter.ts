@@ -40,15 +40,14 @@ export const READ_AHEAD_BLOCKS = 24
 
 /**
  * Most blocks of read-ahead, when the source asks for more than READ_AHEAD_BLOCKS (many
- * providers, or slow ones beside a fast one): twice what it asks, as blocks that came early
- * wait for an earlier one still on its way (a network source holds a bounded part of them in
- * memory and reads the rest back from the repo).
+ * providers, or slow ones beside a fast one; a network source holds a bounded part of what
+ * came early in memory and reads the rest back from the repo).
  */
 export const MAX_READ_AHEAD_BLOCKS = 256
 
 /** Stripes of read-ahead for a source that asks for `depth` blocks of it, at k chunks a stripe. */
 export function readAheadStripes (depth: number, k: number): number {
-  return Math.ceil(Math.min(MAX_READ_AHEAD_BLOCKS, Math.max(READ_AHEAD_BLOCKS, 2 * depth)) / k)
+  return Math.ceil(Math.min(MAX_READ_AHEAD_BLOCKS, Math.max(READ_AHEAD_BLOCKS, depth)) / k)
 }
 
 export type ExportProgressEvents =
