@@ -95,7 +95,7 @@ export class ProviderChannel implements ExchangeChannel {
     // A provider serves what is still asked of a stream closed gracefully: what is given up
     // is cancelled first, so that only blocks already on their way still come.
     const cancels = err === undefined ? [...this.pending].filter(([, p]) => p.kind === 'block').map(([id]) => id) : []
-    for (const id of cancels) void send(this.stream, { type: Message.Type.CANCEL, id }).catch(() => {})
+    for (const id of cancels) this.write({ type: Message.Type.CANCEL, id }).catch(() => {})
     this.failure = err ?? new PeerUnavailableError(`exchange stream to ${this.peer.toString()} closed`)
     for (const p of this.pending.values()) p.reject(this.failure)
     this.pending.clear()

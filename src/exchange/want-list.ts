@@ -26,6 +26,8 @@ export class WantList {
   private queue: Want[] = []
   /** Bytes of settled blocks nobody has taken yet. */
   heldBytes = 0
+  /** Callers waiting for an outcome. */
+  awaited = 0
 
   /** Wants the CIDs not wanted already; returns those. Urgent ones go ahead of everything queued. */
   add (cids: CID[], urgent = false): Want[] {
@@ -54,17 +56,12 @@ export class WantList {
 
   /**
    * Forgets settled blocks nobody waits for, furthest ahead first (the last wanted), until
-   * those held come to at most `budget` bytes. Returns how many were let go.
+   * those held come to at most `budget` bytes.
    */
-  release (budget: number): number {
-    if (this.heldBytes <= budget) return 0
+  release (budget: number): void {
+    if (this.heldBytes <= budget) return
     const held = [...this.wants.values()].filter(w => w.held !== undefined)
-    let released = 0
-    for (let i = held.length - 1; i >= 0 && this.heldBytes > budget; i--) {
-      this.delete(held[i])
-      released++
-    }
-    return released
+    for (let i = held.length - 1; i >= 0 && this.heldBytes > budget; i--) this.delete(held[i])
   }
 
   /** Wants whose outcome is not known yet. */
@@ -75,9 +72,6 @@ export class WantList {
   get queued (): number {
     return this.queue.length
   }
-
-  /** Callers waiting for an outcome. */
-  awaited = 0
 
   /** Whether a queued want has someone waiting for it. */
   awaitsQueued (): boolean {
