@@ -53,6 +53,12 @@ export class LevelBlockstore implements Blockstore {
   private indexQueue: Array<{ blocks: Block[], done: PromiseWithResolvers<void> }> = []
   /** Blocks of writes still in progress (not yet pinned, or files not yet indexed): gc spares them. */
   private readonly held = new Holds()
+  /**
+   * What `m/usage` holds, read once at open: every write of it goes through `serial`, so this
+   * copy is its value, and an index commit does not wait in libuv's pool (behind block writes
+   * and hashing) just to read it.
+   */
+  private used: Usage = { bytes: 0, blocks: 0 }
 
   constructor (readonly path: string) {
     this.dataDir = join(path, 'data')
@@ -67,6 +73,7 @@ export class LevelBlockstore implements Blockstore {
     try {
       await mkdir(this.dataDir, { recursive: true })
       await this.db.open()
+      this.used = (await this.meta.get('usage')) ?? { bytes: 0, blocks: 0 }
     } catch (err) {
       throw storageError(this.path, err, true)
     }
@@ -89,13 +96,16 @@ export class LevelBlockstore implements Blockstore {
     }
   }
 
-  async usage (): Promise<Usage> {
-    return (await this.meta.get('usage')) ?? { bytes: 0, blocks: 0 }
+  async usage (): Promise<Usage> { return { ...this.used } }
+
+  /** Writes a batch that ends with the new usage, and takes that usage as the current one once it is written. */
+  private async writeWithUsage (batch: ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>, usage: Usage): Promise<void> {
+    batch.put('usage', usage, { sublevel: this.meta })
+    await batch.write()
+    this.used = usage
   }
 
-  private fileOf (id: string): string {
-    return join(this.dataDir, id.slice(-2), id)
-  }
+  private fileOf (id: string): string { return join(this.dataDir, id.slice(-2), id) }
 
   /**
    * Writes large blocks' files in parallel; on failure removes what it wrote. Each is written
@@ -214,8 +224,7 @@ export class LevelBlockstore implements Blockstore {
       usage.bytes += b.bytes.byteLength
       usage.blocks++
     })
-    batch.put('usage', usage, { sublevel: this.meta })
-    await batch.write()
+    await this.writeWithUsage(batch, usage)
   }
 
   /** Writes blocks over whatever is stored under their CIDs (repair of damaged blocks). */
@@ -236,8 +245,7 @@ export class LevelBlockstore implements Blockstore {
           usage.bytes += b.bytes.byteLength - (before !== undefined ? entrySize(before) : 0)
           if (before === undefined) usage.blocks++
         })
-        batch.put('usage', usage, { sublevel: this.meta })
-        await batch.write()
+        await this.writeWithUsage(batch, usage)
       })
     } finally {
       release()
@@ -290,7 +298,7 @@ export class LevelBlockstore implements Blockstore {
       const usage = await this.usage()
       usage.bytes -= entrySize(entry)
       usage.blocks--
-      await this.db.batch().del(cid.bytes, { sublevel: this.blocks }).put('usage', usage, { sublevel: this.meta }).write()
+      await this.writeWithUsage(this.db.batch().del(cid.bytes, { sublevel: this.blocks }), usage)
       if (entry[0] === EXTERNAL) await rm(this.fileOf(cid.toString()), { force: true })
     })
   }
@@ -473,8 +481,7 @@ export class LevelBlockstore implements Blockstore {
           usage.blocks--
           removedBytes += entrySize(entry)
         }
-        batch.put('usage', usage, { sublevel: this.meta })
-        await batch.write()
+        await this.writeWithUsage(batch, { ...usage })
         // Files go after their entries: a crash in between leaves only orphan files.
         await Promise.all(pending.map(async ({ key, entry }) => {
           if (entry[0] === EXTERNAL) await rm(this.fileOf(CID.decode(key).toString()), { force: true })

@@ -42,6 +42,9 @@ const CONNECT_TIMEOUT = 10_000
 /** Roots kept to announce again after a failed provide. */
 const MAX_WAITING_PROVIDES = 10_000
 
+/** Announces that fetches start in the background at once; past them a root waits for the retry queue. */
+const MAX_BACKGROUND_PROVIDES = 8
+
 /** Waits before announcing a root again after a failed provide: the first, doubling up to the most. */
 const PROVIDE_RETRY = { first: 1000, max: 5 * 60 * 1000 }
 
@@ -205,6 +208,7 @@ export class PeerLinkNetwork {
     clearInterval(this.waitingTimer)
     this.stopping.abort()
     const steps: Array<() => unknown> = [
+      async () => await Promise.all(this.announcing),
       () => this.reprovider.stop(),
       () => this.storageSide?.stop(),
       // Receipts still on their way go out (each within RECEIPT_TIMEOUT) before the host stops.
@@ -321,6 +325,21 @@ export class PeerLinkNetwork {
     }
   }
 
+  /** Announces started in the background and not yet settled (aborted when the node stops). */
+  private readonly announcing = new Set<Promise<void>>()
+
+  /**
+   * Announces a root without waiting for it (a fetched root: the fetch is done once its
+   * content is stored). A failure is retried as `provide`'s is; with MAX_BACKGROUND_PROVIDES
+   * already running, the root goes straight to the retry queue.
+   */
+  announceLater (root: CID): void {
+    if (!this.announces || this.stopping.signal.aborted) return
+    if (this.announcing.size >= MAX_BACKGROUND_PROVIDES) { this.provideLater(root); return }
+    const running: Promise<void> = this.provide(root, { signal: this.stopping.signal }).then(() => {}, () => {}).finally(() => { this.announcing.delete(running) })
+    this.announcing.add(running)
+  }
+
   /**
    * Stops announcing a root (it was unpinned): it leaves the reprovider's rounds and any
    * retry, and the DHT keeps no record of its own naming this node for it.
@@ -396,7 +415,7 @@ export class PeerLinkNetwork {
   }
 
   private fetchComponents (): FetchComponents {
-    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, relayed: this.server.relayed, provide: async (root, o) => await this.provide(root, o), receipts: this.receipts }
+    return { host: this.host, routing: this.routing, penalties: this.penalties, store: this.store, relayed: this.server.relayed, announce: (root) => { this.announceLater(root) }, receipts: this.receipts }
   }
 }
 

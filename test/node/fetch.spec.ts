@@ -43,9 +43,9 @@ describe('fetch across a loopback network', function () {
     expect(r.parityComputed).to.equal(parity)
     expect((await d.verify(added.cid)).ok).to.equal(true)
     expect(await d.blockstore.isPinned(added.cid)).to.equal(true)
-    // The fetcher is now a provider too.
-    const found = await net.nodes[5].network.findProviders(added.cid, { timeout: 5000, limit: 2 })
-    expect(found.map(p => p.id.toString())).to.include(d.network.peerId.toString())
+    // The fetcher is now a provider too, announced once the fetch had returned.
+    expect(r.provided).to.equal(true)
+    await waitUntil(async () => (await net.nodes[5].network.findProviders(added.cid, { timeout: 5000, limit: 2 })).some(p => p.id.equals(d.network.peerId)), 20_000, 'the fetcher found as a provider', 250)
   })
 
   it('fetches 64 MiB from 3 providers at once, each serving a share', async () => {

@@ -70,7 +70,7 @@ async function addProviders (ctx: ScenarioContext, net: CappedNetwork, file: { p
   }
 }
 
-interface FetchJson { size: number, ms: number, announceMs?: number, providers: Array<{ peer: string, bytes: number, duplicateBytes?: number, rate?: number, joinedMs?: number, reason?: string }> }
+interface FetchJson { size: number, ms: number, providers: Array<{ peer: string, bytes: number, duplicateBytes?: number, rate?: number, joinedMs?: number, reason?: string }> }
 
 /**
  * `rounds` fetches by fresh fetchers from the first `n` providers; the median round. `uncapped`
@@ -101,7 +101,7 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
         mode,
         mbps: round(file.size / ms / 1000, 2),
         ms: round(ms),
-        announceMs: result.announceMs ?? 0,
+        fetchMs: result.ms,
         fetcherCpuS,
         identical,
         perProvider: providers.map((p, i) => {
