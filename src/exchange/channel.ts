@@ -92,14 +92,15 @@ export class ProviderChannel implements ExchangeChannel {
 
   close (err?: Error): void {
     if (this.failure !== undefined) return
-    // A provider serves what is still asked of a stream closed gracefully: what is given up
-    // is cancelled first, so that only blocks already on their way still come.
-    const cancels = err === undefined ? [...this.pending].filter(([, p]) => p.kind === 'block').map(([id]) => id) : []
-    for (const id of cancels) this.write({ type: Message.Type.CANCEL, id }).catch(() => {})
+    // A provider serves what is still asked of a stream closed gracefully, and a CANCEL does
+    // not reach the blocks it has handed to its stream already (megabytes on a slow link): a
+    // channel closed with blocks still asked is reset instead, which drops them at the
+    // provider. With nothing asked, the stream closes gracefully.
+    const givingUp = err === undefined && [...this.pending.values()].some(p => p.kind === 'block')
     this.failure = err ?? new PeerUnavailableError(`exchange stream to ${this.peer.toString()} closed`)
     for (const p of this.pending.values()) p.reject(this.failure)
     this.pending.clear()
-    if (err !== undefined) this.stream.abort(err)
+    if (err !== undefined || givingUp) this.stream.abort(err ?? new PeerUnavailableError('the blocks still asked are no longer wanted'))
     else void this.stream.close().catch(() => {})
   }
 

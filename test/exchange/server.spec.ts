@@ -153,6 +153,38 @@ describe('exchange: hostile messages', function () {
     expect(channel.violation?.message).to.match(/never made or was answered already/)
   })
 
+  it('resets a channel closed with blocks still asked (the provider drops what it buffered), and closes one with none gracefully', async () => {
+    const ends: Array<'closed' | 'reset'> = []
+    const holder = await net.add()
+    await holder.network.host.unhandle(EXCHANGE_PROTOCOL)
+    await holder.network.host.handle(EXCHANGE_PROTOCOL, (stream) => {
+      void (async () => {
+        // Requests are held, never answered: they are still asked when the channel closes. A
+        // reset ends the reading as a close does (libp2p's 'end' comes first); the stream's
+        // status tells them apart: a reset one sends nothing more.
+        try {
+          for await (const msg of readMessages(stream)) void msg
+        } catch {}
+        ends.push(stream.status === 'reset' ? 'reset' : 'closed')
+      })()
+    })
+    const requester = await net.add()
+    const target = parseTarget(root).root
+    const open = async (): Promise<ProviderChannel> => new ProviderChannel(holder.network.peerId, await requester.network.host.dialProtocol(holder.network.peerId, EXCHANGE_PROTOCOL), target)
+    const asking = await open()
+    const { result } = asking.request(target)
+    await waitUntil(() => asking.outstanding === 1, 5000, 'the request to be made')
+    asking.close()
+    await result.then(() => { throw new Error('a request given up at close resolved') }, () => {})
+    await waitUntil(() => ends.length === 1, 5000, 'the provider to see the first stream end')
+    expect(ends).to.deep.equal(['reset'])
+    const idle = await open()
+    idle.start()
+    idle.close()
+    await waitUntil(() => ends.length === 2, 5000, 'the provider to see the second stream end')
+    expect(ends).to.deep.equal(['reset', 'closed'])
+  })
+
   it('says why a provider that claims blocks but serves none served nothing', async () => {
     const liar = await net.add()
     const f = await randomFile(net.dir, 'claimed.bin', 4096)
