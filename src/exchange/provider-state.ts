@@ -46,6 +46,8 @@ export interface ProviderState {
   serviceMs: number
   /** Arrival times of its blocks since it was last idle, the last SERVICE_RUN of them. */
   run: number[]
+  /** The largest block it has sent, bytes: its service time is that of blocks this size. */
+  largest: number
   /** Moving average of the round trip: a request sent to it idle took this beyond its service time, ms. */
   rttMs: number
   /** When its last block arrived (0: none yet). */
@@ -92,7 +94,7 @@ export interface ProviderStats {
 }
 
 export function newProvider (peer: PeerId): ProviderState {
-  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
+  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], largest: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
 }
 
 export function isLive (p: ProviderState): p is LiveProvider {
@@ -104,15 +106,31 @@ const ewma = (avg: number, x: number): number => avg === 0 ? x : 0.8 * avg + 0.2
 /** Arrivals a provider's service time is measured over. */
 export const SERVICE_RUN = 8
 
+/** A block under this fraction of a provider's largest says nothing of its link's rate (a DAG node among chunks). */
+const SMALL_BLOCK = 1 / 4
+
 /**
- * Times a block's arrival at `now` from the provider, for request `f`. A request sent to it
- * idle starts a new run of arrivals and shows its round trip (what it took beyond the service
- * time); each later arrival extends the run, whose span per block is the service time. Until a
- * run has two arrivals, the service time is a moving average of the gaps between arrivals.
+ * Times the arrival at `now` of a block of `bytes` from the provider, for request `f`. A
+ * request sent to it idle starts a new run of arrivals and shows its round trip (what it took
+ * beyond the service time); each later arrival extends the run, whose span per block is the
+ * service time. Until a run has two arrivals, the service time is a moving average of the gaps
+ * between arrivals. The time is that of the largest blocks: a fetch reads a file's DAG nodes
+ * (kilobytes, in milliseconds) before its chunks, and a service time measured on those gave a
+ * slow link a queue of seconds. A block four times the largest before starts the measure
+ * afresh; one under a quarter of the largest is not timed.
  */
-export function timeArrival (p: ProviderState, f: Inflight, now: number): void {
+export function timeArrival (p: ProviderState, f: Inflight, now: number, bytes: number): void {
   const took = now - Math.max(f.started, p.lastArrival)
-  if (f.idle) {
+  const larger = p.largest > 0 && bytes * SMALL_BLOCK >= p.largest
+  if (bytes > p.largest) p.largest = bytes
+  if (larger) {
+    p.run = [now]
+    p.serviceMs = Math.max(1, took)
+  } else if (bytes < p.largest * SMALL_BLOCK) {
+    p.lastArrival = now
+    p.stalled = false
+    return
+  } else if (f.idle) {
     p.run = [now]
     if (p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))
     else p.serviceMs = Math.max(1, took)

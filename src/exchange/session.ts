@@ -21,7 +21,7 @@ import type { Clock } from './clock.js'
 import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT, STORING_BYTES } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
 import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
-import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
+import { MAX_TAKEOVERS, MAY_BE_SENT, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -239,6 +239,7 @@ export class FetchSession {
     // Blocks the reader waits for go first: once none of them is left queued, one held up at a
     // stalling or much slower provider is raced before anything further ahead is handed out.
     if (this.wants.queued > 0 && !this.wants.awaitsQueued()) this.raceStragglers(live, true)
+    for (const p of live) this.trim(p)
     // A provider that is stalling is given nothing more: what it holds is taken over below.
     const candidates = new Set(workable(live, this.clock.now(), fallback))
     // While the store lags, nothing more is asked for: what arrives meanwhile would wait in memory.
@@ -251,6 +252,25 @@ export class FetchSession {
     }
     if (this.wants.queued === 0) this.raceStragglers(live, false)
     this.settleUnobtainable()
+  }
+
+  /**
+   * Gives back what a provider holds beyond its window, of the requests behind the first
+   * MAY_BE_SENT (not on the wire yet): cancelled there and queued again, first, for whoever
+   * serves them soonest. A window shrinks when a provider turns out slower than it first
+   * seemed (its first blocks were a file's small DAG nodes), and the queue it was given
+   * meanwhile would otherwise keep the fetch waiting on it to the end.
+   */
+  private trim (p: LiveProvider): void {
+    const keep = Math.max(MAY_BE_SENT, windowOf(p, this.window))
+    if (p.inflight.size <= keep) return
+    const queue = [...p.inflight].filter(([, f]) => f.abandoned !== true).sort(([, a], [, b]) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    for (const [key, f] of queue.slice(keep).reverse()) {
+      p.inflight.delete(key)
+      p.channel.cancel(f.id)
+      const w = this.wants.get(key)
+      if (w !== undefined && w.verifying === undefined) this.requeue(w)
+    }
   }
 
   private live (): LiveProvider[] {
@@ -269,7 +289,7 @@ export class FetchSession {
       if (f?.id !== id) return // cancelled or timed out
       p.inflight.delete(w.key)
       if (id > p.answeredUpTo) p.answeredUpTo = id
-      if (bytes !== undefined) timeArrival(p, f, this.clock.now())
+      if (bytes !== undefined) timeArrival(p, f, this.clock.now(), bytes.byteLength)
       // Marked before the pump, so that nobody races a block whose bytes are being verified.
       const mine = bytes !== undefined && w.result === undefined && w.verifying === undefined ? this.wants.verifying(w) : undefined
       // The provider's pipe is refilled now, not after this block is verified and stored.
@@ -405,7 +425,7 @@ export class FetchSession {
         p.known.set(key, false)
         this.components.penalties.record(p.peer, 'timeout')
         const w = this.wants.get(key)
-        if (w !== undefined) this.requeue(w)
+        if (w !== undefined && w.verifying === undefined) this.requeue(w)
       }
     }
     this.pump()
@@ -430,7 +450,7 @@ export class FetchSession {
     p.inflight.clear()
     for (const key of moved) {
       const w = this.wants.get(key)
-      if (w !== undefined) this.requeue(w)
+      if (w !== undefined && w.verifying === undefined) this.requeue(w)
     }
     this.pump()
   }

@@ -5,37 +5,50 @@ import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from '../blockstore/blockstore.js'
 import { decodeNode } from './format.js'
 
+/** DAG nodes looked up at once: one index query for their presence, then their reads together. */
+const BATCH = 64
+
 /**
  * The bytes of `root`'s blocks present in `store`: its DAG nodes as stored, and each chunk
  * or parity block counted at its stripe's shard size (an upper bound: only a file's last
  * data chunk is shorter), so the chunks themselves are never read. Below a node that is
- * missing or unreadable nothing is counted: the fetch has yet to bring it.
+ * missing or unreadable nothing is counted: the fetch has yet to bring it. The DAG is walked
+ * a level at a time, each level's presence asked in one query: a fresh fetch, which holds
+ * the root only, learns that in one round trip to the index rather than one per stripe.
  */
 export async function storedBytes (store: Blockstore, root: CID, options: { signal?: AbortSignal } = {}): Promise<number> {
   let total = 0
-  const stack: CID[] = [root]
   const seen = new Set<string>()
-  while (stack.length > 0) {
-    options.signal?.throwIfAborted()
-    const cid = stack.pop() as CID
-    if (seen.has(cid.toString()) || cid.code !== dagCbor.code) continue
-    seen.add(cid.toString())
-    const bytes = await store.get(cid, options).catch(() => undefined)
-    if (bytes === undefined) continue
-    total += bytes.byteLength
-    let node
-    try {
-      node = decodeNode(cid, bytes)
-    } catch {
-      continue // verify reports it; the fetch replaces nothing here
+  let level: CID[] = [root]
+  while (level.length > 0) {
+    const next: CID[] = []
+    for (let i = 0; i < level.length; i += BATCH) {
+      options.signal?.throwIfAborted()
+      const nodes = level.slice(i, i + BATCH).filter(c => c.code === dagCbor.code && !seen.has(c.toString()))
+      for (const c of nodes) seen.add(c.toString())
+      if (nodes.length === 0) continue
+      const present = await store.hasMany(nodes, options)
+      const found = nodes.filter((_, j) => present[j])
+      const blocks = await Promise.all(found.map(async c => await store.get(c, options).catch(() => undefined)))
+      const shards: Array<{ cids: CID[], size: number }> = []
+      found.forEach((cid, j) => {
+        const bytes = blocks[j]
+        if (bytes === undefined) return
+        total += bytes.byteLength
+        let node
+        try {
+          node = decodeNode(cid, bytes)
+        } catch {
+          return // verify reports it; the fetch replaces nothing here
+        }
+        if (node.type === 'file') next.push(...node.stripes.links)
+        else if (node.type === 'index') next.push(...node.links)
+        else if (node.type === 'directory') next.push(...node.entries.map(e => e.cid))
+        else shards.push({ cids: [...node.data, ...node.parity], size: node.shardSize })
+      })
+      for (const s of shards) total += (await store.hasMany(s.cids, options)).filter(Boolean).length * s.size
     }
-    if (node.type === 'file') stack.push(...node.stripes.links)
-    else if (node.type === 'index') stack.push(...node.links)
-    else if (node.type === 'directory') stack.push(...node.entries.map(e => e.cid))
-    else {
-      const present = await store.hasMany([...node.data, ...node.parity], options)
-      total += present.filter(Boolean).length * node.shardSize
-    }
+    level = next
   }
   return total
 }

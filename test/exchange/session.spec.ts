@@ -206,6 +206,42 @@ describe('exchange: fetch session', () => {
     expect(session.stats().reduce((n, s) => n + s.blocks, 0)).to.equal(blocks.length)
   })
 
+  it('gives back the queue a provider was handed while its small first blocks made it look fast, once a large block shows its rate', async () => {
+    // A file's DAG nodes (small) come before its chunks (large): timed on the nodes, a slow
+    // link looked fast and was handed a whole window of chunks.
+    const small = makeBlocks(4)
+    const large = makeBlocks(20, 64 * 1024).slice(4)
+    const { clock, net, peers, session } = await started([{ holds: [...small, ...large], auto: false }], { window: 16 })
+    session.addProvider(peers[0])
+    session.providersComplete()
+    const all = fetchAll(session, [...small, ...large])
+    await settled()
+    const a = net.channel(peers[0])
+    for (let i = 0; i < small.length; i++) {
+      await clock.advance(1)
+      a.answerNext()
+      await settled()
+    }
+    expect(a.outstanding).to.equal(16)
+    const head = a.openRequests.slice(0, MAY_BE_SENT)
+    // The first chunk takes 100 ms: its window is now 3, and what it holds behind the first
+    // MAY_BE_SENT (not on the wire yet) is cancelled there and queued again.
+    await clock.advance(100)
+    a.answerNext()
+    await settled()
+    expect(a.outstanding).to.equal(MAY_BE_SENT)
+    expect(a.cancelled).to.have.length(11)
+    expect(a.cancelled.some(k => head.includes(k))).to.equal(false)
+    for (let t = 0; t < 100 && a.outstanding > 0; t++) {
+      await clock.advance(100)
+      a.answerNext()
+      await settled()
+      expect(a.outstanding).to.be.at.most(MAY_BE_SENT)
+    }
+    expect(await all).to.deep.equal([...small, ...large].map(b => b.bytes))
+    expect(session.stats()[0].blocks).to.equal(small.length + large.length)
+  })
+
   it('moves the requests of a provider that leaves mid-fetch to the others, without penalising it', async () => {
     const blocks = makeBlocks(12)
     const { net, peers, session, penalties, events } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
