@@ -46,7 +46,7 @@ export interface ProviderState {
   serviceMs: number
   /** Arrival times of its blocks since it was last idle, the last SERVICE_RUN of them. */
   run: number[]
-  /** The largest block it has sent, bytes: its service time is that of blocks this size. */
+  /** The largest chunk it has sent, bytes: its service time is that of chunks this size. */
   largest: number
   /** Moving average of the round trip: a request sent to it idle took this beyond its service time, ms. */
   rttMs: number
@@ -106,30 +106,32 @@ const ewma = (avg: number, x: number): number => avg === 0 ? x : 0.8 * avg + 0.2
 /** Arrivals a provider's service time is measured over. */
 export const SERVICE_RUN = 8
 
-/** A block under this fraction of a provider's largest says nothing of its link's rate (a DAG node among chunks). */
+/** A block under this fraction of a provider's largest says nothing of its link's rate (the short last chunk of a file). */
 const SMALL_BLOCK = 1 / 4
 
 /**
- * Times the arrival at `now` of a block of `bytes` from the provider, for request `f`. A
- * request sent to it idle starts a new run of arrivals and shows its round trip (what it took
- * beyond the service time); each later arrival extends the run, whose span per block is the
- * service time. Until a run has two arrivals, the service time is a moving average of the gaps
- * between arrivals. The time is that of the largest blocks: a fetch reads a file's DAG nodes
- * (kilobytes, in milliseconds) before its chunks, and a service time measured on those gave a
- * slow link a queue of seconds. A block four times the largest before starts the measure
- * afresh; one under a quarter of the largest is not timed.
+ * Times the arrival at `now` of a block of `bytes` from the provider, for request `f`; `node`
+ * when it is a DAG node rather than a chunk. A request sent to it idle starts a new run of
+ * arrivals and shows its round trip (what it took beyond the service time); each later
+ * arrival extends the run, whose span per block is the service time. Until a run has two
+ * arrivals, the service time is a moving average of the gaps between arrivals. The time is
+ * that of its chunks, the largest it has sent: a fetch reads a file's DAG nodes (kilobytes,
+ * in milliseconds) before its chunks, and a service time measured on those handed a 50 Mbit/s
+ * link 16 chunks at once, seconds of queue. DAG nodes and chunks under a quarter of the
+ * largest are not timed; a chunk four times the largest before starts the measure afresh.
  */
-export function timeArrival (p: ProviderState, f: Inflight, now: number, bytes: number): void {
+export function timeArrival (p: ProviderState, f: Inflight, now: number, bytes: number, node = false): void {
   const took = now - Math.max(f.started, p.lastArrival)
-  const larger = p.largest > 0 && bytes * SMALL_BLOCK >= p.largest
-  if (bytes > p.largest) p.largest = bytes
-  if (larger) {
-    p.run = [now]
-    p.serviceMs = Math.max(1, took)
-  } else if (bytes < p.largest * SMALL_BLOCK) {
+  if (node || bytes < p.largest * SMALL_BLOCK) {
     p.lastArrival = now
     p.stalled = false
     return
+  }
+  const larger = p.largest > 0 && bytes * SMALL_BLOCK >= p.largest
+  p.largest = Math.max(p.largest, bytes)
+  if (larger) {
+    p.run = [now]
+    p.serviceMs = Math.max(1, took)
   } else if (f.idle) {
     p.run = [now]
     if (p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))

@@ -14,6 +14,7 @@
 // `openChannel`, and time from an injected clock, so the whole of it runs in a test.
 import type { ComponentLogger, Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import { HashMismatchError, PeerUnavailableError } from '../errors.js'
 import type { ExchangeChannel, OpenChannel } from './channel.js'
@@ -21,7 +22,7 @@ import type { Clock } from './clock.js'
 import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT, STORING_BYTES } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
 import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
-import { MAX_TAKEOVERS, MAY_BE_SENT, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
+import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
 import { WantList, type Want } from './want-list.js'
 
 export type { ExchangeChannel, OpenChannel, ProviderStats }
@@ -239,7 +240,6 @@ export class FetchSession {
     // Blocks the reader waits for go first: once none of them is left queued, one held up at a
     // stalling or much slower provider is raced before anything further ahead is handed out.
     if (this.wants.queued > 0 && !this.wants.awaitsQueued()) this.raceStragglers(live, true)
-    for (const p of live) this.trim(p)
     // A provider that is stalling is given nothing more: what it holds is taken over below.
     const candidates = new Set(workable(live, this.clock.now(), fallback))
     // While the store lags, nothing more is asked for: what arrives meanwhile would wait in memory.
@@ -252,25 +252,6 @@ export class FetchSession {
     }
     if (this.wants.queued === 0) this.raceStragglers(live, false)
     this.settleUnobtainable()
-  }
-
-  /**
-   * Gives back what a provider holds beyond its window, of the requests behind the first
-   * MAY_BE_SENT (not on the wire yet): cancelled there and queued again, first, for whoever
-   * serves them soonest. A window shrinks when a provider turns out slower than it first
-   * seemed (its first blocks were a file's small DAG nodes), and the queue it was given
-   * meanwhile would otherwise keep the fetch waiting on it to the end.
-   */
-  private trim (p: LiveProvider): void {
-    const keep = Math.max(MAY_BE_SENT, windowOf(p, this.window))
-    if (p.inflight.size <= keep) return
-    const queue = [...p.inflight].filter(([, f]) => f.abandoned !== true).sort(([, a], [, b]) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-    for (const [key, f] of queue.slice(keep).reverse()) {
-      p.inflight.delete(key)
-      p.channel.cancel(f.id)
-      const w = this.wants.get(key)
-      if (w !== undefined && w.verifying === undefined) this.requeue(w)
-    }
   }
 
   private live (): LiveProvider[] {
@@ -289,7 +270,7 @@ export class FetchSession {
       if (f?.id !== id) return // cancelled or timed out
       p.inflight.delete(w.key)
       if (id > p.answeredUpTo) p.answeredUpTo = id
-      if (bytes !== undefined) timeArrival(p, f, this.clock.now(), bytes.byteLength)
+      if (bytes !== undefined) timeArrival(p, f, this.clock.now(), bytes.byteLength, w.cid.code !== raw.code)
       // Marked before the pump, so that nobody races a block whose bytes are being verified.
       const mine = bytes !== undefined && w.result === undefined && w.verifying === undefined ? this.wants.verifying(w) : undefined
       // The provider's pipe is refilled now, not after this block is verified and stored.
