@@ -19,8 +19,13 @@ export type ProviderLookupEvents =
   ProgressEvent<'fetch:providers:found', { peer: string, count: number }> |
   ProgressEvent<'fetch:providers:done', { count: number }>
 
-/** Providers one lookup asks the DHT for. */
-export const LOOKUP_LIMIT = 20
+/**
+ * Providers one lookup asks the DHT for. Records outlive their nodes (a fetcher that left is
+ * named for the records' validity), and the DHT hands them out in no useful order: with 20,
+ * a fetch in the capped scenario, after a dozen fetchers had come and gone, missed one or two
+ * of its 8 live providers. A record naming a node that is gone costs one refused dial.
+ */
+export const LOOKUP_LIMIT = 64
 
 /**
  * Waits before each lookup after the first, while the fetch goes on and fewer providers than
