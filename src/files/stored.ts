@@ -30,7 +30,9 @@ export async function storedBytes (store: Blockstore, root: CID, options: { sign
       const present = await store.hasMany(nodes, options)
       const found = nodes.filter((_, j) => present[j])
       const blocks = await Promise.all(found.map(async c => await store.get(c, options).catch(() => undefined)))
-      const shards: Array<{ cids: CID[], size: number }> = []
+      // Each stripe's chunks and parity, asked about together for the whole batch.
+      const shards: CID[] = []
+      const sizes: number[] = []
       found.forEach((cid, j) => {
         const bytes = blocks[j]
         if (bytes === undefined) return
@@ -44,9 +46,9 @@ export async function storedBytes (store: Blockstore, root: CID, options: { sign
         if (node.type === 'file') next.push(...node.stripes.links)
         else if (node.type === 'index') next.push(...node.links)
         else if (node.type === 'directory') next.push(...node.entries.map(e => e.cid))
-        else shards.push({ cids: [...node.data, ...node.parity], size: node.shardSize })
+        else for (const c of [...node.data, ...node.parity]) { shards.push(c); sizes.push(node.shardSize) }
       })
-      for (const s of shards) total += (await store.hasMany(s.cids, options)).filter(Boolean).length * s.size
+      if (shards.length > 0) (await store.hasMany(shards, options)).forEach((has, j) => { if (has) total += sizes[j] })
     }
     level = next
   }
