@@ -9,7 +9,7 @@ import { healthOf, probe, type Health } from './health.js'
 import { mapLimited, type OfferingHolder, type StorageOwner } from './owner.js'
 import { SpreadBook, type SpreadRecord } from './records.js'
 import type { Pacer } from './pacer.js'
-import { moveFrom } from './spread.js'
+import { moveFrom, spreadOut } from './spread.js'
 
 const RENEW_CONCURRENCY = 8
 
@@ -39,7 +39,9 @@ export interface RepairOutcome { health: Health, blocks: number, bytes: number, 
 export async function repairRecord (owner: StorageOwner, root: CID, record: SpreadRecord, findHolders: () => Promise<OfferingHolder[]>, options: { signal?: AbortSignal, maxBlocks: number, pacer?: Pacer }): Promise<RepairOutcome> {
   const presence = await probe(owner, root, record, options)
   const before = healthOf(record, presence)
-  if (before.health === 'healthy') return { health: 'healthy', blocks: 0, bytes: 0, moved: [] }
+  // A stripe sharing a holder (placed when few holders were known) is spread out when it can be.
+  const crowded = record.stripes.some(s => new Set(s.holders).size < s.holders.length)
+  if (before.health === 'healthy' && !crowded) return { health: 'healthy', blocks: 0, bytes: 0, moved: [] }
   // The blocks to move this call, at most maxBlocks: `holder/cid`.
   const lost = new Set<string>()
   const gone = new Set<string>()
@@ -56,6 +58,15 @@ export async function repairRecord (owner: StorageOwner, root: CID, record: Spre
   // A holder that lost blocks but answers keeps the rest and may take blocks of other stripes.
   const reachable = holders.filter(h => !gone.has(h.id) || presence.reachable.has(h.id))
   const moved = moveFrom(root, record, (h, c) => lost.has(`${h}/${c}`), reachable, free)
+  const spread = spreadOut(root, record, (h, c) => presence.has.has(`${h}/${c}`), reachable, free, options.maxBlocks - lost.size)
+  for (const [h, b] of spread) {
+    const m = moved.get(h)
+    if (m === undefined) moved.set(h, b)
+    else {
+      m.cids.push(...b.cids)
+      m.sizes.push(...b.sizes)
+    }
+  }
   let bytes = 0
   let placed = 0
   const pace = options.pacer === undefined ? undefined : options.pacer.take.bind(options.pacer)

@@ -103,15 +103,8 @@ export function refillLost (root: CID, index: number, s: { blocks: string[], siz
  * keeps the rest), in place in the record; returns the new holders' blocks to ask them for.
  * A block no holder can take keeps its old holder and is not asked.
  */
-export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>): Map<string, { cids: string[], sizes: number[] }> {
-  const moved = new Map<string, { cids: string[], sizes: number[] }>()
-  const give = (holder: string, cid: string, size: number): void => {
-    const m = moved.get(holder) ?? { cids: [], sizes: [] }
-    m.cids.push(cid)
-    m.sizes.push(size)
-    moved.set(holder, m)
-    free.set(holder, (free.get(holder) ?? 0) - size)
-  }
+export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>): Moved {
+  const { moved, give } = mover(free)
   const live = (size: number, not: string[]): OfferingHolder[] => holders.filter(h => !not.includes(h.id) && (free.get(h.id) ?? 0) >= size)
   record.stripes.forEach((s, i) => {
     for (const [h, j] of refillLost(root, i, s, lost, live)) give(h, s.blocks[j], s.sizes[j])
@@ -125,4 +118,48 @@ export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string
     n.holders = [...keep, ...extra]
   }
   return moved
+}
+
+/**
+ * Spreads out the stripes that share a holder (placed when too few holders were known: a
+ * repair right after a restart, a small network): a shard whose holder holds an earlier shard
+ * of the same stripe, and still has it (`has`), moves to the closest holder with room that the
+ * stripe does not use, as long as there are such holders; none moves onto another shared one.
+ * In place in the record; returns the new holders' blocks, as moveFrom.
+ */
+export function spreadOut (root: CID, record: SpreadRecord, has: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>, maxBlocks: number): Moved {
+  const { moved, give } = mover(free)
+  let budget = maxBlocks
+  record.stripes.forEach((s, i) => {
+    const crowded = s.holders.map((h, j) => j > s.holders.indexOf(h) && has(h, s.blocks[j]))
+    if (!crowded.includes(true)) return
+    const candidates = holders.filter(h => !s.holders.includes(h.id) && (free.get(h.id) ?? 0) >= Math.max(...s.sizes))
+    if (candidates.length === 0) return
+    // The first shards of a holder stay; as many of its others move as there are new holders.
+    let room = Math.min(candidates.length, budget)
+    const current = s.holders.map((h, j) => crowded[j] && room-- > 0 ? null : h)
+    const p = refillStripe(stripeKey(root.bytes, i), current, candidates)
+    p.holders.forEach((h, j) => {
+      if (h === s.holders[j]) return
+      s.holders[j] = h
+      give(h, s.blocks[j], s.sizes[j])
+      budget--
+    })
+  })
+  return moved
+}
+
+type Moved = Map<string, { cids: string[], sizes: number[] }>
+
+/** The blocks given to new holders, by holder, each taken from its room. */
+function mover (free: Map<string, number>): { moved: Moved, give: (holder: string, cid: string, size: number) => void } {
+  const moved: Moved = new Map()
+  const give = (holder: string, cid: string, size: number): void => {
+    const m = moved.get(holder) ?? { cids: [], sizes: [] }
+    m.cids.push(cid)
+    m.sizes.push(size)
+    moved.set(holder, m)
+    free.set(holder, (free.get(holder) ?? 0) - size)
+  }
+  return { moved, give }
 }

@@ -99,8 +99,9 @@ describe('cli spread and status', function () {
     let healthy: SpreadStatus | undefined
     await waitUntil(async () => {
       healthy = JSON.parse((await runCli(['--repo', owner.repo, 'status', '--json', cid], {}, SLOW)).stdout) as SpreadStatus
-      return healthy.health === 'healthy'
-    }, 90_000, 'the file healthy again', 500)
+      // A repair right after the restart may share a holder in a stripe (the owner knew few), and spreads it out later.
+      return healthy.health === 'healthy' && healthy.stripes.every(s => s.distinct === s.shards)
+    }, 90_000, 'the file healthy again, every stripe on distinct holders', 500)
     if (healthy === undefined) throw new Error('no status')
     for (const s of healthy.stripes) {
       expect(s.live).to.equal(s.shards)

@@ -1,4 +1,8 @@
 import { expect } from 'chai'
+import { CID } from 'multiformats/cid'
+import type { OfferingHolder } from '../../src/storage/owner.js'
+import type { SpreadRecord } from '../../src/storage/records.js'
+import { spreadOut } from '../../src/storage/spread.js'
 import { closestHolders, placeReplicas, placeStripe, position, refillStripe, stripeKey, type Holder } from '../../src/storage/placement.js'
 
 function holders (n: number): Holder[] {
@@ -94,5 +98,39 @@ describe('storage: refilling a stripe', () => {
     const after = refillStripe(key, ['h0', 'h1', 'h2', 'h3', null, null], all)
     expect(after.distinct).to.equal(4)
     expect(after.holders.slice(0, 4)).to.deep.equal(['h0', 'h1', 'h2', 'h3'])
+  })
+})
+
+describe('storage: spreading out a crowded stripe', () => {
+  const root = CID.parse('bafkr4ihkr4ld3m4gqkjf4reryxsy2s5tkbxprqkow6fws2rtlh3q3ei6s4')
+  const blocks = ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']
+  const offering = (n: number): OfferingHolder[] => holders(n).map(h => ({ ...h, free: 1000 }))
+  const record = (stripe: string[]): SpreadRecord => ({ root: root.toString(), stripes: [{ blocks: [...blocks], sizes: blocks.map(() => 10), holders: stripe, k: 4 }], nodes: [], lease: 0, expires: 0 })
+
+  it('moves the second shards of a shared holder to holders the stripe does not use, the first shards staying', () => {
+    const r = record(['h0', 'h1', 'h2', 'h3', 'h0', 'h1'])
+    const moved = spreadOut(root, r, () => true, offering(8), new Map(offering(8).map(h => [h.id, h.free])), 64)
+    const after = r.stripes[0].holders
+    expect(new Set(after).size).to.equal(6)
+    expect(after.slice(0, 4)).to.deep.equal(['h0', 'h1', 'h2', 'h3'])
+    expect([...moved.values()].flatMap(m => m.cids).sort()).to.deep.equal(['b4', 'b5'])
+  })
+
+  it('moves only as many as there are new holders and the budget allows, never onto another shared holder, and leaves a lost shard to the repair', () => {
+    const r = record(['h0', 'h0', 'h0', 'h1', 'h2', 'h3'])
+    spreadOut(root, r, () => true, offering(5), new Map(offering(5).map(h => [h.id, h.free])), 64)
+    expect(r.stripes[0].holders.filter(h => h === 'h0')).to.have.length(2)
+    expect(r.stripes[0].holders).to.include('h4')
+
+    const budget = record(['h0', 'h0', 'h0', 'h1', 'h2', 'h3'])
+    expect([...spreadOut(root, budget, () => true, offering(8), new Map(offering(8).map(h => [h.id, h.free])), 1).values()].flatMap(m => m.cids)).to.have.length(1)
+
+    const gone = record(['h0', 'h1', 'h2', 'h3', 'h0', 'h1'])
+    spreadOut(root, gone, (h, c) => c !== 'b5', offering(8), new Map(offering(8).map(h => [h.id, h.free])), 64)
+    expect(gone.stripes[0].holders[5]).to.equal('h1')
+    expect(gone.stripes[0].holders[4]).to.not.equal('h0')
+
+    const full = record(['h0', 'h1', 'h2', 'h3', 'h0', 'h1'])
+    expect(spreadOut(root, full, () => true, offering(8), new Map(offering(8).map(h => [h.id, 5])), 64).size).to.equal(0)
   })
 })
