@@ -9,6 +9,7 @@ import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './
 import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
 import { TAG_BYTES, deriveKey } from './cipher.js'
 import { exportContent, importPrivateFile, readSegments } from './private.js'
+import { BufferPool } from './pool.js'
 import { openDirectory, sealDirectory, type PlainEntry } from './private-directory.js'
 
 export interface TreeImportResult {
@@ -28,13 +29,14 @@ export interface TreeImportResult {
 
 /** `key`: seal the file with it (files/private.ts), or the directory and all under it (files/private-directory.ts). */
 export async function importPath (store: ImportTarget, path: string, kind: 'file' | 'directory', name: string, options: ImportOptions & { key?: Uint8Array } = {}): Promise<TreeImportResult> {
-  const { chunkSize } = checkImportOptions(options)
-  const { key, ...rest } = options
+  const { chunkSize, k, m } = checkImportOptions(options)
+  // Two stripes in memory at once (the one stored, the one read), every file of a tree in turn.
+  const { key, pool = new BufferPool(chunkSize, 2 * (k + m) + 2), ...rest } = options
   if (kind === 'file') {
     // A private file is read in its segments, each sealed in place (readSegments).
     const r = key !== undefined
-      ? await importPrivateFile(store, readSegments(path, chunkSize - TAG_BYTES, options.signal), { ...rest, name, key })
-      : await importFile(store, readChunks(path, chunkSize, options.signal), { ...rest, name })
+      ? await importPrivateFile(store, readSegments(path, chunkSize - TAG_BYTES, options.signal, pool), { ...rest, name, key, pool })
+      : await importFile(store, readChunks(path, chunkSize, options.signal, 0, pool), { ...rest, name, pool })
     return { cid: r.cid, name, size: r.size, rootSize: r.rootSize, stored: r.stored, type: 'file', files: 1, skipped: [], release: r.release }
   }
   const releases: Array<() => void> = []
@@ -51,7 +53,7 @@ export async function importPath (store: ImportTarget, path: string, kind: 'file
       if (!d.isFile() && !d.isDirectory()) { skipped.push(child); continue }
       // Each entry of a private directory is sealed under a key of its own (private-directory.ts).
       const childKey = key !== undefined ? deriveKey(key, entries.length) : undefined
-      const r = await importPath(store, child, d.isFile() ? 'file' : 'directory', d.name, { ...rest, key: childKey })
+      const r = await importPath(store, child, d.isFile() ? 'file' : 'directory', d.name, { ...rest, key: childKey, pool })
       releases.push(r.release)
       skipped.push(...r.skipped)
       entries.push({ name: d.name, cid: r.cid, size: r.rootSize, type: r.type, plainSize: r.size })

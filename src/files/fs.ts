@@ -5,18 +5,21 @@ import { copyFile, link, open, readdir, rename, rm, stat, unlink, type FileHandl
 import { basename, dirname, join } from 'node:path'
 import { ALIGN, openDirect, stagingBuffer, writeFully } from '../blockstore/direct.js'
 import { DiskFullError, FileExistsError, InvalidArgumentError } from '../errors.js'
+import type { BufferPool } from './pool.js'
 
 /**
- * Reads a file as chunks of exactly `size` bytes (the last may be short), each a fresh buffer
- * of its own; with `room`, each buffer has that many bytes more after the chunk, for its owner
- * to write into (files/private.ts seals a segment in place, its tag after it).
+ * Reads a file as chunks of exactly `size` bytes (the last may be short), each a buffer of its
+ * own, from `pool` when given (of size + room bytes each) or fresh; with `room`, each buffer has
+ * that many bytes more after the chunk, for its owner to write into (files/private.ts seals a
+ * segment in place, its tag after it).
  */
-export async function * readChunks (path: string, size: number, signal?: AbortSignal, room = 0): AsyncGenerator<Uint8Array> {
+export async function * readChunks (path: string, size: number, signal?: AbortSignal, room = 0, pool?: BufferPool): AsyncGenerator<Uint8Array> {
+  if (pool !== undefined && pool.bytes !== size + room) throw new InvalidArgumentError(`a pool of ${pool.bytes}-byte buffers cannot hold ${size + room}-byte reads`)
   const fh = await open(path, 'r')
   try {
     for (;;) {
       signal?.throwIfAborted()
-      const buf = room > 0 ? Buffer.allocUnsafeSlow(size + room) : Buffer.allocUnsafe(size)
+      const buf = pool !== undefined ? pool.take() : room > 0 ? Buffer.allocUnsafeSlow(size + room) : Buffer.allocUnsafe(size)
       let fill = 0
       while (fill < size) {
         const { bytesRead } = await fh.read(buf, fill, size - fill, null)

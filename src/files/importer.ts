@@ -11,6 +11,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import type { Block } from '../blockstore/blockstore.js'
 import { ReedSolomonCodec } from '../erasure/reed-solomon.js'
 import { InvalidArgumentError } from '../errors.js'
+import type { BufferPool } from './pool.js'
 import { BLAKE3_CODE, createBlake3Hasher, hashBlocks } from '../hash/index.js'
 import { CID as CIDClass } from 'multiformats/cid'
 import {
@@ -67,6 +68,11 @@ export interface ImportOptions {
    * @default false
    */
   allowSmallChunks?: boolean
+  /**
+   * The pool the source's chunks were read into: each chunk, and each parity block (coded into
+   * the pool's buffers when they are a shard long), is given back once its stripe is stored.
+   */
+  pool?: BufferPool
   /** Marks the manifest of a file whose bytes are sealed (files/private.ts sets it). */
   sealed?: PrivateField
   signal?: AbortSignal
@@ -163,17 +169,19 @@ class IndexBuilder {
 }
 
 /** A stripe's data chunks, its parity blocks and, last, the stripe node that links them. */
-async function encodeStripe (chunks: Uint8Array[], stripeIndex: number, m: number, codecs: Map<number, ReedSolomonCodec>, signal?: AbortSignal): Promise<Block[]> {
+async function encodeStripe (chunks: Uint8Array[], stripeIndex: number, m: number, codecs: Map<number, ReedSolomonCodec>, options: { signal?: AbortSignal, pool?: BufferPool }): Promise<Block[]> {
   const shardSize = chunks[0].byteLength
   let parity: Uint8Array[] = []
   if (m > 0) {
     let codec = codecs.get(chunks.length)
     if (codec === undefined) { codec = new ReedSolomonCodec(chunks.length, m); codecs.set(chunks.length, codec) }
+    const pool = options.pool
+    const into = pool?.bytes === shardSize ? Array.from({ length: m }, () => pool.take()) : undefined
     // A short last chunk is zero-padded for coding only; it is stored at its true length.
-    parity = await codec.encode(chunks.map(c => toShard(c, shardSize)), { signal })
+    parity = await codec.encode(chunks.map(c => toShard(c, shardSize)), { signal: options.signal, into })
   }
   const all = [...chunks, ...parity]
-  const digests = await hashBlocks(all, { signal })
+  const digests = await hashBlocks(all, { signal: options.signal })
   const blocks = all.map((bytes, i) => ({ cid: CIDClass.createV1(raw.code, Digest.create(BLAKE3_CODE, digests[i] as Uint8Array<ArrayBuffer>)), bytes }))
   const node = encodeNode({
     peerlink: FORMAT_VERSION,
@@ -251,7 +259,7 @@ class StripeWriter {
     const idx = this.stripes++
     await this.inFlight
     this.inFlight = (async () => {
-      const blocks: Block[] = await encodeStripe(chunks, idx, geometry.m, this.codecs, this.options.signal)
+      const blocks: Block[] = await encodeStripe(chunks, idx, geometry.m, this.codecs, this.options)
       const pack = this.pack
       if (pack !== undefined) {
         for (let i = 0; i < chunks.length; i++) {
@@ -260,6 +268,8 @@ class StripeWriter {
         }
       }
       await this.put(blocks)
+      // Stored (copied or written out): the chunks' and parity's memory takes the next stripe.
+      for (const b of blocks) this.options.pool?.give(b.bytes)
       await this.index.push(blocks[blocks.length - 1].cid)
       this.options.onProgress?.(new CustomProgressEvent('files:import:progress', { bytes, stripes: idx + 1 }))
     })()

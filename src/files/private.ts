@@ -13,6 +13,7 @@ import { CIPHER_ALG, TAG_BYTES, openMetadata, openSegment, sealMetadata, sealSeg
 import { StripeLocator, exportManifest, readManifest, type BlockSource, type ExportOptions } from './exporter.js'
 import type { Manifest, Node, PrivateField } from './format.js'
 import { readChunks } from './fs.js'
+import type { BufferPool } from './pool.js'
 import { checkImportOptions, gather, importFile, rechunk, type ImportOptions, type ImportResult, type ImportTarget } from './importer.js'
 
 /** What the sealed metadata and the ciphertext's size tell the key's holder. */
@@ -46,8 +47,8 @@ const roomy = new WeakSet<ArrayBufferLike>()
  * A file read in `segment`-byte segments to seal in place: each buffer has room for the tag
  * after the segment, so sealing it allocates and copies nothing (sealStream).
  */
-export async function * readSegments (path: string, segment: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  for await (const piece of readChunks(path, segment, signal, TAG_BYTES)) {
+export async function * readSegments (path: string, segment: number, signal?: AbortSignal, pool?: BufferPool): AsyncGenerator<Uint8Array> {
+  for await (const piece of readChunks(path, segment, signal, TAG_BYTES, pool)) {
     roomy.add(piece.buffer)
     yield piece
   }
