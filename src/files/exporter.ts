@@ -323,9 +323,10 @@ function range (from: number, to: number): number[] {
 
 /**
  * The parity blocks of a stripe, computed from its data chunks and checked against the
- * CIDs the stripe node names: what a fetcher stores instead of downloading parity.
+ * CIDs the stripe node names: what a fetcher stores instead of downloading parity. `into`:
+ * buffers of the shard size to code them into.
  */
-export async function computeParity (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<Array<{ cid: CID, bytes: Uint8Array }>> {
+export async function computeParity (manifest: Manifest, node: StripeNode, chunks: Map<number, Uint8Array>, options: { signal?: AbortSignal, into?: Uint8Array[] } = {}): Promise<Array<{ cid: CID, bytes: Uint8Array }>> {
   if (node.parity.length === 0) return []
   const data = node.data.map((_, i) => {
     const c = chunks.get(i)

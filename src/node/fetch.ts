@@ -21,6 +21,7 @@ import type { ReceiptService } from '../exchange/receipts.js'
 import { FetchSession, type ProviderStats, type SessionProgressEvents } from '../exchange/session.js'
 import { resolvePath, type TreeExportOptions } from '../files/directory.js'
 import { computeParity, type BlockSource, type ExportProgressEvents } from '../files/exporter.js'
+import { BufferPool } from '../files/pool.js'
 import type { Manifest, StripeNode } from '../files/format.js'
 import { pinnedName, shownName } from '../files/private.js'
 import type { Routing } from '../routing/routing.js'
@@ -339,6 +340,8 @@ class StripeCompletion {
   /** Settles when the last stripe's parity is computed, and its data no longer needed. */
   private computing: Promise<unknown> = Promise.resolve()
   private readonly writing: Array<Promise<void>> = []
+  /** Parity is coded into buffers that come back once stored (files/pool.ts), for stripes of one shard size. */
+  private pool?: BufferPool
 
   constructor (private readonly store: LevelBlockstore, private readonly hold: (cids: CID[]) => void, private readonly signal: AbortSignal) {}
 
@@ -354,6 +357,7 @@ class StripeCompletion {
       await this.store.putMany(blocks, { signal: this.signal, absent: true }) // `missing` looked them up
       this.rebuiltStored += data.length
       this.parityComputed += parity.length
+      for (const b of parity) this.pool?.give(b.bytes)
     })
     p.catch(() => {}) // surfaced by the next onStripe or finish
     this.writing.push(p)
@@ -369,7 +373,12 @@ class StripeCompletion {
     const have = await this.store.hasMany([...node.data, ...node.parity], opts)
     const data = node.data.flatMap((cid, i) => have[i] ? [] : [{ cid, bytes: chunks.get(i) as Uint8Array }])
     const missing = node.parity.map((_, i) => !have[node.data.length + i])
-    const parity = missing.includes(true) ? (await computeParity(manifest, node, chunks, opts)).filter((_, i) => missing[i]) : []
-    return { data, parity }
+    if (!missing.includes(true)) return { data, parity: [] }
+    this.pool ??= new BufferPool(node.shardSize, (STRIPES_WRITING + 1) * node.parity.length)
+    const pool = this.pool.bytes === node.shardSize ? this.pool : undefined
+    const computed = await computeParity(manifest, node, chunks, { ...opts, into: pool === undefined ? undefined : node.parity.map(() => pool.take()) })
+    // Those already in the repo are not stored: their buffers come back at once.
+    computed.forEach((b, i) => { if (!missing[i]) pool?.give(b.bytes) })
+    return { data, parity: computed.filter((_, i) => missing[i]) }
   }
 }
