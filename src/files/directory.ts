@@ -6,7 +6,7 @@ import { FileExistsError, InvalidArgumentError, InvalidManifestError, PathNotFou
 import { readRoot, type BlockSource, type ExportOptions } from './exporter.js'
 import { FORMAT_VERSION, MAX_DIRECTORY_ENTRIES, MAX_TREE_ENTRIES, encodeNode, isSafeName, type DirectoryEntry, type DirectoryNode, type Manifest } from './format.js'
 import { checkParent, exists, readChunks, tempBeside, writeAtomically } from './fs.js'
-import { checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
+import { STRIPES_IN_FLIGHT, checkImportOptions, importFile, type ImportOptions, type ImportTarget } from './importer.js'
 import { TAG_BYTES, deriveKey } from './cipher.js'
 import { exportContent, importPrivateFile, readSegments } from './private.js'
 import { BufferPool } from './pool.js'
@@ -30,8 +30,8 @@ export interface TreeImportResult {
 /** `key`: seal the file with it (files/private.ts), or the directory and all under it (files/private-directory.ts). */
 export async function importPath (store: ImportTarget, path: string, kind: 'file' | 'directory', name: string, options: ImportOptions & { key?: Uint8Array } = {}): Promise<TreeImportResult> {
   const { chunkSize, k, m } = checkImportOptions(options)
-  // Two stripes in memory at once (the one stored, the one read), every file of a tree in turn.
-  const { key, pool = new BufferPool(chunkSize, 2 * (k + m) + 2), ...rest } = options
+  // The stripes in memory at once (those stored, the one read), every file of a tree in turn.
+  const { key, pool = new BufferPool(chunkSize, (STRIPES_IN_FLIGHT + 1) * (k + m) + 2), ...rest } = options
   if (kind === 'file') {
     // A private file is read in its segments, each sealed in place (readSegments).
     const r = key !== undefined

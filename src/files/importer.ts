@@ -1,5 +1,5 @@
 // Import: a byte stream becomes chunks, stripes with parity, stripe nodes, index nodes and a
-// manifest. Memory is bounded by two stripes (the one being stored and the one being read),
+// manifest. Memory is bounded by four stripes (three being stored and the one being read),
 // whatever the file size. A file smaller than one stripe gets a geometry of its own
 // (smallGeometry), so that it is not stored with parity blocks each as large as a chunk.
 import { randomBytes } from 'node:crypto'
@@ -225,9 +225,17 @@ export function smallGeometry (size: number, g: Geometry): Geometry {
 }
 
 /**
+ * Stripes coded, hashed and written at once. One at a time, a 1 GiB add waited on each
+ * stripe's writes before coding the next, its main thread idle more than half the time:
+ * 2.1-2.3 s; two at once 1.7-2.0 s, three 1.7-1.8 s (peak RSS 150, 162, 178 MB).
+ */
+export const STRIPES_IN_FLIGHT = 3
+
+/**
  * Writes one file's blocks: each stripe is coded, hashed and stored (one atomic batch, its
- * node last) while the caller reads the next; index nodes as the stripe list fills. Counts
- * the bytes it writes and holds every block from garbage collection until released.
+ * node last) beside the one before while the caller reads the next; index nodes as the
+ * stripe list fills, in stripe order. Counts the bytes it writes and holds every block from
+ * garbage collection until released.
  */
 class StripeWriter {
   stored = 0
@@ -235,7 +243,7 @@ class StripeWriter {
   private readonly releases: Array<() => void> = []
   private readonly codecs = new Map<number, ReedSolomonCodec>()
   private readonly index: IndexBuilder
-  private inFlight: Promise<void> = Promise.resolve()
+  private readonly inFlight: Array<Promise<void>> = []
   /** The import's pack, when the target takes placed chunks, and the chunks placed in it. */
   private readonly pack: string | undefined
   private readonly placed: CID[] = []
@@ -257,8 +265,9 @@ class StripeWriter {
    */
   async stripe (chunks: Uint8Array[], geometry: Geometry, bytes: number): Promise<void> {
     const idx = this.stripes++
-    await this.inFlight
-    this.inFlight = (async () => {
+    while (this.inFlight.length >= STRIPES_IN_FLIGHT) await this.inFlight.shift()
+    const before = this.inFlight.at(-1)
+    const stored = (async () => {
       const blocks: Block[] = await encodeStripe(chunks, idx, geometry.m, this.codecs, this.options)
       const pack = this.pack
       if (pack !== undefined) {
@@ -270,14 +279,17 @@ class StripeWriter {
       await this.put(blocks)
       // Stored (copied or written out): the chunks' and parity's memory takes the next stripe.
       for (const b of blocks) this.options.pool?.give(b.bytes)
+      // Stripes are coded and written side by side, and listed in their order.
+      await before
       await this.index.push(blocks[blocks.length - 1].cid)
       this.options.onProgress?.(new CustomProgressEvent('files:import:progress', { bytes, stripes: idx + 1 }))
     })()
-    this.inFlight.catch(() => {}) // observed when awaited
+    stored.catch(() => {}) // observed when awaited
+    this.inFlight.push(stored)
   }
 
   async finish (): Promise<{ depth: number, links: CID[] }> {
-    await this.inFlight
+    while (this.inFlight.length > 0) await this.inFlight.shift()
     return await this.index.finish()
   }
 
