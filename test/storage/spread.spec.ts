@@ -12,9 +12,9 @@ import { fileLayout } from '../../src/storage/layout.js'
 import { spreadFile } from '../../src/storage/spread.js'
 import { ask, StorageMessage } from '../../src/storage/wire.js'
 import { ProtocolError } from '../../src/errors.js'
-import { randomFile, waitUntil } from '../helpers/network.js'
+import { bootstrapFrom, randomFile, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
-import { CHUNK, K, killable, M, spreadNetwork } from '../helpers/spread.js'
+import { CHUNK, K, killable, M, spreadNetwork, startPeer } from '../helpers/spread.js'
 
 describe('storage: spreading over peers', function () {
   this.timeout(180_000)
@@ -142,6 +142,33 @@ describe('storage: spreading over peers', function () {
     for (const c of kept) expect(await h.blockstore.has(CID.parse(c))).to.equal(true)
     const still = status.stripes.filter(s => s.holders.some(x => x.peer === victim)).length
     expect(still, 'the holder keeps its place in the other stripes').to.equal(kept.length)
+  })
+
+  it('a stripe placed on fewer holders than its blocks is spread out by a repair round once more holders offer space, moving only the shared shards', async () => {
+    const { owner } = await network(3, 64 * 1024 * 1024, 500)
+    const file = await randomFile(dir.path, 'file.bin', 8 * CHUNK + 1000)
+    const added = await owner.add(file.path)
+    const r = await owner.spread(added.cid)
+    expect(r.distinct).to.equal(3)
+    const before = r.stripes.map(s => [...s.holders])
+    const boot = bootstrapFrom([owner])
+    const more = await Promise.all([0, 1, 2].map(async i => await startPeer(join(dir.path, `late${i}`), boot, 64 * 1024 * 1024)))
+    nodes.push(...more)
+    await waitUntil(async () => {
+      const status = await owner.spreadStatus(added.cid)
+      return status.health === 'healthy' && status.stripes.every(s => s.distinct === s.shards)
+    }, 60_000, 'every stripe on distinct holders', 250)
+    const status = await owner.spreadStatus(added.cid)
+    const late = new Set(more.map(n => n.network.peerId.toString()))
+    status.stripes.forEach((s, i) => {
+      const now = s.holders.flatMap(h => h.shards.map(j => [j, h.peer] as const)).sort((a, b) => a[0] - b[0]).map(([, h]) => h)
+      // The first shard a holder had in a stripe stays; only a holder's further shards moved, each to a new holder.
+      now.forEach((h, j) => {
+        if (before[i].indexOf(before[i][j]) === j) expect(h, `stripe ${i} shard ${j}`).to.equal(before[i][j])
+        else expect(late.has(h), `stripe ${i} shard ${j} went to a new holder`).to.equal(true)
+      })
+    })
+    expect(status.repairs.reduce((a, x) => a + x.blocks, 0)).to.be.greaterThan(0)
   })
 
   it('a holder past its offer refuses with the reason, and the owner places its blocks on the next closest holders', async () => {
