@@ -95,8 +95,11 @@ function describe (v: unknown): string {
   return typeof v
 }
 
+/** Every core's threads, asked once: info() builds its whole report (0.06 s of a 1 GiB fetch when asked per batch). */
+const allThreads = lazily(() => core().info().threads)
+
 function threadsOf (options: HashOptions): number {
-  const t = options.threads ?? core().info().threads
+  const t = options.threads ?? allThreads()
   if (!Number.isInteger(t) || t < 1 || t > 64) throw new InvalidArgumentError(`threads must be an integer from 1 to 64, not ${t}`)
   return t
 }
