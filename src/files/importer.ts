@@ -293,6 +293,11 @@ class StripeWriter {
     return await this.index.finish()
   }
 
+  /** Waits for every stripe still being written, however it ends (before an import that failed lets go of its blocks). */
+  async settle (): Promise<void> {
+    await Promise.allSettled(this.inFlight.splice(0))
+  }
+
   /** Names the import's pack after the file's root, so a fetch of that root to a file finds it. */
   async namePack (root: CID): Promise<void> {
     if (this.pack !== undefined) await this.target.renamePack?.(this.pack, root.toString(), this.placed)
@@ -357,6 +362,7 @@ export async function importFile (store: ImportTarget, source: AsyncIterable<Uin
     await writer.namePack(root.cid)
     return { cid: root.cid, name, size, rootSize: size, stored: writer.stored, stripes: writer.stripes, release: () => { writer.release() } }
   } catch (err) {
+    await writer.settle()
     writer.release()
     throw err
   }

@@ -58,15 +58,7 @@ export async function repairRecord (owner: StorageOwner, root: CID, record: Spre
   // A holder that lost blocks but answers keeps the rest and may take blocks of other stripes.
   const reachable = holders.filter(h => !gone.has(h.id) || presence.reachable.has(h.id))
   const moved = moveFrom(root, record, (h, c) => lost.has(`${h}/${c}`), reachable, free)
-  const spread = spreadOut(root, record, (h, c) => presence.has.has(`${h}/${c}`), reachable, free, options.maxBlocks - lost.size)
-  for (const [h, b] of spread) {
-    const m = moved.get(h)
-    if (m === undefined) moved.set(h, b)
-    else {
-      m.cids.push(...b.cids)
-      m.sizes.push(...b.sizes)
-    }
-  }
+  spreadOut(root, record, (h, c) => presence.has.has(`${h}/${c}`), reachable, free, options.maxBlocks - lost.size, moved)
   let bytes = 0
   let placed = 0
   const pace = options.pacer === undefined ? undefined : options.pacer.take.bind(options.pacer)

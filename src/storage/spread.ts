@@ -125,10 +125,10 @@ export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string
  * repair right after a restart, a small network): a shard whose holder holds an earlier shard
  * of the same stripe, and still has it (`has`), moves to the closest holder with room that the
  * stripe does not use, as long as there are such holders; none moves onto another shared one.
- * In place in the record; returns the new holders' blocks, as moveFrom.
+ * In place in the record; returns the new holders' blocks, as moveFrom (added to `into`).
  */
-export function spreadOut (root: CID, record: SpreadRecord, has: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>, maxBlocks: number): Moved {
-  const { moved, give } = mover(free)
+export function spreadOut (root: CID, record: SpreadRecord, has: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>, maxBlocks: number, into: Moved = new Map()): Moved {
+  const { moved, give } = mover(free, into)
   let budget = maxBlocks
   record.stripes.forEach((s, i) => {
     const crowded = s.holders.map((h, j) => j > s.holders.indexOf(h) && has(h, s.blocks[j]))
@@ -151,9 +151,8 @@ export function spreadOut (root: CID, record: SpreadRecord, has: (holder: string
 
 type Moved = Map<string, { cids: string[], sizes: number[] }>
 
-/** The blocks given to new holders, by holder, each taken from its room. */
-function mover (free: Map<string, number>): { moved: Moved, give: (holder: string, cid: string, size: number) => void } {
-  const moved: Moved = new Map()
+/** The blocks given to new holders, by holder (added to `moved`), each taken from its room. */
+function mover (free: Map<string, number>, moved: Moved = new Map()): { moved: Moved, give: (holder: string, cid: string, size: number) => void } {
   const give = (holder: string, cid: string, size: number): void => {
     const m = moved.get(holder) ?? { cids: [], sizes: [] }
     m.cids.push(cid)
