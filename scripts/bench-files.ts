@@ -88,12 +88,12 @@ try {
    * the input with `cp` beside the add and the export (which of the two first alternates by
    * round), each after a sync, so that the three write into the page cache alike.
    */
-  const roundTrip = async (name: string, addArgs: string[], r: number): Promise<{ imp: number, exp?: number, cp?: number, fetch: number, cpu: [number, number], importRss: number, exportRss?: number, fetchRss: number }> => {
+  const roundTrip = async (name: string, addArgs: string[], r: number): Promise<{ imp: number, fetch: number, cpu: [number, number], importRss: number, fetchRss: number, local?: { exp: number, cp: number, exportRss: number } }> => {
     const repo = join(dir, `repo-${name}`)
     const copied = join(dir, `cp-${name}.bin`)
     await initDaemonRepo(repo)
     const reference = addArgs.length === 0
-    let cpMbps: number | undefined
+    let cpMbps = 0
     if (reference && r % 2 === 0) { execFileSync('sync'); cpMbps = copy(copied) }
     execFileSync('sync')
     const a = run(['--repo', repo, 'add', '--json', ...addArgs, input])
@@ -114,7 +114,8 @@ try {
     rmSync(repo, { recursive: true, force: true })
     rmSync(join(dir, `repo-${name}-fetcher`), { recursive: true, force: true })
     rmSync(out, { force: true })
-    return { imp: bytes / a.seconds / 1e6, exp: cat === undefined ? undefined : bytes / cat.seconds / 1e6, cp: cpMbps, fetch: bytes / f.seconds / 1e6, cpu: [a.cpu, f.cpu], importRss: a.rss, exportRss: cat?.rss, fetchRss: f.rss }
+    const local = cat === undefined ? undefined : { exp: bytes / cat.seconds / 1e6, cp: cpMbps, exportRss: cat.rss }
+    return { imp: bytes / a.seconds / 1e6, fetch: bytes / f.seconds / 1e6, cpu: [a.cpu, f.cpu], importRss: a.rss, fetchRss: f.rss, local }
   }
   const privateTrip = async (r: number): Promise<void> => {
     const priv = await roundTrip(`${r}-private`, ['--private'], r)
@@ -127,13 +128,14 @@ try {
     // Private first in every other round, so neither kind always meets the disk cache warmer.
     if (args.private && r % 2 === 1) await privateTrip(r)
     const pub = await roundTrip(`${r}`, [], r)
+    if (pub.local === undefined) throw new Error('the public round made no cat and cp')
     imp.push(pub.imp)
-    exp.push(pub.exp as number)
-    cp.push(pub.cp as number)
+    exp.push(pub.local.exp)
+    cp.push(pub.local.cp)
     fetched.push(pub.fetch)
     cpuPub.push(pub.cpu)
     importRss = Math.max(importRss, pub.importRss)
-    exportRss = Math.max(exportRss, pub.exportRss as number)
+    exportRss = Math.max(exportRss, pub.local.exportRss)
     fetchRss = Math.max(fetchRss, pub.fetchRss)
     if (args.private && r % 2 === 0) await privateTrip(r)
     log(`round ${r + 1}: add ${imp.at(-1)?.toFixed(0)} MB/s, cat ${exp.at(-1)?.toFixed(0)} MB/s, cp ${cp.at(-1)?.toFixed(0)} MB/s, fetch ${fetched.at(-1)?.toFixed(0)} MB/s`)

@@ -59,17 +59,17 @@ export async function spreadFile (owner: StorageOwner, root: CID, layout: FileLa
 
 /** The first placement: ranked by distance, skipping holders whose room is used up. */
 export function planSpread (root: CID, layout: FileLayout, holders: OfferingHolder[], free: Map<string, number>): SpreadRecord {
-  const withRoom = (size: number): OfferingHolder[] => holders.filter(h => (free.get(h.id) ?? 0) >= size)
+  const live = withRoom(holders, free)
   const take = (id: string, size: number): void => { free.set(id, (free.get(id) ?? 0) - size) }
   const stripes = layout.stripes.map((s, i) => {
-    const live = withRoom(Math.max(...s.blocks.map(b => b.size)))
-    if (live.length === 0) throw new NoHoldersError(root.toString(), holders.length === 0 ? 'no peer offers space (storage.offer) that this node can reach' : `no holder has room left for stripe ${i}`)
-    const p = placeStripe(stripeKey(root.bytes, i), s.blocks.length, live)
+    const room = live(Math.max(...s.blocks.map(b => b.size)), [])
+    if (room.length === 0) throw new NoHoldersError(root.toString(), holders.length === 0 ? 'no peer offers space (storage.offer) that this node can reach' : `no holder has room left for stripe ${i}`)
+    const p = placeStripe(stripeKey(root.bytes, i), s.blocks.length, room)
     p.holders.forEach((h, j) => { take(h, s.blocks[j].size) })
     return { blocks: s.blocks.map(b => b.cid.toString()), sizes: s.blocks.map(b => b.size), holders: p.holders, k: s.k }
   })
   const nodes = layout.nodes.map(n => {
-    const copies = placeReplicas(n.cid.bytes, NODE_COPIES, withRoom(n.size))
+    const copies = placeReplicas(n.cid.bytes, NODE_COPIES, live(n.size, []))
     for (const h of copies) take(h, n.size)
     return { cid: n.cid.toString(), size: n.size, holders: copies }
   })
@@ -105,7 +105,7 @@ export function refillLost (root: CID, index: number, s: { blocks: string[], siz
  */
 export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>): Moved {
   const { moved, give } = mover(free)
-  const live = (size: number, not: string[]): OfferingHolder[] => holders.filter(h => !not.includes(h.id) && (free.get(h.id) ?? 0) >= size)
+  const live = withRoom(holders, free)
   record.stripes.forEach((s, i) => {
     for (const [h, j] of refillLost(root, i, s, lost, live)) give(h, s.blocks[j], s.sizes[j])
   })
@@ -129,11 +129,12 @@ export function moveFrom (root: CID, record: SpreadRecord, lost: (holder: string
  */
 export function spreadOut (root: CID, record: SpreadRecord, has: (holder: string, cid: string) => boolean, holders: OfferingHolder[], free: Map<string, number>, maxBlocks: number, into: Moved = new Map()): Moved {
   const { moved, give } = mover(free, into)
+  const live = withRoom(holders, free)
   let budget = maxBlocks
   record.stripes.forEach((s, i) => {
     const crowded = s.holders.map((h, j) => j > s.holders.indexOf(h) && has(h, s.blocks[j]))
     if (!crowded.includes(true)) return
-    const candidates = holders.filter(h => !s.holders.includes(h.id) && (free.get(h.id) ?? 0) >= Math.max(...s.sizes))
+    const candidates = live(Math.max(...s.sizes), s.holders)
     if (candidates.length === 0) return
     // The first shards of a holder stay; as many of its others move as there are new holders.
     let room = Math.min(candidates.length, budget)
@@ -150,6 +151,11 @@ export function spreadOut (root: CID, record: SpreadRecord, has: (holder: string
 }
 
 type Moved = Map<string, { cids: string[], sizes: number[] }>
+
+/** The holders with room for a block of `size` left (as `free` counts it), none of `not`. */
+function withRoom (holders: OfferingHolder[], free: Map<string, number>): (size: number, not: string[]) => OfferingHolder[] {
+  return (size, not) => holders.filter(h => !not.includes(h.id) && (free.get(h.id) ?? 0) >= size)
+}
 
 /** The blocks given to new holders, by holder (added to `moved`), each taken from its room. */
 function mover (free: Map<string, number>, moved: Moved = new Map()): { moved: Moved, give: (holder: string, cid: string, size: number) => void } {
