@@ -21,7 +21,8 @@
         "src/blake3_tree.cc",
         "src/gf256_portable.cc",
         "src/cpu_features.cc",
-        "src/core_level.cc"
+        "src/core_level.cc",
+        "src/socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

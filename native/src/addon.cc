@@ -12,6 +12,7 @@
 #include "blake3_impl.h"
 #include "core_level.h"
 #include "gf256.h"
+#include "socket.h"
 
 namespace {
 
@@ -423,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Hasher", Hasher::Define(env));
   exports.Set("simdInfo", Napi::Function::New(env, SimdInfo, "simdInfo"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
+  RegisterSocket(env, exports);
   return exports;
 }
 

@@ -142,11 +142,18 @@ export class NatLab {
 /**
  * The router's nftables ruleset: one `inet filter` table with the chains miniupnpd's nftables
  * backend expects by default (forwardUPnP, UPnP, UPnP-Postrouting), empty until it maps a port,
- * so the same router serves with or without it.
+ * so the same router serves with or without it. Like a home router it drops what comes from
+ * outside unasked for itself (it does not answer with a reset): a peer's hole-punching SYN
+ * that arrives before this side's own has opened the mapping is lost, not refused, and the
+ * punch goes on with the other SYN.
  */
 export function ruleset (wan: string, lan: string, kind: NatKind): string {
   const masquerade = kind === 'cone' ? 'masquerade persistent' : 'masquerade random,fully-random'
   return `table inet filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname "${wan}" ct state new drop
+  }
   chain forward {
     type filter hook forward priority 0; policy drop;
     ct state established,related accept

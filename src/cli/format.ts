@@ -122,7 +122,7 @@ export function providedText (r: { cid: string, ms: number }): string {
 
 /** Connected peers and providers: one line each, the peer id, its addresses, and for a connection direct or relayed. */
 export function peersText (peers: PeerOut[] | ProviderOut[]): string[] {
-  return peers.map(p => `${p.peer}  ${p.addrs.join(' ')}${'via' in p ? `  ${p.via}` : ''}`)
+  return peers.map(p => `${p.peer}  ${p.addrs.join(' ')}${'via' in p ? `  ${p.via}${p.punched === true ? ' (hole punched)' : ''}` : ''}`)
 }
 
 export function noProvidersNote (cid: string): string {

@@ -60,6 +60,8 @@ export interface ProviderState {
   refused: number
   /** The first block it sent that failed its CID, when it did. */
   lie?: Lie
+  /** How often its stream was opened again after it broke. */
+  reopened: number
 }
 
 /**
@@ -94,7 +96,7 @@ export interface ProviderStats {
 }
 
 export function newProvider (peer: PeerId): ProviderState {
-  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], largest: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0 }
+  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], largest: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0, reopened: 0 }
 }
 
 export function isLive (p: ProviderState): p is LiveProvider {

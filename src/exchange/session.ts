@@ -34,6 +34,12 @@ export interface VerifiedSink {
 
 export interface FetchSessionComponents {
   openChannel: OpenChannel
+  /**
+   * Whether a provider whose stream broke has another way in now: a stream broken with its
+   * connection is opened once more when this says so (a relayed connection that hole punching
+   * replaced with a direct one, and closed under the transfer). Absent: never.
+   */
+  reachableAnew?: (peer: PeerId) => boolean
   clock: Clock
   sink: VerifiedSink
   penalties: PeerPenalties
@@ -62,6 +68,9 @@ export interface FetchSessionOptions {
 
 /** How often the session looks for a straggler to race while the reader waits for a block. */
 export const STRAGGLER_CHECK_MS = 100
+
+/** How often a provider's broken stream is opened again when it has another way in (reachableAnew). */
+const REOPENS = 2
 
 export class FetchSession {
   private readonly log: Logger
@@ -414,9 +423,25 @@ export class FetchSession {
 
   /** A channel that failed rejects every request it had open: the provider is charged once. */
   private fail (p: ProviderState, channel: ExchangeChannel, err: Error): void {
-    if (this.closed || p.dropped) return
+    if (this.closed || p.dropped || p.channel !== channel) return
     if (channel.violation !== undefined) this.components.penalties.record(p.peer, 'protocol')
+    else if (p.reopened < REOPENS && this.components.reachableAnew?.(p.peer) === true) {
+      this.reopen(p, err)
+      return
+    }
     this.drop(p, err.message)
+  }
+
+  /** A new stream to a provider whose stream broke, its requests handed out again meanwhile. */
+  private reopen (p: ProviderState, err: Error): void {
+    p.reopened++
+    this.log('stream to %p broke (%s): opening another', p.peer, err.message)
+    p.channel?.close()
+    p.channel = undefined
+    // Connecting before its requests are handed out again: a provider connecting is waited for,
+    // not taken for one that lacks them.
+    this.connect(p)
+    this.requeueInflight(p)
   }
 
   private drop (p: ProviderState, reason: string, failure: ProviderFailure = 'went-away'): void {
@@ -427,6 +452,10 @@ export class FetchSession {
     this.log('dropping %p: %s', p.peer, reason)
     this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'dropped' as const, reason }))
     p.channel?.close(new PeerUnavailableError(reason))
+    this.requeueInflight(p)
+  }
+
+  private requeueInflight (p: ProviderState): void {
     const moved = [...p.inflight.keys()]
     p.inflight.clear()
     for (const key of moved) {

@@ -234,6 +234,9 @@ export class NetworkSource implements BlockSource {
     const door = new VerifyingBlockstore(this.c.store)
     const session = new FetchSession(this.ticket.root, {
       openChannel: streamChannels(this.ticket.root, async (peer, o) => await noteRelayed(this.relayed, this.c.host, peer, async () => await openExchange(this.c, peer, o))),
+      // A provider reached through a relay that is now connected directly too (hole punching
+      // closes the relayed connection once the direct one is up, streams and all).
+      reachableAnew: (peer) => this.relayed.has(peer.toString()) && this.c.host.getConnections(peer).some(c => c.limits === undefined && c.status === 'open'),
       clock: systemClock,
       sink: {
         put: async (cid, bytes, o) => {

@@ -10,7 +10,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } 
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { tcp, type TCPOptions } from '@libp2p/tcp'
+import type { TCPOptions } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
@@ -18,7 +18,8 @@ import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
 import type { InboundGate } from './gate.js'
 import { noiseCrypto } from './noise-crypto.js'
-import { announceSettings, reachabilityServices, RELAY_LISTEN, relayTransport } from './reachability.js'
+import { announceSettings, isPublic, reachabilityServices, RELAY_LISTEN, relayTransport, type Responders } from './reachability.js'
+import { sharedPortTcp, type SharedPortPolicy } from './shared-port.js'
 
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
 
@@ -55,12 +56,14 @@ export const CONNECTION_MONITOR = { abortConnectionOnPingFailure: false }
  * peers build theirs from this too, so their figures compare like with like. `dialFrom`:
  * the local IP outbound connections come from (net.connect's localAddress, which
  * @libp2p/tcp passes through but does not type); tests and bench:abuse dial from an address
- * outside a provider's allow-list with it.
+ * outside a provider's allow-list with it (and then no dial leaves from the listening port).
+ * `sharedPort`: which dials leave from the listening port (shared-port.ts), public ones
+ * unless told; `responders`: the peers a hole punch dials as the responder (reachability.ts).
  */
-export async function transportSettings (options: { dialFrom?: string } = {}): Promise<Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'>> {
+export async function transportSettings (options: { dialFrom?: string, sharedPort?: SharedPortPolicy, responders?: Responders } = {}): Promise<Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'>> {
   const dialOpts = options.dialFrom === undefined ? undefined : { localAddress: options.dialFrom } as TCPOptions['dialOpts']
   return {
-    transports: [tcp({ dialOpts })],
+    transports: [sharedPortTcp({ dialOpts }, dialOpts === undefined ? options.sharedPort ?? 'public' : 'off', isPublic, options.responders)],
     connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
     streamMuxers: [yamux(YAMUX_SETTINGS)]
   }
@@ -96,7 +99,8 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (n.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: n.bootstrap, timeout: 100 }))
   if (n.mdns) peerDiscovery.push(mdns())
-  const transports = await transportSettings()
+  const responders: Responders = new Set()
+  const transports = await transportSettings({ responders })
   const node = await createLibp2p({
     start: false,
     privateKey: options.privateKey,
@@ -125,7 +129,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
       denyOutboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true
     },
     services: {
-      ...reachabilityServices(n),
+      ...reachabilityServices(n, responders),
       identify: identify(),
       ping: ping(),
       dht: kadDHT({

@@ -8,17 +8,18 @@ import { dcutr } from '@libp2p/dcutr'
 import type { Connection, PeerId, PeerStore } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { uPnPNAT } from '@libp2p/upnp-nat'
-import { isMultiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, isMultiaddr, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { NoProvidersError, PeerUnavailableError, RelayLimitError } from '../errors.js'
 import type { ProviderStats } from '../exchange/session.js'
 import type { NetworkConfig } from '../repo/repo.js'
+import { overriding } from './overriding.js'
 
 /** The listen address that has the relay transport reserve a slot on relays it meets. */
 export const RELAY_LISTEN = '/p2p-circuit'
 
 /** The services each node runs for reachability; the relay server and UPnP only when configured. */
-export function reachabilityServices (n: NetworkConfig): Record<string, (components: any) => unknown> {
-  const services: Record<string, (components: any) => unknown> = { autonat: freshDialBacks(autoNAT()), dcutr: dcutr() }
+export function reachabilityServices (n: NetworkConfig, responders: Responders = new Set()): Record<string, (components: any) => unknown> {
+  const services: Record<string, (components: any) => unknown> = { autonat: freshDialBacks(autoNAT()), dcutr: punching(dcutr(), responders) }
   if (n.relay) {
     services.relay = circuitRelayServer({
       reservations: {
@@ -60,15 +61,87 @@ export function announceSettings (n: NetworkConfig): { appendAnnounce: string[],
 function freshDialBacks (factory: (components: any) => unknown): (components: any) => unknown {
   return (components) => {
     const manager = components.connectionManager
-    const forcing = new Proxy(manager, {
-      get (target, prop) {
-        if (prop === 'openConnection') return async (peer: unknown, options?: object) => await target.openConnection(peer, isMultiaddr(peer) ? { ...options, force: true } : options)
-        const value = target[prop]
-        return typeof value === 'function' ? value.bind(target) : value
+    const forcing = overriding(manager, {
+      openConnection: async (peer: unknown, options?: object) => await manager.openConnection(peer, isMultiaddr(peer) ? { ...options, force: true } : options)
+    })
+    return factory(overriding(components, {}, { connectionManager: forcing }))
+  }
+}
+
+/**
+ * The peers a hole punch is dialling as the responder. Both sides of a TCP punch dial, and
+ * when their SYNs cross they make one connection on which both have dialled; DCUtR asks the
+ * side that began it to run the handshake as the responder (`initiator: false`), but libp2p's
+ * dial queue does not pass that on to the transport, so both ran Noise as the initiator and
+ * the punched connection failed ("handshake stage 1 validation fail"). The transport reads
+ * it from here (shared-port.ts).
+ */
+export type Responders = Set<string>
+
+/** Connections DCUtR opened: direct ones made by a hole punch (or by its dial of a public address first). */
+const punched = new WeakSet<Connection>()
+/** How many observed addresses DCUtR offers, newest first, and for how long one is offered. */
+const CANDIDATES = 4
+const CANDIDATE_MS = 10 * 60_000
+
+/**
+ * DCUtR as libp2p ships it, with two changes. Its CONNECT message offers, beside the confirmed
+ * addresses, the addresses peers observed this node at (identify) on direct connections that
+ * left from its TCP listening port (shared-port.ts): the punch candidates. Behind a NAT nothing
+ * can confirm an address before the punch, and js-libp2p's identify keeps no observed TCP
+ * address (its dials used to leave from ephemeral ports, so one said nothing of the next), so
+ * a NATed node had nothing to offer and no punch was tried. An observed port other than the
+ * listening one (a router that randomises ports) is no candidate. And the connections it opens
+ * are marked, so `peers` can say that one was punched.
+ */
+function punching (factory: (components: any) => unknown, responders: Responders): (components: any) => unknown {
+  return (components) => {
+    const seen = new Map<string, number>()
+    const listenPorts = (): Set<string> => new Set(components.transportManager.getAddrs().map((a: Multiaddr) => tcpPort(a)).filter((p: string | undefined) => p !== undefined))
+    components.events.addEventListener('peer:identify', (e: CustomEvent<{ observedAddr?: Multiaddr, connection: Connection }>) => {
+      const { observedAddr, connection } = e.detail
+      if (observedAddr === undefined || connection.direction !== 'outbound' || isRelayed(connection.remoteAddr) || !isPublic(observedAddr)) return
+      const port = tcpPort(observedAddr)
+      if (port === undefined || !listenPorts().has(port)) return
+      const key = observedAddr.decapsulateCode(CODE_P2P).toString()
+      seen.delete(key)
+      seen.set(key, Date.now())
+      if (seen.size > CANDIDATES) seen.delete(seen.keys().next().value as string)
+    })
+    const candidates = (): Multiaddr[] => {
+      const fresh = [...seen].filter(([, at]) => Date.now() - at < CANDIDATE_MS).map(([a]) => a).reverse()
+      return fresh.map(a => multiaddr(`${a}/p2p/${components.peerId.toString()}`))
+    }
+    const addresses = components.addressManager
+    const addressManager = overriding(addresses, {
+      getAddresses: () => {
+        const confirmed: Multiaddr[] = addresses.getAddresses()
+        const known = new Set(confirmed.map(a => a.toString()))
+        return [...confirmed, ...candidates().filter(a => !known.has(a.toString()))]
       }
     })
-    return factory(new Proxy(components, { get: (target, prop) => prop === 'connectionManager' ? forcing : target[prop] }))
+    const manager = components.connectionManager
+    const connectionManager = overriding(manager, {
+      openConnection: async (peer: Multiaddr[], options?: { initiator?: boolean }) => {
+        const ids = options?.initiator === false ? peer.map(a => a.getComponents().findLast(c => c.code === CODE_P2P)?.value).filter((p): p is string => p !== undefined && !responders.has(p)) : []
+        for (const id of ids) responders.add(id)
+        try {
+          const conn: Connection = await manager.openConnection(peer, options)
+          if (!isRelayed(conn.remoteAddr)) punched.add(conn)
+          return conn
+        } finally {
+          for (const id of ids) responders.delete(id)
+        }
+      }
+    })
+    return factory(overriding(components, {}, { addressManager, connectionManager }))
   }
+}
+
+/** The TCP port of an address on IP, or undefined. */
+function tcpPort (a: Multiaddr): string | undefined {
+  const [ip, tcp] = a.getComponents()
+  return (ip?.name === 'ip4' || ip?.name === 'ip6') && tcp?.name === 'tcp' ? tcp.value : undefined
 }
 
 /** The relay client transport every node has, so it can dial and be dialled through a relay. */
@@ -86,6 +159,8 @@ export interface ConnectionInfo {
   addrs: string[]
   /** `relayed` when the connection goes through a relay (libp2p marks it limited), else `direct`. */
   via: 'direct' | 'relayed'
+  /** A direct connection that hole punching (DCUtR) opened. */
+  punched?: true
   /** What the relay still lets through, when relayed with limits. */
   limits?: { bytes?: string, seconds?: number }
 }
@@ -97,6 +172,7 @@ export interface PeerStoreHolder { peerStore: Pick<PeerStore, 'get'> }
 export async function connectionInfo (host: PeerStoreHolder, c: Connection): Promise<ConnectionInfo> {
   const relayed = c.limits !== undefined || isRelayed(c.remoteAddr)
   const info: ConnectionInfo = { peer: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()], via: relayed ? 'relayed' : 'direct' }
+  if (!relayed && punched.has(c)) info.punched = true
   if (c.limits !== undefined) info.limits = { bytes: c.limits.bytes?.toString(), seconds: relaySeconds(c.limits.seconds, await relayAgent(host, c.remoteAddr), c.timeline.open) }
   return info
 }
@@ -140,7 +216,7 @@ export function reachability (announced: Multiaddr[]): 'public' | 'relayed' | 'p
   return 'private'
 }
 
-function isPublic (a: Multiaddr): boolean {
+export function isPublic (a: Multiaddr): boolean {
   const ip = a.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
   if (ip === undefined) return true
   return !/^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|0\.|::1$|f[cd]|fe80)/i.test(ip)
@@ -167,12 +243,13 @@ export function relayCutOff (peer: string, limits: ConnectionInfo['limits'], cau
 /** Per provider reached only through a relay: the relay's limits when a stream opened on it, or why none could. */
 export type RelayedProviders = Map<string, ConnectionInfo['limits'] | RelayLimitError>
 
-/** Opens a provider's stream with `open`, noting in `relayed` when only a relayed connection carries it. */
+/** Opens a provider's stream with `open`, noting in `relayed` whether only a relayed connection carries it. */
 export async function noteRelayed<T> (relayed: RelayedProviders, host: PeerStoreHolder & { getConnections: (peer: PeerId) => Connection[] }, peer: PeerId, open: () => Promise<T>): Promise<T> {
   try {
     const stream = await open()
     const connections = host.getConnections(peer)
     if (connections.length > 0 && connections.every(c => c.limits !== undefined)) relayed.set(peer.toString(), (await connectionInfo(host, connections[0])).limits)
+    else relayed.delete(peer.toString())
     return stream
   } catch (err) {
     if (err instanceof RelayLimitError) relayed.set(peer.toString(), err)

@@ -11,7 +11,7 @@ import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, quietLogger, settled,
 
 const root = cidOf(Uint8Array.of(0))
 
-async function setup (providers: FakeProviderInit[], options: { window?: number, requestTimeout?: number, heldBytes?: number } = {}): Promise<{
+async function setup (providers: FakeProviderInit[], options: { window?: number, requestTimeout?: number, heldBytes?: number, reachableAnew?: (peer: PeerId) => boolean } = {}): Promise<{
   clock: FakeClock, net: FakeNetwork, sink: CheckingSink, penalties: PeerPenalties, peers: PeerId[], session: FetchSession, events: SessionProgressEvents[]
 }> {
   const clock = new FakeClock()
@@ -21,7 +21,8 @@ async function setup (providers: FakeProviderInit[], options: { window?: number,
   const peers: PeerId[] = []
   for (const [i, p] of providers.entries()) peers.push(await net.provider(i + 1, p))
   const events: SessionProgressEvents[] = []
-  const session = new FetchSession(root, { openChannel: net.openChannel, clock, sink, penalties, logger: quietLogger }, { ...options, onProgress: (e) => { events.push(e) } })
+  const { reachableAnew, ...sessionOptions } = options
+  const session = new FetchSession(root, { openChannel: net.openChannel, reachableAnew, clock, sink, penalties, logger: quietLogger }, { ...sessionOptions, onProgress: (e) => { events.push(e) } })
   return { clock, net, sink, penalties, peers, session, events }
 }
 
@@ -265,6 +266,57 @@ describe('exchange: fetch session', () => {
     expect(stayed).to.include({ blocks: 10, dropped: false })
     expect(penalties.list()).to.deep.equal([])
     expect(events.filter(e => e.type === 'exchange:session:provider').map(e => e.detail.status)).to.deep.equal(['joined', 'joined', 'dropped'])
+  })
+
+  it('opens a provider\'s stream again when it broke and the provider is reachable anew (a relay replaced by a punched connection), twice at most', async () => {
+    const blocks = makeBlocks(12)
+    const { net, peers, session, penalties } = await started([{ holds: blocks, auto: false }], { window: 4, reachableAnew: () => true })
+    session.addProvider(peers[0])
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    await settled()
+    const first = net.channel(peers[0])
+    first.answerNext()
+    await settled()
+    first.leave()
+    await settled()
+    expect(net.opened).to.deep.equal([peers[0].toString(), peers[0].toString()])
+    const second = net.channel(peers[0])
+    expect(second).to.not.equal(first)
+    // The requests stranded on the broken stream are asked again on the new one.
+    second.answerNext()
+    await settled()
+    second.leave()
+    await settled()
+    const third = net.channel(peers[0])
+    while (third.outstanding > 0) {
+      third.answerNext()
+      await settled()
+    }
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(session.stats()[0]).to.include({ blocks: 12, dropped: false })
+    expect(penalties.list()).to.deep.equal([])
+  })
+
+  it('drops a provider whose stream keeps breaking after two new ones, and one not reachable anew at once', async () => {
+    const blocks = makeBlocks(8)
+    const anew = new Set<string>()
+    const { net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2, reachableAnew: (p) => anew.has(p.toString()) })
+    anew.add(peers[0].toString())
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    const all = fetchAll(session, blocks)
+    for (let i = 0; i < 3; i++) {
+      await settled()
+      net.channel(peers[0]).leave()
+    }
+    await settled()
+    net.channel(peers[1]).leave()
+    await settled()
+    expect(net.opened.filter(p => p === peers[0].toString())).to.have.length(3)
+    expect(net.opened.filter(p => p === peers[1].toString())).to.have.length(1)
+    expect(session.stats().map(s => s.dropped)).to.deep.equal([true, true])
+    expect((await all).every(b => b === undefined)).to.equal(true)
   })
 
   it('drops a provider that answers nothing for the request timeout, and fetches its blocks elsewhere', async () => {

@@ -19,8 +19,8 @@ export interface Setting {
   failed: string[]
   byTicket: Streamed
   byCid: Streamed
-  /** B's connection to A after the fetch: direct only when DCUtR (or another path) made one. */
-  connection: { direct: boolean, via: string[], addrs: string[], reason?: string }
+  /** B's connection to A after the fetch: direct only when DCUtR (or another path) made one; `punched` when DCUtR did. */
+  connection: { direct: boolean, punched: boolean, via: string[], addrs: string[], reason?: string }
   /** The file larger than the relay's limit (full runs): through, or the error it ended with. */
   large?: { identical: boolean, error?: string, exitCode: number | null }
 }
@@ -28,13 +28,10 @@ export interface Setting {
 export interface NatSettings { quick: boolean, relayLimit: number, small: number, large: number }
 
 /**
- * Why hole punching cannot work here: a punch needs the outbound SYN to leave from the port
- * the peer listens on, so that the router's mapping of it is the one announced. Node 20's net
- * has no SO_REUSEPORT (not for listen, not for connect), and binding a connection to the
- * listening port fails with EADDRINUSE; @libp2p/tcp passes localPort through, but to the same
- * bind. A dial path of its own would need native sockets for both the listener and the dial.
+ * Why a punch cannot work behind a `strict` router: the port it maps a flow to is drawn at
+ * random per flow, so the port the relay observed says nothing of the one a punch would need.
  */
-export const NO_PUNCH = 'js-libp2p\'s TCP dials leave from ephemeral ports (Node 20 cannot bind an outgoing connection to the listening port: no SO_REUSEPORT, EADDRINUSE), so the port the relay observes maps that one connection only, AutoNAT\'s dial-back to it is dropped as unsolicited, nothing is confirmed, and DCUtR has no address to punch towards'
+export const NO_PUNCH = 'A\'s router randomises the outside port of every flow, so no port a peer observed predicts the next mapping: A offers no address to punch towards, and the connection stays on the relay'
 
 const RELAY_MESSAGE = /relay's limits|reachable only through a relay/
 
@@ -42,6 +39,7 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
   const headline: ScenarioResult['headline'] = { relay_limit_kib: s.relayLimit / 1024, file_kib: s.small / 1024 }
   for (const x of settings) {
     headline[`${x.name}_direct`] = x.connection.direct
+    headline[`${x.name}_punched`] = x.connection.punched
     headline[`${x.name}_ttfb_ms`] = x.byTicket.ttfbMs ?? -1
     headline[`${x.name}_total_ms`] = x.byTicket.totalMs
     headline[`${x.name}_by_cid_ms`] = x.byCid.totalMs
@@ -49,6 +47,8 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
   }
   const large = settings.filter(x => x.large !== undefined)
   const upnp = settings.filter(x => x.upnp)
+  const cone = settings.filter(x => x.kind === 'cone' && !x.upnp)
+  const strict = settings.filter(x => x.kind === 'strict')
   return {
     headline,
     targets: [
@@ -57,6 +57,12 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
       { name: 'by share link: bytes identical', ok: settings.every(x => x.byTicket.identical), detail: settings.map(x => `${x.name}: ${x.byTicket.identical ? 'identical' : x.byTicket.error ?? 'different'}`).join(', ') },
       { name: 'by CID through the DHT: bytes identical', ok: settings.every(x => x.byCid.identical), detail: settings.map(x => `${x.name}: ${x.byCid.identical ? 'identical' : x.byCid.error ?? 'different'}`).join(', ') },
       { name: 'connection kind reported, with a reason when relayed', ok: settings.every(x => x.connection.via.length > 0 && (x.connection.direct || x.connection.reason !== undefined)), detail: settings.map(x => `${x.name}: ${x.connection.via.join('+')}`).join(', ') },
+      ...(cone.length === 0
+        ? []
+        : [{ name: 'behind port-keeping routers, B reaches A directly by hole punching (reported as punched)', ok: cone.every(x => x.connection.direct && x.connection.punched), detail: cone.map(x => `${x.name}: ${x.connection.via.join('+')}${x.connection.punched ? ' (hole punched)' : ''} ${x.connection.addrs.join(' ')}`).join('; ') }]),
+      ...(strict.length === 0
+        ? []
+        : [{ name: 'behind port-randomising routers, the fetch goes over the relay and says why it is not direct', ok: strict.every(x => x.byTicket.identical && !x.connection.direct && x.connection.reason !== undefined), detail: strict.map(x => `${x.name}: ${x.connection.via.join('+')}: ${x.connection.reason ?? ''}`).join('; ') }]),
       ...(upnp.length === 0
         ? []
         : [{ name: 'with UPnP, B reaches A directly (no relay) on the address A\'s router mapped', ok: upnp.every(x => x.connection.direct && x.connection.addrs.some(a => !a.includes('/p2p-circuit'))), detail: upnp.map(x => `${x.name}: ${x.connection.via.join('+')} ${x.connection.addrs.join(' ')}`).join('; ') }]),
@@ -78,8 +84,8 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
       'Each node a `peerlink daemon` in its own network namespace: the relay (also the bootstrap node) on a public segment; per setting two routers, each a namespace masquerading with nftables between the public segment and a private bridge of its own (the same private subnet behind both), one peer behind each. The routers drop every inbound flow the inside did not begin. `cone`: `masquerade persistent` (keeps the source port where it can); `strict`: `masquerade random,fully-random`; `cone-upnp`: `cone` with miniupnpd (nftables backend) on A\'s router and network.upnp on A, whose share link is made once it announces the mapped address. No netem on this kernel: the links add no latency.',
       `Peers: network.privateAddresses off (nothing private is announced), reserveRelay and relayedTransfers on; the relay: network.relay with a ${s.relayLimit / 1024} KiB data limit per relayed connection, network.announce set to its public address.`,
       'Restarts: a peer whose reservation does not show within 8 s is restarted, and a share-link fetch that failed is kept in `failed` and measured again after a restart (both bounded, both held to zero by a target). Before AutoNAT\'s dial-back was made to open its own connection (src/node/reachability.ts), a relay checking its own address closed its connection to the NATed peer, and about one reservation in four was lost that way.',
-      `Hole punching (DCUtR over TCP) cannot succeed here: ${NO_PUNCH}.`,
-      'Times are wall times of `peerlink cat` run in B\'s namespace against B\'s daemon: first byte on its stdout, and its exit. `direct` is what `peerlink peers` on B says of its connection to A after the fetch and 5 s more; a relayed one carries the reason in results.json (`connection.reason`).'
+      'Hole punching: DCUtR over TCP, every dial to a public address leaving from the listening port (SO_REUSEPORT, src/node/shared-port.ts), and DCUtR offering the addresses peers observed on those dials. Behind `cone` routers the two SYNs cross and make one connection; behind `strict` ones no observed port predicts the next mapping, so the fetch stays on the relay.',
+      'Times are wall times of `peerlink cat` run in B\'s namespace against B\'s daemon: first byte on its stdout, and its exit. `direct` and `punched` are what `peerlink peers` on B says of its connection to A after the fetch and 5 s more; a relayed one carries the reason in results.json (`connection.reason`).'
     ]
   }
 }

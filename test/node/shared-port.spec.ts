@@ -1,0 +1,75 @@
+// Dials that leave from the listening port (the precondition of TCP hole punching), between
+// real libp2p hosts on loopback: which dials do, and what happens when the port cannot be used.
+import { closeSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import type { Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'chai'
+import { createLibp2p } from 'libp2p'
+import { transportSettings } from '../../src/node/host.js'
+import type { SharedPortPolicy } from '../../src/node/shared-port.js'
+import { loadAddon } from '../../src/native.js'
+import { waitUntil } from '../helpers/network.js'
+
+const port = (addr: string): number => Number(multiaddr(addr).getComponents()[1].value)
+
+describe('shared listening port for dials', function () {
+  this.timeout(30_000)
+  const hosts: Libp2p[] = []
+  afterEach(async () => { await Promise.all(hosts.splice(0).map(async h => await h.stop())) })
+
+  async function host (sharedPort: SharedPortPolicy): Promise<Libp2p> {
+    const h = await createLibp2p({ ...await transportSettings({ sharedPort }), addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } })
+    hosts.push(h)
+    return h
+  }
+
+  /** The ports `from`'s `n` connections to `to` come from, as `to` sees them (once it has them all). */
+  async function seenPorts (to: Libp2p, from: Libp2p, n = 1): Promise<number[]> {
+    await waitUntil(() => to.getConnections(from.peerId).length >= n, 5000, `${n} connections`)
+    return to.getConnections(from.peerId).map(c => port(c.remoteAddr.toString()))
+  }
+
+  it('dials from the listening port when the policy takes in the address, and from an ephemeral one otherwise', async function () {
+    if (typeof (loadAddon() as unknown as { bindShared?: unknown }).bindShared !== 'function') this.skip()
+    const [a, b, c] = [await host('all'), await host('all'), await host('public')]
+    const listening = (h: Libp2p): number => port(h.getMultiaddrs()[0].toString())
+    await a.dial(b.getMultiaddrs()[0])
+    expect(await seenPorts(b, a)).to.deep.equal([listening(a)])
+    // 'public' leaves loopback and private addresses to ephemeral ports, as every dial was before.
+    await c.dial(b.getMultiaddrs()[0])
+    expect(await seenPorts(b, c)).to.have.length(1)
+    expect((await seenPorts(b, c))[0]).to.not.equal(listening(c))
+    // A second connection to the same address cannot come from the same port (the same four
+    // addresses): it comes from another, and both work.
+    await a.dial(b.getMultiaddrs()[0], { force: true })
+    const ports = await seenPorts(b, a, 2)
+    expect(ports).to.have.length(2)
+    expect(ports).to.include(listening(a))
+    expect(new Set(ports).size).to.equal(2)
+    for (const conn of b.getConnections(a.peerId)) expect(conn.status).to.equal('open')
+    // The shared listening socket still takes connections in.
+    await b.dial(a.getMultiaddrs()[0], { force: true })
+    await waitUntil(() => a.getConnections(b.peerId).some(conn => conn.direction === 'inbound'), 5000, 'an inbound connection')
+  })
+
+  it('binds beside a socket only when that one shares its port, and says what is wrong with bad arguments', async function () {
+    const addon = loadAddon() as unknown as { bindShared?: (ip: string, port: number) => number, shareBound: (fd: number) => void }
+    if (typeof addon.bindShared !== 'function') this.skip()
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
+    try {
+      const { port: taken } = server.address() as AddressInfo
+      expect(() => addon.bindShared?.('127.0.0.1', taken)).to.throw(/bind: Address already in use/)
+      addon.shareBound((server as unknown as { _handle: { fd: number } })._handle.fd)
+      const fd = addon.bindShared('127.0.0.1', taken)
+      expect(fd).to.be.a('number').above(2)
+      closeSync(fd)
+      expect(() => addon.bindShared?.('not-an-ip', 4001)).to.throw(TypeError, 'not an IP address: not-an-ip')
+      expect(() => addon.bindShared?.('127.0.0.1', 0)).to.throw(RangeError, 'port must be 1-65535')
+      expect(() => addon.shareBound(-1)).to.throw(/getsockopt/)
+    } finally {
+      server.close()
+    }
+  })
+})
