@@ -1,6 +1,6 @@
 // The human text of the commands, from the shapes the API and the node give.
 import { expect } from 'chai'
-import { addedText, formatBytes, pinsText, sharesText, statText, verifyText } from '../../src/cli/format.js'
+import { addedText, formatBytes, peersText, pinsText, sharesText, statText, verifyText } from '../../src/cli/format.js'
 import type { Damage, VerifyReport } from '../../src/files/verify.js'
 
 describe('cli format', () => {
@@ -72,6 +72,18 @@ describe('cli format', () => {
     }]).slice(1)).to.deep.equal([
       '  peerB  completed 1970-01-01T00:00:00.000Z, got 2.0 KiB in 2 blocks from here',
       '  peerC  fetching, 1.0 KiB sent so far (last 1970-01-01T00:00:01.000Z)'
+    ])
+  })
+
+  it('says of each connection whether it is direct, hole punched or relayed', () => {
+    expect(peersText([
+      { peer: 'peerA', addrs: ['/ip4/203.0.113.5/tcp/4001'], via: 'direct' },
+      { peer: 'peerB', addrs: ['/ip4/198.51.100.7/tcp/4001'], via: 'direct', punched: true },
+      { peer: 'peerC', addrs: ['/ip4/203.0.113.9/tcp/4001/p2p/relay/p2p-circuit'], via: 'relayed' }
+    ])).to.deep.equal([
+      'peerA  /ip4/203.0.113.5/tcp/4001  direct',
+      'peerB  /ip4/198.51.100.7/tcp/4001  direct (hole punched)',
+      'peerC  /ip4/203.0.113.9/tcp/4001/p2p/relay/p2p-circuit  relayed'
     ])
   })
 })
