@@ -201,9 +201,12 @@ export class FetchSession {
       try {
         p.channel = await this.components.openChannel(p.peer, { signal: AbortSignal.any([this.abort.signal, opening.signal]) })
         p.connecting = undefined
-        p.joined = this.clock.now()
         if (this.closed) { p.channel.close(); return }
-        this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'joined' as const }))
+        // A stream opened again (reopen) is the same provider: it joined once.
+        if (p.joined === undefined) {
+          p.joined = this.clock.now()
+          this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'joined' as const }))
+        }
         this.askHave(p, this.wants.unsettled())
       } catch (err) {
         p.connecting = undefined

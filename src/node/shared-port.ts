@@ -7,7 +7,7 @@
 // @libp2p/tcp connects it: its dial passes its options on to net.connect, `fd` among them.
 // The listening socket is given SO_REUSEPORT once it listens. Without the addon, or where a
 // bind or connect from the shared port fails (the same peer's address already connected from
-// it, a port in TIME_WAIT), a dial leaves from an ephemeral port as before.
+// it, a reset), a dial leaves from an ephemeral port as before.
 import type { Connection, CreateListenerOptions, DialTransportOptions, Listener, MultiaddrConnection, Transport, UpgraderOptions } from '@libp2p/interface'
 import { tcp, type TCPOptions } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -35,8 +35,12 @@ const binding = lazily((): SocketBinding | undefined => {
   }
 })
 
-/** The errors of a connect from the shared port after which an ephemeral port is tried. */
-const PORT_BUSY = new Set(['EADDRNOTAVAIL', 'EADDRINUSE'])
+/**
+ * The errors of a connect from the shared port after which an ephemeral port is tried: the
+ * four addresses in use (a connection to the same address from the shared port), or met by a
+ * reset (a restarted node dialling a peer that still holds its end of the old connection).
+ */
+const PORT_BUSY = new Set(['EADDRNOTAVAIL', 'EADDRINUSE', 'ECONNRESET'])
 
 /**
  * The listening socket of a @libp2p/tcp listener: it keeps its net.Server as `server`, and
@@ -128,7 +132,7 @@ export function sharedPortTcp (init: TCPOptions, policy: SharedPortPolicy, isPub
         return await dial(ma, { ...options, fd } as DialTransportOptions)
       } catch (err) {
         if (!PORT_BUSY.has((err as { code?: string }).code ?? '')) throw err
-        log('%a is connected from the shared port already, dialling from another', ma)
+        log('%a cannot be dialled from the shared port (%s), dialling from another', ma, (err as { code?: string }).code)
         return await dial(ma, options)
       }
     }

@@ -270,7 +270,7 @@ describe('exchange: fetch session', () => {
 
   it('opens a provider\'s stream again when it broke and the provider is reachable anew (a relay replaced by a punched connection), twice at most', async () => {
     const blocks = makeBlocks(12)
-    const { net, peers, session, penalties } = await started([{ holds: blocks, auto: false }], { window: 4, reachableAnew: () => true })
+    const { net, peers, session, penalties, events } = await started([{ holds: blocks, auto: false }], { window: 4, reachableAnew: () => true })
     session.addProvider(peers[0])
     session.providersComplete()
     const all = fetchAll(session, blocks)
@@ -296,6 +296,7 @@ describe('exchange: fetch session', () => {
     expect(await all).to.deep.equal(blocks.map(b => b.bytes))
     expect(session.stats()[0]).to.include({ blocks: 12, dropped: false })
     expect(penalties.list()).to.deep.equal([])
+    expect(events.filter(e => e.type === 'exchange:session:provider').map(e => e.detail.status)).to.deep.equal(['joined'])
   })
 
   it('drops a provider whose stream keeps breaking after two new ones, and one not reachable anew at once', async () => {

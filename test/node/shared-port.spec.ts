@@ -53,6 +53,20 @@ describe('shared listening port for dials', function () {
     await waitUntil(() => a.getConnections(b.peerId).some(conn => conn.direction === 'inbound'), 5000, 'an inbound connection')
   })
 
+  it('dials from the same port again after a restart, over the old connection\'s TIME_WAIT', async function () {
+    if (typeof (loadAddon() as unknown as { bindShared?: unknown }).bindShared !== 'function') this.skip()
+    const b = await host('all')
+    const first = await host('all')
+    const listening = port(first.getMultiaddrs()[0].toString())
+    await first.dial(b.getMultiaddrs()[0])
+    expect(await seenPorts(b, first)).to.deep.equal([listening])
+    await first.stop()
+    const again = await createLibp2p({ ...await transportSettings({ sharedPort: 'all' }), addresses: { listen: [`/ip4/127.0.0.1/tcp/${listening}`] } })
+    hosts.push(again)
+    await again.dial(b.getMultiaddrs()[0])
+    expect(await seenPorts(b, again)).to.deep.equal([listening])
+  })
+
   it('binds beside a socket only when that one shares its port, and says what is wrong with bad arguments', async function () {
     const addon = loadAddon() as unknown as { bindShared?: (ip: string, port: number) => number, shareBound: (fd: number) => void }
     if (typeof addon.bindShared !== 'function') this.skip()
