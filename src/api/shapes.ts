@@ -30,6 +30,8 @@ export interface StatusOut {
   connections: PeerOut[]
   /** Whether peers outside can dial this node: `public`, only through a relay (`relayed`), or not (`private`). */
   reachability: 'public' | 'relayed' | 'private'
+  /** Where peers saw this node on its listening port (the addresses hole punching offers), most seen first. */
+  observed: string[]
   dhtPeers: number
   usage: { bytes: number, blocks: number }
   quota: number

@@ -71,7 +71,16 @@ function viaText (connections: StatusOut['connections']): string {
   return ` (${connections.length - relayed} direct, ${relayed} relayed)`
 }
 
-/** The lines only a running daemon can answer: addresses, peers, the DHT. */
+/**
+ * For a node reachable only through a relay: whether hole punching can make its connections
+ * direct, which takes a router that keeps the listening port (seen by peers on it).
+ */
+function punchCheck (observed: string[]): DoctorCheck {
+  if (observed.length > 0) return ok('hole punching', `peers see this node at ${observed.join(', ')} (its listening port): peers behind routers that keep ports connect to it directly`)
+  return warn('hole punching', 'no peer has seen this node on its listening port (its router changes ports, or it has dialled no public peer yet): its connections stay relayed; a forwarded port or network.upnp makes it reachable')
+}
+
+/** The lines only a running daemon can answer: addresses, hole punching behind a NAT, peers, the DHT. */
 export function networkChecks (status: StatusOut | undefined, config: RepoConfig | undefined): DoctorCheck[] {
   if (status === undefined) {
     const configured = config !== undefined ? ` (network.listen: ${config.network.listen.join(', ')})` : ''
@@ -82,6 +91,7 @@ export function networkChecks (status: StatusOut | undefined, config: RepoConfig
     status.announced.length === 0
       ? warn('addresses', `listening on ${status.listen.join(', ') || 'nothing'} but announcing no address: no peer can dial this node`)
       : ok('addresses', `listening on ${status.listen.join(', ')}; announced ${status.announced.join(', ')}; ${REACHABLE[status.reachability]}`),
+    ...(status.reachability === 'relayed' ? [punchCheck(status.observed)] : []),
     status.peers === 0 ? warn('peers', `no peer connected: ${bootstrap}`) : ok('peers', `${status.peers} connected${viaText(status.connections)}`),
     status.dhtPeers === 0
       ? warn('dht', 'the routing table is empty: finding providers and announcing need DHT peers')

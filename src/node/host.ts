@@ -18,7 +18,7 @@ import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
 import type { InboundGate } from './gate.js'
 import { noiseCrypto } from './noise-crypto.js'
-import { announceSettings, isPublic, reachabilityServices, RELAY_LISTEN, relayTransport, type Responders } from './reachability.js'
+import { announceSettings, isPublic, PunchCandidates, reachabilityServices, RELAY_LISTEN, relayTransport, type Responders } from './reachability.js'
 import { sharedPortTcp, type SharedPortPolicy } from './shared-port.js'
 
 export const DHT_PROTOCOL = '/peerlink/kad/1.0.0'
@@ -69,7 +69,7 @@ export async function transportSettings (options: { dialFrom?: string, sharedPor
   }
 }
 
-export type PeerLinkServices = { identify: Identify, ping: Ping, dht: KadDHT }
+export type PeerLinkServices = { identify: Identify, ping: Ping, dht: KadDHT, punchCandidates: PunchCandidates }
 export type PeerLinkHost = Libp2p<PeerLinkServices>
 
 export interface HostOptions {
@@ -100,6 +100,7 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
   if (n.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: n.bootstrap, timeout: 100 }))
   if (n.mdns) peerDiscovery.push(mdns())
   const responders: Responders = new Set()
+  const candidates = new PunchCandidates()
   const transports = await transportSettings({ responders })
   const node = await createLibp2p({
     start: false,
@@ -129,7 +130,9 @@ export async function createHost (options: HostOptions): Promise<PeerLinkHost> {
       denyOutboundEncryptedConnection: (peer) => options.refusePeer?.(peer) === true
     },
     services: {
-      ...reachabilityServices(n, responders),
+      ...reachabilityServices(n, responders, candidates),
+      // Where peers saw this node on its listening port, for `status` and `doctor`.
+      punchCandidates: () => candidates,
       identify: identify(),
       ping: ping(),
       dht: kadDHT({

@@ -18,8 +18,8 @@ import { overriding } from './overriding.js'
 export const RELAY_LISTEN = '/p2p-circuit'
 
 /** The services each node runs for reachability; the relay server and UPnP only when configured. */
-export function reachabilityServices (n: NetworkConfig, responders: Responders = new Set()): Record<string, (components: any) => unknown> {
-  const services: Record<string, (components: any) => unknown> = { autonat: freshDialBacks(autoNAT()), dcutr: punching(dcutr(), responders) }
+export function reachabilityServices (n: NetworkConfig, responders: Responders = new Set(), candidates = new PunchCandidates()): Record<string, (components: any) => unknown> {
+  const services: Record<string, (components: any) => unknown> = { autonat: freshDialBacks(autoNAT()), dcutr: punching(dcutr(), responders, candidates) }
   if (n.relay) {
     services.relay = circuitRelayServer({
       reservations: {
@@ -80,9 +80,35 @@ export type Responders = Set<string>
 
 /** Connections DCUtR opened: direct ones made by a hole punch (or by its dial of a public address first). */
 const punched = new WeakSet<Connection>()
-/** How many observed addresses DCUtR offers, newest first, and for how long one is offered. */
+/** How many observed addresses DCUtR offers, and for how long after the last peer saw one. */
 const CANDIDATES = 4
 const CANDIDATE_MS = 10 * 60_000
+/** Peers counted per observed address: past it, more peers change nothing of its rank. */
+const OBSERVERS = 8
+
+/** The addresses peers observed this node at, ranked for DCUtR's CONNECT (see `punching`). */
+export class PunchCandidates {
+  /** Per observed address, the peers that saw it and when one last did. */
+  private readonly seen = new Map<string, { observers: Set<string>, at: number }>()
+
+  /** `peer` observed this node at `addr` (without /p2p/) at `now`. */
+  observed (addr: string, peer: string, now: number): void {
+    const entry = this.seen.get(addr) ?? { observers: new Set<string>(), at: 0 }
+    if (entry.observers.size < OBSERVERS) entry.observers.add(peer)
+    entry.at = now
+    this.seen.set(addr, entry)
+    for (const [stale] of this.ranked().slice(CANDIDATES)) this.seen.delete(stale)
+  }
+
+  /** The addresses to offer at `now`: seen by most peers first, then the freshest. */
+  list (now: number): string[] {
+    return this.ranked().filter(([, e]) => now - e.at < CANDIDATE_MS).map(([a]) => a)
+  }
+
+  private ranked (): Array<[string, { observers: Set<string>, at: number }]> {
+    return [...this.seen].sort(([, a], [, b]) => b.observers.size - a.observers.size || b.at - a.at)
+  }
+}
 
 /**
  * DCUtR as libp2p ships it, with two changes. Its CONNECT message offers, beside the confirmed
@@ -91,27 +117,22 @@ const CANDIDATE_MS = 10 * 60_000
  * can confirm an address before the punch, and js-libp2p's identify keeps no observed TCP
  * address (its dials used to leave from ephemeral ports, so one said nothing of the next), so
  * a NATed node had nothing to offer and no punch was tried. An observed port other than the
- * listening one (a router that randomises ports) is no candidate. And the connections it opens
- * are marked, so `peers` can say that one was punched.
+ * listening one (a router that randomises ports) is no candidate. A peer can report any
+ * address, so the ones more peers saw come first, then the freshest, and a few at most are
+ * kept: one lying peer adds one address a punch partner dials in vain. And the connections it
+ * opens are marked, so `peers` can say that one was punched.
  */
-function punching (factory: (components: any) => unknown, responders: Responders): (components: any) => unknown {
+function punching (factory: (components: any) => unknown, responders: Responders, seen: PunchCandidates): (components: any) => unknown {
   return (components) => {
-    const seen = new Map<string, number>()
     const listenPorts = (): Set<string> => new Set(components.transportManager.getAddrs().map((a: Multiaddr) => tcpPort(a)).filter((p: string | undefined) => p !== undefined))
-    components.events.addEventListener('peer:identify', (e: CustomEvent<{ observedAddr?: Multiaddr, connection: Connection }>) => {
-      const { observedAddr, connection } = e.detail
+    components.events.addEventListener('peer:identify', (e: CustomEvent<{ peerId: PeerId, observedAddr?: Multiaddr, connection: Connection }>) => {
+      const { peerId, observedAddr, connection } = e.detail
       if (observedAddr === undefined || connection.direction !== 'outbound' || isRelayed(connection.remoteAddr) || !isPublic(observedAddr)) return
       const port = tcpPort(observedAddr)
       if (port === undefined || !listenPorts().has(port)) return
-      const key = observedAddr.decapsulateCode(CODE_P2P).toString()
-      seen.delete(key)
-      seen.set(key, Date.now())
-      if (seen.size > CANDIDATES) seen.delete(seen.keys().next().value as string)
+      seen.observed(observedAddr.decapsulateCode(CODE_P2P).toString(), peerId.toString(), Date.now())
     })
-    const candidates = (): Multiaddr[] => {
-      const fresh = [...seen].filter(([, at]) => Date.now() - at < CANDIDATE_MS).map(([a]) => a).reverse()
-      return fresh.map(a => multiaddr(`${a}/p2p/${components.peerId.toString()}`))
-    }
+    const candidates = (): Multiaddr[] => seen.list(Date.now()).map(a => multiaddr(`${a}/p2p/${components.peerId.toString()}`))
     const addresses = components.addressManager
     const addressManager = overriding(addresses, {
       getAddresses: () => {

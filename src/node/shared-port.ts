@@ -72,6 +72,10 @@ function asResponder (options: DialTransportOptions): DialTransportOptions {
   }
 }
 
+function isLoopback (ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.')
+}
+
 /** `ip4`/`ip6` and the IP of a TCP multiaddr, or undefined for any other. */
 function tcpTarget (ma: Multiaddr): { family: 'ip4' | 'ip6', ip: string } | undefined {
   const [first, second] = ma.getComponents()
@@ -98,7 +102,8 @@ export function sharedPortTcp (init: TCPOptions, policy: SharedPortPolicy, isPub
       let mine: 'ip4' | 'ip6' | undefined
       listener.addEventListener('listening', () => {
         const socket = listeningSocket(listener)
-        if (socket === undefined || shared.has(socket.family)) return
+        // A socket on loopback cannot reach a public address: nothing would dial from its port.
+        if (socket === undefined || shared.has(socket.family) || (policy === 'public' && isLoopback(socket.ip))) return
         try {
           sockets.shareBound(socket.fd)
         } catch (err) {

@@ -3,6 +3,8 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
+import type { StatusOut } from '../../src/api/shapes.js'
+import { networkChecks } from '../../src/cli/doctor-checks.js'
 import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
 import { randomFile, waitUntil } from '../helpers/network.js'
 import { tempDir } from '../helpers/repo.js'
@@ -25,6 +27,29 @@ describe('cli doctor', function () {
   })
   const doctor = async (repo: string, json = true, env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> =>
     await runCli(['--repo', repo, 'doctor', ...(json ? ['--json'] : [])], env)
+
+  it('says behind a relay whether hole punching can make connections direct, from where peers saw the node', () => {
+    const status: StatusOut = {
+      peerId: 'self',
+      listen: ['/ip4/10.0.0.2/tcp/4001'],
+      announced: ['/ip4/203.0.113.1/tcp/4001/p2p/relay/p2p-circuit/p2p/self'],
+      peers: 1,
+      connections: [{ peer: 'relay', addrs: ['/ip4/203.0.113.1/tcp/4001'], via: 'direct' }],
+      reachability: 'relayed',
+      observed: [],
+      dhtPeers: 1,
+      usage: { bytes: 0, blocks: 0 },
+      quota: 1,
+      offer: 0,
+      importPrivate: false
+    }
+    const punching = (s: StatusOut): unknown => networkChecks(s, undefined).find(c => c.name === 'hole punching')
+    expect(punching({ ...status, observed: ['/ip4/198.51.100.7/tcp/4001'] })).to.deep.include({ verdict: 'ok' })
+    expect(JSON.stringify(punching({ ...status, observed: ['/ip4/198.51.100.7/tcp/4001'] }))).to.include('198.51.100.7/tcp/4001')
+    expect(punching(status)).to.deep.include({ verdict: 'warn' })
+    expect(JSON.stringify(punching(status))).to.include('stay relayed')
+    expect(punching({ ...status, reachability: 'public' })).to.equal(undefined)
+  })
 
   it('reports the native core and the best SIMD level', async () => {
     const r = await doctor(join(dir.path, 'none'))

@@ -1,5 +1,5 @@
-// Dials that leave from the listening port (the precondition of TCP hole punching), between
-// real libp2p hosts on loopback: which dials do, and what happens when the port cannot be used.
+// Hole punching's pieces between real libp2p hosts on loopback: which dials leave from the
+// listening port, what happens when that port cannot be used, and which observed addresses are offered.
 import { closeSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import type { Libp2p } from '@libp2p/interface'
@@ -8,12 +8,13 @@ import { expect } from 'chai'
 import { createLibp2p } from 'libp2p'
 import { transportSettings } from '../../src/node/host.js'
 import type { SharedPortPolicy } from '../../src/node/shared-port.js'
+import { PunchCandidates } from '../../src/node/reachability.js'
 import { loadAddon } from '../../src/native.js'
 import { waitUntil } from '../helpers/network.js'
 
 const port = (addr: string): number => Number(multiaddr(addr).getComponents()[1].value)
 
-describe('shared listening port for dials', function () {
+describe('hole punching: dials from the listening port, and the addresses offered', function () {
   this.timeout(30_000)
   const hosts: Libp2p[] = []
   afterEach(async () => { await Promise.all(hosts.splice(0).map(async h => await h.stop())) })
@@ -85,5 +86,18 @@ describe('shared listening port for dials', function () {
     } finally {
       server.close()
     }
+  })
+
+  it('offers the observed addresses more peers saw first, then the freshest, a few at most, none stale', () => {
+    const c = new PunchCandidates()
+    const at = (n: number): string => `/ip4/198.51.100.${n}/tcp/4001`
+    c.observed(at(1), 'relay', 0)
+    c.observed(at(1), 'peer-b', 10)
+    // One peer names five addresses: they rank below the one two peers saw, and only three stay.
+    for (let n = 2; n <= 6; n++) c.observed(at(n), 'liar', n * 100)
+    expect(c.list(1000)).to.deep.equal([at(1), at(6), at(5), at(4)])
+    // Ten minutes after its peers last saw it, an address is offered no more.
+    expect(c.list(10 * 60_000 + 10)).to.deep.equal([at(6), at(5), at(4)])
+    expect(c.list(10 * 60_000 + 601)).to.deep.equal([])
   })
 })

@@ -63,6 +63,9 @@ async function runSetting (ctx: ScenarioContext, net: NatNetwork, pair: NatPair)
   const t0 = performance.now()
   if (pair.upnp) announced = await mapped(net, pair.a, ctx.signal)
   const mappedMs = pair.upnp ? round(performance.now() - t0) : undefined
+  // What `doctor` tells A's user of hole punching: whether peers saw A on its listening port.
+  const doctor = await net.tryCli<{ checks: Array<{ name: string, verdict: string, message: string }> }>(pair.a, ['doctor', '--json'], 30_000)
+  const punchCheck = doctor.value?.checks.find(c => c.name === 'hole punching')
   // Made once A announces what it will be reached on, so the link carries it.
   const ticket = (await net.cli<{ ticket: string }>(pair.a, ['share', small.cid])).ticket
   let byTicket = await stream(net, pair.b, ticket, small.digest)
@@ -106,6 +109,7 @@ async function runSetting (ctx: ScenarioContext, net: NatNetwork, pair: NatPair)
     failed,
     byTicket,
     byCid,
+    doctor: punchCheck === undefined ? undefined : { verdict: punchCheck.verdict, message: punchCheck.message },
     connection: {
       direct,
       punched,

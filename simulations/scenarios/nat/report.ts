@@ -19,6 +19,8 @@ export interface Setting {
   failed: string[]
   byTicket: Streamed
   byCid: Streamed
+  /** `doctor`'s hole-punching line on A (none when A is reachable without a relay). */
+  doctor?: { verdict: string, message: string }
   /** B's connection to A after the fetch: direct only when DCUtR (or another path) made one; `punched` when DCUtR did. */
   connection: { direct: boolean, punched: boolean, via: string[], addrs: string[], reason?: string }
   /** The file larger than the relay's limit (full runs): through, or the error it ended with. */
@@ -60,6 +62,9 @@ export function report (settings: Setting[], s: NatSettings): ScenarioResult {
       ...(cone.length === 0
         ? []
         : [{ name: 'behind port-keeping routers, B reaches A directly by hole punching (reported as punched)', ok: cone.every(x => x.connection.direct && x.connection.punched), detail: cone.map(x => `${x.name}: ${x.connection.via.join('+')}${x.connection.punched ? ' (hole punched)' : ''} ${x.connection.addrs.join(' ')}`).join('; ') }]),
+      ...(cone.length + strict.length === 0
+        ? []
+        : [{ name: '`doctor` on A says whether hole punching can work: ok behind port-keeping routers, a warning behind port-randomising ones', ok: cone.every(x => x.doctor?.verdict === 'ok') && strict.every(x => x.doctor?.verdict === 'warn'), detail: [...cone, ...strict].map(x => `${x.name}: ${x.doctor === undefined ? 'no line' : `${x.doctor.verdict}: ${x.doctor.message}`}`).join('; ') }]),
       ...(strict.length === 0
         ? []
         : [{ name: 'behind port-randomising routers, the fetch goes over the relay and says why it is not direct', ok: strict.every(x => x.byTicket.identical && !x.connection.direct && x.connection.reason !== undefined), detail: strict.map(x => `${x.name}: ${x.connection.via.join('+')}: ${x.connection.reason ?? ''}`).join('; ') }]),

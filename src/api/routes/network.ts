@@ -22,6 +22,7 @@ export async function networkRoutes (app: FastifyInstance, { node }: RouteDeps):
     peers: node.network.host.getPeers().length,
     connections: await node.network.peers(),
     reachability: reachability(node.network.addresses()),
+    observed: node.network.host.services.punchCandidates.list(Date.now()),
     dhtPeers: dhtTableSize(node.network.host),
     usage: await node.usage(),
     quota: node.config.storage.quota,
