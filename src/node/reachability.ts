@@ -13,12 +13,13 @@ import { NoProvidersError, PeerUnavailableError, RelayLimitError } from '../erro
 import type { ProviderStats } from '../exchange/session.js'
 import type { NetworkConfig } from '../repo/repo.js'
 import { overriding } from './overriding.js'
+import { peerOf, tcpTarget } from './shared-port.js'
 
 /** The listen address that has the relay transport reserve a slot on relays it meets. */
 export const RELAY_LISTEN = '/p2p-circuit'
 
 /** The services each node runs for reachability; the relay server and UPnP only when configured. */
-export function reachabilityServices (n: NetworkConfig, responders: Responders = new Set(), candidates = new PunchCandidates()): Record<string, (components: any) => unknown> {
+export function reachabilityServices (n: NetworkConfig, responders: Responders, candidates: PunchCandidates): Record<string, (components: any) => unknown> {
   const services: Record<string, (components: any) => unknown> = { autonat: freshDialBacks(autoNAT()), dcutr: punching(dcutr(), responders, candidates) }
   if (n.relay) {
     services.relay = circuitRelayServer({
@@ -124,11 +125,11 @@ export class PunchCandidates {
  */
 function punching (factory: (components: any) => unknown, responders: Responders, seen: PunchCandidates): (components: any) => unknown {
   return (components) => {
-    const listenPorts = (): Set<string> => new Set(components.transportManager.getAddrs().map((a: Multiaddr) => tcpPort(a)).filter((p: string | undefined) => p !== undefined))
+    const listenPorts = (): Set<string | undefined> => new Set(components.transportManager.getAddrs().map((a: Multiaddr) => tcpTarget(a)?.port))
     components.events.addEventListener('peer:identify', (e: CustomEvent<{ peerId: PeerId, observedAddr?: Multiaddr, connection: Connection }>) => {
       const { peerId, observedAddr, connection } = e.detail
       if (observedAddr === undefined || connection.direction !== 'outbound' || isRelayed(connection.remoteAddr) || !isPublic(observedAddr)) return
-      const port = tcpPort(observedAddr)
+      const port = tcpTarget(observedAddr)?.port
       if (port === undefined || !listenPorts().has(port)) return
       seen.observed(observedAddr.decapsulateCode(CODE_P2P).toString(), peerId.toString(), Date.now())
     })
@@ -144,7 +145,7 @@ function punching (factory: (components: any) => unknown, responders: Responders
     const manager = components.connectionManager
     const connectionManager = overriding(manager, {
       openConnection: async (peer: Multiaddr[], options?: { initiator?: boolean }) => {
-        const ids = options?.initiator === false ? peer.map(a => a.getComponents().findLast(c => c.code === CODE_P2P)?.value).filter((p): p is string => p !== undefined && !responders.has(p)) : []
+        const ids = options?.initiator === false ? peer.map(peerOf).filter((p): p is string => p !== undefined && !responders.has(p)) : []
         for (const id of ids) responders.add(id)
         try {
           const conn: Connection = await manager.openConnection(peer, options)
@@ -157,12 +158,6 @@ function punching (factory: (components: any) => unknown, responders: Responders
     })
     return factory(overriding(components, {}, { addressManager, connectionManager }))
   }
-}
-
-/** The TCP port of an address on IP, or undefined. */
-function tcpPort (a: Multiaddr): string | undefined {
-  const [ip, tcp] = a.getComponents()
-  return (ip?.name === 'ip4' || ip?.name === 'ip6') && tcp?.name === 'tcp' ? tcp.value : undefined
 }
 
 /** The relay client transport every node has, so it can dial and be dialled through a relay. */

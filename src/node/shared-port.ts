@@ -40,7 +40,7 @@ const binding = lazily((): SocketBinding | undefined => {
  * four addresses in use (a connection to the same address from the shared port), or met by a
  * reset (a restarted node dialling a peer that still holds its end of the old connection).
  */
-const PORT_BUSY = new Set(['EADDRNOTAVAIL', 'EADDRINUSE', 'ECONNRESET'])
+const TRY_EPHEMERAL = new Set(['EADDRNOTAVAIL', 'EADDRINUSE', 'ECONNRESET'])
 
 /**
  * The listening socket of a @libp2p/tcp listener: it keeps its net.Server as `server`, and
@@ -76,11 +76,16 @@ function isLoopback (ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.')
 }
 
-/** `ip4`/`ip6` and the IP of a TCP multiaddr, or undefined for any other. */
-function tcpTarget (ma: Multiaddr): { family: 'ip4' | 'ip6', ip: string } | undefined {
+/** `ip4`/`ip6`, the IP and the port of a TCP multiaddr, or undefined for any other. */
+export function tcpTarget (ma: Multiaddr): { family: 'ip4' | 'ip6', ip: string, port: string } | undefined {
   const [first, second] = ma.getComponents()
-  if ((first?.name !== 'ip4' && first?.name !== 'ip6') || second?.name !== 'tcp' || first.value === undefined) return undefined
-  return { family: first.name, ip: first.value }
+  if ((first?.name !== 'ip4' && first?.name !== 'ip6') || second?.name !== 'tcp' || first.value === undefined || second.value === undefined) return undefined
+  return { family: first.name, ip: first.value, port: second.value }
+}
+
+/** The peer a multiaddr names last (`/p2p/<id>`), or undefined. */
+export function peerOf (ma: Multiaddr): string | undefined {
+  return ma.getComponents().findLast(c => c.name === 'p2p')?.value
 }
 
 /**
@@ -90,11 +95,11 @@ function tcpTarget (ma: Multiaddr): { family: 'ip4' | 'ip6', ip: string } | unde
 export function sharedPortTcp (init: TCPOptions, policy: SharedPortPolicy, isPublic: (ma: Multiaddr) => boolean, responders?: Set<string>): (components: any) => Transport {
   return (components) => {
     const inner = tcp(init)(components) as Transport
+    const sockets = binding()
+    if (policy === 'off' || sockets === undefined) return inner
     const log = components.logger.forComponent('peerlink:shared-port')
     /** Per family, the address and port of the shared listening socket. */
     const shared = new Map<'ip4' | 'ip6', { ip: string, port: number }>()
-    const sockets = binding()
-    if (policy === 'off' || sockets === undefined) return inner
 
     const createListener = inner.createListener.bind(inner)
     inner.createListener = (options: CreateListenerOptions): Listener => {
@@ -120,7 +125,7 @@ export function sharedPortTcp (init: TCPOptions, policy: SharedPortPolicy, isPub
     const dial = inner.dial.bind(inner)
     inner.dial = async (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> => {
       // A hole punch's dial that runs its handshake as the responder (reachability.ts, Responders).
-      const peer = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+      const peer = peerOf(ma)
       if (peer !== undefined && responders?.has(peer) === true) options = asResponder(options)
       const target = tcpTarget(ma)
       const from = target === undefined ? undefined : shared.get(target.family)
@@ -136,7 +141,7 @@ export function sharedPortTcp (init: TCPOptions, policy: SharedPortPolicy, isPub
         // net.connect(options) adopts the bound socket (new net.Socket({ fd })) and connects it.
         return await dial(ma, { ...options, fd } as DialTransportOptions)
       } catch (err) {
-        if (!PORT_BUSY.has((err as { code?: string }).code ?? '')) throw err
+        if (!TRY_EPHEMERAL.has((err as { code?: string }).code ?? '')) throw err
         log('%a cannot be dialled from the shared port (%s), dialling from another', ma, (err as { code?: string }).code)
         return await dial(ma, options)
       }

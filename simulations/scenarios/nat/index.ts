@@ -85,7 +85,7 @@ async function runSetting (ctx: ScenarioContext, net: NatNetwork, pair: NatPair)
   const peers = await net.cli<Array<{ peer: string, via: string, punched?: boolean, addrs: string[] }>>(pair.b, ['peers'])
   const toA = peers.filter(p => p.peer === pair.a.daemon.info.peerId)
   const direct = toA.some(p => p.via === 'direct')
-  const punched = toA.some(p => p.via === 'direct' && p.punched === true)
+  const punched = toA.some(p => p.punched === true)
   ctx.progress.update(`${pair.name}: by share link ${byTicket.identical ? 'identical' : 'DIFFERENT'}, first byte ${byTicket.ttfbMs} ms, total ${byTicket.totalMs} ms, ${punched ? 'direct (hole punched)' : direct ? 'direct' : 'relayed'}`, true)
   // By CID alone: B finds A's provider record in the DHT, with A's relay address in it.
   const dht = await addFile(ctx, net, pair.a, 'dht', SMALL)
