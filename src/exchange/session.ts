@@ -1,7 +1,8 @@
 // A fetch session: blocks under one root, fetched from every provider at once.
 //
-// Providers are asked which of the wanted blocks they hold (HAVE), then each is kept as busy
-// as its measured rate and round trip need, each block going to the provider that would have
+// Providers are asked which of the wanted blocks they hold (HAVE), and for blocks before the
+// answer comes (each is one of the root's providers until it says otherwise); each is kept as
+// busy as its measured rate and round trip need, each block going to the provider that would have
 // it soonest (the decisions are in scheduler.ts). Each block is verified against its CID as it
 // is stored (a provider whose block fails is dropped, penalised and its work moved), requests a
 // provider lacks or leaves behind go to another, and at the end a provider with room races a
@@ -21,7 +22,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT, STORING_BYTES } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { holds, isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
 import { WantList, type Want } from './want-list.js'
 
@@ -208,6 +209,7 @@ export class FetchSession {
           this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'joined' as const }))
         }
         this.askHave(p, this.wants.unsettled())
+        this.pump()
       } catch (err) {
         p.connecting = undefined
         this.drop(p, `cannot open an exchange stream: ${(err as Error).message}`, 'unreachable')
@@ -225,7 +227,12 @@ export class FetchSession {
       for (const w of batch) p.asking.add(w.key)
       const channel = p.channel
       channel.have(batch.map(w => w.cid), { signal: this.abort.signal }).then((has) => {
-        batch.forEach((w, j) => { p.asking.delete(w.key); p.known.set(w.key, has[j]) })
+        batch.forEach((w, j) => {
+          p.asking.delete(w.key)
+          // Asked for before this answer came and refused: a HAVE now is a refusal, not news.
+          if (p.known.get(w.key) === false) p.refused += has[j] ? 1 : 0
+          else p.known.set(w.key, has[j])
+        })
         this.pump()
       }, (err: Error) => {
         for (const w of batch) p.asking.delete(w.key)
@@ -258,7 +265,7 @@ export class FetchSession {
     while (candidates.size > 0 && this.wants.queued > 0 && this.storing < STORING_BYTES) {
       const chosen = soonest(candidates, this.window, fallback)
       if (chosen === undefined) break
-      const w = this.wants.take(w => chosen.known.get(w.key) === true)
+      const w = this.wants.take(w => holds(chosen, w.key))
       if (w === undefined) candidates.delete(chosen) // holds none of what is queued
       else this.request(chosen, w)
     }
@@ -289,7 +296,9 @@ export class FetchSession {
       this.pump()
       if (bytes === undefined) {
         if (w.result !== undefined || f.abandoned === true) return
-        p.refused++
+        // A refusal when it said HAVE; asked before its HAVE answer came, it only tells (and a
+        // HAVE after it counts as the refusal, see askHave).
+        if (p.known.get(w.key) === true) p.refused++
         p.known.set(w.key, false)
         this.requeue(w)
         return
