@@ -6,8 +6,10 @@
 // … a fresh fetcher (new repo, new identity) fetches the file by CID through the DHT, to a
 // file checked byte for byte, ROUNDS times, and the median throughput is compared with the
 // ideal N × R, bounded by what this fetcher reaches from one provider with no cap (measured
-// first, in the same run). Last, all of them with the first one's cap lifted: one fast provider
-// among slow ones must be no slower than it alone. Each provider's bytes credited by the fetch
+// first, in the same run). Then all of them with the first one's cap lifted: one fast provider
+// among slow ones must be no slower than it alone. Last, all of them with no cap at all: what
+// this machine's cores carry from that many daemons, beside the capped figure (no target; it
+// shows when the machine, not the links, is the limit). Each provider's bytes credited by the fetch
 // and bytes sent on its interface are kept, so duplicate sends show, and when it joined each
 // fetch, so a late discovery shows. Needs Linux, root, iproute2 and tc.
 import { createHash } from 'node:crypto'
@@ -20,7 +22,7 @@ import { skipped, type Scenario, type ScenarioContext } from '../../lib/scenario
 import { processCost } from '../../lib/daemons.js'
 import { median, round } from '../../lib/stats.js'
 import { CappedNetwork } from './network.js'
-import { report, runLine, type Run } from './report.js'
+import { MODE_LABELS, report, runLine, type Run } from './report.js'
 
 /** Each provider's uplink, Mbit/s. */
 export const RATE_MBIT = 50
@@ -53,6 +55,8 @@ export const capped: Scenario = {
     }
     // One fast provider (the reference's, uncapped) among slow ones: no slower than it alone.
     if (ctx.nodes > 1) runs.push(await measure(ctx, net, file, ctx.nodes, rounds, 'fast-first'))
+    // The same providers with no cap: the machine's own ceiling for that many daemons.
+    if (ctx.nodes > 1) runs.push(await measure(ctx, net, file, ctx.nodes, rounds, 'none-capped'))
     return report(runs, { size, rounds, rateMbit: RATE_MBIT, quick: ctx.quick })
   }
 }
@@ -74,12 +78,13 @@ interface FetchJson { size: number, ms: number, providers: Array<{ peer: string,
 
 /**
  * `rounds` fetches by fresh fetchers from the first `n` providers; the median round. `uncapped`
- * and `fast-first` lift the first provider's cap for these rounds.
+ * and `fast-first` lift the first provider's cap for these rounds, `none-capped` every one's.
  */
 async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: number, digest: string, cid: string }, n: number, rounds: number, mode: Run['mode']): Promise<Run> {
   const providers = net.providers.slice(0, n)
   const capped = mode === 'capped'
-  if (!capped) await net.cap(providers[0], undefined)
+  const lifted = capped ? [] : mode === 'none-capped' ? providers : providers.slice(0, 1)
+  for (const p of lifted) await net.cap(p, undefined)
   const samples: Run[] = []
   for (let r = 0; r < rounds; r++) {
     ctx.signal.throwIfAborted()
@@ -115,11 +120,11 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
       await rm(repo, { recursive: true, force: true })
     }
   }
-  if (!capped) await net.cap(providers[0], RATE_MBIT)
+  for (const p of lifted) await net.cap(p, RATE_MBIT)
   const mid = median(samples.map(s => s.mbps))
   const chosen = samples.find(s => s.mbps === mid) ?? samples[0]
   const run = { ...chosen, identical: samples.every(s => s.identical), roundsMbps: samples.map(s => s.mbps) }
   // The median round's figures as it ends, so a run cut off later still shows them.
-  ctx.progress.update(`${n} provider${n === 1 ? '' : 's'}${capped ? '' : mode === 'uncapped' ? ' (no cap)' : ' (the first one uncapped)'}: ${run.mbps} MB/s (rounds ${run.roundsMbps.join(', ')}); ${runLine(run, file.size)}`, true)
+  ctx.progress.update(`${n} provider${n === 1 ? '' : 's'}${MODE_LABELS[mode]}: ${run.mbps} MB/s (rounds ${run.roundsMbps.join(', ')}); ${runLine(run, file.size)}`, true)
   return run
 }

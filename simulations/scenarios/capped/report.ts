@@ -5,9 +5,13 @@ import { round } from '../../lib/stats.js'
 
 export interface Run {
   providers: number
-  /** False when the first provider's cap was lifted: the reference (it alone) and `fast-first` (it among the slow ones). */
+  /**
+   * False when a cap was lifted: the first provider's for the reference (it alone) and
+   * `fast-first` (it among the slow ones), every provider's for `none-capped` (the machine's
+   * ceiling for that many daemons).
+   */
   capped: boolean
-  mode: 'capped' | 'uncapped' | 'fast-first'
+  mode: 'capped' | 'uncapped' | 'fast-first' | 'none-capped'
   /** The median round's throughput, MB/s (10^6 bytes), and its wall time. */
   mbps: number
   ms: number
@@ -27,6 +31,9 @@ export interface Run {
   perProvider: Array<{ provider: number, creditedBytes: number, duplicateBytes: number, rate: number, joinedMs?: number, sentBytes: number, reason?: string }>
 }
 
+/** How each mode is named after its provider count in progress lines and notes. */
+export const MODE_LABELS: Record<Run['mode'], string> = { capped: '', uncapped: ' (no cap)', 'fast-first': ' (the first one uncapped)', 'none-capped': ' (none capped)' }
+
 export interface CappedSettings { size: number, rounds: number, rateMbit: number, quick: boolean }
 
 /** The ideal for N capped providers: N × R, but never more than the fetcher reached from one uncapped. */
@@ -42,6 +49,7 @@ function lastJoined (r: Run): number {
 export function report (runs: Run[], s: CappedSettings): ScenarioResult {
   const reference = runs.find(r => r.mode === 'uncapped') as Run
   const fast = runs.find(r => r.mode === 'fast-first')
+  const machine = runs.find(r => r.mode === 'none-capped')
   const capped = runs.filter(r => r.capped)
   const rows = capped.map(r => {
     const sent = r.perProvider.reduce((a, p) => a + p.sentBytes, 0)
@@ -57,6 +65,7 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
     headline[`all_joined_ms_${r.providers}`] = lastJoined(capped.find(c => c.providers === r.providers) as Run)
   }
   if (fast !== undefined) headline.mbps_fast_first = fast.mbps
+  if (machine !== undefined) headline[`mbps_${machine.providers}_none_capped`] = machine.mbps
   return {
     headline,
     targets: [
@@ -95,10 +104,13 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
     notes: [
       `A ${s.size / 1024 / 1024} MiB file; each node a daemon process in its own network namespace on one bridge; each provider's uplink capped at ${s.rateMbit} Mbit/s (${s.rateMbit / 8} MB/s) by tc tbf (64 KiB burst, 100 ms queue), the fetcher's not. This kernel has no netem: the links add no latency beyond the caps' queues.`,
       `Throughput is the file size over the wall time of \`peerlink fetch\` by a fresh fetcher (new repo and identity), the median of ${s.rounds} round${s.rounds === 1 ? '' : 's'}. The ideal is N × R, bounded by the fetcher's own single-provider rate with no cap (${reference.mbps} MB/s, measured first in the same run).`,
-      `Of each median round's wall time, the fetch in the daemon took (the rest is the CLI's start and its request; the DHT announce follows in the background): ${runs.map(r => `${r.providers}${r.mode === 'capped' ? '' : ` (${r.mode})`}: ${round(r.fetchMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s`).join(', ')}.`,
+      ...(machine === undefined
+        ? []
+        : [`With no cap at all, ${machine.providers} providers gave ${machine.mbps} MB/s (rounds ${(machine.roundsMbps ?? [machine.mbps]).join(', ')}): what this machine's cores carry from that many daemons and a fetcher, against ${reference.mbps} MB/s from one. Capped, ${machine.providers} gave ${capped.find(r => r.providers === machine.providers)?.mbps ?? '–'} MB/s.`]),
+      `Of each median round's wall time, the fetch in the daemon took (the rest is the CLI's start and its request; the DHT announce follows in the background): ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${round(r.fetchMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s`).join(', ')}.`,
       'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).',
-      `The fetching daemon's CPU (user + system) per GiB fetched: ${runs.map(r => `${r.providers}${r.mode === 'capped' ? '' : ` (${r.mode})`}: ${cpuPerGiB(r, s.size)} s`).join(', ')}.`,
-      ...[...capped, ...(fast === undefined ? [] : [fast])].map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}${r.mode === 'fast-first' ? ', the first uncapped' : ''}: ${runLine(r, s.size)}`)
+      `The fetching daemon's CPU (user + system) per GiB fetched: ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${cpuPerGiB(r, s.size)} s`).join(', ')}.`,
+      ...[...capped, ...[fast, machine].filter(r => r !== undefined)].map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}${MODE_LABELS[r.mode]}: ${runLine(r, s.size)}`)
     ]
   }
 }
