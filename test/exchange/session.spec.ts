@@ -7,7 +7,7 @@ import { INITIAL_WINDOW, MAY_BE_SENT, STUCK_MS } from '../../src/exchange/schedu
 import { FetchSession, type SessionProgressEvents } from '../../src/exchange/session.js'
 import * as dagCbor from '@ipld/dag-cbor'
 import { cidOf } from '../../src/hash/index.js'
-import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, quietLogger, settled, type Block, type FakeProviderInit } from './fakes.js'
+import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, type FakeChannel, quietLogger, settled, type Block, type FakeProviderInit } from './fakes.js'
 
 const root = cidOf(Uint8Array.of(0))
 
@@ -30,6 +30,18 @@ async function setup (providers: FakeProviderInit[], options: { window?: number,
 function fetchAll (session: FetchSession, blocks: Block[]): Promise<Array<Uint8Array | undefined>> {
   session.want(blocks.map(b => b.cid))
   return Promise.all(blocks.map(async b => await session.get(b.cid)))
+}
+
+/**
+ * Every provider added and discovery complete, then every block wanted (fetchAll): the results
+ * to come, and each provider's channel once the session has done what it can.
+ */
+async function fetchingFromAll ({ net, peers, session }: { net: FakeNetwork, peers: PeerId[], session: FetchSession }, blocks: Block[]): Promise<{ all: Promise<Array<Uint8Array | undefined>>, channels: FakeChannel[] }> {
+  for (const p of peers) session.addProvider(p)
+  session.providersComplete()
+  const all = fetchAll(session, blocks)
+  await settled()
+  return { all, channels: peers.map(p => net.channel(p)) }
 }
 
 const keys = (blocks: Block[]): string[] => blocks.map(b => b.cid.toString())
@@ -65,11 +77,7 @@ describe('exchange: fetch session', () => {
   it('keeps at most `window` requests in flight at each provider, refilling each as it answers', async () => {
     const blocks = makeBlocks(40)
     const { net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
-    for (const p of peers) session.addProvider(p)
-    session.providersComplete()
-    const all = fetchAll(session, blocks)
-    await settled()
-    const [a, b] = peers.map(p => net.channel(p))
+    const { all, channels: [a, b] } = await fetchingFromAll({ net, peers, session }, blocks)
     expect([a.outstanding, b.outstanding]).to.deep.equal([4, 4])
     for (let i = 0; i < 10; i++) {
       a.answerNext()
@@ -95,11 +103,7 @@ describe('exchange: fetch session', () => {
   it('has an idle provider race the awaited requests of a slower one once it stalls, keeping the late copies', async () => {
     const blocks = makeBlocks(4)
     const { clock, net, peers, session, penalties } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
-    for (const p of peers) session.addProvider(p)
-    session.providersComplete()
-    const all = fetchAll(session, blocks)
-    await settled()
-    const [a, b] = peers.map(p => net.channel(p))
+    const { all, channels: [a, b] } = await fetchingFromAll({ net, peers, session }, blocks)
     expect(a.asked).to.deep.equal(keys(blocks.slice(0, 2)))
     expect(b.asked).to.deep.equal(keys(blocks.slice(2)))
     await clock.advance(10)
@@ -242,11 +246,7 @@ describe('exchange: fetch session', () => {
   it('moves the requests of a provider that leaves mid-fetch to the others, without penalising it', async () => {
     const blocks = makeBlocks(12)
     const { net, peers, session, penalties, events } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 4 })
-    for (const p of peers) session.addProvider(p)
-    session.providersComplete()
-    const all = fetchAll(session, blocks)
-    await settled()
-    const [a, b] = peers.map(p => net.channel(p))
+    const { all, channels: [a, b] } = await fetchingFromAll({ net, peers, session }, blocks)
     a.answerNext()
     a.answerNext()
     await settled()
@@ -401,11 +401,7 @@ describe('exchange: fetch session', () => {
   it('asks the root\'s providers for blocks before their HAVE answers come; a DONT_HAVE for a block never claimed is no refusal', async () => {
     const blocks = makeBlocks(3)
     const { net, peers, session, penalties } = await started([{ holds: blocks.slice(0, 2), holdsHaves: true }, { holds: blocks.slice(2), holdsHaves: true }])
-    for (const p of peers) session.addProvider(p)
-    session.providersComplete()
-    const all = fetchAll(session, blocks)
-    await settled()
-    const [a, b] = peers.map(p => net.channel(p))
+    const { all, channels: [a, b] } = await fetchingFromAll({ net, peers, session }, blocks)
     // No HAVE has been answered, and every block has come: each provider was asked in turn,
     // and what one lacked went to the other.
     expect([a.haveQueries, b.haveQueries]).to.deep.equal([1, 1])
