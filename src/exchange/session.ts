@@ -230,8 +230,8 @@ export class FetchSession {
         batch.forEach((w, j) => {
           p.asking.delete(w.key)
           // Asked for before this answer came and refused: a HAVE now is a refusal, not news.
-          if (p.known.get(w.key) === false) p.refused += has[j] ? 1 : 0
-          else p.known.set(w.key, has[j])
+          if (p.known.get(w.key) !== false) p.known.set(w.key, has[j])
+          else if (has[j]) p.refused++
         })
         this.pump()
       }, (err: Error) => {
