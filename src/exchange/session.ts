@@ -300,7 +300,9 @@ export class FetchSession {
         // HAVE after it counts as the refusal, see askHave).
         if (p.known.get(w.key) === true) p.refused++
         p.known.set(w.key, false)
+        // Handed on at once: a holder of part of a root (a spread's) answers DONT_HAVE often.
         this.requeue(w)
+        this.pump()
         return
       }
       if (mine === undefined) {
