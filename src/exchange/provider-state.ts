@@ -177,15 +177,3 @@ export function providerStats (p: ProviderState, started: number): ProviderStats
     ...(p.lie !== undefined ? { lie: p.lie } : {})
   }
 }
-
-/**
- * Whether to ask `p` for a block: it said it holds it (HAVE), or it was asked whether it does
- * and has not answered yet. A provider is one of the root's, so it is presumed to hold what
- * lies under the root until it says otherwise: the request goes out behind the HAVE on the same
- * stream, not a round trip after it (on a loaded machine 50–150 ms per provider joining, and
- * again per level of the DAG). A DONT_HAVE for such a request only tells; a HAVE for it after
- * that counts as a refusal.
- */
-export function holds (p: ProviderState, key: string): boolean {
-  return p.known.get(key) ?? p.asking.has(key)
-}

@@ -1,8 +1,7 @@
 // A fetch session: blocks under one root, fetched from every provider at once.
 //
-// Providers are asked which of the wanted blocks they hold (HAVE), and for blocks before the
-// answer comes (each is one of the root's providers until it says otherwise); each is kept as
-// busy as its measured rate and round trip need, each block going to the provider that would have
+// Providers are asked which of the wanted blocks they hold (HAVE), then each is kept as busy
+// as its measured rate and round trip need, each block going to the provider that would have
 // it soonest (the decisions are in scheduler.ts). Each block is verified against its CID as it
 // is stored (a provider whose block fails is dropped, penalised and its work moved), requests a
 // provider lacks or leaves behind go to another, and at the end a provider with room races a
@@ -22,7 +21,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT, STORING_BYTES } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { holds, isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
 import { WantList, type Want } from './want-list.js'
 
@@ -209,7 +208,6 @@ export class FetchSession {
           this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'joined' as const }))
         }
         this.askHave(p, this.wants.unsettled())
-        this.pump()
       } catch (err) {
         p.connecting = undefined
         this.drop(p, `cannot open an exchange stream: ${(err as Error).message}`, 'unreachable')
@@ -227,12 +225,7 @@ export class FetchSession {
       for (const w of batch) p.asking.add(w.key)
       const channel = p.channel
       channel.have(batch.map(w => w.cid), { signal: this.abort.signal }).then((has) => {
-        batch.forEach((w, j) => {
-          p.asking.delete(w.key)
-          // Asked for before this answer came and refused: a HAVE now is a refusal, not news.
-          if (p.known.get(w.key) !== false) p.known.set(w.key, has[j])
-          else if (has[j]) p.refused++
-        })
+        batch.forEach((w, j) => { p.asking.delete(w.key); p.known.set(w.key, has[j]) })
         this.pump()
       }, (err: Error) => {
         for (const w of batch) p.asking.delete(w.key)
@@ -265,7 +258,7 @@ export class FetchSession {
     while (candidates.size > 0 && this.wants.queued > 0 && this.storing < STORING_BYTES) {
       const chosen = soonest(candidates, this.window, fallback)
       if (chosen === undefined) break
-      const w = this.wants.take(w => holds(chosen, w.key))
+      const w = this.wants.take(w => chosen.known.get(w.key) === true)
       if (w === undefined) candidates.delete(chosen) // holds none of what is queued
       else this.request(chosen, w)
     }
@@ -296,13 +289,9 @@ export class FetchSession {
       this.pump()
       if (bytes === undefined) {
         if (w.result !== undefined || f.abandoned === true) return
-        // A refusal when it said HAVE; asked before its HAVE answer came, it only tells (and a
-        // HAVE after it counts as the refusal, see askHave).
-        if (p.known.get(w.key) === true) p.refused++
+        p.refused++
         p.known.set(w.key, false)
-        // Handed on at once: a holder of part of a root (a spread's) answers DONT_HAVE often.
         this.requeue(w)
-        this.pump()
         return
       }
       if (mine === undefined) {

@@ -74,8 +74,6 @@ export interface FakeProviderInit {
   refuses?: CID[]
   /** Blocks whose bytes it sends damaged. */
   corrupts?: CID[]
-  /** Hold HAVE answers until `answerHaves` (default: answered at once). */
-  holdsHaves?: boolean
 }
 
 interface Pending { id: bigint, cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
@@ -91,7 +89,6 @@ export class FakeChannel implements ExchangeChannel {
   maxOutstanding = 0
   closedWith: Error | undefined
   private readonly pending: Pending[] = []
-  private readonly heldHaves: Array<() => void> = []
   private nextId = 1n
   private lastProgress: number
 
@@ -110,17 +107,7 @@ export class FakeChannel implements ExchangeChannel {
   async have (cids: CID[]): Promise<boolean[]> {
     if (!this.open) throw this.closedWith ?? new PeerUnavailableError('closed')
     this.haveQueries++
-    if (this.init.holdsHaves === true) {
-      const held = Promise.withResolvers<void>()
-      this.heldHaves.push(held.resolve)
-      await held.promise
-    }
     return cids.map(cid => this.init.holds.some(b => b.cid.equals(cid)))
-  }
-
-  /** Sends the HAVE answers held so far (`holdsHaves`). */
-  answerHaves (): void {
-    for (const resolve of this.heldHaves.splice(0)) resolve()
   }
 
   request (cid: CID): { id: bigint, result: Promise<Uint8Array | undefined> } {

@@ -398,23 +398,6 @@ describe('exchange: fetch session', () => {
     expect(penalties.list()).to.deep.equal([])
   })
 
-  it('asks the root\'s providers for blocks before their HAVE answers come; a DONT_HAVE for a block never claimed is no refusal', async () => {
-    const blocks = makeBlocks(3)
-    const { net, peers, session, penalties } = await started([{ holds: blocks.slice(0, 2), holdsHaves: true }, { holds: blocks.slice(2), holdsHaves: true }])
-    const { all, channels: [a, b] } = await fetchingFromAll({ net, peers, session }, blocks)
-    // No HAVE has been answered, and every block has come: each provider was asked in turn,
-    // and what one lacked went to the other.
-    expect([a.haveQueries, b.haveQueries]).to.deep.equal([1, 1])
-    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
-    expect(a.asked).to.include.members(keys(blocks.slice(0, 2)))
-    expect(b.asked).to.include.members(keys(blocks.slice(2)))
-    a.answerHaves()
-    b.answerHaves()
-    await settled()
-    expect(session.stats().map(s => [s.blocks, s.reason])).to.deep.equal([[2, undefined], [1, undefined]])
-    expect(penalties.list()).to.deep.equal([])
-  })
-
   it('settles a block no provider holds as missing once discovery is complete, and says why a provider served nothing', async () => {
     const blocks = makeBlocks(2)
     const { peers, session } = await started([{ holds: blocks.slice(0, 1), refuses: [blocks[0].cid] }])
