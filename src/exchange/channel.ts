@@ -30,8 +30,14 @@ export interface ExchangeChannel {
   close: (err?: Error) => void
 }
 
+/**
+ * How a channel is opened: `lookUp` has the opener, when none of the addresses it knows for the
+ * peer answers, ask where the peer is now (a DHT walk) and dial once more.
+ */
+export interface OpenChannelOptions { signal?: AbortSignal, lookUp?: boolean }
+
 /** Opens a channel to a provider, ready for requests. */
-export type OpenChannel = (peer: PeerId, options: { signal?: AbortSignal }) => Promise<ExchangeChannel>
+export type OpenChannel = (peer: PeerId, options: OpenChannelOptions) => Promise<ExchangeChannel>
 
 /** Ids of cancelled requests are remembered this long: their answers may already be on the way. */
 const CANCELLED_MEMORY = 1024
@@ -152,7 +158,7 @@ export class ProviderChannel implements ExchangeChannel {
 }
 
 /** Opens channels to providers of `root` over exchange streams that `openStream` opens. */
-export function streamChannels (root: CID, openStream: (peer: PeerId, options: { signal?: AbortSignal }) => Promise<Stream>, clock: Pick<Clock, 'now'> = systemClock): OpenChannel {
+export function streamChannels (root: CID, openStream: (peer: PeerId, options: OpenChannelOptions) => Promise<Stream>, clock: Pick<Clock, 'now'> = systemClock): OpenChannel {
   return async (peer, options) => {
     const channel = new ProviderChannel(peer, await openStream(peer, options), root, clock)
     channel.start()

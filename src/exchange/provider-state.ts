@@ -17,6 +17,11 @@ export interface ProviderState {
   key: string
   channel?: ExchangeChannel
   connecting?: Promise<void>
+  /**
+   * Why its known addresses did not answer, while it waits to be looked up anew (session.ts,
+   * `unpark`); absent once it is looked up or when it never failed.
+   */
+  parked?: string
   dropped: boolean
   reason?: string
   /** How it failed, when it was dropped. */
@@ -162,8 +167,11 @@ export function rateOf (p: ProviderState): number {
 
 /** What the session reports of `p`; `started` is when the session started. */
 export function providerStats (p: ProviderState, started: number): ProviderStats {
-  // A provider that served nothing says why, even when it was not dropped.
-  const reason = p.reason ?? (p.blocks === 0 && p.refused > 0 ? `said it held ${p.refused} block${p.refused === 1 ? '' : 's'}, then answered DONT_HAVE for each` : undefined)
+  // One still parked was never reached, and says so; one that served nothing says why, even
+  // when it was not dropped.
+  const parked = !p.dropped && p.parked !== undefined
+  const reason = p.reason ?? (parked ? `${p.parked as string} (not looked up anew: the other providers held what was wanted)` : p.blocks === 0 && p.refused > 0 ? `said it held ${p.refused} block${p.refused === 1 ? '' : 's'}, then answered DONT_HAVE for each` : undefined)
+  const failure = p.failure ?? (parked ? 'unreachable' : undefined)
   return {
     peer: p.key,
     blocks: p.blocks,
@@ -171,9 +179,9 @@ export function providerStats (p: ProviderState, started: number): ProviderStats
     duplicateBytes: p.duplicateBytes,
     rate: rateOf(p),
     ...(p.joined !== undefined ? { joinedMs: Math.max(0, Math.round(p.joined - started)) } : {}),
-    dropped: p.dropped,
+    dropped: p.dropped || parked,
     ...(reason !== undefined ? { reason } : {}),
-    ...(p.failure !== undefined ? { failure: p.failure } : {}),
+    ...(failure !== undefined ? { failure } : {}),
     ...(p.lie !== undefined ? { lie: p.lie } : {})
   }
 }

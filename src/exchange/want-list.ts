@@ -88,6 +88,11 @@ export class WantList {
   }
 
   /** Takes every queued want that `pick` accepts off the queue. */
+  /** Whether a queued want is one `pick` would take. */
+  someQueued (pick: (w: Want) => boolean): boolean {
+    return this.queue.some(pick)
+  }
+
   takeAll (pick: (w: Want) => boolean): Want[] {
     const taken = this.queue.filter(pick)
     if (taken.length === 0) return taken

@@ -13,7 +13,7 @@ import type { Block, Placement } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
 import { BlockNotFoundError, RelayLimitError } from '../errors.js'
-import { streamChannels } from '../exchange/channel.js'
+import { streamChannels, type OpenChannelOptions } from '../exchange/channel.js'
 import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import type { PeerPenalties } from '../exchange/penalties.js'
@@ -109,11 +109,12 @@ export interface FetchComponents {
 }
 
 /**
- * Opens an exchange stream to a provider. When no address this node knows for it answers,
- * the DHT is asked where the peer is now (a restarted node may listen on a new port while
- * provider records and tickets still carry the old one) and the dial is tried once more.
+ * Opens an exchange stream to a provider. When no address this node knows for it answers and
+ * `lookUp` is set, the DHT is asked where the peer is now (a restarted node may listen on a new
+ * port while provider records and tickets still carry the old one) and the dial is tried once
+ * more. The session sets it only when it needs the provider (session.ts, ENOUGH_PROVIDERS).
  */
-async function openExchange (c: FetchComponents, peer: PeerId, options: { signal?: AbortSignal }): Promise<Stream> {
+async function openExchange (c: FetchComponents, peer: PeerId, options: OpenChannelOptions): Promise<Stream> {
   const open = async (): Promise<Stream> => await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, { ...options, runOnLimitedConnection: c.relayed === true })
   const dial = async (): Promise<Stream> => {
     try {
@@ -131,7 +132,7 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: { signal
   try {
     return await dial()
   } catch (err) {
-    if (err instanceof RelayLimitError || options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
+    if (options.lookUp !== true || err instanceof RelayLimitError || options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
     const known = new Set((await c.host.peerStore.get(peer).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()))
     const fresh = (await c.routing.findPeer(peer, options)).filter(a => !known.has(a.toString()))
     if (fresh.length === 0) throw err

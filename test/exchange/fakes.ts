@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { HashMismatchError, PeerUnavailableError, type ProtocolError } from '../../src/errors.js'
-import type { ExchangeChannel } from '../../src/exchange/channel.js'
+import type { ExchangeChannel, OpenChannelOptions } from '../../src/exchange/channel.js'
 import type { Clock } from '../../src/exchange/clock.js'
 import type { VerifiedSink } from '../../src/exchange/session.js'
 import { cidOf } from '../../src/hash/index.js'
@@ -178,6 +178,10 @@ export class FakeNetwork {
   readonly opened: string[] = []
   /** Peers whose channel fails to open, as a peer that cannot be dialled. */
   readonly unreachable = new Set<string>()
+  /** Peers reached only when looked up anew, as one back on another port. */
+  readonly moved = new Set<string>()
+  /** Peers a channel was opened to with `lookUp`, in order. */
+  readonly lookedUp: string[] = []
   private readonly providers = new Map<string, FakeProviderInit>()
 
   constructor (private readonly clock: FakeClock) {}
@@ -194,10 +198,12 @@ export class FakeNetwork {
     return c
   }
 
-  readonly openChannel = async (peer: PeerId): Promise<ExchangeChannel> => {
+  readonly openChannel = async (peer: PeerId, options: OpenChannelOptions = {}): Promise<ExchangeChannel> => {
     this.opened.push(peer.toString())
+    if (options.lookUp === true) this.lookedUp.push(peer.toString())
     const init = this.providers.get(peer.toString())
     if (init === undefined || this.unreachable.has(peer.toString())) throw new PeerUnavailableError('no such peer')
+    if (this.moved.has(peer.toString()) && options.lookUp !== true) throw new PeerUnavailableError('connection refused at its known address')
     const channel = new FakeChannel(peer, init, this.clock)
     this.channels.set(peer.toString(), channel)
     return channel

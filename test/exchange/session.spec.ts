@@ -4,7 +4,7 @@ import type { PeerId } from '@libp2p/interface'
 import { expect } from 'chai'
 import { PeerPenalties } from '../../src/exchange/penalties.js'
 import { INITIAL_WINDOW, MAY_BE_SENT, STUCK_MS } from '../../src/exchange/scheduler.js'
-import { FetchSession, type SessionProgressEvents } from '../../src/exchange/session.js'
+import { ENOUGH_PROVIDERS, FetchSession, type SessionProgressEvents } from '../../src/exchange/session.js'
 import * as dagCbor from '@ipld/dag-cbor'
 import { cidOf } from '../../src/hash/index.js'
 import { CheckingSink, FakeClock, FakeNetwork, makeBlocks, type FakeChannel, quietLogger, settled, type Block, type FakeProviderInit } from './fakes.js'
@@ -410,6 +410,44 @@ describe('exchange: fetch session', () => {
     session.providersComplete()
     expect(await all).to.deep.equal([undefined, undefined])
     expect(session.stats()[0]).to.deep.equal({ peer: peers[0].toString(), blocks: 0, bytes: 0, duplicateBytes: 0, rate: 0, joinedMs: 0, dropped: false, reason: 'said it held 1 block, then answered DONT_HAVE for each' })
+  })
+
+  it(`looks a provider its known addresses failed for up anew only when it is needed: ${ENOUGH_PROVIDERS} others hold every block`, async () => {
+    const blocks = makeBlocks(8)
+    const { net, peers, session } = await started(Array.from({ length: ENOUGH_PROVIDERS + 1 }, () => ({ holds: blocks })))
+    const moved = peers[ENOUGH_PROVIDERS]
+    net.moved.add(moved.toString())
+    for (const p of peers) session.addProvider(p)
+    session.providersComplete()
+    expect(await fetchAll(session, blocks)).to.deep.equal(blocks.map(b => b.bytes))
+    expect(net.lookedUp).to.deep.equal([])
+    const stats = session.stats().find(s => s.peer === moved.toString())
+    expect(stats).to.deep.include({ blocks: 0, dropped: true, failure: 'unreachable' })
+    expect(stats?.reason).to.match(/^cannot open an exchange stream: connection refused at its known address \(not looked up anew/)
+  })
+
+  it('looks a parked provider up anew for a block no live provider holds, and fetches it there', async () => {
+    const blocks = makeBlocks(8)
+    const setup = await started([...Array.from({ length: ENOUGH_PROVIDERS }, () => ({ holds: blocks.slice(0, 6) })), { holds: blocks }])
+    const { net, peers, session } = setup
+    const moved = peers[ENOUGH_PROVIDERS]
+    net.moved.add(moved.toString())
+    const { all } = await fetchingFromAll(setup, blocks)
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(net.lookedUp).to.deep.equal([moved.toString()])
+    expect(session.stats().find(s => s.peer === moved.toString())).to.deep.include({ dropped: false })
+    expect(session.stats().find(s => s.peer === moved.toString())?.blocks).to.be.at.least(2)
+  })
+
+  it(`looks a provider up anew at once when fewer than ${ENOUGH_PROVIDERS} others are live or connecting`, async () => {
+    const blocks = makeBlocks(4)
+    const setup = await started([{ holds: blocks }, { holds: blocks }])
+    const { net, peers, session } = setup
+    net.moved.add(peers[1].toString())
+    const { all } = await fetchingFromAll(setup, blocks)
+    expect(net.lookedUp).to.deep.equal([peers[1].toString()])
+    expect(await all).to.deep.equal(blocks.map(b => b.bytes))
+    expect(session.stats().map(s => s.dropped)).to.deep.equal([false, false])
   })
 
   it('reports when each provider joined, from the session\'s start, and none for one never reached', async () => {
