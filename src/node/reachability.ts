@@ -125,12 +125,12 @@ export class PunchCandidates {
  */
 function punching (factory: (components: any) => unknown, responders: Responders, seen: PunchCandidates): (components: any) => unknown {
   return (components) => {
-    const listenPorts = (): Set<string | undefined> => new Set(components.transportManager.getAddrs().map((a: Multiaddr) => tcpTarget(a)?.port))
+    const listensOn = (port: string): boolean => components.transportManager.getAddrs().some((a: Multiaddr) => tcpTarget(a)?.port === port)
     components.events.addEventListener('peer:identify', (e: CustomEvent<{ peerId: PeerId, observedAddr?: Multiaddr, connection: Connection }>) => {
       const { peerId, observedAddr, connection } = e.detail
       if (observedAddr === undefined || connection.direction !== 'outbound' || isRelayed(connection.remoteAddr) || !isPublic(observedAddr)) return
       const port = tcpTarget(observedAddr)?.port
-      if (port === undefined || !listenPorts().has(port)) return
+      if (port === undefined || !listensOn(port)) return
       seen.observed(observedAddr.decapsulateCode(CODE_P2P).toString(), peerId.toString(), Date.now())
     })
     const candidates = (): Multiaddr[] => seen.list(Date.now()).map(a => multiaddr(`${a}/p2p/${components.peerId.toString()}`))
