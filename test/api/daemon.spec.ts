@@ -76,15 +76,17 @@ describe('the daemon and the CLI through it', function () {
 
   it('shows a progress bar when adding through the daemon on a terminal', async () => {
     const [a] = daemons
-    const f = await randomFile(dir.path, 'add-bar.bin', 48 * 1024 * 1024)
+    // Large enough to take several of the bar's frames (10 a second) at the fastest add seen
+    // here (48 MiB took 0.16 s in one run and showed no frame between 0 and 100 %).
+    const f = await randomFile(dir.path, 'add-bar.bin', 128 * 1024 * 1024)
     const r = await runCliInTerminal(['--repo', a.repo, 'add', f.path], { timeoutMs: 60_000 })
     expect(r.code, r.stdout + r.stderr).to.equal(0)
     const frames = terminalFrames(r.stdout, 'adding')
     expect(frames.length, r.stdout).to.be.greaterThan(1)
     expect(frames.some(l => / [1-9]\d?% \| /.test(l)), frames.join('\n')).to.equal(true) // seen part-way, not only at the end
-    expect(frames.at(-1)).to.match(/ 100% \| 48\.0 MiB of 48\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| in (\d+s|\d+m\d\ds)$/)
-    expect(r.stdout).to.match(/added \S+ add-bar\.bin \(48\.0 MiB\)/)
-    expect(r.stdout).to.include('stored 68.0 MiB for 48.0 MiB: 1.42×') // the short last stripe keeps its 4 parity blocks
+    expect(frames.at(-1)).to.match(/ 100% \| 128\.0 MiB of 128\.0 MiB \| [\d.]+ [KMG]?i?B\/s \| in (\d+s|\d+m\d\ds)$/)
+    expect(r.stdout).to.match(/added \S+ add-bar\.bin \(128\.0 MiB\)/)
+    expect(r.stdout).to.include('stored 180.0 MiB for 128.0 MiB: 1.41×') // the short last stripe keeps its 4 parity blocks
   })
 
   it('refuses API calls without the token or with a wrong one (401)', async () => {
