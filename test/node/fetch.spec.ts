@@ -7,6 +7,7 @@ import type { CID } from 'multiformats/cid'
 import { parseTarget } from '../../src/node/ticket.js'
 import type { StripeNode } from '../../src/files/format.js'
 import { PeerLinkNode } from '../../src/node/peerlink.js'
+import { ENOUGH_PROVIDERS } from '../../src/exchange/session.js'
 import { bootstrapFrom, randomFile, startNetwork, startNode, waitUntil, type TestNetwork } from '../helpers/network.js'
 import { damageBlock, smallDisk, stripesOf } from '../helpers/repo.js'
 import { slowLink } from '../helpers/slow-link.js'
@@ -183,6 +184,30 @@ describe('fetch across a loopback network', function () {
     expect((await readFile(out)).equals(f.bytes)).to.equal(true)
     expect(r.providers.map(({ peer, blocks, bytes, duplicateBytes, dropped }) => ({ peer, blocks, bytes, duplicateBytes, dropped }))).to.deep.include({ peer, blocks: r.fetchedBlocks, bytes: r.fetchedBytes, duplicateBytes: 0, dropped: false })
     expect(r.providers.find(p => p.peer === peer)?.rate).to.be.above(0)
+  })
+
+  it(`leaves a provider whose record outlived it unreached while ${ENOUGH_PROVIDERS} others hold the file, with no DHT lookup for it`, async () => {
+    const f = await randomFile(net.dir, 'stale.bin', 4 * MiB)
+    const gone = await net.add()
+    const goneId = gone.network.peerId.toString()
+    const root = (await gone.add(f.path)).cid
+    await gone.stop()
+    net.nodes.splice(net.nodes.indexOf(gone), 1)
+    for (const p of net.nodes.slice(0, ENOUGH_PROVIDERS)) await p.add(f.path)
+    const fetcher = await net.add()
+    const lookups: string[] = []
+    const routing = fetcher.network.routing
+    const findPeer = routing.findPeer.bind(routing)
+    routing.findPeer = async (peer, options) => { lookups.push(peer.toString()); return await findPeer(peer, options) }
+    const out = join(net.dir, 'stale.out')
+    const r = await fetcher.fetch(parseTarget(root.toString()), { output: out })
+    expect((await readFile(out)).equals(f.bytes)).to.equal(true)
+    const stale = r.providers.find(p => p.peer === goneId)
+    expect(stale, 'the record of the node that left was found').to.not.equal(undefined)
+    expect(stale).to.deep.include({ blocks: 0, dropped: true, failure: 'unreachable' })
+    expect(stale?.reason).to.match(/^cannot open an exchange stream: .* \(not looked up anew: the other providers held what was wanted\)$/)
+    expect(lookups).to.deep.equal([])
+    expect(r.providers.filter(p => p.blocks > 0).length).to.be.at.least(2)
   })
 
   it('rebuilds from parity the m data chunks of a stripe that no provider holds', async () => {
