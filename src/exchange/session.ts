@@ -424,7 +424,8 @@ export class FetchSession {
   private unpark (needed = false): boolean {
     if (this.closed) return false
     const all = [...this.providers.values()]
-    const parked = all.filter(p => p.parked !== undefined && !p.dropped && p.connecting === undefined)
+    // Parked is set only once its connect has ended, and cleared as it is looked up.
+    const parked = all.filter(p => p.parked !== undefined && !p.dropped)
     if (parked.length === 0) return false
     if (!needed && all.filter(p => !p.dropped && p.parked === undefined).length >= ENOUGH_PROVIDERS) return false
     for (const p of parked) {
