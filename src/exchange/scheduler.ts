@@ -9,7 +9,7 @@
 //   that may be on the wire is raced only in the end game (a block the reader waits for), and
 //   only when that at least halves its wait or its provider stalls. A stalling provider's queue
 //   is moved only once it is stuck (STUCK_MS): a shorter pause sends its queue out afterwards.
-import type { LiveProvider, ProviderState } from './provider-state.js'
+import { holds, type LiveProvider, type ProviderState } from './provider-state.js'
 
 /** Requests kept in flight at a provider not measured yet. */
 export const INITIAL_WINDOW = 4
@@ -130,7 +130,7 @@ export function takeover (p: LiveProvider, live: LiveProvider[], rules: Takeover
     const { service, headElapsed, stalling, stuck } = queueState(q, now, fallback)
     const queue = [...q.inflight].filter(([, f]) => !f.abandoned).sort(([, a], [, b]) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
     queue.forEach(([key], place) => {
-      if (!rules.wanted(key) || p.inflight.has(key) || p.known.get(key) !== true || askedOf(key) > 1) return
+      if (!rules.wanted(key) || p.inflight.has(key) || !holds(p, key) || askedOf(key) > 1) return
       const wait = stalling ? Infinity : Math.max(0, service - headElapsed) + place * service
       // A stalling provider's requests are only raced, one the reader waits for at a time: a
       // provider that pauses (a loaded machine's process, descheduled) has its queue in its

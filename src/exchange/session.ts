@@ -21,7 +21,7 @@ import type { ExchangeChannel, OpenChannel } from './channel.js'
 import type { Clock } from './clock.js'
 import { HELD_BYTES, MAX_WANT_CIDS, PEER_WINDOW, REQUEST_TIMEOUT, STORING_BYTES } from './constants.js'
 import type { PeerPenalties } from './penalties.js'
-import { isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
+import { holds, isLive, newProvider, providerStats, rateOf, recordBlock, timeArrival, type LiveProvider, type ProviderFailure, type ProviderState, type ProviderStats } from './provider-state.js'
 import { MAX_TAKEOVERS, soonest, takeover, typicalServiceMs, windowOf, workable, worthCancelling } from './scheduler.js'
 import { WantList, type Want } from './want-list.js'
 
@@ -244,6 +244,7 @@ export class FetchSession {
       const channel = p.channel
       channel.have(batch.map(w => w.cid), { signal: this.abort.signal }).then((has) => {
         batch.forEach((w, j) => { p.asking.delete(w.key); p.known.set(w.key, has[j]) })
+        p.holdsAll = p.holdsAll !== false && has.every(h => h)
         this.pump()
       }, (err: Error) => {
         for (const w of batch) p.asking.delete(w.key)
@@ -276,7 +277,7 @@ export class FetchSession {
     while (candidates.size > 0 && this.wants.queued > 0 && this.storing < STORING_BYTES) {
       const chosen = soonest(candidates, this.window, fallback)
       if (chosen === undefined) break
-      const w = this.wants.take(w => chosen.known.get(w.key) === true)
+      const w = this.wants.take(w => holds(chosen, w.key))
       if (w === undefined) candidates.delete(chosen) // holds none of what is queued
       else this.request(chosen, w)
     }
@@ -307,7 +308,10 @@ export class FetchSession {
       this.pump()
       if (bytes === undefined) {
         if (w.result !== undefined || f.abandoned === true) return
-        p.refused++
+        // Said it held the block, or was only presumed to (it holds part of the root: a storage
+        // holder's stripes).
+        if (p.known.get(w.key) === true) p.refused++
+        else p.holdsAll = false
         p.known.set(w.key, false)
         this.requeue(w)
         return

@@ -74,6 +74,8 @@ export interface FakeProviderInit {
   refuses?: CID[]
   /** Blocks whose bytes it sends damaged. */
   corrupts?: CID[]
+  /** Answer HAVE queries at once (default); otherwise they wait for `answerHaves`, as behind block data on a slow link. */
+  autoHave?: boolean
 }
 
 interface Pending { id: bigint, cid: CID, resolve: (bytes: Uint8Array | undefined) => void, reject: (err: Error) => void }
@@ -89,6 +91,7 @@ export class FakeChannel implements ExchangeChannel {
   maxOutstanding = 0
   closedWith: Error | undefined
   private readonly pending: Pending[] = []
+  private readonly heldHaves: Array<() => void> = []
   private nextId = 1n
   private lastProgress: number
 
@@ -107,7 +110,17 @@ export class FakeChannel implements ExchangeChannel {
   async have (cids: CID[]): Promise<boolean[]> {
     if (!this.open) throw this.closedWith ?? new PeerUnavailableError('closed')
     this.haveQueries++
+    if (this.init.autoHave === false) {
+      const { promise, resolve } = Promise.withResolvers<void>()
+      this.heldHaves.push(resolve)
+      await promise
+    }
     return cids.map(cid => this.init.holds.some(b => b.cid.equals(cid)))
+  }
+
+  /** Answers the HAVE queries held back (`autoHave: false`). */
+  answerHaves (): void {
+    for (const answer of this.heldHaves.splice(0)) answer()
   }
 
   request (cid: CID): { id: bigint, result: Promise<Uint8Array | undefined> } {

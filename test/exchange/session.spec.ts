@@ -398,6 +398,54 @@ describe('exchange: fetch session', () => {
     expect(penalties.list()).to.deep.equal([])
   })
 
+  it('asks a provider that said yes to every HAVE for more blocks before it answers the HAVE for them', async () => {
+    const blocks = makeBlocks(4)
+    const { net, peers, session } = await started([{ holds: blocks, auto: false, autoHave: false }])
+    session.addProvider(peers[0])
+    session.providersComplete()
+    const first = fetchAll(session, blocks.slice(0, 2))
+    await settled()
+    const a = net.channel(peers[0])
+    // Nothing is asked for before the provider says what it holds.
+    expect(a.asked).to.deep.equal([])
+    a.answerHaves()
+    await settled()
+    expect(a.asked).to.deep.equal(keys(blocks.slice(0, 2)))
+    // Its answers to the next HAVE queue behind the blocks it sends: the blocks are asked for at once.
+    const rest = fetchAll(session, blocks.slice(2))
+    await settled()
+    expect(a.asked).to.deep.equal(keys(blocks))
+    while (a.outstanding > 0) { a.answerNext(); await settled() }
+    a.answerHaves()
+    expect([...await first, ...await rest]).to.deep.equal(blocks.map(b => b.bytes))
+  })
+
+  it('asks a provider that holds part of the root for nothing more on presumption after its first DONT_HAVE, and counts no refusal', async () => {
+    const blocks = makeBlocks(6)
+    const { net, peers, session, penalties } = await started([{ holds: blocks.slice(0, 2), autoHave: false }, { holds: blocks }])
+    session.addProvider(peers[0])
+    const first = fetchAll(session, blocks.slice(0, 2))
+    await settled()
+    const a = net.channel(peers[0])
+    a.answerHaves()
+    expect(await first).to.deep.equal(blocks.slice(0, 2).map(b => b.bytes))
+    // Presumed to hold what follows, it is asked for it before its HAVE answer, and answers DONT_HAVE.
+    const next = fetchAll(session, blocks.slice(2, 4))
+    await settled()
+    expect(a.asked).to.deep.equal(keys(blocks.slice(0, 4)))
+    session.addProvider(peers[1])
+    session.providersComplete()
+    expect(await next).to.deep.equal(blocks.slice(2, 4).map(b => b.bytes))
+    // No longer presumed: asked for nothing it has not said it holds.
+    const rest = fetchAll(session, blocks.slice(4))
+    await settled()
+    a.answerHaves()
+    expect(await rest).to.deep.equal(blocks.slice(4).map(b => b.bytes))
+    expect(a.asked).to.have.length(4)
+    expect(session.stats().map(s => [s.blocks, s.reason])).to.deep.equal([[2, undefined], [4, undefined]])
+    expect(penalties.list()).to.deep.equal([])
+  })
+
   it('settles a block no provider holds as missing once discovery is complete, and says why a provider served nothing', async () => {
     const blocks = makeBlocks(2)
     const { peers, session } = await started([{ holds: blocks.slice(0, 1), refuses: [blocks[0].cid] }])
