@@ -21,23 +21,15 @@ import * as raw from 'multiformats/codecs/raw'
 import { InvalidManifestError } from '../errors.js'
 import { cidOf } from '../hash/index.js'
 import { MAX_BLOCK_SIZE } from '../limits.js'
+import { MAX_CHUNK_SIZE, MAX_DIRECTORY_ENTRIES, MAX_STRIPE_SHARDS } from './defaults.js'
+
+export { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, isSafeName, MAX_CHUNK_SIZE, MAX_DIRECTORY_ENTRIES, MAX_STRIPE_SHARDS, MAX_TREE_ENTRIES, MIN_CHUNK_SIZE } from './defaults.js'
 
 export const FORMAT_VERSION = 1
 export const ERASURE_SCHEME = 'reed-solomon/cauchy/gf256-11d'
-export const MIN_CHUNK_SIZE = 64 * 1024
-export const MAX_CHUNK_SIZE = 2 * 1024 * 1024
-export const DEFAULT_CHUNK_SIZE = 1024 * 1024
-export const DEFAULT_K = 10
-export const DEFAULT_M = 4
-/** The largest k + m a file may use. */
-export const MAX_STRIPE_SHARDS = 255
 
 /** Budget per link in a node, so a full node stays within one chunk (and far within 2 MiB). */
 const BYTES_PER_LINK = 64
-/** Entries one directory node may hold (its block stays under the block limit). */
-export const MAX_DIRECTORY_ENTRIES = 10_000
-/** Files and directories one export writes at most, unless told otherwise. */
-export const MAX_TREE_ENTRIES = 1_000_000
 
 export interface StripeList { depth: number, fanout: number, links: CID[] }
 
@@ -205,10 +197,4 @@ export function toShard (bytes: Uint8Array, shardSize: number): Uint8Array {
   const shard = new Uint8Array(shardSize)
   shard.set(bytes)
   return shard
-}
-
-/** A name safe to create inside a directory: no separators, no '.', '..', NUL or absolute paths. */
-export function isSafeName (name: string): boolean {
-  return name.length > 0 && name.length <= 255 && name !== '.' && name !== '..' &&
-    !name.includes('/') && !name.includes('\\') && !name.includes('\0')
 }

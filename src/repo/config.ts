@@ -1,7 +1,7 @@
 // config.json: its shape, its defaults, the keys a user may set, and the one check every
 // config passes, whether read when a repo opens or written by `peerlink config set`.
 import { InvalidArgumentError } from '../errors.js'
-import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, MAX_TREE_ENTRIES } from '../files/format.js'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_K, DEFAULT_M, MAX_TREE_ENTRIES } from '../files/defaults.js'
 
 export interface NetworkConfig {
   /** Multiaddrs to listen on. */

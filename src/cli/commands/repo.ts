@@ -5,7 +5,6 @@ import { DataLossError, InvalidArgumentError } from '../../errors.js'
 import { parseCid } from '../../node/cid.js'
 import { initRepo } from '../../repo/repo.js'
 import { parseConfigValue } from '../config.js'
-import { doctorExitCode, doctorReport } from '../doctor.js'
 import type { CommandGroup } from '../commands.js'
 import { doctorText, gcText, initText, verifyText } from '../format.js'
 import { print, printJson, repoOf, withBackend, type JsonFlag } from '../run.js'
@@ -40,6 +39,8 @@ export const repoCommands: CommandGroup = {
 }
 
 async function showDoctor (o: JsonFlag, cmd: Command): Promise<void> {
+  // Loaded here: its checks load the hash and erasure cores, which other commands need not wait for.
+  const { doctorExitCode, doctorReport } = await import('../doctor.js')
   const report = await doctorReport(repoOf(cmd))
   if (o.json === true) printJson(report)
   else print(doctorText(report))
