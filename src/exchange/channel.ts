@@ -31,8 +31,8 @@ export interface ExchangeChannel {
 }
 
 /**
- * How a channel is opened: `lookUp` has the opener, when none of the addresses it knows for the
- * peer answers, ask where the peer is now (a DHT walk) and dial once more.
+ * How a channel is opened: `lookUp` says the addresses the opener knows for the peer failed
+ * already: it asks where the peer is now (a DHT walk) and dials what that adds.
  */
 export interface OpenChannelOptions { signal?: AbortSignal, lookUp?: boolean }
 

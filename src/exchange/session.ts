@@ -201,8 +201,12 @@ export class FetchSession {
     return r.bytes
   }
 
-  /** Opens a channel to `p`; with `lookUp`, asking where it is now when its known addresses fail. */
-  private connect (p: ProviderState, lookUp = false): void {
+  /**
+   * Opens a channel to `p`; when `parked` (why its known addresses failed), asking where it is
+   * now instead of dialling them again.
+   */
+  private connect (p: ProviderState, parked?: string): void {
+    const lookUp = parked !== undefined
     const opening = new AbortController()
     const cancelTimeout = this.clock.after(this.requestTimeout, () => {
       opening.abort(new PeerUnavailableError(`no exchange stream within ${this.requestTimeout / 1000} s`))
@@ -220,7 +224,7 @@ export class FetchSession {
         this.askHave(p, this.wants.unsettled())
       } catch (err) {
         p.connecting = undefined
-        const reason = `cannot open an exchange stream: ${(err as Error).message}`
+        const reason = parked !== undefined ? `${parked}; looked up anew: ${(err as Error).message}` : `cannot open an exchange stream: ${(err as Error).message}`
         // Unreachable at the addresses this node knows: looked up anew only when needed.
         if (!lookUp && !this.closed && !(err instanceof RelayLimitError)) {
           p.parked = reason
@@ -434,8 +438,9 @@ export class FetchSession {
     if (!needed && all.filter(p => !p.dropped && p.parked === undefined).length >= ENOUGH_PROVIDERS) return false
     for (const p of parked) {
       this.log('looking %p up anew: %s', p.peer, p.parked)
+      const parked = p.parked
       p.parked = undefined
-      this.connect(p, true)
+      this.connect(p, parked)
     }
     return true
   }

@@ -12,7 +12,7 @@ import { CustomProgressEvent, type ProgressEvent } from 'progress-events'
 import type { Block, Placement } from '../blockstore/blockstore.js'
 import type { LevelBlockstore } from '../blockstore/level.js'
 import { VerifyingBlockstore } from '../blockstore/verifying.js'
-import { BlockNotFoundError, RelayLimitError } from '../errors.js'
+import { BlockNotFoundError, PeerUnavailableError } from '../errors.js'
 import { streamChannels, type OpenChannelOptions } from '../exchange/channel.js'
 import { systemClock } from '../exchange/clock.js'
 import { EXCHANGE_PROTOCOL } from '../exchange/constants.js'
@@ -109,10 +109,12 @@ export interface FetchComponents {
 }
 
 /**
- * Opens an exchange stream to a provider. When no address this node knows for it answers and
- * `lookUp` is set, the DHT is asked where the peer is now (a restarted node may listen on a new
- * port while provider records and tickets still carry the old one) and the dial is tried once
- * more. The session sets it only when it needs the provider (session.ts, ENOUGH_PROVIDERS).
+ * Opens an exchange stream to a provider. With `lookUp` (the session sets it when the addresses
+ * this node knows for the provider failed and it needs the provider: session.ts,
+ * ENOUGH_PROVIDERS), the DHT is asked where the peer is now (a restarted node may listen on a
+ * new port while provider records and tickets still carry the old one), and only the addresses
+ * it adds are dialled: the failed ones again would wait out a second dial timeout for a peer
+ * that is gone.
  */
 async function openExchange (c: FetchComponents, peer: PeerId, options: OpenChannelOptions): Promise<Stream> {
   const open = async (): Promise<Stream> => await c.host.dialProtocol(peer, EXCHANGE_PROTOCOL, { ...options, runOnLimitedConnection: c.relayed === true })
@@ -129,16 +131,14 @@ async function openExchange (c: FetchComponents, peer: PeerId, options: OpenChan
       throw relayLimited(err, peer, c.host.getConnections(peer), c.relayed === true)
     }
   }
-  try {
-    return await dial()
-  } catch (err) {
-    if (options.lookUp !== true || err instanceof RelayLimitError || options.signal?.aborted === true || c.host.getConnections(peer).length > 0) throw err
+  // Connected meanwhile (it dialled this node): no lookup needed.
+  if (options.lookUp === true && c.host.getConnections(peer).length === 0) {
     const known = new Set((await c.host.peerStore.get(peer).catch(() => undefined))?.addresses.map(a => a.multiaddr.toString()))
     const fresh = (await c.routing.findPeer(peer, options)).filter(a => !known.has(a.toString()))
-    if (fresh.length === 0) throw err
+    if (fresh.length === 0) throw new PeerUnavailableError('the DHT knows no other address for it')
     await c.host.peerStore.merge(peer, { multiaddrs: fresh })
-    return await dial()
   }
+  return await dial()
 }
 
 export async function fetchRoot (c: FetchComponents, ticket: Ticket, options: FetchOptions = {}): Promise<FetchResult> {
