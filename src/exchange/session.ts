@@ -239,8 +239,14 @@ export class FetchSession {
     })()
   }
 
+  /**
+   * Asks `p` which of `wants` it holds, unless it is presumed to hold them all (`holdsAll`):
+   * then each HAVE was a message to write and answer per provider and batch of the read-ahead
+   * (at the start of a fetch from 8 providers, a third of the fetcher's main thread went to
+   * writing them). When the presumption ends, what is still unsettled is asked (`doubt`).
+   */
   private askHave (p: ProviderState, wants: Want[]): void {
-    if (p.channel === undefined || p.dropped) return
+    if (p.channel === undefined || p.dropped || p.holdsAll === true) return
     const keys = wants.filter(w => w.result === undefined && !p.known.has(w.key) && !p.asking.has(w.key))
     for (let i = 0; i < keys.length; i += MAX_WANT_CIDS) {
       const batch = keys.slice(i, i + MAX_WANT_CIDS)
@@ -248,13 +254,22 @@ export class FetchSession {
       const channel = p.channel
       channel.have(batch.map(w => w.cid), { signal: this.abort.signal }).then((has) => {
         batch.forEach((w, j) => { p.asking.delete(w.key); p.known.set(w.key, has[j]) })
-        p.holdsAll = p.holdsAll !== false && has.every(h => h)
+        if (!has.every(h => h)) this.doubt(p)
+        else p.holdsAll ??= true
         this.pump()
       }, (err: Error) => {
         for (const w of batch) p.asking.delete(w.key)
         this.fail(p, channel, err)
       })
     }
+  }
+
+  /** `p` holds part of the root only: asked about what is unsettled, as the presumption skipped it. */
+  private doubt (p: ProviderState): void {
+    if (p.holdsAll === false) return
+    const asked = p.holdsAll === true
+    p.holdsAll = false
+    if (asked) this.askHave(p, this.wants.unsettled())
   }
 
   /** Progress goes out while the session is open: a fetch that has ended reports nothing more. */
@@ -314,9 +329,10 @@ export class FetchSession {
         if (w.result !== undefined || f.abandoned === true) return
         // Said it held the block, or was only presumed to (it holds part of the root: a storage
         // holder's stripes).
-        if (p.known.get(w.key) === true) p.refused++
-        else p.holdsAll = false
+        const said = p.known.get(w.key) === true
         p.known.set(w.key, false)
+        if (said) p.refused++
+        else this.doubt(p)
         this.requeue(w)
         return
       }

@@ -398,7 +398,7 @@ describe('exchange: fetch session', () => {
     expect(penalties.list()).to.deep.equal([])
   })
 
-  it('asks a provider that said yes to every HAVE for more blocks before it answers the HAVE for them', async () => {
+  it('asks a provider that said yes to every HAVE for more blocks without asking whether it holds them', async () => {
     const blocks = makeBlocks(4)
     const { net, peers, session } = await started([{ holds: blocks, auto: false, autoHave: false }])
     session.addProvider(peers[0])
@@ -411,10 +411,11 @@ describe('exchange: fetch session', () => {
     a.answerHaves()
     await settled()
     expect(a.asked).to.deep.equal(keys(blocks.slice(0, 2)))
-    // Its answers to the next HAVE queue behind the blocks it sends: the blocks are asked for at once.
+    // A HAVE's answer would queue behind the blocks it sends: the blocks are asked for at once, with no HAVE.
     const rest = fetchAll(session, blocks.slice(2))
     await settled()
     expect(a.asked).to.deep.equal(keys(blocks))
+    expect(a.haveQueries).to.equal(1)
     while (a.outstanding > 0) { a.answerNext(); await settled() }
     a.answerHaves()
     expect([...await first, ...await rest]).to.deep.equal(blocks.map(b => b.bytes))
@@ -429,10 +430,12 @@ describe('exchange: fetch session', () => {
     const a = net.channel(peers[0])
     a.answerHaves()
     expect(await first).to.deep.equal(blocks.slice(0, 2).map(b => b.bytes))
-    // Presumed to hold what follows, it is asked for it before its HAVE answer, and answers DONT_HAVE.
+    // Presumed to hold what follows, it is asked for it with no HAVE, and answers DONT_HAVE;
+    // then it is asked whether it holds what is still unsettled.
     const next = fetchAll(session, blocks.slice(2, 4))
     await settled()
     expect(a.asked).to.deep.equal(keys(blocks.slice(0, 4)))
+    expect(a.haveQueries).to.equal(2)
     session.addProvider(peers[1])
     session.providersComplete()
     expect(await next).to.deep.equal(blocks.slice(2, 4).map(b => b.bytes))
