@@ -31,12 +31,13 @@ export interface ProviderState {
   /** CIDs asked about in a HAVE not yet answered. */
   asking: Set<string>
   /**
-   * Every HAVE it answered said yes, and it refused nothing asked of it on that ground: a block
-   * not yet asked about (or asked, with the answer still on its way) is presumed held, and asked
-   * for at once. On a slow link a HAVE's answer queues behind the block data the provider is
-   * sending (0.1–0.2 s behind one 1 MiB block at 50 Mbit/s), and requests waiting for it left
-   * the link idle. Undefined until its first answer; false for good after a "no" or a DONT_HAVE
-   * to a presumed request.
+   * Every HAVE it answered said yes, and it refused nothing asked of it on that ground: the
+   * blocks it was not asked about (or whose answer is still on its way) are presumed held and
+   * asked for at once, with no HAVE. On a slow link a HAVE's answer queues behind the block data
+   * the provider is sending (0.1–0.2 s behind one 1 MiB block at 50 Mbit/s), and requests
+   * waiting for it left the link idle. Undefined until its first answer; false for good after a
+   * "no" or a DONT_HAVE to a presumed request (a block every provider lacks is then found
+   * missing one presumed provider at a time).
    */
   holdsAll?: boolean
   inflight: Map<string, Inflight>
