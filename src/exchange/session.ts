@@ -224,7 +224,7 @@ export class FetchSession {
         this.askHave(p, this.wants.unsettled())
       } catch (err) {
         p.connecting = undefined
-        const reason = parked !== undefined ? `${parked}; looked up anew: ${(err as Error).message}` : `cannot open an exchange stream: ${(err as Error).message}`
+        const reason = lookUp ? `${parked as string}; looked up anew: ${(err as Error).message}` : `cannot open an exchange stream: ${(err as Error).message}`
         // Unreachable at the addresses this node knows: looked up anew only when needed.
         if (!lookUp && !this.closed && !(err instanceof RelayLimitError)) {
           p.parked = reason
@@ -453,10 +453,10 @@ export class FetchSession {
     if (parked.length === 0) return false
     if (!needed && all.filter(p => !p.dropped && p.parked === undefined).length >= ENOUGH_PROVIDERS) return false
     for (const p of parked) {
-      this.log('looking %p up anew: %s', p.peer, p.parked)
-      const parked = p.parked
+      const reason = p.parked
+      this.log('looking %p up anew: %s', p.peer, reason)
       p.parked = undefined
-      this.connect(p, parked)
+      this.connect(p, reason)
     }
     return true
   }
