@@ -18,6 +18,11 @@ export interface ExchangeChannel {
   readonly outstanding: number
   /** Set when the provider broke the protocol (as opposed to going away). */
   readonly violation: ProtocolError | undefined
+  /**
+   * Settles with the reason once the channel has failed or was closed, also when nothing was
+   * asked of it then (no request of its own would have told the session).
+   */
+  readonly closed: Promise<Error>
   /** Which of `cids` the provider holds. */
   have: (cids: CID[], options?: { signal?: AbortSignal }) => Promise<boolean[]>
   /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
@@ -47,6 +52,8 @@ export class ProviderChannel implements ExchangeChannel {
   private readonly pending = new Map<bigint, PendingRequest>()
   private readonly cancelled = new Set<bigint>()
   private failure: Error | undefined
+  private readonly ended = Promise.withResolvers<Error>()
+  readonly closed = this.ended.promise
   private reading = false
   private lastProgress: number
   violation: ProtocolError | undefined
@@ -106,6 +113,7 @@ export class ProviderChannel implements ExchangeChannel {
     this.failure = err ?? new PeerUnavailableError(`exchange stream to ${this.peer.toString()} closed`)
     for (const p of this.pending.values()) p.reject(this.failure)
     this.pending.clear()
+    this.ended.resolve(this.failure)
     if (err !== undefined || givingUp) this.stream.abort(err ?? new PeerUnavailableError('the blocks still asked are no longer wanted'))
     else void this.stream.close().catch(() => {})
   }

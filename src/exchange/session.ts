@@ -213,9 +213,13 @@ export class FetchSession {
     })
     p.connecting = (async () => {
       try {
-        p.channel = await this.components.openChannel(p.peer, { signal: AbortSignal.any([this.abort.signal, opening.signal]), lookUp })
+        const channel = await this.components.openChannel(p.peer, { signal: AbortSignal.any([this.abort.signal, opening.signal]), lookUp })
+        p.channel = channel
         p.connecting = undefined
-        if (this.closed) { p.channel.close(); return }
+        if (this.closed) { channel.close(); return }
+        // A stream that ends while nothing is asked of it fails no request: told here, or the
+        // provider would stay neither live nor dropped, and its blocks be taken for missing.
+        void channel.closed.then(err => { this.fail(p, channel, err) })
         // A stream opened again (reopen) is the same provider: it joined once.
         if (p.joined === undefined) {
           p.joined = this.clock.now()

@@ -90,6 +90,8 @@ export class FakeChannel implements ExchangeChannel {
   /** Most block requests open at once. */
   maxOutstanding = 0
   closedWith: Error | undefined
+  private readonly ended = Promise.withResolvers<Error>()
+  readonly closed = this.ended.promise
   private readonly pending: Pending[] = []
   private readonly heldHaves: Array<() => void> = []
   private nextId = 1n
@@ -152,6 +154,7 @@ export class FakeChannel implements ExchangeChannel {
     this.open = false
     this.closedWith = err ?? new PeerUnavailableError('closed')
     for (const p of this.pending.splice(0)) p.reject(this.closedWith)
+    this.ended.resolve(this.closedWith)
   }
 
   /** Answers open request `id`, if it still is (it may have been cancelled meanwhile). */

@@ -421,6 +421,23 @@ describe('exchange: fetch session', () => {
     expect([...await first, ...await rest]).to.deep.equal(blocks.map(b => b.bytes))
   })
 
+  it('drops a provider whose stream ends while nothing is asked of it as gone, not as lacking what is wanted next', async () => {
+    const blocks = makeBlocks(4)
+    const { net, peers, session, events } = await started([{ holds: blocks }])
+    session.addProvider(peers[0])
+    session.providersComplete()
+    expect(await fetchAll(session, blocks.slice(0, 2))).to.deep.equal(blocks.slice(0, 2).map(b => b.bytes))
+    const a = net.channel(peers[0])
+    expect(a.outstanding).to.equal(0)
+    // Presumed to hold the rest, so no HAVE would have found out that it left.
+    a.leave()
+    await settled()
+    expect(session.stats()[0]).to.include({ dropped: true, failure: 'went-away' })
+    expect(events.filter(e => e.type === 'exchange:session:provider').map(e => e.detail.status)).to.deep.equal(['joined', 'dropped'])
+    expect(await fetchAll(session, blocks.slice(2))).to.deep.equal([undefined, undefined])
+    expect(a.asked).to.have.length(2)
+  })
+
   it('asks a provider that holds part of the root for nothing more on presumption after its first DONT_HAVE, and counts no refusal', async () => {
     const blocks = makeBlocks(6)
     const { net, peers, session, penalties } = await started([{ holds: blocks.slice(0, 2), autoHave: false }, { holds: blocks }])
