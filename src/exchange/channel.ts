@@ -23,6 +23,12 @@ export interface ExchangeChannel {
    * asked of it then (no request of its own would have told the session).
    */
   readonly closed: Promise<Error>
+  /**
+   * The stream ended (the provider closed or reset it, or it broke) while nothing was asked
+   * of it, as a provider ends a stream idle past its timeout: it may well be there still, for
+   * a new stream.
+   */
+  readonly endedIdle: boolean
   /** Which of `cids` the provider holds. */
   have: (cids: CID[], options?: { signal?: AbortSignal }) => Promise<boolean[]>
   /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
@@ -57,6 +63,7 @@ export class ProviderChannel implements ExchangeChannel {
   private reading = false
   private lastProgress: number
   violation: ProtocolError | undefined
+  endedIdle = false
 
   constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID, private readonly clock: Pick<Clock, 'now'> = systemClock) {
     this.lastProgress = clock.now()
@@ -157,9 +164,11 @@ export class ProviderChannel implements ExchangeChannel {
         this.lastProgress = this.clock.now()
         await handleMessage(REQUESTER_HANDLERS, msg, this.requests)
       }
+      this.endedIdle = this.open && this.pending.size === 0
       this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
     } catch (err) {
       if (err instanceof ProtocolError) this.violation = err
+      else this.endedIdle = this.open && this.pending.size === 0
       this.close(err instanceof ProtocolError ? err : new PeerUnavailableError(`exchange stream to ${this.peer.toString()} failed: ${(err as Error).message}`, { cause: err }))
     }
   }

@@ -22,6 +22,11 @@ export interface ProviderState {
    * `unpark`); absent once it is looked up or when it never failed.
    */
   parked?: string
+  /**
+   * Its stream ended while nothing was asked of it (the provider's idle timeout, while the
+   * reader was slow): a new one is opened when something is wanted again.
+   */
+  endedIdle?: boolean
   dropped: boolean
   reason?: string
   /** How it failed, when it was dropped. */
@@ -186,7 +191,7 @@ export function providerStats (p: ProviderState, started: number): ProviderStats
   // when it was not dropped.
   const parked = !p.dropped && p.parked !== undefined
   const reason = p.reason ?? (parked ? `${p.parked as string} (not looked up anew: the other providers held what was wanted)` : p.blocks === 0 && p.refused > 0 ? `said it held ${p.refused} block${p.refused === 1 ? '' : 's'}, then answered DONT_HAVE for each` : undefined)
-  const failure = p.failure ?? (parked ? 'unreachable' : undefined)
+  const failure = p.failure ?? (parked ? (p.joined !== undefined ? 'went-away' : 'unreachable') : undefined)
   return {
     peer: p.key,
     blocks: p.blocks,

@@ -216,6 +216,8 @@ export class FetchSession {
         const channel = await this.components.openChannel(p.peer, { signal: AbortSignal.any([this.abort.signal, opening.signal]), lookUp })
         p.channel = channel
         p.connecting = undefined
+        // A new stream numbers its requests from 1 again.
+        p.answeredUpTo = 0n
         if (this.closed) { channel.close(); return }
         // A stream that ends while nothing is asked of it fails no request: told here, or the
         // provider would stay neither live nor dropped, and its blocks be taken for missing.
@@ -226,6 +228,8 @@ export class FetchSession {
           this.progress(new CustomProgressEvent('exchange:session:provider', { peer: p.key, status: 'joined' as const }))
         }
         this.askHave(p, this.wants.unsettled())
+        // Presumed to hold the root (a stream opened again), it is asked for blocks at once.
+        this.pump()
       } catch (err) {
         p.connecting = undefined
         const reason = lookUp ? `${parked as string}; looked up anew: ${(err as Error).message}` : `cannot open an exchange stream: ${(err as Error).message}`
@@ -235,7 +239,8 @@ export class FetchSession {
           this.unpark()
           this.pump()
         } else {
-          this.drop(p, reason, 'unreachable')
+          // One that had joined and cannot be reached for a new stream went away.
+          this.drop(p, reason, p.joined !== undefined ? 'went-away' : 'unreachable')
         }
       } finally {
         cancelTimeout()
@@ -289,6 +294,7 @@ export class FetchSession {
    */
   private pump (): void {
     if (!this.started || this.closed) return
+    if (this.wants.queued > 0) this.wake()
     const live = this.live()
     const fallback = typicalServiceMs(live)
     // Blocks the reader waits for go first: once none of them is left queued, one held up at a
@@ -499,11 +505,28 @@ export class FetchSession {
   private fail (p: ProviderState, channel: ExchangeChannel, err: Error): void {
     if (this.closed || p.dropped || p.channel !== channel) return
     if (channel.violation !== undefined) this.components.penalties.record(p.peer, 'protocol')
-    else if (p.reopened < REOPENS && this.components.reachableAnew?.(p.peer) === true) {
+    else if (channel.endedIdle) {
+      // Ended with nothing asked (the provider's idle timeout while the reader lagged): a new
+      // stream when something is wanted (wake); one that cannot be opened then went away.
+      this.log('stream to %p ended while idle (%s)', p.peer, err.message)
+      p.channel = undefined
+      p.endedIdle = true
+      this.pump()
+      return
+    } else if (p.reopened < REOPENS && this.components.reachableAnew?.(p.peer) === true) {
       this.reopen(p, err)
       return
     }
     this.drop(p, err.message)
+  }
+
+  /** Opens new streams to the providers whose streams ended while idle, as wants are queued. */
+  private wake (): void {
+    for (const p of this.providers.values()) {
+      if (p.endedIdle !== true || p.dropped) continue
+      p.endedIdle = false
+      this.connect(p)
+    }
   }
 
   /** A new stream to a provider whose stream broke, its requests handed out again meanwhile. */

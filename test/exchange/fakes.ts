@@ -83,6 +83,7 @@ interface Pending { id: bigint, cid: CID, resolve: (bytes: Uint8Array | undefine
 export class FakeChannel implements ExchangeChannel {
   open = true
   violation: ProtocolError | undefined
+  endedIdle = false
   /** Block requests in the order they were made (CID strings). */
   readonly asked: string[] = []
   readonly cancelled: string[] = []
@@ -181,8 +182,13 @@ export class FakeChannel implements ExchangeChannel {
     if (this.pending.length > 0) this.answer(this.pending[0].cid)
   }
 
-  /** The provider goes away: its stream closes and every open request fails. */
+  /**
+   * The provider's stream ends, as when it goes away: every open request fails; with none
+   * open, that is all the session can tell (`endedIdle`), as of a provider's idle timeout.
+   */
   leave (): void {
+    if (!this.open) return
+    this.endedIdle = this.pending.length === 0
     this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
   }
 }

@@ -285,6 +285,24 @@ describe('exchange: hostile messages', function () {
       await honest.fetch(parseTarget(quick.network.ticket(cid)), { output: out })
       expect((await readFile(out)).equals(f.bytes)).to.equal(true)
     })
+
+    it('serves a reader that paused past the idle timeout on a new stream, the fetch going on', async () => {
+      // Larger than the read-ahead, so the rest is asked for after the pause.
+      const f = await randomFile(net.dir, 'paused.bin', 64 * 1024 * 1024)
+      const cid = (await quick.add(f.path)).cid
+      const reader = await net.add()
+      const parts: Uint8Array[] = []
+      let paused = false
+      for await (const part of reader.cat(parseTarget(quick.network.ticket(cid)))) {
+        parts.push(part)
+        if (!paused) {
+          paused = true
+          // The provider ends the idle stream meanwhile.
+          await new Promise(resolve => setTimeout(resolve, 2500))
+        }
+      }
+      expect(Buffer.concat(parts).equals(f.bytes)).to.equal(true)
+    })
   })
 
   it('gives up on a provider that takes the stream but never answers: the fetch fails in bounded time', async () => {

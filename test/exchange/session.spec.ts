@@ -421,21 +421,41 @@ describe('exchange: fetch session', () => {
     expect([...await first, ...await rest]).to.deep.equal(blocks.map(b => b.bytes))
   })
 
-  it('drops a provider whose stream ends while nothing is asked of it as gone, not as lacking what is wanted next', async () => {
+  it('opens a new stream to a provider whose stream ended while nothing was asked of it, once something is wanted', async () => {
     const blocks = makeBlocks(4)
-    const { net, peers, session, events } = await started([{ holds: blocks }])
+    const { net, peers, session, events, penalties } = await started([{ holds: blocks }])
     session.addProvider(peers[0])
     session.providersComplete()
     expect(await fetchAll(session, blocks.slice(0, 2))).to.deep.equal(blocks.slice(0, 2).map(b => b.bytes))
-    const a = net.channel(peers[0])
-    expect(a.outstanding).to.equal(0)
-    // Presumed to hold the rest, so no HAVE would have found out that it left.
-    a.leave()
+    const first = net.channel(peers[0])
+    expect(first.outstanding).to.equal(0)
+    // Its idle timeout while the reader lagged: nothing is opened until something is wanted.
+    first.leave()
     await settled()
-    expect(session.stats()[0]).to.include({ dropped: true, failure: 'went-away' })
-    expect(events.filter(e => e.type === 'exchange:session:provider').map(e => e.detail.status)).to.deep.equal(['joined', 'dropped'])
+    expect(net.opened).to.have.length(1)
+    expect(session.stats()[0]).to.include({ dropped: false })
+    expect(await fetchAll(session, blocks.slice(2))).to.deep.equal(blocks.slice(2).map(b => b.bytes))
+    expect(net.opened).to.have.length(2)
+    expect(net.channel(peers[0]).asked).to.deep.equal(keys(blocks.slice(2)))
+    expect(session.stats()[0]).to.include({ blocks: 4, dropped: false })
+    expect(events.filter(e => e.type === 'exchange:session:provider').map(e => e.detail.status)).to.deep.equal(['joined'])
+    expect(penalties.list()).to.deep.equal([])
+  })
+
+  it('drops a provider whose stream ended while idle and cannot be reached for a new one as gone, not as lacking what is wanted', async () => {
+    const blocks = makeBlocks(4)
+    const { net, peers, session } = await started([{ holds: blocks }])
+    session.addProvider(peers[0])
+    session.providersComplete()
+    expect(await fetchAll(session, blocks.slice(0, 2))).to.deep.equal(blocks.slice(0, 2).map(b => b.bytes))
+    // Presumed to hold the rest (no HAVE would have found out), and killed.
+    net.unreachable.add(peers[0].toString())
+    net.channel(peers[0]).leave()
+    await settled()
     expect(await fetchAll(session, blocks.slice(2))).to.deep.equal([undefined, undefined])
-    expect(a.asked).to.have.length(2)
+    const [gone] = session.stats()
+    expect(gone).to.include({ dropped: true, failure: 'went-away', blocks: 2 })
+    expect(gone.reason).to.include('no such peer')
   })
 
   it('asks a provider that holds part of the root for nothing more on presumption after its first DONT_HAVE, and counts no refusal', async () => {
