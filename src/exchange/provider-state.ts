@@ -22,11 +22,6 @@ export interface ProviderState {
    * `unpark`); absent once it is looked up or when it never failed.
    */
   parked?: string
-  /**
-   * Its stream ended while nothing was asked of it (the provider's idle timeout, while the
-   * reader was slow): a new one is opened when something is wanted again.
-   */
-  endedIdle?: boolean
   dropped: boolean
   reason?: string
   /** How it failed, when it was dropped. */

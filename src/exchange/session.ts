@@ -86,6 +86,11 @@ export class FetchSession {
   private readonly clock: Clock
   private readonly providers = new Map<string, ProviderState>()
   private readonly wants = new WantList()
+  /**
+   * Providers whose stream ended while nothing was asked of it (their idle timeout, while the
+   * reader was slow): a new one is opened when something is wanted again (`wake`).
+   */
+  private readonly sleeping = new Set<ProviderState>()
   private discoveryDone = false
   private started = false
   /** When start() ran, on the session's clock. */
@@ -294,7 +299,7 @@ export class FetchSession {
    */
   private pump (): void {
     if (!this.started || this.closed) return
-    if (this.wants.queued > 0) this.wake()
+    if (this.sleeping.size > 0 && this.wants.queued > 0) this.wake()
     const live = this.live()
     const fallback = typicalServiceMs(live)
     // Blocks the reader waits for go first: once none of them is left queued, one held up at a
@@ -510,7 +515,7 @@ export class FetchSession {
       // stream when something is wanted (wake); one that cannot be opened then went away.
       this.log('stream to %p ended while idle (%s)', p.peer, err.message)
       p.channel = undefined
-      p.endedIdle = true
+      this.sleeping.add(p)
       this.pump()
       return
     } else if (p.reopened < REOPENS && this.components.reachableAnew?.(p.peer) === true) {
@@ -520,13 +525,11 @@ export class FetchSession {
     this.drop(p, err.message)
   }
 
-  /** Opens new streams to the providers whose streams ended while idle, as wants are queued. */
+  /** Opens new streams to the sleeping providers, as wants are queued. */
   private wake (): void {
-    for (const p of this.providers.values()) {
-      if (p.endedIdle !== true || p.dropped) continue
-      p.endedIdle = false
-      this.connect(p)
-    }
+    const waking = [...this.sleeping]
+    this.sleeping.clear()
+    for (const p of waking) this.connect(p)
   }
 
   /** A new stream to a provider whose stream broke, its requests handed out again meanwhile. */
