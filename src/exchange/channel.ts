@@ -25,8 +25,9 @@ export interface ExchangeChannel {
   readonly closed: Promise<Error>
   /**
    * The stream ended (the provider closed or reset it, or it broke) while nothing was asked
-   * of it, as a provider ends a stream idle past its timeout: it may well be there still, for
-   * a new stream.
+   * of it, or before any answer to what was asked after it had been idle CROSSING_IDLE_MS: as
+   * a provider ends a stream idle past its timeout, also when that crossed new requests. The
+   * provider may well be there still, for a new stream.
    */
   readonly endedIdle: boolean
   /** Which of `cids` the provider holds. */
@@ -50,6 +51,13 @@ export interface OpenChannelOptions { signal?: AbortSignal, lookUp?: boolean }
 /** Opens a channel to a provider, ready for requests. */
 export type OpenChannel = (peer: PeerId, options: OpenChannelOptions) => Promise<ExchangeChannel>
 
+/**
+ * A stream idle this long before requests were sent, that ends before any answer to them,
+ * may have crossed the provider's idle timeout (a second or more; a minute by default):
+ * `endedIdle`. A fresh stream, or one busy until just before, that ends so went away.
+ */
+export const CROSSING_IDLE_MS = 500
+
 /** Ids of cancelled requests are remembered this long: their answers may already be on the way. */
 const CANCELLED_MEMORY = 1024
 
@@ -62,11 +70,18 @@ export class ProviderChannel implements ExchangeChannel {
   readonly closed = this.ended.promise
   private reading = false
   private lastProgress: number
+  /** Since when nothing has been asked (when nothing is), and how long that lasted before the requests now open. */
+  private idleSince: number
+  private idleBefore = 0
+  /** Messages received, and how many had been when the requests now open began. */
+  private heard = 0
+  private heardWhenAsked = 0
   violation: ProtocolError | undefined
   endedIdle = false
 
   constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID, private readonly clock: Pick<Clock, 'now'> = systemClock) {
     this.lastProgress = clock.now()
+    this.idleSince = this.lastProgress
   }
 
   get open (): boolean { return this.failure === undefined }
@@ -125,17 +140,30 @@ export class ProviderChannel implements ExchangeChannel {
     else void this.stream.close().catch(() => {})
   }
 
+  /** Whether the stream, ending now, ended idle (see `endedIdle`). */
+  private wasIdle (): boolean {
+    return this.open && (this.pending.size === 0 || (this.heard === this.heardWhenAsked && this.idleBefore >= CROSSING_IDLE_MS))
+  }
+
   /** Drops a request whose answer may still come: that answer is then not a violation. */
   private forget (id: bigint): void {
-    this.pending.delete(id)
+    this.settled(id)
     this.cancelled.add(id)
     if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
+  }
+
+  private settled (id: bigint): void {
+    if (this.pending.delete(id) && this.pending.size === 0) this.idleSince = this.clock.now()
   }
 
   private register (p: PendingRequest): bigint {
     if (this.failure !== undefined) throw this.failure
     this.start()
-    if (this.pending.size === 0) this.lastProgress = this.clock.now() // silence counts from here
+    if (this.pending.size === 0) {
+      this.lastProgress = this.clock.now() // silence counts from here
+      this.idleBefore = this.lastProgress - this.idleSince
+      this.heardWhenAsked = this.heard
+    }
     const id = this.nextId++
     this.pending.set(id, p)
     return id
@@ -155,20 +183,21 @@ export class ProviderChannel implements ExchangeChannel {
       if (this.cancelled.delete(msg.id)) return undefined
       throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
     },
-    settle: (id) => { this.pending.delete(id) }
+    settle: (id) => { this.settled(id) }
   }
 
   private async read (): Promise<void> {
     try {
       for await (const msg of readMessages(this.stream)) {
         this.lastProgress = this.clock.now()
+        this.heard++
         await handleMessage(REQUESTER_HANDLERS, msg, this.requests)
       }
-      this.endedIdle = this.open && this.pending.size === 0
+      this.endedIdle = this.wasIdle()
       this.close(new PeerUnavailableError(`${this.peer.toString()} closed the exchange stream`))
     } catch (err) {
       if (err instanceof ProtocolError) this.violation = err
-      else this.endedIdle = this.open && this.pending.size === 0
+      else this.endedIdle = this.wasIdle()
       this.close(err instanceof ProtocolError ? err : new PeerUnavailableError(`exchange stream to ${this.peer.toString()} failed: ${(err as Error).message}`, { cause: err }))
     }
   }

@@ -516,7 +516,8 @@ export class FetchSession {
       this.log('stream to %p ended while idle (%s)', p.peer, err.message)
       p.channel = undefined
       this.sleeping.add(p)
-      this.pump()
+      // What was asked of it as the stream ended is asked again, on the new one or elsewhere.
+      this.requeueInflight(p)
       return
     } else if (p.reopened < REOPENS && this.components.reachableAnew?.(p.peer) === true) {
       this.reopen(p, err)

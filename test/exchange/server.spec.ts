@@ -5,7 +5,7 @@ import { expect } from 'chai'
 import * as varint from 'uint8-varint'
 import { EXCHANGE_PROTOCOL, MAX_MESSAGE_SIZE, MAX_QUEUED_BLOCKS } from '../../src/exchange/constants.js'
 import { ExchangeServer, REFUSAL_HOLD } from '../../src/exchange/server.js'
-import { ProviderChannel } from '../../src/exchange/channel.js'
+import { CROSSING_IDLE_MS, ProviderChannel } from '../../src/exchange/channel.js'
 import { CID } from 'multiformats/cid'
 import { frame, Message, readMessages, toBitfield } from '../../src/exchange/wire.js'
 import { cidOf } from '../../src/hash/index.js'
@@ -183,6 +183,24 @@ describe('exchange: hostile messages', function () {
     idle.close()
     await waitUntil(() => ends.length === 2, 5000, 'the provider to see the second stream end')
     expect(ends).to.deep.equal(['reset', 'closed'])
+  })
+
+  it('takes a stream reset before any answer to requests sent after an idle spell for an idle timeout that crossed them, and one reset on a fresh stream for a provider gone', async () => {
+    const resetter = await net.add()
+    // Its idle timeout, as it would fire just as requests arrive: reset, nothing answered.
+    await fakeProvider(resetter, (msg, stream) => { if (msg.type === Message.Type.WANT) stream.abort(new Error('idle')) })
+    const requester = await net.add()
+    const target = parseTarget(root).root
+    let now = 0
+    const open = async (): Promise<ProviderChannel> => new ProviderChannel(resetter.network.peerId, await requester.network.host.dialProtocol(resetter.network.peerId, EXCHANGE_PROTOCOL), target, { now: () => now })
+    const fresh = await open()
+    await fresh.request(target).result.catch(() => {})
+    expect(fresh.endedIdle).to.equal(false)
+    const idle = await open()
+    now += CROSSING_IDLE_MS
+    await idle.request(target).result.catch(() => {})
+    expect(idle.open).to.equal(false)
+    expect(idle.endedIdle).to.equal(true)
   })
 
   it('says why a provider that claims blocks but serves none served nothing', async () => {
