@@ -73,9 +73,8 @@ export class ProviderChannel implements ExchangeChannel {
   /** Since when nothing has been asked (when nothing is), and how long that lasted before the requests now open. */
   private idleSince: number
   private idleBefore = 0
-  /** Messages received, and how many had been when the requests now open began. */
-  private heard = 0
-  private heardWhenAsked = 0
+  /** Whether anything came from the provider since the requests now open began. */
+  private heardSinceAsked = false
   violation: ProtocolError | undefined
   endedIdle = false
 
@@ -142,7 +141,7 @@ export class ProviderChannel implements ExchangeChannel {
 
   /** Whether the stream, ending now, ended idle (see `endedIdle`). */
   private wasIdle (): boolean {
-    return this.open && (this.pending.size === 0 || (this.heard === this.heardWhenAsked && this.idleBefore >= CROSSING_IDLE_MS))
+    return this.open && (this.pending.size === 0 || (!this.heardSinceAsked && this.idleBefore >= CROSSING_IDLE_MS))
   }
 
   /** Drops a request whose answer may still come: that answer is then not a violation. */
@@ -162,7 +161,7 @@ export class ProviderChannel implements ExchangeChannel {
     if (this.pending.size === 0) {
       this.lastProgress = this.clock.now() // silence counts from here
       this.idleBefore = this.lastProgress - this.idleSince
-      this.heardWhenAsked = this.heard
+      this.heardSinceAsked = false
     }
     const id = this.nextId++
     this.pending.set(id, p)
@@ -190,7 +189,7 @@ export class ProviderChannel implements ExchangeChannel {
     try {
       for await (const msg of readMessages(this.stream)) {
         this.lastProgress = this.clock.now()
-        this.heard++
+        this.heardSinceAsked = true
         await handleMessage(REQUESTER_HANDLERS, msg, this.requests)
       }
       this.endedIdle = this.wasIdle()

@@ -514,10 +514,7 @@ export class FetchSession {
       // Ended with nothing asked (the provider's idle timeout while the reader lagged): a new
       // stream when something is wanted (wake); one that cannot be opened then went away.
       this.log('stream to %p ended while idle (%s)', p.peer, err.message)
-      p.channel = undefined
-      this.sleeping.add(p)
-      // What was asked of it as the stream ended is asked again, on the new one or elsewhere.
-      this.requeueInflight(p)
+      this.rest(p)
       return
     } else if (p.reopened < REOPENS && this.components.reachableAnew?.(p.peer) === true) {
       this.reopen(p, err)
@@ -537,11 +534,18 @@ export class FetchSession {
   private reopen (p: ProviderState, err: Error): void {
     p.reopened++
     this.log('stream to %p broke (%s): opening another', p.peer, err.message)
+    this.rest(p)
+  }
+
+  /**
+   * Lets go of `p`'s stream: a new one is opened as soon as something is wanted (`wake`, the
+   * first thing a pump does, so a provider connecting is waited for, not taken for one that
+   * lacks what it was asked), and what was asked on the old one is asked again.
+   */
+  private rest (p: ProviderState): void {
     p.channel?.close()
     p.channel = undefined
-    // Connecting before its requests are handed out again: a provider connecting is waited for,
-    // not taken for one that lacks them.
-    this.connect(p)
+    this.sleeping.add(p)
     this.requeueInflight(p)
   }
 
