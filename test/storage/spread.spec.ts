@@ -17,7 +17,7 @@ import { tempDir } from '../helpers/repo.js'
 import { CHUNK, K, killable, M, spreadNetwork, startPeer } from '../helpers/spread.js'
 
 describe('storage: spreading over peers', function () {
-  this.timeout(180_000)
+  this.timeout(200_000)
   let dir: { path: string, cleanup: () => Promise<void> }
   const nodes: PeerLinkNode[] = []
   afterEach(async () => {
@@ -63,11 +63,12 @@ describe('storage: spreading over peers', function () {
     await randomFile(join(dir.path, 'tree'), 'a.bin', 11 * CHUNK + 5000)
     await randomFile(join(dir.path, 'tree'), 'b.bin', 5 * CHUNK)
     const added = await owner.add(join(dir.path, 'tree'), { recursive: true })
-    // The holders take over a quarter into the term (2/3 by default), which leaves 45 s to
-    // repair in: a holder's first round finds the root's DAG nodes through the DHT, 8 s or
-    // more on a loaded machine, and a HOLD to a holder not yet seen gone waits for the next.
-    for (const h of holders) h.network.storage.takeOverAfter = 0.25
-    const r = await owner.spread(added.cid, { lease: 60_000 })
+    // The holders take over an eighth into the term (2/3 by default), 15 s in, which leaves
+    // 105 s to repair in before the leases end: a holder's first round finds the root's DAG
+    // nodes through the DHT, 8 s or more on a loaded machine, and a HOLD to a holder not yet
+    // seen gone waits for the next.
+    for (const h of holders) h.network.storage.takeOverAfter = 0.125
+    const r = await owner.spread(added.cid, { lease: 120_000 })
     expect(r.distinct).to.equal(K + M)
     const layout = await fileLayout(owner.blockstore, added.cid)
     const ownerId = owner.network.peerId.toString()
@@ -92,7 +93,13 @@ describe('storage: spreading over peers', function () {
       return true
     }
     expect(await healthy()).to.equal(false)
-    await waitUntil(healthy, 90_000, 'every stripe on k + m live holders again', 500)
+    // What each survivor's upkeep rounds of the root found, for a timeout's message.
+    const upkeep = (): string => survivors.map(h => {
+      const cared = h.network.storage.rounds.flatMap(x => x.cared.filter(c => c.root === added.cid.toString()))
+      const last = cared.at(-1)
+      return `${h.network.peerId.toString().slice(-6)}: ${cared.length} recent rounds, ${cared.reduce((a, c) => a + c.blocks, 0)} blocks placed${last === undefined ? '' : `, last watched ${last.watched} degraded ${last.degraded} repaired ${last.repaired} lost ${last.lost}`}`
+    }).join('; ')
+    await waitUntil(healthy, 100_000, 'every stripe on k + m live holders again', 500).catch((err: Error) => { throw new Error(`${err.message} (${upkeep()})`) })
     // The new blocks are leased in the owner's name, until the owner's leases end.
     const grown = survivors.filter(h => {
       const lease = h.network.storage.holder.leases().find(l => l.root === added.cid.toString())
