@@ -17,7 +17,7 @@ import { verifyTree, type VerifyOptions, type VerifyReport } from '../files/veri
 import { hashReady } from '../hash/index.js'
 import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
-import { PeerLinkNetwork, type NetworkInit } from './network.js'
+import type { NetworkInit, PeerLinkNetwork } from './network.js'
 import { exportToOutput } from './pack-output.js'
 import { parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
@@ -113,6 +113,8 @@ export class PeerLinkNode {
     if (options.network === true) {
       try {
         const storage = { ...books, offer: config.storage.offer, interval: config.storage.repairInterval, repairRate: config.storage.repairRate }
+        // Loaded here: an offline command (add, cat, ls) never loads libp2p.
+        const { PeerLinkNetwork } = await import('./network.js')
         node.net = await PeerLinkNetwork.start({ repo: repoPath, network: config.network, store, dhtPath: repoPaths(repoPath).dht, storage, ...options.networkInit })
       } catch (err) {
         await store.close()
