@@ -54,6 +54,16 @@ export function parseRootPath (text: string): RootPath {
   return { root: parseCid(t.slice(0, slash)), path: splitPath(t.slice(slash + 1), text) }
 }
 
+/**
+ * A link that is a root CID (with a path inside it, and a private root's key), split; undefined
+ * for a share ticket's, which ticket.ts reads.
+ */
+export function parseRootLink (link: string): (RootPath & { key?: Uint8Array }) | undefined {
+  const { text, key } = splitKey(link)
+  if (isTicket(text)) return undefined
+  return { ...parseRootPath(text), ...(key !== undefined ? { key } : {}) }
+}
+
 /** The names of a path inside a root (`a/b/c`), checked; `input` is what the user typed, for the message. */
 export function splitPath (path: string, input: string): string[] {
   const names = path.split('/').filter(n => n !== '')

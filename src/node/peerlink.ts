@@ -19,10 +19,10 @@ import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import type { NetworkInit, PeerLinkNetwork } from './network.js'
 import { exportToOutput } from './pack-output.js'
-import { parseCid } from './cid.js'
+import { parseCid, parseRootLink } from './cid.js'
 import { storedBytes } from '../files/stored.js'
 import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
-import { parseTarget, type Ticket } from './ticket.js'
+import type { Ticket } from './ticket.js'
 import { openBooks, type StorageBooks } from '../storage/books.js'
 import type { SpreadResult, SpreadStatus } from '../storage/service.js'
 
@@ -35,8 +35,12 @@ export type RootRef = CID | string
 
 const toCid = (ref: RootRef): CID => typeof ref === 'string' ? parseCid(ref) : ref
 
-function toTicket (target: Ticket | RootRef): Ticket {
-  if (typeof target === 'string') return parseTarget(target)
+async function toTicket (target: Ticket | RootRef): Promise<Ticket> {
+  if (typeof target === 'string') {
+    const plain = parseRootLink(target)
+    // Only a share ticket loads libp2p's key code (for its peer id), a CID's text does not.
+    return plain !== undefined ? { ...plain, addrs: [] } : (await import('./ticket.js')).parseTarget(target)
+  }
   const cid = CID.asCID(target)
   return cid !== null ? { root: cid, addrs: [] } : target as Ticket
 }
@@ -144,7 +148,7 @@ export class PeerLinkNode {
    * or directory it leads to is what is fetched and pinned.
    */
   async fetch (target: Ticket | RootRef, options: FetchOptions = {}): Promise<FetchResult> {
-    const ticket = toTicket(target)
+    const ticket = await toTicket(target)
     const started = Date.now()
     options = { ...this.treeLimits(), ...options }
     if (await this.blockstore.isPinned(ticket.root)) {
@@ -323,13 +327,13 @@ export class PeerLinkNode {
    * lacks is read from its providers on an online node: only the stripes the range touches
    * (and the nodes above them) come, are stored, and are not pinned.
    */
-  cat (ref: Ticket | RootRef, options: RangeOptions = {}): AsyncGenerator<Uint8Array> {
-    return readRange(this.blockstore, this.net, toTicket(ref), options)
+  async * cat (ref: Ticket | RootRef, options: RangeOptions = {}): AsyncGenerator<Uint8Array> {
+    yield * readRange(this.blockstore, this.net, await toTicket(ref), options)
   }
 
   /** Writes a file or directory (a root, or a path inside one) from the repo to `outPath`. */
   async exportTo (ref: RootRef, outPath: string, options: Omit<TreeExportOptions, 'onStripe'> = {}): Promise<{ files: number, bytes: number }> {
-    const { root, path, key } = toTicket(ref)
+    const { root, path, key } = await toTicket(ref)
     const r = await resolvePath(this.blockstore, root, path ?? [], { signal: options.signal, key })
     return await exportTree(this.blockstore, r.cid, outPath, { ...this.treeLimits(), key: r.key, ...options })
   }
@@ -339,7 +343,7 @@ export class PeerLinkNode {
    * lacks is asked of its providers: only the nodes on the path come (stored, not pinned).
    */
   async stat (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<StatResult> {
-    const ticket = toTicket(ref)
+    const ticket = await toTicket(ref)
     return await withResolved(this.blockstore, this.net, ticket, options, async (r) => await this.describe(r))
   }
 
@@ -348,7 +352,7 @@ export class PeerLinkNode {
    * the network as for `stat`.
    */
   async list (ref: Ticket | RootRef, options: ReadOptions = {}): Promise<ListEntry[]> {
-    const ticket = toTicket(ref)
+    const ticket = await toTicket(ref)
     return await withResolved(this.blockstore, this.net, ticket, options, async ({ cid, node, name, key, sizes }) => {
       if (node.type === 'file' && node.private !== undefined) {
         const { name, size } = openPrivate(cid, node, key)

@@ -10,7 +10,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { base32 } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { InvalidTicketError } from '../errors.js'
-import { isTicket, parseCid, parseRootPath, splitKey, splitPath, TICKET_PREFIX, withKey } from './cid.js'
+import { parseCid, parseRootLink, splitKey, splitPath, TICKET_PREFIX, withKey } from './cid.js'
 
 const MAX_TICKET_ADDRS = 16
 
@@ -38,9 +38,10 @@ const CUT = `its body does not decode: ${COPY}`
  * InvalidTicketError say what is wrong.
  */
 export function parseTarget (link: string): Ticket {
+  const plain = parseRootLink(link)
+  if (plain !== undefined) return { ...plain, addrs: [] }
   const { text: input, key } = splitKey(link)
   const keyed = key !== undefined ? { key } : {}
-  if (!isTicket(input)) return { ...parseRootPath(input), addrs: [], ...keyed }
   const trimmed = input.trim()
   const slash = trimmed.indexOf('/')
   const text = slash < 0 ? trimmed : trimmed.slice(0, slash)
