@@ -8,7 +8,7 @@ import type { FetchProgressEvents, FetchResult } from '../node/fetch.js'
 import type { ConnectResult } from '../node/network.js'
 import type { AddOptions, ListEntry, PeerLinkNode, StatResult } from '../node/peerlink.js'
 import type { Ticket } from '../node/ticket.js'
-import { KEY_HEADER, parseCid, splitKey } from '../node/cid.js'
+import { KEY_HEADER, loadTarget, parseCid, splitKey } from '../node/cid.js'
 import { keyToText } from '../files/cipher.js'
 import { readConfig } from '../repo/repo.js'
 import type { VerifyReport } from '../files/verify.js'
@@ -115,11 +115,6 @@ function refRequest (ref: string): { url: string, headers: Record<string, string
   return { url, headers: key !== undefined ? { [KEY_HEADER]: keyToText(key) } : {} }
 }
 
-/** A CID or ticket, with or without a path; loaded here, as tickets need libp2p's peer ids. */
-async function parseTarget (text: string): Promise<Ticket> {
-  return (await import('../node/ticket.js')).parseTarget(text)
-}
-
 /** How long a node started for one command waits to reach a bootstrap peer. */
 const BOOTSTRAP_WAIT = 5000
 
@@ -182,7 +177,7 @@ class LocalBackend implements Backend {
   }
 
   fetch = async (target: string, o: { output?: string, force?: boolean }, onProgress: (line: ProgressLine) => void): Promise<FetchResult> => {
-    const ticket = await parseTarget(target)
+    const ticket = await loadTarget(target)
     // A root this repo holds whole needs no network.
     const pinned = await (await this.open()).blockstore.isPinned(ticket.root)
     const node = await this.open(!pinned)
@@ -205,7 +200,7 @@ class LocalBackend implements Backend {
    * asks only for what the repo lacks), else the repo alone.
    */
   private async reading (ref: string, local = false): Promise<{ node: PeerLinkNode, target: Ticket }> {
-    const target = await parseTarget(ref)
+    const target = await loadTarget(ref)
     const node = await this.open()
     const someone = target.peer !== undefined || node.config.network.bootstrap.length > 0
     const ask = !local && someone && !await node.blockstore.isPinned(target.root)

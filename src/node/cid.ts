@@ -4,6 +4,7 @@
 import { CID } from 'multiformats/cid'
 import { InvalidArgumentError, InvalidCidError, NotPeerLinkCidError } from '../errors.js'
 import { keyFromText, keyToText } from '../files/cipher.js'
+import type { Ticket } from './ticket.js'
 
 /** What every share ticket's text starts with (tickets themselves: ticket.ts). */
 export const TICKET_PREFIX = 'peerlink:'
@@ -62,6 +63,15 @@ export function parseRootLink (link: string): (RootPath & { key?: Uint8Array }) 
   const { text, key } = splitKey(link)
   if (isTicket(text)) return undefined
   return { ...parseRootPath(text), ...(key !== undefined ? { key } : {}) }
+}
+
+/**
+ * A CID's or a ticket's text (with a path, and a key) read as a ticket: the ticket module,
+ * whose peer ids need libp2p's key code, is loaded only for a ticket.
+ */
+export async function loadTarget (link: string): Promise<Ticket> {
+  const plain = parseRootLink(link)
+  return plain !== undefined ? { ...plain, addrs: [] } : (await import('./ticket.js')).parseTarget(link)
 }
 
 /** The names of a path inside a root (`a/b/c`), checked; `input` is what the user typed, for the message. */

@@ -19,7 +19,7 @@ import { readConfig, repoPaths, type RepoConfig } from '../repo/repo.js'
 import type { FetchOptions, FetchResult } from './fetch.js'
 import type { NetworkInit, PeerLinkNetwork } from './network.js'
 import { exportToOutput } from './pack-output.js'
-import { parseCid, parseRootLink } from './cid.js'
+import { loadTarget, parseCid } from './cid.js'
 import { storedBytes } from '../files/stored.js'
 import { readRange, withResolved, type RangeOptions, type ReadOptions } from './range.js'
 import type { Ticket } from './ticket.js'
@@ -36,11 +36,7 @@ export type RootRef = CID | string
 const toCid = (ref: RootRef): CID => typeof ref === 'string' ? parseCid(ref) : ref
 
 async function toTicket (target: Ticket | RootRef): Promise<Ticket> {
-  if (typeof target === 'string') {
-    const plain = parseRootLink(target)
-    // Only a share ticket loads libp2p's key code (for its peer id), a CID's text does not.
-    return plain !== undefined ? { ...plain, addrs: [] } : (await import('./ticket.js')).parseTarget(target)
-  }
+  if (typeof target === 'string') return await loadTarget(target)
   const cid = CID.asCID(target)
   return cid !== null ? { root: cid, addrs: [] } : target as Ticket
 }
