@@ -198,6 +198,7 @@ describe('exchange: abuse', function () {
       // REFUSAL_HOLD) or shed.
       await waitUntil(() => streams.filter(s => s.status !== 'open').length >= 128 - maxStreams, 2 * REFUSAL_HOLD, 'the streams beyond the node\'s most to be refused')
       await waitUntil(() => stats.bufferedBytes === 0 && stats.openStreams === 0, 20_000, 'every held byte to be released')
+        .catch((err: Error) => { throw new Error(`${err.message} (still ${stats.bufferedBytes} bytes held, ${stats.openStreams} streams open, ${streams.filter(s => s.status === 'open').length} of the attackers' streams open on their side)`) })
     } finally {
       clearInterval(sampler)
     }
