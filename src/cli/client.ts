@@ -51,11 +51,9 @@ export class DaemonClient {
 
   async call<T> (method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<T> {
     const res = await this.request(method, path, body, signal, headers)
-    const decoder = new TextDecoder()
-    let text = ''
-    for await (const chunk of replyBody(res)) text += decoder.decode(chunk, { stream: true })
+    const text = await replyText(res)
     try {
-      return JSON.parse(text + decoder.decode()) as T
+      return JSON.parse(text) as T
     } catch (err) {
       throw new ApiError(`the daemon's reply is not JSON: ${(err as Error).message}`)
     }
@@ -86,11 +84,10 @@ export class DaemonClient {
     }
     const status = res.statusCode ?? 0
     if (status < 200 || status > 299) {
-      const chunks: Buffer[] = []
-      for await (const chunk of rawBody(res)) chunks.push(chunk)
+      const text = await replyText(res)
       let error: ErrorBody
       try {
-        error = JSON.parse(Buffer.concat(chunks).toString()) as ErrorBody
+        error = JSON.parse(text) as ErrorBody
       } catch {
         error = { error: 'ApiError', code: 'ERR_API', message: `HTTP ${status}`, exitCode: ApiError.exitCode }
       }
@@ -135,6 +132,14 @@ export async function * replyBody (res: IncomingMessage): AsyncGenerator<Uint8Ar
     return
   }
   yield * rawBody(res)
+}
+
+/** A whole reply's body as text (JSON: a result, or the daemon's error). */
+async function replyText (res: IncomingMessage): Promise<string> {
+  const decoder = new TextDecoder()
+  let text = ''
+  for await (const chunk of replyBody(res)) text += decoder.decode(chunk, { stream: true })
+  return text + decoder.decode()
 }
 
 async function * rawBody (res: IncomingMessage): AsyncGenerator<Buffer> {
