@@ -7,9 +7,9 @@ import { decodeFrames, encodeFrames } from '../../src/api/frames.js'
 import type { ErrorBody } from '../../src/api/shapes.js'
 import { LevelBlockstore } from '../../src/blockstore/index.js'
 import { ApiError, DataLossError } from '../../src/errors.js'
-import { runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { daemonScratch, runCli, startDaemonProcess } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
-import { collect, damageBlock, stripesOf, tempDir } from '../helpers/repo.js'
+import { collect, damageBlock, stripesOf } from '../helpers/repo.js'
 
 const body = (err: Error): ErrorBody => ({ error: err.name, code: 'ERR_X', message: err.message, exitCode: 6 })
 const toError = (b: ErrorBody): Error => new ApiError(b.message, b.error, b.exitCode)
@@ -54,18 +54,12 @@ describe('framed bodies', () => {
 
 describe('cat through the daemon of a stripe beyond repair', function () {
   this.timeout(90_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let daemon: DaemonProcess | undefined
-  before(async () => { dir = await tempDir('peerlink-cat-failure-') })
-  after(async () => {
-    if (daemon !== undefined) await stopDaemonProcess(daemon)
-    await dir.cleanup()
-  })
+  const scratch = daemonScratch('peerlink-cat-failure-')
 
   it('exits 6 naming the lost blocks, the daemon logs it, and a plain HTTP client sees the transfer cut', async () => {
-    const repo = join(dir.path, 'repo')
+    const repo = join(scratch.path, 'repo')
     expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0'])).code).to.equal(0)
-    const f = await randomFile(dir.path, 'damaged.bin', 4 * 1024 * 1024)
+    const f = await randomFile(scratch.path, 'damaged.bin', 4 * 1024 * 1024)
     const added = await runCli(['--repo', repo, 'add', '--json', '--chunk-size', '256KiB', '-k', '4', '-m', '2', f.path], {}, 60_000)
     expect(added.code, added.stderr).to.equal(0)
     const cid = (JSON.parse(added.stdout) as Array<{ cid: string }>)[0].cid
@@ -76,7 +70,7 @@ describe('cat through the daemon of a stripe beyond repair', function () {
     for (const c of [stripe.data[0], stripe.data[1], stripe.parity[0]]) await damageBlock(store, c, 'remove')
     await store.close()
     const lost = [stripe.data[0], stripe.data[1], stripe.parity[0]].map(c => c.toString())
-    daemon = await startDaemonProcess(repo)
+    scratch.daemon = await startDaemonProcess(repo)
 
     const r = await runCli(['--repo', repo, 'cat', cid], {}, 60_000)
     expect(r.code, r.stderr).to.equal(6)
@@ -86,12 +80,12 @@ describe('cat through the daemon of a stripe beyond repair', function () {
     expect(r.stdout.length).to.be.greaterThan(0)
 
     const deadline = Date.now() + 5000
-    while (!daemon.log().includes('cannot be rebuilt') && Date.now() < deadline) await sleep(50)
-    expect(daemon.log()).to.include('cannot be rebuilt')
+    while (!scratch.daemon.log().includes('cannot be rebuilt') && Date.now() < deadline) await sleep(50)
+    expect(scratch.daemon.log()).to.include('cannot be rebuilt')
 
     // Any other client gets the bare bytes, and the failure as a transfer cut short.
     const token = (await readFile(join(repo, 'api.token'), 'utf8')).trim()
-    const res = await fetch(`http://${daemon.info.address}/api/v1/cat/${cid}`, { headers: { authorization: `Bearer ${token}` } })
+    const res = await fetch(`http://${scratch.daemon.info.address}/api/v1/cat/${cid}`, { headers: { authorization: `Bearer ${token}` } })
     expect(res.status).to.equal(200)
     expect(res.headers.get('content-type')).to.equal('application/octet-stream')
     const cut = await res.arrayBuffer().then(() => undefined, (e: Error) => e)

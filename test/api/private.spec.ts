@@ -4,24 +4,16 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
-import { tempDir } from '../helpers/repo.js'
+import { daemonScratch, startDaemonProcess } from '../helpers/cli.js'
 
 describe('api private roots', function () {
   this.timeout(120_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let daemon: DaemonProcess | undefined
-  beforeEach(async () => { dir = await tempDir('peerlink-api-private-') })
-  afterEach(async () => {
-    if (daemon !== undefined) await stopDaemonProcess(daemon)
-    daemon = undefined
-    await dir.cleanup()
-  })
+  const scratch = daemonScratch('peerlink-api-private-', { each: true })
 
   it('uploads a private file and reads it only with the key in the x-peerlink-key header', async () => {
-    daemon = await startDaemonProcess(join(dir.path, 'a'))
-    const token = (await readFile(join(daemon.repo, 'api.token'), 'utf8')).trim()
-    const api = `http://${daemon.info.address}/api/v1`
+    scratch.daemon = await startDaemonProcess(join(scratch.path, 'a'))
+    const token = (await readFile(join(scratch.daemon.repo, 'api.token'), 'utf8')).trim()
+    const api = `http://${scratch.daemon.info.address}/api/v1`
     const auth = { authorization: `Bearer ${token}` }
     const body = randomBytes(300_000)
     const up = await fetch(`${api}/upload?name=secret.bin&private=true`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body })
@@ -47,6 +39,6 @@ describe('api private roots', function () {
     const bad = await fetch(`${api}/stat/${added.cid}`, { headers: { ...auth, 'x-peerlink-key': 'short' } })
     expect(bad.status).to.equal(400)
     // The daemon's log never saw the key.
-    expect(daemon.log()).to.not.include(key)
+    expect(scratch.daemon.log()).to.not.include(key)
   })
 })

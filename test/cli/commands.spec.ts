@@ -5,9 +5,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { expect } from 'chai'
 import { registerCommands } from '../../src/cli/commands.js'
-import { runCli } from '../../simulations/lib/cli.js'
-import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../../simulations/lib/daemons.js'
-import { tempDir } from '../helpers/repo.js'
+import { daemonScratch, runCli, startDaemonProcess } from '../helpers/cli.js'
 
 describe('cli commands', () => {
   it('registers every command once, in the help order', () => {
@@ -42,30 +40,24 @@ async function packagesLoaded (dir: string, args: string[]): Promise<Set<string>
 
 describe('what a command loads', function () {
   this.timeout(60_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let daemon: DaemonProcess | undefined
-  before(async () => { dir = await tempDir('peerlink-loads-') })
-  after(async () => {
-    if (daemon !== undefined) await stopDaemonProcess(daemon)
-    await dir.cleanup()
-  })
+  const scratch = daemonScratch('peerlink-loads-')
 
   it('without a daemon: ls and stat of a CID open LevelDB, and load neither libp2p nor its key code', async () => {
-    const repo = join(dir.path, 'offline')
+    const repo = join(scratch.path, 'offline')
     expect((await runCli(['--repo', repo, 'init'])).code).to.equal(0)
-    writeFileSync(join(dir.path, 'a.txt'), 'a small file')
-    const added = await runCli(['--repo', repo, 'add', '--json', join(dir.path, 'a.txt')])
+    writeFileSync(join(scratch.path, 'a.txt'), 'a small file')
+    const added = await runCli(['--repo', repo, 'add', '--json', join(scratch.path, 'a.txt')])
     const [{ cid }] = JSON.parse(added.stdout) as Array<{ cid: string }>
     for (const args of [['ls'], ['stat', cid]]) {
-      const loaded = await packagesLoaded(dir.path, ['--repo', repo, ...args])
+      const loaded = await packagesLoaded(scratch.path, ['--repo', repo, ...args])
       expect(loaded.has('classic-level'), args[0]).to.equal(true)
       for (const p of ['libp2p', '@libp2p/peer-id', '@libp2p/crypto', '@chainsafe/libp2p-noise', '@libp2p/kad-dht']) expect(loaded.has(p), `${args[0]} loaded ${p}`).to.equal(false)
     }
   })
 
   it('through a daemon: ls loads neither libp2p nor LevelDB', async () => {
-    daemon = await startDaemonProcess(join(dir.path, 'online'))
-    const loaded = await packagesLoaded(dir.path, ['--repo', daemon.repo, 'ls'])
+    scratch.daemon = await startDaemonProcess(join(scratch.path, 'online'))
+    const loaded = await packagesLoaded(scratch.path, ['--repo', scratch.daemon.repo, 'ls'])
     expect(loaded.has('commander')).to.equal(true)
     for (const p of ['libp2p', '@libp2p/peer-id', 'classic-level', '@ipld/dag-cbor']) expect(loaded.has(p), `loaded ${p}`).to.equal(false)
   })

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process'
 import { readFile, rm, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { CLI, runCli, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../helpers/cli.js'
+import { CLI, daemonScratch, runCli, startDaemonProcess, stopDaemonProcess } from '../helpers/cli.js'
 import { randomFile } from '../helpers/network.js'
-import { smallDisk, tempDir } from '../helpers/repo.js'
+import { smallDisk } from '../helpers/repo.js'
 
 const MiB = 1024 * 1024
 
@@ -17,25 +17,19 @@ async function freeBytes (path: string): Promise<number> {
 
 describe('a fetch interrupted by a full disk', function () {
   this.timeout(120_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let daemon: DaemonProcess | undefined
-  before(async () => { dir = await tempDir() })
-  after(async () => {
-    if (daemon !== undefined) await stopDaemonProcess(daemon)
-    await dir.cleanup()
-  })
+  const scratch = daemonScratch()
 
   it('resumes after space is freed, asking room only for the missing blocks', async function () {
     const size = 48 * MiB
-    const disk = await smallDisk(this, join(dir.path, 'small-disk'), 128)
+    const disk = await smallDisk(this, join(scratch.path, 'small-disk'), 128)
     try {
-      daemon = await startDaemonProcess(join(dir.path, 'daemon'))
-      const f = await randomFile(dir.path, 'big.bin', size)
-      const added = await runCli(['--repo', daemon.repo, 'add', '--json', f.path], {}, 60_000)
+      scratch.daemon = await startDaemonProcess(join(scratch.path, 'daemon'))
+      const f = await randomFile(scratch.path, 'big.bin', size)
+      const added = await runCli(['--repo', scratch.daemon.repo, 'add', '--json', f.path], {}, 60_000)
       const [{ ticket }] = JSON.parse(added.stdout) as Array<{ ticket: string }>
       const repo = join(disk.path, 'repo')
       expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'])).code).to.equal(0)
-      const out = join(dir.path, 'copy.bin')
+      const out = join(scratch.path, 'copy.bin')
 
       // Fill the disk while the fetch is part-way: paused, the rest of the space taken, resumed.
       const total = await freeBytes(disk.path)
@@ -61,8 +55,8 @@ describe('a fetch interrupted by a full disk', function () {
       expect(retry.code, retry.stderr).to.equal(0)
       expect((await readFile(out)).equals(f.bytes)).to.equal(true)
     } finally {
-      if (daemon !== undefined) await stopDaemonProcess(daemon)
-      daemon = undefined
+      if (scratch.daemon !== undefined) await stopDaemonProcess(scratch.daemon)
+      scratch.daemon = undefined
       disk.unmount()
     }
   })

@@ -7,9 +7,8 @@ import { DaemonRequiredError } from '../../src/errors.js'
 import { loadIdentity } from '../../src/node/identity.js'
 import type { PeerLinkNode } from '../../src/node/peerlink.js'
 import { holdsRecord } from '../routing/holds-record.js'
-import { runCli, startDaemonProcess, stopDaemonProcess, type CliResult, type DaemonProcess } from '../helpers/cli.js'
+import { daemonScratch, runCli, startDaemonProcess, type CliResult } from '../helpers/cli.js'
 import { bootstrapFrom, randomFile, startNode, waitUntil } from '../helpers/network.js'
-import { tempDir } from '../helpers/repo.js'
 
 /** The peers `find-providers --json` listed (none found is exit 5 with an empty list). */
 function providerIds (r: CliResult): string[] {
@@ -18,33 +17,28 @@ function providerIds (r: CliResult): string[] {
 
 describe('a short-lived CLI node', function () {
   this.timeout(90_000)
-  let dir: { path: string, cleanup: () => Promise<void> }
-  let daemon: DaemonProcess | undefined
-  before(async () => { dir = await tempDir() })
-  after(async () => {
-    if (daemon !== undefined) await stopDaemonProcess(daemon)
-    await dir.cleanup()
-  })
+  const scratch = daemonScratch()
 
   it('announces neither its pinned roots nor what it fetched', async () => {
-    daemon = await startDaemonProcess(join(dir.path, 'daemon'))
-    const served = await randomFile(dir.path, 'served.bin', 300_000)
-    const servedCid = (await runCli(['--repo', daemon.repo, 'add', '-q', served.path], {}, 30_000)).stdout.trim()
+    scratch.daemon = await startDaemonProcess(join(scratch.path, 'daemon'))
+    const daemonRepo = scratch.daemon.repo
+    const served = await randomFile(scratch.path, 'served.bin', 300_000)
+    const servedCid = (await runCli(['--repo', scratch.daemon.repo, 'add', '-q', served.path], {}, 30_000)).stdout.trim()
 
     // Another repo, no daemon on it, with a pinned root and the daemon as its bootstrap peer.
-    const repo = join(dir.path, 'cli-only')
-    expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', ...daemon.dialable])).code).to.equal(0)
-    const pinned = await randomFile(dir.path, 'pinned.bin', 200_000)
+    const repo = join(scratch.path, 'cli-only')
+    expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', ...scratch.daemon.dialable])).code).to.equal(0)
+    const pinned = await randomFile(scratch.path, 'pinned.bin', 200_000)
     const pinnedCid = (await runCli(['--repo', repo, 'add', '-q', pinned.path])).stdout.trim()
     const self = peerIdFromPrivateKey(await loadIdentity(repo)).toString()
 
     // Each of these starts a node on a random port for as long as the command runs.
     const found = await runCli(['--repo', repo, 'find-providers', '--json', '--timeout', '4000', pinnedCid], {}, 30_000)
     expect(providerIds(found)).to.not.include(self)
-    const fetched = await runCli(['--repo', repo, 'fetch', servedCid, '-o', join(dir.path, 'copy.bin')], {}, 30_000)
+    const fetched = await runCli(['--repo', repo, 'fetch', servedCid, '-o', join(scratch.path, 'copy.bin')], {}, 30_000)
     expect(fetched.code, fetched.stderr).to.equal(0)
 
-    const ask = async (cid: string): Promise<string[]> => providerIds(await runCli(['--repo', (daemon as DaemonProcess).repo, 'find-providers', '--json', '--timeout', '3000', cid], {}, 30_000))
+    const ask = async (cid: string): Promise<string[]> => providerIds(await runCli(['--repo', daemonRepo, 'find-providers', '--json', '--timeout', '3000', cid], {}, 30_000))
     expect(await ask(pinnedCid), 'the pinned root was announced').to.not.include(self)
     expect(await ask(servedCid), 'the fetched root was announced').to.not.include(self)
   })
@@ -52,12 +46,12 @@ describe('a short-lived CLI node', function () {
   it('in the library: a node opened with announce false adds without providing and refuses provide', async () => {
     const nodes: PeerLinkNode[] = []
     try {
-      const boot = await startNode(join(dir.path, 'lib-boot'))
+      const boot = await startNode(join(scratch.path, 'lib-boot'))
       nodes.push(boot)
-      const quiet = await startNode(join(dir.path, 'lib-quiet'), bootstrapFrom([boot]), { announce: false })
+      const quiet = await startNode(join(scratch.path, 'lib-quiet'), bootstrapFrom([boot]), { announce: false })
       nodes.push(quiet)
       await waitUntil(() => quiet.network.host.getConnections().length > 0, 10_000, 'no connection to the bootstrap node')
-      const f = await randomFile(dir.path, 'lib.bin', 100_000)
+      const f = await randomFile(scratch.path, 'lib.bin', 100_000)
       const added = await quiet.add(f.path)
       expect(added.provided).to.equal(undefined)
       let refused: unknown
