@@ -1,9 +1,9 @@
 // The built CLI and daemon processes, run as a user would (shared with the benchmarks and
 // simulations).
 export { CLI, runCli, runCliInTerminal, startCliInTerminal, type CliResult } from '../../simulations/lib/cli.js'
-export { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../../simulations/lib/daemons.js'
-import { stopDaemonProcess, type DaemonProcess } from '../../simulations/lib/daemons.js'
+import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../../simulations/lib/daemons.js'
 import { tempDir } from '../../simulations/lib/network.js'
+export { startDaemonProcess, stopDaemonProcess, type DaemonProcess }
 
 /**
  * The progress-bar frames a terminal showed: each redraw starts at column 1 (CSI 1 G), other

@@ -21,13 +21,13 @@ describe('a short-lived CLI node', function () {
 
   it('announces neither its pinned roots nor what it fetched', async () => {
     scratch.daemon = await startDaemonProcess(join(scratch.path, 'daemon'))
-    const daemonRepo = scratch.daemon.repo
+    const daemon = scratch.daemon
     const served = await randomFile(scratch.path, 'served.bin', 300_000)
-    const servedCid = (await runCli(['--repo', scratch.daemon.repo, 'add', '-q', served.path], {}, 30_000)).stdout.trim()
+    const servedCid = (await runCli(['--repo', daemon.repo, 'add', '-q', served.path], {}, 30_000)).stdout.trim()
 
     // Another repo, no daemon on it, with a pinned root and the daemon as its bootstrap peer.
     const repo = join(scratch.path, 'cli-only')
-    expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', ...scratch.daemon.dialable])).code).to.equal(0)
+    expect((await runCli(['--repo', repo, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', ...daemon.dialable])).code).to.equal(0)
     const pinned = await randomFile(scratch.path, 'pinned.bin', 200_000)
     const pinnedCid = (await runCli(['--repo', repo, 'add', '-q', pinned.path])).stdout.trim()
     const self = peerIdFromPrivateKey(await loadIdentity(repo)).toString()
@@ -38,7 +38,7 @@ describe('a short-lived CLI node', function () {
     const fetched = await runCli(['--repo', repo, 'fetch', servedCid, '-o', join(scratch.path, 'copy.bin')], {}, 30_000)
     expect(fetched.code, fetched.stderr).to.equal(0)
 
-    const ask = async (cid: string): Promise<string[]> => providerIds(await runCli(['--repo', daemonRepo, 'find-providers', '--json', '--timeout', '3000', cid], {}, 30_000))
+    const ask = async (cid: string): Promise<string[]> => providerIds(await runCli(['--repo', daemon.repo, 'find-providers', '--json', '--timeout', '3000', cid], {}, 30_000))
     expect(await ask(pinnedCid), 'the pinned root was announced').to.not.include(self)
     expect(await ask(servedCid), 'the fetched root was announced').to.not.include(self)
   })
