@@ -15,7 +15,8 @@ export interface NativeBinding {
   gfSetLevel (level: string): boolean
   /** ChaCha20-Poly1305 unless `cipher` says 'aes-256-gcm'; into `dst` when given (the one piece's own memory, or apart). */
   aeadSeal <T extends Uint8Array = Buffer> (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], cipher?: string, dst?: T): T
-  aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array, cipher?: string): boolean
+  /** dst null: each piece is opened over itself. */
+  aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array | null, cipher?: string): boolean
 }
 
 /** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */

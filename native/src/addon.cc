@@ -396,15 +396,19 @@ Napi::Value AeadSeal(const Napi::CallbackInfo &info) {
 }
 
 // aeadOpen(key, nonce, ad, pieces[], tag, dst, cipher?) -> boolean: decrypts the pieces into dst,
-// which may be the one piece itself; false when the tag does not match.
+// which may be the one piece itself, or with dst null each piece over itself; false when the
+// tag does not match.
 Napi::Value AeadOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   AeadArgs a = require_aead_args(info);
   Span tag = require_len(info, 4, "tag", aead::kTagLen);
-  Span dst = require_span(info, 5, "dst");
+  const bool in_place = info.Length() > 5 && info[5].IsNull();
+  Span dst = in_place ? Span{nullptr, 0} : require_span(info, 5, "dst");
   const aead::Cipher cipher = require_cipher(info, 6);
-  if (dst.len != a.total) throw Napi::RangeError::New(env, "dst must be as long as the ciphertext");
-  require_apart(env, a, dst);
+  if (!in_place) {
+    if (dst.len != a.total) throw Napi::RangeError::New(env, "dst must be as long as the ciphertext");
+    require_apart(env, a, dst);
+  }
   const aead::Result r = aead::open(cipher, a.key.data, a.nonce.data, a.ad.data, a.ad.len, a.pieces.data(),
                                     a.pieces.size(), tag.data, const_cast<uint8_t *>(dst.data));
   if (r == aead::Result::Failed)

@@ -35,14 +35,17 @@ Ctx start(Cipher cipher, bool encrypt, const uint8_t key[kKeyLen], const uint8_t
   return ctx;
 }
 
-// Runs the pieces through the cipher into out; the bytes written, or -1 on failure.
+// Runs the pieces through the cipher into out, or with out null each piece over itself; the
+// bytes written, or -1 on failure. In place, each update must give back as many bytes as it
+// took, which both ciphers here (stream modes) do.
 long update_pieces(EVP_CIPHER_CTX *ctx, const Piece *pieces, size_t count, uint8_t *out) {
   size_t at = 0;
   for (size_t i = 0; i < count; i++) {
     int n = 0;
-    if (pieces[i].len > 0 &&
-        EVP_CipherUpdate(ctx, out + at, &n, pieces[i].data, static_cast<int>(pieces[i].len)) != 1)
-      return -1;
+    if (pieces[i].len == 0) continue;
+    uint8_t *to = out != nullptr ? out + at : const_cast<uint8_t *>(pieces[i].data);
+    if (EVP_CipherUpdate(ctx, to, &n, pieces[i].data, static_cast<int>(pieces[i].len)) != 1) return -1;
+    if (out == nullptr && static_cast<size_t>(n) != pieces[i].len) return -1;
     at += static_cast<size_t>(n);
   }
   return static_cast<long>(at);
@@ -76,7 +79,8 @@ Result open(Cipher cipher, const uint8_t key[kKeyLen], const uint8_t nonce[kNonc
   for (size_t i = 0; i < kTagLen; i++) t[i] = tag[i];
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagLen, t) != 1) return Result::Failed;
   int tail = 0;
-  return EVP_CipherFinal_ex(ctx.get(), out + at, &tail) == 1 ? Result::Ok : Result::BadTag;
+  uint8_t none[kTagLen];  // a stream mode's final writes nothing; in place there is no out to give it
+  return EVP_CipherFinal_ex(ctx.get(), out != nullptr ? out + at : none, &tail) == 1 ? Result::Ok : Result::BadTag;
 }
 
 }  // namespace aead

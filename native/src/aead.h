@@ -29,8 +29,9 @@ Result seal(Cipher cipher, const uint8_t key[kKeyLen], const uint8_t nonce[kNonc
             size_t ad_len, const Piece *pieces, size_t count, uint8_t *out);
 
 // Decrypts the concatenated pieces to out and checks the tag. out may be the memory of a
-// single piece itself (opening in place) but must not otherwise overlap them. On BadTag out
-// holds unauthenticated bytes the caller must discard.
+// single piece itself (opening in place) but must not otherwise overlap them; with out null
+// each piece is opened over itself (a message that came in several pieces, opened without
+// joining them). On BadTag the output holds unauthenticated bytes the caller must discard.
 Result open(Cipher cipher, const uint8_t key[kKeyLen], const uint8_t nonce[kNonceLen], const uint8_t *ad,
             size_t ad_len, const Piece *pieces, size_t count, const uint8_t tag[kTagLen],
             uint8_t *out);

@@ -2,7 +2,6 @@
 // PeerLink's own protocol, and circuit relay, hole punching, AutoNAT and UPnP (reachability.ts). Everything that differs between one machine, a LAN and the
 // internet (listen addresses, bootstrap peers, mDNS, private addresses, allow-list) comes
 // from the repo's network config, so one code path serves all three.
-import { noise } from '@chainsafe/libp2p-noise'
 import { bootstrap } from '@libp2p/bootstrap'
 import { identify, type Identify } from '@libp2p/identify'
 import type { PeerDiscovery, PeerId, PrivateKey } from '@libp2p/interface'
@@ -17,7 +16,7 @@ import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { Registry } from 'prom-client'
 import type { NetworkConfig } from '../repo/repo.js'
 import type { InboundGate } from './gate.js'
-import { noiseCrypto } from './noise-crypto.js'
+import { noiseEncrypter } from './noise-crypto.js'
 import { announceSettings, isPublic, PunchCandidates, reachabilityServices, RELAY_LISTEN, relayTransport, type Responders } from './reachability.js'
 import { sharedPortTcp, type SharedPortPolicy } from './shared-port.js'
 
@@ -64,7 +63,7 @@ export async function transportSettings (options: { dialFrom?: string, sharedPor
   const dialOpts = options.dialFrom === undefined ? undefined : { localAddress: options.dialFrom } as TCPOptions['dialOpts']
   return {
     transports: [sharedPortTcp({ dialOpts }, dialOpts === undefined ? options.sharedPort ?? 'public' : 'off', isPublic, options.responders)],
-    connectionEncrypters: [noise({ crypto: await noiseCrypto() })],
+    connectionEncrypters: [await noiseEncrypter()],
     streamMuxers: [yamux(YAMUX_SETTINGS)]
   }
 }

@@ -1,11 +1,16 @@
 // Noise's ChaCha20-Poly1305 through the addon, against Node's own (node:crypto) as the
-// reference: the same ciphertext, frames opened in place or from pieces, forgeries refused.
-import { createCipheriv, randomBytes } from 'node:crypto'
+// reference: the same ciphertext, frames opened in place or from pieces, forgeries refused;
+// and on real connections, frames that came in pieces opened without joining them.
+import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { noise } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+import type { ConnectionEncrypter } from '@libp2p/interface'
 import { expect } from 'chai'
+import { createLibp2p, type Libp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { loadAddon } from '../../src/native.js'
-import { nativeNoiseCrypto, noiseCrypto } from '../../src/node/noise-crypto.js'
+import { loadAddon, type NativeBinding } from '../../src/native.js'
+import { transportSettings } from '../../src/node/host.js'
+import { inPlaceFrames, nativeNoiseCrypto, noiseCrypto } from '../../src/node/noise-crypto.js'
 
 const crypto = nativeNoiseCrypto(loadAddon())
 const NOISE_FRAME = 65535 - 16
@@ -56,6 +61,20 @@ describe('Noise ChaCha20-Poly1305 through the addon', () => {
     const dst = new Uint8Array(plaintext.byteLength)
     expect(bytes(crypto.chaCha20Poly1305Decrypt(pieces, nonce, ad, key, dst))).to.deep.equal(plaintext)
     expect(Buffer.from(dst)).to.deep.equal(plaintext)
+  })
+
+  it('opens pieces each over itself when asked (dst null), and refuses a forgery so', () => {
+    const addon = loadAddon()
+    const plaintext = randomBytes(70_000)
+    const frame = reference(plaintext, nonce, ad, key)
+    const body = frame.subarray(0, plaintext.byteLength)
+    const pieces = [body.subarray(0, 1), body.subarray(1, 40_000), body.subarray(40_000)]
+    expect(addon.aeadOpen(key, nonce, ad, pieces, frame.subarray(plaintext.byteLength), null)).to.equal(true)
+    expect(Buffer.from(body)).to.deep.equal(plaintext)
+    const bad = reference(plaintext, nonce, ad, key)
+    bad[50_000] ^= 0x80
+    const badBody = bad.subarray(0, plaintext.byteLength)
+    expect(addon.aeadOpen(key, nonce, ad, [badBody.subarray(0, 9), badBody.subarray(9)], bad.subarray(plaintext.byteLength), null)).to.equal(false)
   })
 
   it('agrees with Noise\'s default crypto both ways', () => {
@@ -110,6 +129,69 @@ describe('Noise ChaCha20-Poly1305 through the addon', () => {
     } finally {
       if (saved === undefined) delete process.env.PEERLINK_NOISE_CRYPTO
       else process.env.PEERLINK_NOISE_CRYPTO = saved
+    }
+  })
+})
+
+describe('Noise frames opened in place on real connections', function () {
+  this.timeout(60_000)
+  const PROTOCOL = '/peerlink-test/echo/1.0.0'
+  const hosts: Libp2p[] = []
+  afterEach(async () => { await Promise.all(hosts.splice(0).map(async h => { await h.stop() })) })
+
+  const host = async (encrypter: (components: any) => ConnectionEncrypter): Promise<Libp2p> => {
+    const h = await createLibp2p({
+      ...await transportSettings(),
+      connectionEncrypters: [encrypter],
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'] }
+    })
+    hosts.push(h)
+    return h
+  }
+
+  /** The addon with its in-place openings (dst null) counted. */
+  const counted = (): { binding: NativeBinding, inPlace: () => number } => {
+    const addon = loadAddon()
+    let n = 0
+    const binding: NativeBinding = { ...addon, aeadOpen: (...args: Parameters<NativeBinding['aeadOpen']>) => { if (args[5] === null) n++; return addon.aeadOpen(...args) } }
+    return { binding, inPlace: () => n }
+  }
+
+  /** Sends `bytes` from `from` to an echo on `to` and returns what came back. */
+  const echo = async (from: Libp2p, to: Libp2p, bytes: Uint8Array): Promise<Buffer> => {
+    await to.handle(PROTOCOL, async (stream) => {
+      for await (const chunk of stream) {
+        if (!stream.send(chunk instanceof Uint8Array ? chunk : chunk.subarray())) await stream.onDrain({ signal: AbortSignal.timeout(20_000) })
+      }
+      await stream.close()
+    })
+    const stream = await from.dialProtocol(to.getMultiaddrs()[0], PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    const back = (async () => {
+      const parts: Buffer[] = []
+      for await (const chunk of stream) parts.push(Buffer.from(chunk instanceof Uint8Array ? chunk : chunk.subarray()))
+      return Buffer.concat(parts)
+    })()
+    for (let at = 0; at < bytes.byteLength; at += 1 << 20) {
+      if (!stream.send(bytes.subarray(at, at + (1 << 20)))) await stream.onDrain({ signal: AbortSignal.timeout(20_000) })
+    }
+    await stream.close()
+    return await back
+  }
+
+  const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+  it('carries 8 MiB both ways intact, between two in-place hosts and with stock Noise at the other end', async () => {
+    const bytes = randomBytes(8 << 20)
+    for (const other of ['in place', 'stock'] as const) {
+      const a = counted()
+      const b = counted()
+      const sender = await host(other === 'stock' ? noise({ crypto: defaultCrypto }) : inPlaceFrames({ crypto: nativeNoiseCrypto(a.binding) }))
+      const receiver = await host(inPlaceFrames({ crypto: nativeNoiseCrypto(b.binding) }))
+      expect(digest(await echo(sender, receiver, bytes)), `echo with ${other} Noise`).to.equal(digest(bytes))
+      // Frames of 65,537 bytes through reads of at most 65,536: most come in pieces.
+      expect(b.inPlace(), `frames opened in place by the receiver (${other})`).to.be.greaterThan(16)
+      if (other === 'in place') expect(a.inPlace(), 'frames opened in place by the sender').to.be.greaterThan(16)
     }
   })
 })
