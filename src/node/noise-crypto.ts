@@ -23,9 +23,6 @@ import { overriding } from './overriding.js'
 
 const TAG_LENGTH = 16
 
-/** Noise's largest message, tag included. */
-const MAX_MESSAGE = 65535
-
 /**
  * The destination that asks the native decrypt to open each piece of the ciphertext over
  * itself. Only the transport's frames ask for it (inPlaceFrames): a handshake message must
@@ -66,30 +63,26 @@ export function nativeNoiseCrypto (binding: NativeBinding): ICryptoInterface {
 interface NoiseConnection {
   handshake: { decrypt: (ciphertext: Uint8Array | Uint8ArrayList, dst?: Uint8Array) => Uint8Array | Uint8ArrayList }
   metrics?: { decryptedPackets: { increment: () => void }, decryptErrors: { increment: () => void } }
-  decrypt: (frame: Uint8Array | Uint8ArrayList) => Uint8ArrayList
+  decrypt: (frame: Uint8Array | Uint8ArrayList) => Uint8Array | Uint8ArrayList
 }
 
 /**
  * Noise's frame decrypt, but a frame that came in pieces is opened piece by piece over its
  * own memory (IN_PLACE) instead of joined first. The frame's pieces are the socket's reads,
- * which Noise already opens over themselves when a frame came whole.
+ * which Noise already opens over themselves when a frame came whole. A frame is one Noise
+ * message: its 2-byte length prefix bounds it to 65,535 bytes.
  */
-function openFrame (this: NoiseConnection, frame: Uint8Array | Uint8ArrayList): Uint8ArrayList {
-  const output = new Uint8ArrayList()
-  for (let i = 0; i < frame.byteLength; i += MAX_MESSAGE) {
-    const end = Math.min(i + MAX_MESSAGE, frame.byteLength)
-    if (end - TAG_LENGTH < i) throw new Error('Invalid chunk')
-    const encrypted = frame instanceof Uint8Array ? frame.subarray(i, end) : frame.sublist(i, end)
-    const dst = encrypted instanceof Uint8Array ? encrypted.subarray(0, end - i - TAG_LENGTH) : IN_PLACE
-    try {
-      output.append(this.handshake.decrypt(encrypted, dst))
-      this.metrics?.decryptedPackets.increment()
-    } catch (err) {
-      this.metrics?.decryptErrors.increment()
-      throw err
-    }
+function openFrame (this: NoiseConnection, frame: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList {
+  if (frame.byteLength < TAG_LENGTH) throw new Error('Invalid chunk')
+  const dst = frame instanceof Uint8Array ? frame.subarray(0, frame.byteLength - TAG_LENGTH) : IN_PLACE
+  try {
+    const plaintext = this.handshake.decrypt(frame, dst)
+    this.metrics?.decryptedPackets.increment()
+    return plaintext
+  } catch (err) {
+    this.metrics?.decryptErrors.increment()
+    throw err
   }
-  return output
 }
 
 type NoiseInit = Parameters<typeof noise>[0]
