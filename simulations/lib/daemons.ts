@@ -120,3 +120,18 @@ export function processCost (pid: number): ProcessCost {
     return { cpuSeconds: 0, writtenBytes: 0 }
   }
 }
+
+/**
+ * The whole machine's CPU seconds so far from /proc/stat's first line: `busy` (every state but
+ * idle and iowait; the kernel's interrupt and softirq work, such as veth, bridge and `tc`
+ * traffic, included) and `total`, summed over the cores. Zeros when unknown.
+ */
+export function machineCpu (): { busy: number, total: number } {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number)
+    const busy = user + nice + system + irq + softirq + steal
+    return { busy: busy / USER_HZ, total: (busy + idle + iowait) / USER_HZ }
+  } catch {
+    return { busy: 0, total: 0 }
+  }
+}

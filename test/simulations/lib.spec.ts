@@ -2,6 +2,7 @@
 // error line and the reading of `ss` output.
 import { expect } from 'chai'
 import { cliError } from '../../simulations/lib/cli.js'
+import { machineCpu } from '../../simulations/lib/daemons.js'
 import { pool } from '../../simulations/lib/pool.js'
 import { median, percentile, round } from '../../simulations/lib/stats.js'
 import { addTcpAcross } from '../../simulations/scenarios/partition/probes.js'
@@ -27,6 +28,18 @@ describe('simulations lib', () => {
     })
     expect(done.sort()).to.deep.equal([1, 2, 3, 4, 5])
     expect(most).to.equal(2)
+  })
+
+  it('reads the whole machine\'s busy and total CPU seconds, busy growing while a core works', () => {
+    const a = machineCpu()
+    const until = Date.now() + 300
+    let spins = 0
+    while (Date.now() < until) spins++
+    const b = machineCpu()
+    expect(spins).to.be.greaterThan(0)
+    expect(a.total).to.be.greaterThan(0)
+    expect(b.busy - a.busy).to.be.greaterThan(0.1)
+    expect(b.total - a.total).to.be.at.least(b.busy - a.busy)
   })
 
   it('a failed CLI call is told by its peerlink: line, else its last line, else its exit or its time bound', () => {

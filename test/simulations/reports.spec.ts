@@ -2,6 +2,7 @@
 // plots follow from made-up measurements without running a network.
 import { expect } from 'chai'
 import { report as adversaryReport, type Fetch as AdversaryFetch } from '../../simulations/scenarios/adversary.js'
+import { report as cappedReport, type Run as CappedRun } from '../../simulations/scenarios/capped/report.js'
 import { periodStats, report as churnReport, type ChurnMeasurements, type FetchRecord } from '../../simulations/scenarios/churn/report.js'
 import { SIZES } from '../../simulations/scenarios/churn/plan.js'
 import { report as erasureReport, type Case } from '../../simulations/scenarios/erasure.js'
@@ -107,6 +108,20 @@ describe('simulation reports', () => {
     expect(swarmReport(runs, 8 << 20, true).targets.map(t => t.ok)).to.deep.equal([true])
     expect(swarmReport(runs, 8 << 20, false).targets.map(t => t.ok)).to.deep.equal([true, false])
     expect(swarmReport(runs, 8 << 20, true).headline.providers_serving_at_most).to.equal(2)
+  })
+
+  it('capped: throughput against min(N × R, the uncapped reference), and the whole machine\'s CPU beside it', () => {
+    const size = 96 << 20
+    const perProvider = (n: number): CappedRun['perProvider'] => Array.from({ length: n }, (_, i) => ({ provider: i + 1, creditedBytes: size / n, duplicateBytes: 0, rate: 6e6, joinedMs: 100, sentBytes: size / n }))
+    const run = (providers: number, mode: CappedRun['mode'], mbps: number, machineBusy: number, machineCpuS: number): CappedRun => ({ providers, capped: mode === 'capped', mode, mbps, ms: Math.round(size / mbps / 1000), fetchMs: 1000, fetcherCpuS: 1, providersCpuS: machineCpuS - 2, machineCpuS, machineBusy, identical: true, perProvider: perProvider(providers) })
+    const r = cappedReport([run(1, 'uncapped', 70, 0.6, 2), run(1, 'capped', 5.9, 0.2, 3), run(8, 'capped', 30, 0.9, 6)], { size, rounds: 3, rateMbit: 50, quick: false, cores: 2 })
+    expect(r.headline.ratio_1).to.equal(0.94)
+    expect(r.headline.ratio_8).to.equal(0.6)
+    expect(r.headline.machine_busy_8).to.equal(0.9)
+    // 6 core-seconds for 96 MiB: 64 a GiB.
+    expect(r.headline.cpu_s_per_gib_8).to.equal(64)
+    expect(r.targets.find(t => t.name.startsWith('throughput'))?.ok).to.equal(false)
+    expect(r.notes.join('\n')).to.include('8: 90 %, 6 s (1 + 4)')
   })
 
   it('adversary: every fetch, attacked or not, must be identical; the penalty is attacked over control', () => {

@@ -15,11 +15,12 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { CLI } from '../../lib/cli.js'
 import { Lab } from '../../lib/lab.js'
 import { skipped, type Scenario, type ScenarioContext } from '../../lib/scenario.js'
-import { processCost } from '../../lib/daemons.js'
+import { machineCpu, processCost } from '../../lib/daemons.js'
 import { median, round } from '../../lib/stats.js'
 import { CappedNetwork } from './network.js'
 import { MODE_LABELS, report, runLine, type Run } from './report.js'
@@ -57,7 +58,7 @@ export const capped: Scenario = {
     if (ctx.nodes > 1) runs.push(await measure(ctx, net, file, ctx.nodes, rounds, 'fast-first'))
     // The same providers with no cap: the machine's own ceiling for that many daemons.
     if (ctx.nodes > 1) runs.push(await measure(ctx, net, file, ctx.nodes, rounds, 'none-capped'))
-    return report(runs, { size, rounds, rateMbit: RATE_MBIT, quick: ctx.quick })
+    return report(runs, { size, rounds, rateMbit: RATE_MBIT, quick: ctx.quick, cores: availableParallelism() })
   }
 }
 
@@ -72,6 +73,11 @@ async function addProviders (ctx: ScenarioContext, net: CappedNetwork, file: { p
     await net.cap(p, RATE_MBIT)
     ctx.progress.update(`${p.index} providers hold the file (${file.cid.slice(0, 16)}…)`, true)
   }
+}
+
+/** CPU seconds (user + system) the providers' daemons have used so far, together. */
+function providersCpu (providers: CappedNetwork['providers']): number {
+  return providers.reduce((sum, p) => sum + (p.daemon === undefined ? 0 : processCost(p.daemon.info.pid).cpuSeconds), 0)
 }
 
 interface FetchJson { size: number, ms: number, providers: Array<{ peer: string, bytes: number, duplicateBytes?: number, rate?: number, joinedMs?: number, reason?: string }> }
@@ -94,10 +100,15 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
     try {
       const before = await Promise.all(providers.map(async p => await net.sentBytes(p)))
       const cpu0 = processCost(fetcher.info.pid).cpuSeconds
+      const providersCpu0 = providersCpu(providers)
+      const machine0 = machineCpu()
       const t0 = performance.now()
       const result = await net.cli<FetchJson>(net.fetcherHost, repo, ['fetch', file.cid, '-o', out, '--force'], 300_000)
       const ms = performance.now() - t0
+      const machine1 = machineCpu()
       const fetcherCpuS = round(processCost(fetcher.info.pid).cpuSeconds - cpu0, 2)
+      const providersCpuS = round(providersCpu(providers) - providersCpu0, 2)
+      const machineBusy = machine1.total > machine0.total ? round((machine1.busy - machine0.busy) / (machine1.total - machine0.total), 2) : 0
       const after = await Promise.all(providers.map(async p => await net.sentBytes(p)))
       const identical = createHash('sha256').update(await readFile(out)).digest('hex') === file.digest
       samples.push({
@@ -108,6 +119,9 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
         ms: round(ms),
         fetchMs: result.ms,
         fetcherCpuS,
+        providersCpuS,
+        machineCpuS: round(machine1.busy - machine0.busy, 2),
+        machineBusy,
         identical,
         perProvider: providers.map((p, i) => {
           const seen = result.providers.find(x => x.peer === p.daemon?.info.peerId)

@@ -19,6 +19,11 @@ export interface Run {
   fetchMs: number
   /** CPU seconds (user + system) the fetching daemon used during the fetch. */
   fetcherCpuS: number
+  /** The same for the providers' daemons, together. */
+  providersCpuS: number
+  /** The whole machine's busy CPU seconds during the fetch (every process and the kernel's network work), and their share of all its cores' time. */
+  machineCpuS: number
+  machineBusy: number
   identical: boolean
   /** Every round's throughput. */
   roundsMbps?: number[]
@@ -34,7 +39,7 @@ export interface Run {
 /** How each mode is named after its provider count in progress lines and notes. */
 export const MODE_LABELS: Record<Run['mode'], string> = { capped: '', uncapped: ' (no cap)', 'fast-first': ' (the first one uncapped)', 'none-capped': ' (none capped)' }
 
-export interface CappedSettings { size: number, rounds: number, rateMbit: number, quick: boolean }
+export interface CappedSettings { size: number, rounds: number, rateMbit: number, quick: boolean, cores: number }
 
 /** The ideal for N capped providers: N × R, but never more than the fetcher reached from one uncapped. */
 export function ideal (n: number, rateMbit: number, uncappedMbps: number): number {
@@ -62,7 +67,10 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
     headline[`ratio_${r.providers}`] = r.ratio
     headline[`sent_over_file_${r.providers}`] = r.sentOverFile
     headline[`duplicate_over_file_${r.providers}`] = r.duplicateOverFile
-    headline[`all_joined_ms_${r.providers}`] = lastJoined(capped.find(c => c.providers === r.providers) as Run)
+    const run = capped.find(c => c.providers === r.providers) as Run
+    headline[`all_joined_ms_${r.providers}`] = lastJoined(run)
+    headline[`machine_busy_${r.providers}`] = run.machineBusy
+    headline[`cpu_s_per_gib_${r.providers}`] = round(run.machineCpuS / (s.size / 2 ** 30), 1)
   }
   if (fast !== undefined) headline.mbps_fast_first = fast.mbps
   if (machine !== undefined) headline[`mbps_${machine.providers}_none_capped`] = machine.mbps
@@ -110,6 +118,7 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
       `Of each median round's wall time, the fetch in the daemon took (the rest is the CLI's start and its request; the DHT announce follows in the background): ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${round(r.fetchMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s`).join(', ')}.`,
       'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).',
       `The fetching daemon's CPU (user + system) per GiB fetched: ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${cpuPerGiB(r, s.size)} s`).join(', ')}.`,
+      `The whole machine (${s.cores} cores) during each median round: its busy share, and the CPU seconds the round cost in all (every process and the kernel's network work), of which the fetcher's and the providers': ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${Math.round(r.machineBusy * 100)} %, ${r.machineCpuS} s (${r.fetcherCpuS} + ${r.providersCpuS})`).join(', ')}. A fetch at a rate needs the machine's CPU seconds for it within the file's time at that rate: where the busy share nears 100 %, the cores and not the links set the rate.`,
       ...[...capped, ...[fast, machine].filter(r => r !== undefined)].map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}${MODE_LABELS[r.mode]}: ${runLine(r, s.size)}`)
     ]
   }
