@@ -64,7 +64,8 @@ export function typicalServiceMs (providers: ProviderState[]): number {
 export function queueState (q: ProviderState, now: number, fallback: number): { service: number, headElapsed: number, stalling: boolean, stuck: boolean } {
   const service = q.serviceMs || fallback
   if (q.inflight.size === 0) return { service, headElapsed: 0, stalling: false, stuck: false }
-  const headStarted = Math.min(...[...q.inflight.values()].map(f => f.started))
+  let headStarted = Infinity
+  for (const f of q.inflight.values()) if (f.started < headStarted) headStarted = f.started
   const headElapsed = now - Math.max(q.lastArrival, headStarted)
   return { service, headElapsed, stalling: headElapsed > Math.max(500, 4 * service + q.rttMs), stuck: headElapsed > Math.max(STUCK_MS, 16 * service + q.rttMs) }
 }

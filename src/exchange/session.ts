@@ -429,8 +429,11 @@ export class FetchSession {
     }
     const rules = { wanted, awaited: (key: string) => (this.wants.get(key)?.waiters.length ?? 0) > 0 }
     for (const p of workable(live, now, fallback)) {
-      // Each provider takes over as long as that helps, within its window.
-      for (let t = takeover(p, live, rules, now, fallback); t !== undefined && p.inflight.size < windowOf(p, this.window); t = takeover(p, live, rules, now, fallback)) {
+      // Each provider takes over as long as that helps, within its window: one with its window
+      // full is not asked (at every arrival in a transfer most are, and each ask reads every
+      // other provider's queue).
+      const room = (): boolean => p.inflight.size < windowOf(p, this.window)
+      for (let t = room() ? takeover(p, live, rules, now, fallback) : undefined; t !== undefined; t = room() ? takeover(p, live, rules, now, fallback) : undefined) {
         if (t.stalled) t.from.stalled = true
         if (t.move) {
           const f = t.from.inflight.get(t.key)
