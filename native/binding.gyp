@@ -22,7 +22,8 @@
         "src/gf256_portable.cc",
         "src/cpu_features.cc",
         "src/core_level.cc",
-        "src/socket.cc"
+        "src/socket.cc",
+        "src/x25519.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

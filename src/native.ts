@@ -17,6 +17,10 @@ export interface NativeBinding {
   aeadSeal <T extends Uint8Array = Buffer> (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], cipher?: string, dst?: T): T
   /** dst null: each piece is opened over itself. */
   aeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: Uint8Array[], tag: Uint8Array, dst: Uint8Array | null, cipher?: string): boolean
+  /** A fresh X25519 key pair, or the one of a 32-byte private key (`seed`). */
+  x25519Keypair?: (seed?: Uint8Array) => { publicKey: Buffer, privateKey: Buffer }
+  /** The X25519 shared secret; throws when OpenSSL refuses the agreement (a low-order key). */
+  x25519Shared?: (privateKey: Uint8Array, publicKey: Uint8Array) => Buffer
 }
 
 /** Where `npm install` builds the addon (same depth from src/ and dist/); PEERLINK_ADDON_PATH overrides. */

@@ -13,6 +13,7 @@
 #include "core_level.h"
 #include "gf256.h"
 #include "socket.h"
+#include "x25519.h"
 
 namespace {
 
@@ -429,6 +430,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simdInfo", Napi::Function::New(env, SimdInfo, "simdInfo"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   RegisterSocket(env, exports);
+  RegisterX25519(env, exports);
   return exports;
 }
 

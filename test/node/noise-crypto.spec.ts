@@ -1,6 +1,8 @@
-// Noise's ChaCha20-Poly1305 through the addon, against Node's own (node:crypto) as the
-// reference: the same ciphertext, frames opened in place or from pieces, forgeries refused;
-// and on real connections, frames that came in pieces opened without joining them.
+// Noise's ChaCha20-Poly1305 and X25519 through the addon, against Node's own (node:crypto) as
+// the reference: the same ciphertext, frames opened in place or from pieces, forgeries refused,
+// RFC 7748's vectors and low-order keys refused; and on real connections, handshakes through
+// the addon (with stock Noise at the other end too) and frames that came in pieces opened
+// without joining them.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
@@ -133,6 +135,48 @@ describe('Noise ChaCha20-Poly1305 through the addon', () => {
   })
 })
 
+describe('Noise X25519 through the addon', () => {
+  const hex = (h: string): Buffer => Buffer.from(h, 'hex')
+  // RFC 7748, section 6.1.
+  const alice = { privateKey: hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'), publicKey: hex('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a') }
+  const bob = { privateKey: hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb'), publicKey: hex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f') }
+  const shared = hex('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742')
+
+  it('gives RFC 7748\'s public keys and shared secret', () => {
+    expect(bytes(crypto.generateX25519KeyPairFromSeed(alice.privateKey).publicKey)).to.deep.equal(alice.publicKey)
+    expect(bytes(crypto.generateX25519KeyPairFromSeed(bob.privateKey).publicKey)).to.deep.equal(bob.publicKey)
+    expect(bytes(crypto.generateX25519SharedKey(alice.privateKey, bob.publicKey))).to.deep.equal(shared)
+    expect(bytes(crypto.generateX25519SharedKey(bob.privateKey, alice.publicKey))).to.deep.equal(shared)
+    // Noise may pass a key as a list.
+    expect(bytes(crypto.generateX25519SharedKey(list(bob.privateKey.subarray(0, 5), bob.privateKey.subarray(5)), list(alice.publicKey)))).to.deep.equal(shared)
+  })
+
+  it('agrees with Noise\'s default crypto (node:crypto) on fresh key pairs, both ways', () => {
+    for (let i = 0; i < 8; i++) {
+      const ours = crypto.generateX25519KeyPair()
+      const theirs = defaultCrypto.generateX25519KeyPair()
+      expect(ours.privateKey.byteLength).to.equal(32)
+      expect(bytes(defaultCrypto.generateX25519KeyPairFromSeed(ours.privateKey).publicKey)).to.deep.equal(bytes(ours.publicKey))
+      const expected = bytes(defaultCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey))
+      expect(bytes(crypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey))).to.deep.equal(expected)
+    }
+    expect(bytes(crypto.generateX25519KeyPair().privateKey)).to.not.deep.equal(bytes(crypto.generateX25519KeyPair().privateKey))
+  })
+
+  it('refuses a low-order public key (an all-zero secret) and keys of the wrong size', () => {
+    const addon = loadAddon()
+    const zero = Buffer.alloc(32)
+    const one = Buffer.alloc(32)
+    one[0] = 1
+    for (const point of [zero, one]) {
+      expect(() => crypto.generateX25519SharedKey(alice.privateKey, point)).to.throw(/X25519 key agreement failed/)
+      expect(() => defaultCrypto.generateX25519SharedKey(alice.privateKey, point), 'node:crypto refuses it too').to.throw()
+    }
+    expect(() => addon.x25519Shared?.(alice.privateKey.subarray(1), bob.publicKey)).to.throw(RangeError, /privateKey must be 32 bytes/)
+    expect(() => addon.x25519Keypair?.(new Uint8Array(31))).to.throw(RangeError, /seed must be 32 bytes/)
+  })
+})
+
 describe('Noise frames opened in place on real connections', function () {
   this.timeout(60_000)
   const PROTOCOL = '/peerlink-test/echo/1.0.0'
@@ -150,12 +194,18 @@ describe('Noise frames opened in place on real connections', function () {
     return h
   }
 
-  /** The addon with its in-place openings (dst null) counted. */
-  const counted = (): { binding: NativeBinding, inPlace: () => number } => {
+  /** The addon with its in-place openings (dst null) and its X25519 agreements counted. */
+  const counted = (): { binding: NativeBinding, inPlace: () => number, agreements: () => number } => {
     const addon = loadAddon()
+    const x25519Shared = addon.x25519Shared as NonNullable<NativeBinding['x25519Shared']>
     let n = 0
-    const binding: NativeBinding = { ...addon, aeadOpen: (...args: Parameters<NativeBinding['aeadOpen']>) => { if (args[5] === null) n++; return addon.aeadOpen(...args) } }
-    return { binding, inPlace: () => n }
+    let dh = 0
+    const binding: NativeBinding = {
+      ...addon,
+      aeadOpen: (...args: Parameters<NativeBinding['aeadOpen']>) => { if (args[5] === null) n++; return addon.aeadOpen(...args) },
+      x25519Shared: (privateKey, publicKey) => { dh++; return x25519Shared(privateKey, publicKey) }
+    }
+    return { binding, inPlace: () => n, agreements: () => dh }
   }
 
   /** Sends `bytes` from `from` to an echo on `to` and returns what came back. */
@@ -192,6 +242,9 @@ describe('Noise frames opened in place on real connections', function () {
       // Frames of 65,537 bytes through reads of at most 65,536: most come in pieces.
       expect(b.inPlace(), `frames opened in place by the receiver (${other})`).to.be.greaterThan(16)
       if (other === 'in place') expect(a.inPlace(), 'frames opened in place by the sender').to.be.greaterThan(16)
+      // A Noise XX handshake makes three agreements at each end (ee, es, se).
+      expect(b.agreements(), `X25519 agreements through the addon at the receiver (${other})`).to.be.at.least(3)
+      if (other === 'in place') expect(a.agreements(), 'X25519 agreements through the addon at the sender').to.be.at.least(3)
     }
   })
 })
