@@ -122,6 +122,20 @@ export function processCost (pid: number): ProcessCost {
 }
 
 /**
+ * Seconds a process's main thread has so far spent ready to run but waiting for a core
+ * (/proc/<pid>/schedstat's run delay, the thread group leader's); 0 when unknown. Where it
+ * grows with the work, the cores and not the work's own pace set how fast it goes.
+ */
+export function runDelay (pid: number): number {
+  try {
+    const delayNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1])
+    return Number.isFinite(delayNs) ? delayNs / 1e9 : 0
+  } catch {
+    return 0
+  }
+}
+
+/**
  * The whole machine's CPU seconds so far from /proc/stat's first line: `busy` (every state but
  * idle and iowait; the kernel's interrupt and softirq work, such as veth, bridge and `tc`
  * traffic, included) and `total`, summed over the cores. Zeros when unknown.

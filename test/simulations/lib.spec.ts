@@ -1,8 +1,10 @@
 // The simulations' shared pieces that need no network: statistics, the pool, the CLI's
-// error line and the reading of `ss` output.
+// error line, the reading of `ss` output and of /proc.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { expect } from 'chai'
 import { cliError } from '../../simulations/lib/cli.js'
-import { machineCpu } from '../../simulations/lib/daemons.js'
+import { machineCpu, runDelay } from '../../simulations/lib/daemons.js'
 import { pool } from '../../simulations/lib/pool.js'
 import { median, percentile, round } from '../../simulations/lib/stats.js'
 import { addTcpAcross } from '../../simulations/scenarios/partition/probes.js'
@@ -40,6 +42,27 @@ describe('simulations lib', () => {
     expect(a.total).to.be.greaterThan(0)
     expect(b.busy - a.busy).to.be.greaterThan(0.1)
     expect(b.total - a.total).to.be.at.least(b.busy - a.busy)
+  })
+
+  it('reads how long a process\'s main thread waited for a core: two busy loops on one core each wait', async function () {
+    this.timeout(10_000)
+    // Both children spin on core 0 alone, so each is ready to run about half the time it waits.
+    const spin = (): ChildProcess => spawn('taskset', ['-c', '0', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' })
+    const children = [spin(), spin()]
+    try {
+      await Promise.all(children.map(async c => await once(c, 'spawn')))
+      const pids = children.map(c => c.pid as number)
+      // taskset execs node in place: the pid is the spinning thread's.
+      await new Promise(resolve => setTimeout(resolve, 200))
+      const before = pids.map(runDelay)
+      await new Promise(resolve => setTimeout(resolve, 800))
+      const waited = pids.map((pid, i) => runDelay(pid) - before[i])
+      expect(waited.reduce((a, b) => a + b, 0)).to.be.greaterThan(0.4)
+      expect(runDelay(-1)).to.equal(0)
+    } finally {
+      for (const c of children) c.kill('SIGKILL')
+      await Promise.all(children.map(async c => c.exitCode !== null || c.signalCode !== null ? undefined : await once(c, 'exit')))
+    }
   })
 
   it('a failed CLI call is told by its peerlink: line, else its last line, else its exit or its time bound', () => {

@@ -110,11 +110,12 @@ describe('simulation reports', () => {
     expect(swarmReport(runs, 8 << 20, true).headline.providers_serving_at_most).to.equal(2)
   })
 
-  it('capped: throughput against min(N × R, the uncapped reference), and the whole machine\'s CPU beside it', () => {
+  it('capped: throughput against min(N × R, the uncapped reference), the whole machine\'s CPU and the fetcher\'s wait for a core beside it', () => {
     const size = 96 << 20
     const perProvider = (n: number): CappedRun['perProvider'] => Array.from({ length: n }, (_, i) => ({ provider: i + 1, creditedBytes: size / n, duplicateBytes: 0, rate: 6e6, joinedMs: 100, sentBytes: size / n }))
-    const run = (providers: number, mode: CappedRun['mode'], mbps: number, machineBusy: number, machineCpuS: number): CappedRun => ({ providers, capped: mode === 'capped', mode, mbps, ms: Math.round(size / mbps / 1000), fetchMs: 1000, fetcherCpuS: 1, providersCpuS: machineCpuS - 2, machineCpuS, machineBusy, identical: true, perProvider: perProvider(providers) })
-    const r = cappedReport([run(1, 'uncapped', 70, 0.6, 2), run(1, 'capped', 5.9, 0.2, 3), run(8, 'capped', 30, 0.9, 6)], { size, rounds: 3, rateMbit: 50, quick: false, cores: 2 })
+    const run = (providers: number, mode: CappedRun['mode'], mbps: number, machineBusy: number, machineCpuS: number, fetcherWaitS = 0): CappedRun => ({ providers, capped: mode === 'capped', mode, mbps, ms: Math.round(size / mbps / 1000), fetchMs: 1000, fetcherCpuS: 1, fetcherWaitS, providersCpuS: machineCpuS - 2, machineCpuS, machineBusy, identical: true, perProvider: perProvider(providers) })
+    // The 8-provider round takes 3,355 ms; its fetcher waited 1.34 s of it for a core.
+    const r = cappedReport([run(1, 'uncapped', 70, 0.6, 2), run(1, 'capped', 5.9, 0.2, 3), run(8, 'capped', 30, 0.9, 6, 1.34)], { size, rounds: 3, rateMbit: 50, quick: false, cores: 2 })
     expect(r.headline.ratio_1).to.equal(0.94)
     expect(r.headline.ratio_8).to.equal(0.6)
     expect(r.headline.machine_busy_8).to.equal(0.9)
@@ -122,6 +123,10 @@ describe('simulation reports', () => {
     expect(r.headline.cpu_s_per_gib_8).to.equal(64)
     expect(r.targets.find(t => t.name.startsWith('throughput'))?.ok).to.equal(false)
     expect(r.notes.join('\n')).to.include('8: 90 %, 6 s (1 + 4)')
+    expect(r.headline.fetcher_wait_share_8).to.equal(0.4)
+    expect(r.headline.fetcher_wait_share_1).to.equal(0)
+    expect(r.notes.join('\n')).to.include('waiting for a core (its run delay), as a share of each median round\'s wall time: 1 (no cap): 0 %, 1: 0 %, 8: 40 %')
+    expect(r.notes.join('\n')).to.include('its main thread waiting 1.34 s for a core')
   })
 
   it('adversary: every fetch, attacked or not, must be identical; the penalty is attacked over control', () => {

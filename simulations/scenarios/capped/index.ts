@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { CLI } from '../../lib/cli.js'
 import { Lab } from '../../lib/lab.js'
 import { skipped, type Scenario, type ScenarioContext } from '../../lib/scenario.js'
-import { machineCpu, processCost } from '../../lib/daemons.js'
+import { machineCpu, processCost, runDelay } from '../../lib/daemons.js'
 import { median, round } from '../../lib/stats.js'
 import { CappedNetwork } from './network.js'
 import { MODE_LABELS, report, runLine, type Run } from './report.js'
@@ -100,6 +100,7 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
     try {
       const before = await Promise.all(providers.map(async p => await net.sentBytes(p)))
       const cpu0 = processCost(fetcher.info.pid).cpuSeconds
+      const wait0 = runDelay(fetcher.info.pid)
       const providersCpu0 = providersCpu(providers)
       const machine0 = machineCpu()
       const t0 = performance.now()
@@ -107,6 +108,7 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
       const ms = performance.now() - t0
       const machine1 = machineCpu()
       const fetcherCpuS = round(processCost(fetcher.info.pid).cpuSeconds - cpu0, 2)
+      const fetcherWaitS = round(runDelay(fetcher.info.pid) - wait0, 2)
       const providersCpuS = round(providersCpu(providers) - providersCpu0, 2)
       const machineBusy = machine1.total > machine0.total ? round((machine1.busy - machine0.busy) / (machine1.total - machine0.total), 2) : 0
       const after = await Promise.all(providers.map(async p => await net.sentBytes(p)))
@@ -119,6 +121,7 @@ async function measure (ctx: ScenarioContext, net: CappedNetwork, file: { size: 
         ms: round(ms),
         fetchMs: result.ms,
         fetcherCpuS,
+        fetcherWaitS,
         providersCpuS,
         machineCpuS: round(machine1.busy - machine0.busy, 2),
         machineBusy,

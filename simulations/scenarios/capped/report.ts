@@ -19,6 +19,8 @@ export interface Run {
   fetchMs: number
   /** CPU seconds (user + system) the fetching daemon used during the fetch. */
   fetcherCpuS: number
+  /** Seconds the fetching daemon's main thread was ready to run but waited for a core. */
+  fetcherWaitS: number
   /** The same for the providers' daemons, together. */
   providersCpuS: number
   /** The whole machine's busy CPU seconds during the fetch (every process and the kernel's network work), and their share of all its cores' time. */
@@ -71,6 +73,7 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
     headline[`all_joined_ms_${r.providers}`] = lastJoined(run)
     headline[`machine_busy_${r.providers}`] = run.machineBusy
     headline[`cpu_s_per_gib_${r.providers}`] = round(run.machineCpuS / (s.size / 2 ** 30), 1)
+    headline[`fetcher_wait_share_${r.providers}`] = waitShare(run)
   }
   if (fast !== undefined) headline.mbps_fast_first = fast.mbps
   if (machine !== undefined) headline[`mbps_${machine.providers}_none_capped`] = machine.mbps
@@ -119,9 +122,15 @@ export function report (runs: Run[], s: CappedSettings): ScenarioResult {
       'Bytes sent are read from each provider\'s interface counters: they include TCP, Noise and Yamux framing and the DHT (about 2-4 % over the blocks themselves).',
       `The fetching daemon's CPU (user + system) per GiB fetched: ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${cpuPerGiB(r, s.size)} s`).join(', ')}.`,
       `The whole machine (${s.cores} cores) during each median round: its busy share, and the CPU seconds the round cost in all (every process and the kernel's network work), of which the fetcher's and the providers': ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${Math.round(r.machineBusy * 100)} %, ${r.machineCpuS} s (${r.fetcherCpuS} + ${r.providersCpuS})`).join(', ')}. A fetch at a rate needs the machine's CPU seconds for it within the file's time at that rate: where the busy share nears 100 %, the cores and not the links set the rate.`,
+      `The fetching daemon's main thread, ready to run but waiting for a core (its run delay), as a share of each median round's wall time: ${runs.map(r => `${r.providers}${MODE_LABELS[r.mode]}: ${Math.round(waitShare(r) * 100)} %`).join(', ')}. The busy share above is over the whole round, the start and the tail included; this counts only the time the fetch's own thread had work and no core.`,
       ...[...capped, ...[fast, machine].filter(r => r !== undefined)].map(r => `${r.providers} provider${r.providers === 1 ? '' : 's'}${MODE_LABELS[r.mode]}: ${runLine(r, s.size)}`)
     ]
   }
+}
+
+/** The fetcher's main thread's wait for a core over the round's wall time. */
+function waitShare (r: Run): number {
+  return r.ms > 0 ? round(r.fetcherWaitS / (r.ms / 1000), 2) : 0
 }
 
 function cpuPerGiB (r: Run, size: number): number {
@@ -132,5 +141,5 @@ function cpuPerGiB (r: Run, size: number): number {
 export function runLine (r: Run, size: number): string {
   const sent = r.perProvider.reduce((a, p) => a + p.sentBytes, 0)
   const each = r.perProvider.map(p => `${round(p.creditedBytes / 1e6, 1)}/${round(p.duplicateBytes / 1e6, 1)} at ${round(p.rate / 1e6, 2)}, ${p.joinedMs === undefined ? 'never' : round(p.joinedMs / 1000, 2)}`)
-  return `sent ÷ file ${round(sent / size, 3)}, in the daemon ${round(r.fetchMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s, fetcher CPU ${r.fetcherCpuS} s (${cpuPerGiB(r, size)} s/GiB); per provider (MB served / duplicate at MB/s, joined after s): ${each.join('; ')}`
+  return `sent ÷ file ${round(sent / size, 3)}, in the daemon ${round(r.fetchMs / 1000, 2)} s of ${round(r.ms / 1000, 2)} s, fetcher CPU ${r.fetcherCpuS} s (${cpuPerGiB(r, size)} s/GiB), its main thread waiting ${r.fetcherWaitS} s for a core; per provider (MB served / duplicate at MB/s, joined after s): ${each.join('; ')}`
 }
