@@ -25,6 +25,7 @@ import { InboundGate } from './gate.js'
 import { createHost, DHT_PROTOCOL, type PeerLinkHost } from './host.js'
 import { loadIdentity } from './identity.js'
 import { NodeMetrics } from './metrics.js'
+import { WriteBehindDatastore } from './write-behind-datastore.js'
 import { encodeTicket, type Ticket } from './ticket.js'
 import type { LeaseBook } from '../storage/leases.js'
 import type { SpreadBook } from '../storage/records.js'
@@ -113,7 +114,7 @@ export class PeerLinkNetwork {
     private readonly receipts: ReceiptService,
     private readonly sharesFile: ShareRecordsFile,
     private readonly store: LevelBlockstore,
-    private readonly datastore: LevelDatastore | undefined,
+    private readonly datastore: WriteBehindDatastore | undefined,
     private readonly repo: string,
     /** Whether this node sends provider records (NetworkInit's `announce`). */
     readonly announces: boolean,
@@ -125,10 +126,13 @@ export class PeerLinkNetwork {
 
   static async start (init: NetworkInit): Promise<PeerLinkNetwork> {
     const privateKey = await loadIdentity(init.repo)
-    let datastore: LevelDatastore | undefined
+    // libp2p's peer store and kad-dht's records: in memory, written behind to LevelDB.
+    let datastore: WriteBehindDatastore | undefined
+    const flushErrors: { log?: (err: Error) => void } = {}
     if (init.persistDht !== false && init.dhtPath !== undefined) {
-      datastore = new LevelDatastore(init.dhtPath)
-      await datastore.open()
+      const level = new LevelDatastore(init.dhtPath)
+      await level.open()
+      datastore = new WriteBehindDatastore(level, { onFlushError: (err) => flushErrors.log?.(err) })
     }
     const validity = init.provideValidity ?? PROVIDE_VALIDITY
     const registry = init.metrics === true ? new Registry() : undefined
@@ -151,6 +155,8 @@ export class PeerLinkNetwork {
       await datastore?.close()
       throw listenError(err, init.network.listen)
     }
+    const datastoreLog = host.logger.forComponent('peerlink:datastore')
+    flushErrors.log = (err) => { datastoreLog.error('could not write the DHT datastore (kept in memory, tried again) - %e', err) }
     const shares = new ShareRecords()
     const server = new ExchangeServer({ libp2p: host, blocks: init.store, penalties, logger: host.logger, records: shares }, {
       maxBufferedBytes: init.network.maxBufferedBytes,

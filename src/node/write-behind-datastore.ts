@@ -1,0 +1,319 @@
+// libp2p's datastore (the peer store, kad-dht's provider records) kept in memory in front of
+// its LevelDB, written behind. Every connection makes libp2p read and rewrite the peer's
+// record several times (identify, kad-dht's answers naming peers, tags), and a DHT server
+// reads the record of each peer it names in an answer: on LevelDB each of those is a trip
+// through libuv's thread pool, which a fetch keeps busy hashing and writing blocks. Reads are
+// served from memory once a key has been read or written; writes land in memory at once and
+// reach LevelDB in one batch within FLUSH_MS (or sooner when PENDING_ENTRIES are waiting), and
+// on close.
+//
+// The price: a process killed outright loses the last FLUSH_MS of these writes. They are soft
+// state: peers' addresses and protocols (learned again on the next connection) and provider
+// records other peers stored here (which they announce again every round). Nothing of the
+// repo's own (blocks, pins, its own roots to announce) is kept here.
+import { NotFoundError } from '@libp2p/interface'
+import type { AbortOptions } from '@libp2p/interface'
+import type { Batch, Datastore, Key, KeyQuery, Pair, Query } from 'interface-datastore'
+
+/** Longest a write waits in memory before it is written to the store under it. */
+export const FLUSH_MS = 1000
+
+/** Writes waiting in memory that start a flush at once. */
+export const PENDING_ENTRIES = 1024
+
+/** Bytes of values the read cache keeps (least recently used go first). */
+export const CACHE_BYTES = 16 * 1024 * 1024
+
+/** Keys known to be absent from the store (a read found none), kept at most. */
+export const ABSENT_KEYS = 16 * 1024
+
+/** Marks a key deleted while its deletion waits to be written. */
+const DELETED = Symbol('deleted')
+
+type Pending = Uint8Array | typeof DELETED
+
+export interface WriteBehindOptions {
+  /** @default FLUSH_MS */
+  flushMs?: number
+  /** @default PENDING_ENTRIES */
+  pendingEntries?: number
+  /** @default CACHE_BYTES */
+  cacheBytes?: number
+  /** Told of a flush that failed; its writes stay pending and are tried again. */
+  onFlushError?: (err: Error) => void
+}
+
+/**
+ * A Datastore over `store` (opened and closed by this one's caller through `close`): reads
+ * from memory where it can, writes behind (see the file's head). Queries read the store with
+ * the pending writes laid over it, so they see every write made before them.
+ */
+export class WriteBehindDatastore implements Datastore {
+  private readonly cache = new Map<string, Uint8Array>()
+  private cacheBytes = 0
+  private readonly absent = new Set<string>()
+  private pending = new Map<string, { key: Key, value: Pending }>()
+  /** The writes of the flush under way: read as pending until the store has them. */
+  private writing = new Map<string, { key: Key, value: Pending }>()
+  private flushing: Promise<void> | undefined
+  private timer: NodeJS.Timeout | undefined
+  private lastError: Error | undefined
+  private closed = false
+  private readonly flushMs: number
+  private readonly pendingEntries: number
+  private readonly maxCacheBytes: number
+
+  constructor (private readonly store: Datastore & { close?: () => Promise<void> }, private readonly options: WriteBehindOptions = {}) {
+    this.flushMs = options.flushMs ?? FLUSH_MS
+    this.pendingEntries = options.pendingEntries ?? PENDING_ENTRIES
+    this.maxCacheBytes = options.cacheBytes ?? CACHE_BYTES
+  }
+
+  async put (key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
+    options?.signal?.throwIfAborted()
+    await this.admit()
+    this.remember(key.toString(), value)
+    this.queue(key, value)
+    return key
+  }
+
+  async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
+    options?.signal?.throwIfAborted()
+    const k = key.toString()
+    const known = this.known(k)
+    if (known !== undefined) return known
+    let value: Uint8Array
+    try {
+      value = await this.store.get(key, options)
+    } catch (err) {
+      if ((err as Error).name !== 'NotFoundError') throw err
+      // A write made while the store was read is newer than what it found.
+      const now = this.known(k)
+      if (now !== undefined) return now
+      this.markAbsent(k)
+      throw err
+    }
+    const now = this.known(k)
+    if (now !== undefined) return now
+    this.remember(k, value)
+    return value
+  }
+
+  async has (key: Key, options?: AbortOptions): Promise<boolean> {
+    options?.signal?.throwIfAborted()
+    const k = key.toString()
+    const waiting = this.pending.get(k) ?? this.writing.get(k)
+    if (waiting !== undefined) return waiting.value !== DELETED
+    if (this.cache.has(k)) return true
+    if (this.absent.has(k)) return false
+    return await this.store.has(key, options)
+  }
+
+  async delete (key: Key, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    await this.admit()
+    this.forget(key.toString())
+    this.markAbsent(key.toString())
+    this.queue(key, DELETED)
+  }
+
+  async * putMany (source: AsyncIterable<Pair> | Iterable<Pair>, options?: AbortOptions): AsyncGenerator<Key> {
+    for await (const { key, value } of source) yield await this.put(key, value, options)
+  }
+
+  async * getMany (source: AsyncIterable<Key> | Iterable<Key>, options?: AbortOptions): AsyncGenerator<Pair> {
+    for await (const key of source) yield { key, value: await this.get(key, options) }
+  }
+
+  async * deleteMany (source: AsyncIterable<Key> | Iterable<Key>, options?: AbortOptions): AsyncGenerator<Key> {
+    for await (const key of source) {
+      await this.delete(key, options)
+      yield key
+    }
+  }
+
+  batch (): Batch {
+    const ops: Array<{ key: Key, value: Pending }> = []
+    return {
+      put: (key, value) => { ops.push({ key, value }) },
+      delete: (key) => { ops.push({ key, value: DELETED }) },
+      commit: async (options) => {
+        for (const { key, value } of ops.splice(0)) {
+          if (value === DELETED) await this.delete(key, options)
+          else await this.put(key, value, options)
+        }
+      }
+    }
+  }
+
+  async * query (q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
+    yield * select(this.overlay(q.prefix, options), q)
+  }
+
+  async * queryKeys (q: KeyQuery, options?: AbortOptions): AsyncGenerator<Key> {
+    yield * select(mapIt(this.overlay(q.prefix, options), (p) => p.key), q)
+  }
+
+  /**
+   * The store's pairs under `prefix` with the pending writes laid over them (as they were when
+   * the query began): a pending delete hides a pair, a pending put replaces or adds one.
+   */
+  private async * overlay (prefix: string | undefined, options?: AbortOptions): AsyncGenerator<Pair> {
+    const writes = new Map([...this.writing, ...this.pending].filter(([k]) => prefix === undefined || k.startsWith(prefix)))
+    for await (const pair of this.store.query(prefix === undefined ? {} : { prefix }, options)) {
+      const w = writes.get(pair.key.toString())
+      if (w === undefined) yield pair
+      else if (w.value !== DELETED) yield { key: pair.key, value: w.value }
+      writes.delete(pair.key.toString())
+    }
+    for (const { key, value } of writes.values()) if (value !== DELETED) yield { key, value }
+  }
+
+  /** Writes every pending write to the store (one batch); resolves once they are there. */
+  async flush (): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    while (this.flushing !== undefined) await this.flushing.catch(() => {})
+    if (this.pending.size === 0) return
+    const writes = this.pending
+    this.pending = new Map()
+    this.writing = writes
+    this.flushing = (async () => {
+      const batch = this.store.batch()
+      for (const { key, value } of writes.values()) {
+        if (value === DELETED) batch.delete(key)
+        else batch.put(key, value)
+      }
+      try {
+        await batch.commit()
+        this.lastError = undefined
+      } catch (err) {
+        // Kept for the next flush, under any write made since, and tried again in a while;
+        // admit() bounds what piles up meanwhile.
+        for (const [k, w] of writes) if (!this.pending.has(k)) this.pending.set(k, w)
+        this.lastError = err as Error
+        this.options.onFlushError?.(err as Error)
+        if (!this.closed && this.timer === undefined) this.flushSoon(this.flushMs)
+        throw err
+      } finally {
+        this.writing = new Map()
+        this.flushing = undefined
+      }
+    })()
+    await this.flushing
+  }
+
+  /** Writes what is pending, then closes the store under it. */
+  async close (): Promise<void> {
+    this.closed = true
+    try {
+      await this.flush()
+    } finally {
+      await this.store.close?.()
+    }
+  }
+
+  /**
+   * The value a pending (or being written) write or the cache holds for `k`; throws
+   * NotFoundError for a pending delete or a key known absent.
+   */
+  private known (k: string): Uint8Array | undefined {
+    const waiting = this.pending.get(k) ?? this.writing.get(k)
+    if (waiting !== undefined) {
+      if (waiting.value === DELETED) throw new NotFoundError(`${k} not found`)
+      return waiting.value
+    }
+    if (this.absent.has(k)) throw new NotFoundError(`${k} not found`)
+    const cached = this.cache.get(k)
+    if (cached !== undefined) {
+      // Most recently used last: eviction takes from the front.
+      this.cache.delete(k)
+      this.cache.set(k, cached)
+    }
+    return cached
+  }
+
+  private markAbsent (k: string): void {
+    this.absent.add(k)
+    // Oldest first out: a Set iterates in insertion order.
+    if (this.absent.size > ABSENT_KEYS) this.absent.delete(this.absent.values().next().value as string)
+  }
+
+  private remember (k: string, value: Uint8Array): void {
+    this.forget(k)
+    if (value.byteLength > this.maxCacheBytes) return
+    this.cache.set(k, value)
+    this.cacheBytes += value.byteLength
+    for (const [old, v] of this.cache) {
+      if (this.cacheBytes <= this.maxCacheBytes) break
+      this.cache.delete(old)
+      this.cacheBytes -= v.byteLength
+    }
+  }
+
+  private forget (k: string): void {
+    this.absent.delete(k)
+    const old = this.cache.get(k)
+    if (old === undefined) return
+    this.cache.delete(k)
+    this.cacheBytes -= old.byteLength
+  }
+
+  private queue (key: Key, value: Pending): void {
+    const k = key.toString()
+    // Re-inserted so that the batch writes keys in the order of their last write.
+    this.pending.delete(k)
+    this.pending.set(k, { key, value })
+    if (this.pending.size >= this.pendingEntries) this.flushSoon(0)
+    else if (this.timer === undefined) this.flushSoon(this.flushMs)
+  }
+
+  private flushSoon (ms: number): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      // A failure is told and retried by flush itself.
+      this.flush().catch(() => {})
+    }, ms)
+    this.timer.unref()
+  }
+
+  /**
+   * Refuses a write once writes the store has refused pile up past four times
+   * PENDING_ENTRIES (a full disk, a closed store): the memory they hold stays bounded.
+   */
+  private async admit (): Promise<void> {
+    if (this.closed) throw new Error('the datastore is closed')
+    if (this.pending.size < 4 * this.pendingEntries) return
+    await this.flush().catch(() => {})
+    if (this.pending.size >= 4 * this.pendingEntries) throw this.lastError ?? new Error('datastore writes are not reaching the store')
+  }
+}
+
+async function * mapIt<A, B> (source: AsyncIterable<A>, fn: (a: A) => B): AsyncGenerator<B> {
+  for await (const a of source) yield fn(a)
+}
+
+/** A query's filters, orders, offset and limit over `source` (its prefix is applied already). */
+async function * select<T> (source: AsyncIterable<T>, q: { filters?: Array<(t: T) => boolean>, orders?: Array<(a: T, b: T) => number>, offset?: number, limit?: number }): AsyncGenerator<T> {
+  let it: AsyncIterable<T> = source
+  if (q.filters !== undefined && q.filters.length > 0) {
+    const filters = q.filters
+    it = (async function * () { for await (const t of source) if (filters.every(f => f(t))) yield t })()
+  }
+  if (q.orders !== undefined && q.orders.length > 0) {
+    const all: T[] = []
+    for await (const t of it) all.push(t)
+    // Each order sorts the result of the one before it, as datastore-core's queries do.
+    for (const order of q.orders) all.sort(order)
+    it = (async function * () { yield * all })()
+  }
+  let skip = q.offset ?? 0
+  let left = q.limit ?? Infinity
+  if (left <= 0) return
+  for await (const t of it) {
+    if (skip > 0) { skip--; continue }
+    yield t
+    if (--left <= 0) return
+  }
+}
