@@ -13,7 +13,8 @@
 // repo's own (blocks, pins, its own roots to announce) is kept here.
 import { NotFoundError } from '@libp2p/interface'
 import type { AbortOptions } from '@libp2p/interface'
-import type { Batch, Datastore, Key, KeyQuery, Pair, Query } from 'interface-datastore'
+import { BaseDatastore } from 'datastore-core'
+import type { Datastore, Key, KeyQuery, Pair, Query } from 'interface-datastore'
 
 /** Longest a write waits in memory before it is written to the store under it. */
 export const FLUSH_MS = 1000
@@ -46,9 +47,11 @@ export interface WriteBehindOptions {
 /**
  * A Datastore over `store` (opened and closed by this one's caller through `close`): reads
  * from memory where it can, writes behind (see the file's head). Queries read the store with
- * the pending writes laid over it, so they see every write made before them.
+ * the pending writes laid over it, so they see every write made before them; datastore-core's
+ * BaseDatastore applies their filters, orders, offset and limit, and makes the batches and
+ * the many-key calls of put, get and delete.
  */
-export class WriteBehindDatastore implements Datastore {
+export class WriteBehindDatastore extends BaseDatastore {
   private readonly cache = new Map<string, Uint8Array>()
   private cacheBytes = 0
   private readonly absent = new Set<string>()
@@ -64,12 +67,13 @@ export class WriteBehindDatastore implements Datastore {
   private readonly maxCacheBytes: number
 
   constructor (private readonly store: Datastore & { close?: () => Promise<void> }, private readonly options: WriteBehindOptions = {}) {
+    super()
     this.flushMs = options.flushMs ?? FLUSH_MS
     this.pendingEntries = options.pendingEntries ?? PENDING_ENTRIES
     this.maxCacheBytes = options.cacheBytes ?? CACHE_BYTES
   }
 
-  async put (key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
+  override async put (key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
     options?.signal?.throwIfAborted()
     await this.admit()
     this.remember(key.toString(), value)
@@ -77,7 +81,7 @@ export class WriteBehindDatastore implements Datastore {
     return key
   }
 
-  async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
+  override async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted()
     const k = key.toString()
     const known = this.known(k)
@@ -99,7 +103,7 @@ export class WriteBehindDatastore implements Datastore {
     return value
   }
 
-  async has (key: Key, options?: AbortOptions): Promise<boolean> {
+  override async has (key: Key, options?: AbortOptions): Promise<boolean> {
     options?.signal?.throwIfAborted()
     const k = key.toString()
     const waiting = this.pending.get(k) ?? this.writing.get(k)
@@ -109,7 +113,7 @@ export class WriteBehindDatastore implements Datastore {
     return await this.store.has(key, options)
   }
 
-  async delete (key: Key, options?: AbortOptions): Promise<void> {
+  override async delete (key: Key, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
     await this.admit()
     this.forget(key.toString())
@@ -117,41 +121,12 @@ export class WriteBehindDatastore implements Datastore {
     this.queue(key, DELETED)
   }
 
-  async * putMany (source: AsyncIterable<Pair> | Iterable<Pair>, options?: AbortOptions): AsyncGenerator<Key> {
-    for await (const { key, value } of source) yield await this.put(key, value, options)
+  override async * _all (q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
+    yield * this.overlay(q.prefix, options)
   }
 
-  async * getMany (source: AsyncIterable<Key> | Iterable<Key>, options?: AbortOptions): AsyncGenerator<Pair> {
-    for await (const key of source) yield { key, value: await this.get(key, options) }
-  }
-
-  async * deleteMany (source: AsyncIterable<Key> | Iterable<Key>, options?: AbortOptions): AsyncGenerator<Key> {
-    for await (const key of source) {
-      await this.delete(key, options)
-      yield key
-    }
-  }
-
-  batch (): Batch {
-    const ops: Array<{ key: Key, value: Pending }> = []
-    return {
-      put: (key, value) => { ops.push({ key, value }) },
-      delete: (key) => { ops.push({ key, value: DELETED }) },
-      commit: async (options) => {
-        for (const { key, value } of ops.splice(0)) {
-          if (value === DELETED) await this.delete(key, options)
-          else await this.put(key, value, options)
-        }
-      }
-    }
-  }
-
-  async * query (q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
-    yield * select(this.overlay(q.prefix, options), q)
-  }
-
-  async * queryKeys (q: KeyQuery, options?: AbortOptions): AsyncGenerator<Key> {
-    yield * select(mapIt(this.overlay(q.prefix, options), (p) => p.key), q)
+  override async * _allKeys (q: KeyQuery, options?: AbortOptions): AsyncGenerator<Key> {
+    for await (const pair of this.overlay(q.prefix, options)) yield pair.key
   }
 
   /**
@@ -287,33 +262,5 @@ export class WriteBehindDatastore implements Datastore {
     if (this.pending.size < 4 * this.pendingEntries) return
     await this.flush().catch(() => {})
     if (this.pending.size >= 4 * this.pendingEntries) throw this.lastError ?? new Error('datastore writes are not reaching the store')
-  }
-}
-
-async function * mapIt<A, B> (source: AsyncIterable<A>, fn: (a: A) => B): AsyncGenerator<B> {
-  for await (const a of source) yield fn(a)
-}
-
-/** A query's filters, orders, offset and limit over `source` (its prefix is applied already). */
-async function * select<T> (source: AsyncIterable<T>, q: { filters?: Array<(t: T) => boolean>, orders?: Array<(a: T, b: T) => number>, offset?: number, limit?: number }): AsyncGenerator<T> {
-  let it: AsyncIterable<T> = source
-  if (q.filters !== undefined && q.filters.length > 0) {
-    const filters = q.filters
-    it = (async function * () { for await (const t of source) if (filters.every(f => f(t))) yield t })()
-  }
-  if (q.orders !== undefined && q.orders.length > 0) {
-    const all: T[] = []
-    for await (const t of it) all.push(t)
-    // Each order sorts the result of the one before it, as datastore-core's queries do.
-    for (const order of q.orders) all.sort(order)
-    it = (async function * () { yield * all })()
-  }
-  let skip = q.offset ?? 0
-  let left = q.limit ?? Infinity
-  if (left <= 0) return
-  for await (const t of it) {
-    if (skip > 0) { skip--; continue }
-    yield t
-    if (--left <= 0) return
   }
 }
