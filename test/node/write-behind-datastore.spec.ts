@@ -15,7 +15,7 @@ async function notFound (p: Promise<unknown>): Promise<void> {
   expect(err?.name).to.equal('NotFoundError')
 }
 
-async function all<T> (source: AsyncIterable<T>): Promise<T[]> {
+async function all<T> (source: AsyncIterable<T> | Iterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const x of source) out.push(x)
   return out
