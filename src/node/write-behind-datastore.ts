@@ -105,11 +105,11 @@ export class WriteBehindDatastore extends BaseDatastore {
 
   override async has (key: Key, options?: AbortOptions): Promise<boolean> {
     options?.signal?.throwIfAborted()
-    const k = key.toString()
-    const waiting = this.pending.get(k) ?? this.writing.get(k)
-    if (waiting !== undefined) return waiting.value !== DELETED
-    if (this.cache.has(k)) return true
-    if (this.absent.has(k)) return false
+    try {
+      if (this.known(key.toString()) !== undefined) return true
+    } catch {
+      return false // a pending delete, or a key known absent
+    }
     return await this.store.has(key, options)
   }
 
