@@ -62,6 +62,11 @@ describe('hole punching: dials from the listening port, and the addresses offere
     await first.dial(b.getMultiaddrs()[0])
     expect(await seenPorts(b, first)).to.deep.equal([listening])
     await first.stop()
+    // Linux lets a connect take over a TIME_WAIT four-tuple only when the old connection has
+    // closed on both sides and its last timestamp is from an earlier second (tcp_twsk_unique);
+    // sooner, the connect fails with EADDRNOTAVAIL and the dial leaves from an ephemeral port.
+    await waitUntil(() => b.getConnections(first.peerId).length === 0, 5000, 'the old connection closed at b')
+    await new Promise(resolve => setTimeout(resolve, 1100))
     const again = await createLibp2p({ ...await transportSettings({ sharedPort: 'all' }), addresses: { listen: [`/ip4/127.0.0.1/tcp/${listening}`] } })
     hosts.push(again)
     await again.dial(b.getMultiaddrs()[0])
