@@ -34,8 +34,13 @@ export interface ExchangeChannel {
   have: (cids: CID[], options?: { signal?: AbortSignal }) => Promise<boolean[]>
   /** Asks for one block: its unverified bytes, or undefined when the provider lacks it. */
   request: (cid: CID) => { id: bigint, result: Promise<Uint8Array | undefined> }
-  /** Gives a request up: its result resolves as undefined, and a late answer is not a violation. */
+  /**
+   * Gives a request up: its result resolves as undefined. Its answer may be on the wire already:
+   * that one late answer is not a violation, and a block in it goes to `onLateBlock`.
+   */
   cancel: (id: bigint) => void
+  /** Takes the block a cancelled request still got, unverified (set by the session). */
+  onLateBlock?: (cid: CID, bytes: Uint8Array) => void
   /** How long the provider has answered nothing while something was asked of it (0 when nothing is). */
   silentFor: (now: number) => number
   /** Ends the channel; with an error, the stream is reset rather than closed. */
@@ -64,7 +69,8 @@ const CANCELLED_MEMORY = 1024
 export class ProviderChannel implements ExchangeChannel {
   private nextId = 1n
   private readonly pending = new Map<bigint, PendingRequest>()
-  private readonly cancelled = new Set<bigint>()
+  /** Cancelled requests by id, each answered at most once more (its answer was on the way). */
+  private readonly cancelled = new Map<bigint, PendingRequest>()
   private failure: Error | undefined
   private readonly ended = Promise.withResolvers<Error>()
   readonly closed = this.ended.promise
@@ -77,6 +83,7 @@ export class ProviderChannel implements ExchangeChannel {
   private heardSinceAsked = false
   violation: ProtocolError | undefined
   endedIdle = false
+  onLateBlock: ((cid: CID, bytes: Uint8Array) => void) | undefined
 
   constructor (readonly peer: PeerId, private readonly stream: Stream, private readonly root: CID, private readonly clock: Pick<Clock, 'now'> = systemClock) {
     this.lastProgress = clock.now()
@@ -118,7 +125,7 @@ export class ProviderChannel implements ExchangeChannel {
   cancel (id: bigint): void {
     const p = this.pending.get(id)
     if (p === undefined) return
-    this.forget(id)
+    this.forget(id, p)
     if (p.kind === 'block') p.resolve(undefined)
     else p.reject(new PeerUnavailableError('cancelled'))
     if (this.open) this.write({ type: Message.Type.CANCEL, id }).catch(() => {})
@@ -144,11 +151,17 @@ export class ProviderChannel implements ExchangeChannel {
     return this.open && (this.pending.size === 0 || (!this.heardSinceAsked && this.idleBefore >= CROSSING_IDLE_MS))
   }
 
-  /** Drops a request whose answer may still come: that answer is then not a violation. */
-  private forget (id: bigint): void {
+  /**
+   * Drops a request whose answer may still come: that answer is then checked as any other (a
+   * block other than the one asked for is a violation), a block in it handed to `onLateBlock`.
+   */
+  private forget (id: bigint, p: PendingRequest): void {
     this.settled(id)
-    this.cancelled.add(id)
-    if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as bigint)
+    const ignore = (): void => {}
+    this.cancelled.set(id, p.kind === 'block'
+      ? { kind: 'block', cid: p.cid, resolve: (bytes) => { if (bytes !== undefined) this.onLateBlock?.(p.cid, bytes) }, reject: ignore }
+      : { ...p, resolve: ignore, reject: ignore })
+    if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.keys().next().value as bigint)
   }
 
   private settled (id: bigint): void {
@@ -179,7 +192,11 @@ export class ProviderChannel implements ExchangeChannel {
       const p = this.pending.get(msg.id)
       if (p !== undefined) return p
       // The one answer a cancelled request may still get; a second is not allowed.
-      if (this.cancelled.delete(msg.id)) return undefined
+      const late = this.cancelled.get(msg.id)
+      if (late !== undefined) {
+        this.cancelled.delete(msg.id)
+        return late
+      }
       throw new ProtocolError(`${msg.type} for request ${msg.id} that was never made or was answered already`)
     },
     settle: (id) => { this.settled(id) }

@@ -148,8 +148,8 @@ export function takeover (p: LiveProvider, live: LiveProvider[], rules: Takeover
 /**
  * Whether a request for a block settled elsewhere is still to be cancelled at `q`: yes when it
  * waits behind MAY_BE_SENT others (its CANCEL arrives before its bytes could leave), no when it
- * may be on the wire: then its bytes are taken when they come (counted as duplicate), as
- * cancelling would only have them thrown away on arrival.
+ * may be on the wire: then it stays in `q`'s window until its bytes come (counted as
+ * duplicate), as the provider's pipe is busy with them all the same.
  */
 export function worthCancelling (q: ProviderState, key: string): boolean {
   const f = q.inflight.get(key)

@@ -137,14 +137,10 @@ export class FetchSession {
     for (const p of this.providers.values()) p.channel?.close()
   }
 
-  stats (): ProviderStats[] {
-    return [...this.providers.values()].map(p => providerStats(p, this.startedAt))
-  }
+  stats (): ProviderStats[] { return [...this.providers.values()].map(p => providerStats(p, this.startedAt)) }
 
   /** Requests the live providers' pipes hold when full. */
-  busy (): number {
-    return this.live().reduce((n, p) => n + windowOf(p, this.window), 0)
-  }
+  busy (): number { return this.live().reduce((n, p) => n + windowOf(p, this.window), 0) }
 
   /**
    * Blocks of read-ahead a reader should keep wanted: twice what the providers' pipes hold
@@ -188,9 +184,7 @@ export class FetchSession {
   }
 
   /** Whether the block is wanted from providers (asked for, on its way or waiting to be taken). */
-  wanted (cid: CID): boolean {
-    return this.wants.get(cid.toString()) !== undefined
-  }
+  wanted (cid: CID): boolean { return this.wants.get(cid.toString()) !== undefined }
 
   /** The verified and stored block, or undefined when no provider holds it. */
   async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
@@ -221,6 +215,7 @@ export class FetchSession {
         const channel = await this.components.openChannel(p.peer, { signal: AbortSignal.any([this.abort.signal, opening.signal]), lookUp })
         p.channel = channel
         p.connecting = undefined
+        channel.onLateBlock = (cid, bytes) => { void this.late(p, cid, bytes) }
         // A new stream numbers its requests from 1 again.
         p.answeredUpTo = 0n
         if (this.closed) { channel.close(); return }
@@ -319,9 +314,7 @@ export class FetchSession {
     this.settleUnobtainable()
   }
 
-  private live (): LiveProvider[] {
-    return [...this.providers.values()].filter(isLive)
-  }
+  private live (): LiveProvider[] { return [...this.providers.values()].filter(isLive) }
 
   private request (p: LiveProvider, w: Want): void {
     const started = this.clock.now()
@@ -351,12 +344,7 @@ export class FetchSession {
         this.requeue(w)
         return
       }
-      if (mine === undefined) {
-        // Another copy is being verified: this one is kept in case that one fails.
-        await w.verifying
-        if (w.result !== undefined || w.verifying !== undefined) { p.duplicateBytes += bytes.byteLength; return }
-      }
-      await this.store(p, w, bytes, mine ?? this.wants.verifying(w))
+      await this.accept(p, w, bytes, mine)
     }, (err: Error) => {
       this.fail(p, channel, err)
     }).finally(() => { this.pump() })
@@ -391,9 +379,37 @@ export class FetchSession {
   }
 
   /**
+   * A block that came for a request given up (moved, raced or timed out while its bytes were on
+   * the wire already), taken as an answer would be (`accept`): stored when it is still wanted
+   * (the requests for it elsewhere are then cancelled), a duplicate otherwise. A block on the
+   * wire is never thrown away unseen.
+   */
+  private async late (p: ProviderState, cid: CID, bytes: Uint8Array): Promise<void> {
+    const w = this.wants.get(cid.toString())
+    if (this.closed || p.dropped) return
+    if (w === undefined) { p.duplicateBytes += bytes.byteLength; return }
+    const mine = w.result === undefined && w.verifying === undefined ? this.wants.verifying(w) : undefined
+    if (mine !== undefined) this.wants.take(q => q === w)
+    await this.accept(p, w, bytes, mine).finally(() => { this.pump() })
+  }
+
+  /**
+   * Stores a provider's copy of a block (`mine`: it is the one being verified), or counts it as
+   * duplicate when another copy came first; one that comes while another is verified is kept
+   * until that one is, in case it fails.
+   */
+  private async accept (p: ProviderState, w: Want, bytes: Uint8Array, mine: (() => void) | undefined): Promise<void> {
+    if (mine === undefined) {
+      await w.verifying
+      if (w.result !== undefined || w.verifying !== undefined) { p.duplicateBytes += bytes.byteLength; return }
+    }
+    await this.store(p, w, bytes, mine ?? this.wants.verifying(w))
+  }
+
+  /**
    * Records a block's outcome and cancels its requests still in flight elsewhere, those that
-   * may be on the wire excepted: their bytes are coming anyway, so they are taken (as duplicates)
-   * rather than thrown away on arrival.
+   * may be on the wire excepted: their bytes are coming anyway, so they keep their place in
+   * their provider's window until they come (as duplicates).
    */
   private settle (w: Want, bytes: Uint8Array | undefined): void {
     if (!this.wants.settle(w, bytes)) return

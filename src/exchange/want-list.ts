@@ -87,12 +87,12 @@ export class WantList {
     return w
   }
 
-  /** Takes every queued want that `pick` accepts off the queue. */
   /** Whether a queued want is one `pick` would take. */
   someQueued (pick: (w: Want) => boolean): boolean {
     return this.queue.some(pick)
   }
 
+  /** Takes every queued want that `pick` accepts off the queue. */
   takeAll (pick: (w: Want) => boolean): Want[] {
     const taken = this.queue.filter(pick)
     if (taken.length === 0) return taken

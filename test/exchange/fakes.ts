@@ -91,6 +91,9 @@ export class FakeChannel implements ExchangeChannel {
   /** Most block requests open at once. */
   maxOutstanding = 0
   closedWith: Error | undefined
+  onLateBlock: ((cid: CID, bytes: Uint8Array) => void) | undefined
+  /** Cancelled requests whose one late answer may still come (`answerId`). */
+  private readonly givenUp = new Map<bigint, CID>()
   private readonly ended = Promise.withResolvers<Error>()
   readonly closed = this.ended.promise
   private readonly pending: Pending[] = []
@@ -143,6 +146,7 @@ export class FakeChannel implements ExchangeChannel {
     if (i < 0) return
     const [p] = this.pending.splice(i, 1)
     this.cancelled.push(p.cid.toString())
+    this.givenUp.set(p.id, p.cid)
     p.resolve(undefined)
   }
 
@@ -158,10 +162,19 @@ export class FakeChannel implements ExchangeChannel {
     this.ended.resolve(this.closedWith)
   }
 
-  /** Answers open request `id`, if it still is (it may have been cancelled meanwhile). */
+  /**
+   * Answers request `id`: an open one, or one cancelled after its answer was on its way (its
+   * block then goes to `onLateBlock`, as a real channel's does).
+   */
   answerId (id: bigint): void {
     const p = this.pending.find(p => p.id === id)
-    if (p !== undefined) this.answer(p.cid)
+    if (p !== undefined) { this.answer(p.cid); return }
+    const cid = this.givenUp.get(id)
+    if (cid === undefined || !this.open) return
+    this.givenUp.delete(id)
+    this.lastProgress = this.clock.now()
+    const bytes = this.bytesOf(cid)
+    if (bytes !== undefined) this.onLateBlock?.(cid, bytes)
   }
 
   /** Answers the open request for `cid` as the provider would: its bytes, damaged bytes, or DONT_HAVE. */
@@ -170,11 +183,16 @@ export class FakeChannel implements ExchangeChannel {
     if (i < 0) return
     const [p] = this.pending.splice(i, 1)
     this.lastProgress = this.clock.now()
+    p.resolve(this.bytesOf(cid))
+  }
+
+  /** What the provider sends for `cid`: its bytes (damaged, when it corrupts them), or undefined (DONT_HAVE). */
+  private bytesOf (cid: CID): Uint8Array | undefined {
     const block = this.init.holds.find(b => b.cid.equals(cid))
-    if (block === undefined || this.init.refuses?.some(c => c.equals(cid)) === true) { p.resolve(undefined); return }
+    if (block === undefined || this.init.refuses?.some(c => c.equals(cid)) === true) return undefined
     const bytes = block.bytes.slice()
     if (this.init.corrupts?.some(c => c.equals(cid)) === true) bytes[1] ^= 0xff
-    p.resolve(bytes)
+    return bytes
   }
 
   /** Answers the oldest open request. */

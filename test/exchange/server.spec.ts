@@ -153,6 +153,35 @@ describe('exchange: hostile messages', function () {
     expect(channel.violation?.message).to.match(/never made or was answered already/)
   })
 
+  it('hands the block a cancelled request still gets to onLateBlock, and resets the stream on one naming another block', async () => {
+    const late = await net.add()
+    const data = Uint8Array.of(1, 2, 3)
+    const other = cidOf(Uint8Array.of(9))
+    await fakeProvider(late, (msg, stream) => {
+      // Each request answered with its block whatever CANCEL follows (it was on the wire); a
+      // request for `other` is answered with the wrong block.
+      if (msg.type !== Message.Type.WANT) return
+      const named = CID.decode(msg.cids[0]).equals(other) ? cidOf(data).bytes : msg.cids[0]
+      stream.send(frame({ type: Message.Type.BLOCK, id: msg.id, cid: named, data }))
+    })
+    const requester = await net.add()
+    const target = parseTarget(root).root
+    const channel = new ProviderChannel(late.network.peerId, await requester.network.host.dialProtocol(late.network.peerId, EXCHANGE_PROTOCOL), target)
+    const got: Array<{ cid: string, bytes: number[] }> = []
+    channel.onLateBlock = (cid, bytes) => { got.push({ cid: cid.toString(), bytes: [...bytes] }) }
+    const first = channel.request(target)
+    channel.cancel(first.id)
+    expect(await first.result).to.equal(undefined)
+    await waitUntil(() => got.length === 1, 5000, 'the late block')
+    expect(got).to.deep.equal([{ cid: target.toString(), bytes: [1, 2, 3] }])
+    expect(channel.open).to.equal(true)
+    const second = channel.request(other)
+    channel.cancel(second.id)
+    await waitUntil(() => !channel.open, 5000, 'the channel to fail')
+    expect(channel.violation?.message).to.match(/names a block that was not asked for/)
+    expect(got).to.have.length(1)
+  })
+
   it('resets a channel closed with blocks still asked (the provider drops what it buffered), and closes one with none gracefully', async () => {
     const ends: Array<'closed' | 'reset'> = []
     const holder = await net.add()

@@ -153,6 +153,41 @@ describe('exchange: fetch session', () => {
     expect(await session.get(blocks[3].cid)).to.deep.equal(blocks[3].bytes)
   })
 
+  for (const first of ['the cancelled copy', 'the moved copy'] as const) {
+    it(`keeps the block a cancelled request still gets, ${first} first: stored while wanted, a duplicate once stored`, async () => {
+      const blocks = makeBlocks(4)
+      const { clock, net, peers, session, sink } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
+      for (const p of peers) session.addProvider(p)
+      session.providersComplete()
+      session.want(blocks.map(b => b.cid))
+      const head = session.get(blocks[0].cid)
+      await settled()
+      const [a, b] = peers.map(p => net.channel(p))
+      a.answerNext()
+      a.answerNext()
+      await head
+      const moved = b.openIds.find(r => r.cid.equals(blocks[3].cid))?.id as bigint
+      await clock.advance(1000 + STUCK_MS)
+      // b is stuck: its request for block 3 moved to a and was cancelled at b, whose bytes
+      // were on the wire already.
+      expect(b.cancelled).to.deep.equal(keys(blocks.slice(3)))
+      if (first === 'the cancelled copy') b.answerId(moved)
+      else a.answerNext()
+      await settled()
+      expect(sink.stored.has(blocks[3].cid.toString())).to.equal(true)
+      if (first === 'the cancelled copy') a.answerNext()
+      else b.answerId(moved)
+      await settled()
+      expect(await session.get(blocks[3].cid)).to.deep.equal(blocks[3].bytes)
+      const [sa, sb] = peers.map(p => session.stats().find(s => s.peer === p.toString()))
+      const [stored, duplicate] = first === 'the cancelled copy' ? [sb, sa] : [sa, sb]
+      expect(stored?.blocks).to.be.at.least(1)
+      expect(duplicate?.duplicateBytes).to.equal(blocks[3].bytes.byteLength)
+      expect(stored?.duplicateBytes).to.equal(0)
+      expect((sa?.blocks ?? 0) + (sb?.blocks ?? 0)).to.equal(3)
+    })
+  }
+
   it('holds at most heldBytes of fetched blocks for the reader, letting go of those furthest ahead (stored, and no longer wanted)', async () => {
     const blocks = makeBlocks(10)
     const { net, peers, session, sink } = await started([{ holds: blocks, auto: false }], { window: 10, heldBytes: 4 * 64 })

@@ -39,10 +39,10 @@ export type PendingRequest =
 /** What the requester's handlers act on: the requests open on one stream. */
 export interface RequestingContext {
   /**
-   * The open request an answer is for; undefined for the one late answer a cancelled request
-   * may still get. Throws ProtocolError for an id never asked for or answered already.
+   * The request an answer is for: an open one, or a cancelled one getting the one late answer
+   * it may still get. Throws ProtocolError for an id never asked for or answered already.
    */
-  claim: (msg: Message) => PendingRequest | undefined
+  claim: (msg: Message) => PendingRequest
   /** Closes a request: its answer has come. */
   settle: (id: bigint) => void
 }
@@ -69,7 +69,6 @@ export function carriesNoData (msg: Message): void {
  */
 export function answerBlockRequest (msg: Message, requests: RequestingContext, bytes: Uint8Array | undefined): void {
   const p = requests.claim(msg)
-  if (p === undefined) return
   if (p.kind !== 'block') throw new ProtocolError(`${msg.type} answering HAVE query ${msg.id}`)
   if (!equals(msg.cid, p.cid.bytes)) throw new ProtocolError(`${msg.type} for request ${msg.id} names a block that was not asked for`)
   requests.settle(msg.id)

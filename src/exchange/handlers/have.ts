@@ -8,7 +8,6 @@ export const have: MessageHandler<RequestingContext> = {
   check: carriesNoData,
   handle (msg, requests) {
     const p = requests.claim(msg)
-    if (p === undefined) return
     if (p.kind !== 'have') throw new ProtocolError(`HAVE answering block request ${msg.id}`)
     const has = fromBitfield(msg.bitfield, p.count)
     requests.settle(msg.id)
