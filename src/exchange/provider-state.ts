@@ -52,15 +52,14 @@ export interface ProviderState {
   /** Moving average of one block's time, from its request to its arrival (queueing included), ms. */
   blockMs: number
   /**
-   * The time the provider takes per block once it gets to it, ms: over its last SERVICE_RUN
-   * arrivals while it was kept busy, their span per block (one block's time from its request,
-   * when it was idle). Its link's rate shows here, whatever the depth of its queue; over a
-   * run, blocks that the fetcher's own busy event loop took in late and then together do not
-   * make a slow link look fast.
+   * The time the provider takes per block once it gets to it, ms, measured while it is kept
+   * busy (`timeArrival`). Its link's rate shows here, whatever the depth of its queue.
    */
   serviceMs: number
   /** Arrival times of its blocks since it was last idle, the last SERVICE_RUN of them. */
   run: number[]
+  /** When the run began: the request that found it idle was sent (or the block before the run's first arrived). */
+  runStart: number
   /** The largest chunk it has sent, bytes: its service time is that of chunks this size. */
   largest: number
   /** Moving average of the round trip: a request sent to it idle took this beyond its service time, ms. */
@@ -116,7 +115,7 @@ export interface ProviderStats {
 }
 
 export function newProvider (peer: PeerId): ProviderState {
-  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], largest: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0, reopened: 0 }
+  return { peer, key: peer.toString(), dropped: false, known: new Map(), asking: new Set(), inflight: new Map(), blocks: 0, bytes: 0, duplicateBytes: 0, firstRequest: 0, blockMs: 0, serviceMs: 0, run: [], runStart: 0, largest: 0, rttMs: 0, lastArrival: 0, stalled: false, answeredUpTo: 0n, refused: 0, reopened: 0 }
 }
 
 export function isLive (p: ProviderState): p is LiveProvider {
@@ -125,8 +124,17 @@ export function isLive (p: ProviderState): p is LiveProvider {
 
 const ewma = (avg: number, x: number): number => avg === 0 ? x : 0.8 * avg + 0.2 * x
 
-/** Arrivals a provider's service time is measured over. */
-export const SERVICE_RUN = 8
+/** Most arrivals a provider's service time is measured over. */
+export const SERVICE_RUN = 64
+
+/**
+ * Least span a provider's service time is measured over, ms. A fetcher whose process waits for
+ * a core reads its sockets late and then all at once: blocks that came over a second arrive
+ * within milliseconds of each other, and a span of a few of them made a 50 Mbit/s link look
+ * twice as fast, which handed it a window of 14 MiB it then sent while the scheduler moved
+ * the requests elsewhere (each sent twice).
+ */
+export const SERVICE_SPAN_MS = 1000
 
 /** A block under this fraction of a provider's largest says nothing of its link's rate (the short last chunk of a file). */
 const SMALL_BLOCK = 1 / 4
@@ -135,8 +143,11 @@ const SMALL_BLOCK = 1 / 4
  * Times the arrival at `now` of a block of `bytes` from the provider, for request `f`; `node`
  * when it is a DAG node rather than a chunk. A request sent to it idle starts a new run of
  * arrivals and shows its round trip (what it took beyond the service time); each later
- * arrival extends the run, whose span per block is the service time. Until a run has two
- * arrivals, the service time is a moving average of the gaps between arrivals. The time is
+ * arrival extends the run. The service time is the run's time per block over its last
+ * SERVICE_SPAN_MS at least (from the newest arrival that long ago, or the oldest of a full
+ * run), and while the run is shorter, from when it began (the request that found the
+ * provider idle: its round trip is then counted once, as a little more time per block). A
+ * span that short of arrivals alone could be a burst the fetcher read late. The time is
  * that of its chunks, the largest it has sent: a fetch reads a file's DAG nodes (kilobytes,
  * in milliseconds) before its chunks, and a service time measured on those handed a 50 Mbit/s
  * link 16 chunks at once, seconds of queue. DAG nodes and chunks under a quarter of the
@@ -151,17 +162,17 @@ export function timeArrival (p: ProviderState, f: Inflight, now: number, bytes: 
   }
   const larger = p.largest > 0 && bytes * SMALL_BLOCK >= p.largest
   p.largest = Math.max(p.largest, bytes)
-  if (larger) {
+  if (larger || f.idle) {
     p.run = [now]
-    p.serviceMs = Math.max(1, took)
-  } else if (f.idle) {
-    p.run = [now]
-    if (p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))
+    p.runStart = now - took
+    if (!larger && p.serviceMs > 0) p.rttMs = ewma(p.rttMs, Math.max(0, took - p.serviceMs))
     else p.serviceMs = Math.max(1, took)
   } else {
     p.run.push(now)
     if (p.run.length > SERVICE_RUN) p.run.shift()
-    p.serviceMs = p.run.length >= 3 ? Math.max(1, (now - p.run[0]) / (p.run.length - 1)) : ewma(p.serviceMs, Math.max(1, took))
+    let anchor = p.run.length === SERVICE_RUN ? 0 : -1
+    for (let i = p.run.length - 2; i >= 0; i--) if (now - p.run[i] >= SERVICE_SPAN_MS) { anchor = i; break }
+    p.serviceMs = Math.max(1, anchor >= 0 ? (now - p.run[anchor]) / (p.run.length - 1 - anchor) : (now - p.runStart) / p.run.length)
   }
   p.blockMs = ewma(p.blockMs, now - f.started)
   p.lastArrival = now
