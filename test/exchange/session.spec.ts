@@ -1,6 +1,7 @@
 // The fetch session against fake providers and a hand-moved clock: which provider is asked
 // for what, when work moves, and what the session reports. Nothing here waits on real time.
 import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
 import { expect } from 'chai'
 import { PeerPenalties } from '../../src/exchange/penalties.js'
 import { INITIAL_WINDOW, MAY_BE_SENT, STUCK_MS } from '../../src/exchange/scheduler.js'
@@ -130,22 +131,32 @@ describe('exchange: fetch session', () => {
     expect(penalties.list()).to.deep.equal([])
   })
 
-  it('moves the queue of a provider stuck for STUCK_MS to an idle one, cancelling it there', async () => {
+  /**
+   * Two providers, a window of 2 each: a serves the first two blocks; b sits on the other two,
+   * read ahead, until it is stuck (STUCK_MS). `asked`: b's requests before that.
+   */
+  async function stuckSecond (): Promise<Awaited<ReturnType<typeof setup>> & { blocks: Block[], a: FakeChannel, b: FakeChannel, asked: Array<{ id: bigint, cid: CID }> }> {
     const blocks = makeBlocks(4)
-    const { clock, net, peers, session } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
-    for (const p of peers) session.addProvider(p)
-    session.providersComplete()
+    const s = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
+    for (const p of s.peers) s.session.addProvider(p)
+    s.session.providersComplete()
     // Only the first block is awaited: the others are read ahead, so a pause is not raced.
-    session.want(blocks.map(b => b.cid))
-    const first = session.get(blocks[0].cid)
+    s.session.want(blocks.map(b => b.cid))
+    const first = s.session.get(blocks[0].cid)
     await settled()
-    const [a, b] = peers.map(p => net.channel(p))
+    const [a, b] = s.peers.map(p => s.net.channel(p))
     a.answerNext()
     a.answerNext()
     await first
-    await clock.advance(1000)
+    const asked = b.openIds
+    await s.clock.advance(1000)
     expect(a.asked).to.have.length(2)
-    await clock.advance(STUCK_MS)
+    await s.clock.advance(STUCK_MS)
+    return { ...s, blocks, a, b, asked }
+  }
+
+  it('moves the queue of a provider stuck for STUCK_MS to an idle one, cancelling it there', async () => {
+    const { blocks, a, b, session } = await stuckSecond()
     // Stuck: the request behind its head moves to a; its head, maybe on the wire, is left.
     expect(a.asked).to.deep.equal(keys([blocks[0], blocks[1], blocks[3]]))
     expect(b.cancelled).to.deep.equal(keys(blocks.slice(3)))
@@ -155,21 +166,9 @@ describe('exchange: fetch session', () => {
 
   for (const first of ['the cancelled copy', 'the moved copy'] as const) {
     it(`keeps the block a cancelled request still gets, ${first} first: stored while wanted, a duplicate once stored`, async () => {
-      const blocks = makeBlocks(4)
-      const { clock, net, peers, session, sink } = await started([{ holds: blocks, auto: false }, { holds: blocks, auto: false }], { window: 2 })
-      for (const p of peers) session.addProvider(p)
-      session.providersComplete()
-      session.want(blocks.map(b => b.cid))
-      const head = session.get(blocks[0].cid)
-      await settled()
-      const [a, b] = peers.map(p => net.channel(p))
-      a.answerNext()
-      a.answerNext()
-      await head
-      const moved = b.openIds.find(r => r.cid.equals(blocks[3].cid))?.id as bigint
-      await clock.advance(1000 + STUCK_MS)
-      // b is stuck: its request for block 3 moved to a and was cancelled at b, whose bytes
-      // were on the wire already.
+      const { blocks, a, b, asked, peers, session, sink } = await stuckSecond()
+      // b's request for block 3 moved to a and was cancelled at b, whose bytes were on the wire already.
+      const moved = asked.find(r => r.cid.equals(blocks[3].cid))?.id as bigint
       expect(b.cancelled).to.deep.equal(keys(blocks.slice(3)))
       if (first === 'the cancelled copy') b.answerId(moved)
       else a.answerNext()
