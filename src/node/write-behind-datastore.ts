@@ -122,26 +122,29 @@ export class WriteBehindDatastore extends BaseDatastore {
   }
 
   override async * _all (q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
-    yield * this.overlay(q.prefix, options)
+    yield * this.overlay(q.prefix, (o) => this.store.query(o, options), pair => pair.key, (key, value) => ({ key, value }))
   }
 
+  /** Keys only: LevelDB is asked for keys, no values read. */
   override async * _allKeys (q: KeyQuery, options?: AbortOptions): AsyncGenerator<Key> {
-    for await (const pair of this.overlay(q.prefix, options)) yield pair.key
+    yield * this.overlay(q.prefix, (o) => this.store.queryKeys(o, options), key => key, key => key)
   }
 
   /**
-   * The store's pairs under `prefix` with the pending writes laid over them (as they were when
-   * the query began): a pending delete hides a pair, a pending put replaces or adds one.
+   * What `read` yields of the store under `prefix` (pairs, or keys), with the pending writes
+   * laid over it (as they were when the query began): a pending delete hides an entry, a
+   * pending put replaces or adds one (`fromPending`).
    */
-  private async * overlay (prefix: string | undefined, options?: AbortOptions): AsyncGenerator<Pair> {
+  private async * overlay<T> (prefix: string | undefined, read: (q: { prefix?: string }) => AsyncIterable<T> | Iterable<T>, keyOf: (entry: T) => Key, fromPending: (key: Key, value: Uint8Array) => T): AsyncGenerator<T> {
     const writes = new Map([...this.writing, ...this.pending].filter(([k]) => prefix === undefined || k.startsWith(prefix)))
-    for await (const pair of this.store.query(prefix === undefined ? {} : { prefix }, options)) {
-      const w = writes.get(pair.key.toString())
-      if (w === undefined) yield pair
-      else if (w.value !== DELETED) yield { key: pair.key, value: w.value }
-      writes.delete(pair.key.toString())
+    for await (const entry of read(prefix === undefined ? {} : { prefix })) {
+      const key = keyOf(entry)
+      const w = writes.get(key.toString())
+      if (w === undefined) yield entry
+      else if (w.value !== DELETED) yield fromPending(key, w.value)
+      writes.delete(key.toString())
     }
-    for (const { key, value } of writes.values()) if (value !== DELETED) yield { key, value }
+    for (const { key, value } of writes.values()) if (value !== DELETED) yield fromPending(key, value)
   }
 
   /** Writes every pending write to the store (one batch); resolves once they are there. */

@@ -88,8 +88,14 @@ describe('node: write-behind datastore', function () {
     await ds.put(new Key('/dht/provider/x/3'), bytes('C'))
     const pairs = await all(ds.query({ prefix: '/dht/provider/x' }))
     expect(pairs.map(p => `${p.key.toString()}=${text(p.value)}`).sort()).to.deep.equal(['/dht/provider/x/2=B', '/dht/provider/x/3=C'])
+    // A keys-only query reads no values from LevelDB.
+    const query = level.query.bind(level)
+    let valuesRead = 0
+    level.query = (...args) => { valuesRead++; return query(...args) }
     const keys = await all(ds.queryKeys({ prefix: '/dht/provider/' }))
+    level.query = query
     expect(keys.map(k => k.toString()).sort()).to.deep.equal(['/dht/provider/x/2', '/dht/provider/x/3', '/dht/provider/y/1'])
+    expect(valuesRead).to.equal(0)
     const byKeyDesc = (a: Pair, b: Pair): -1 | 0 | 1 => Math.sign(b.key.toString().localeCompare(a.key.toString())) as -1 | 0 | 1
     const page = await all(ds.query({ prefix: '/dht/', filters: [(p) => text(p.value) !== 'c'], orders: [byKeyDesc], offset: 1, limit: 1 }))
     expect(page.map(p => p.key.toString())).to.deep.equal(['/dht/provider/x/2'])
