@@ -330,7 +330,7 @@ export class FetchSession {
       if (id > p.answeredUpTo) p.answeredUpTo = id
       if (bytes !== undefined) timeArrival(p, f, this.clock.now(), bytes.byteLength, w.cid.code !== raw.code)
       // Marked before the pump, so that nobody races a block whose bytes are being verified.
-      const mine = bytes !== undefined && w.result === undefined && w.verifying === undefined ? this.wants.verifying(w) : undefined
+      const mine = bytes !== undefined ? this.wants.claim(w) : undefined
       // The provider's pipe is refilled now, not after this block is verified and stored.
       this.pump()
       if (bytes === undefined) {
@@ -385,10 +385,10 @@ export class FetchSession {
    * wire is never thrown away unseen.
    */
   private async late (p: ProviderState, cid: CID, bytes: Uint8Array): Promise<void> {
-    const w = this.wants.get(cid.toString())
     if (this.closed || p.dropped) return
+    const w = this.wants.get(cid.toString())
     if (w === undefined) { p.duplicateBytes += bytes.byteLength; return }
-    const mine = w.result === undefined && w.verifying === undefined ? this.wants.verifying(w) : undefined
+    const mine = this.wants.claim(w)
     if (mine !== undefined) this.wants.take(q => q === w)
     await this.accept(p, w, bytes, mine).finally(() => { this.pump() })
   }

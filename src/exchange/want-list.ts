@@ -108,6 +108,14 @@ export class WantList {
     this.queue.unshift(w)
   }
 
+  /**
+   * Marks a copy of the want's bytes as the one to verify, when its outcome is unknown and no
+   * other copy is being verified: the function that ends that, or undefined.
+   */
+  claim (w: Want): (() => void) | undefined {
+    return w.result === undefined && w.verifying === undefined ? this.verifying(w) : undefined
+  }
+
   /** Marks a copy of the want's bytes as being verified; the function returned ends that. */
   verifying (w: Want): () => void {
     const { promise, resolve } = Promise.withResolvers<void>()
