@@ -3,8 +3,7 @@
 // - how many requests to keep in flight at a provider: enough bytes to fill its pipe (its rate
 //   × its round trip, plus a margin for the fetcher's own delays), bounded above and below;
 // - which provider gets the next block: the one that would have it soonest, so a fast provider
-//   gets more, a slow one as much as keeps it busy, and all of them finish together; a block a
-//   full fast provider would still deliver sooner waits for it rather than going to a slow one;
+//   gets more, a slow one as much as keeps it busy, and all of them finish together;
 // - what a provider with room takes over from another: a request not on the wire yet is moved
 //   (its CANCEL reaches the provider before the blocks queued ahead of it have gone out); one
 //   that may be on the wire is raced only in the end game (a block the reader waits for), and
@@ -83,26 +82,17 @@ export function workable<P extends ProviderState> (live: P[], now: number, fallb
 /**
  * Of `candidates`, the provider with room (fewer than its window in flight) that would have
  * one more block soonest: its queue plus that block at its service time, plus its round trip.
- * None when a provider without room, measured and presumed to hold every block, would have it
- * sooner even at the back of its full queue: the block waits for that one's next arrival
- * rather than going to a slower link (a fast provider among slow ones: each slow one keeps
- * only what it serves before the fast one could). Other providers without room are removed
- * from `candidates`.
+ * Those without room are removed from `candidates`.
  */
 export function soonest<P extends ProviderState> (candidates: Set<P>, max: number, fallback: number): P | undefined {
   let best: P | undefined
   let finish = Infinity
-  let fullFinish = Infinity
   for (const p of candidates) {
+    if (p.inflight.size >= windowOf(p, max)) { candidates.delete(p); continue }
     const f = (p.inflight.size + 1) * (p.serviceMs || fallback) + p.rttMs
-    if (p.inflight.size >= windowOf(p, max)) {
-      if (p.holdsAll === true && p.serviceMs > 0) fullFinish = Math.min(fullFinish, f)
-      else candidates.delete(p)
-      continue
-    }
     if (f < finish) { best = p; finish = f }
   }
-  return finish <= fullFinish ? best : undefined
+  return best
 }
 
 /** A request to take over from another provider: moved (cancelled there) or raced; `stalled` when that provider is stalling. */

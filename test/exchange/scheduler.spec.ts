@@ -169,10 +169,7 @@ describe('exchange: scheduling over slow links', function () {
   it('1 fast and 7 slow providers writing ahead into their sockets, 20 times slower (an uncapped provider among 50 Mbit/s uplinks): no slower than the fast one alone', async () => {
     const alone = await simulate([{ serviceMs: 8, delayMs: 1 }])
     const mixed = await simulate([{ serviceMs: 8, delayMs: 1 }, ...slow(7, 168, 1, 3)])
-    // The seven add a third of the fast one's rate between them (ideal: 0.75 × its time): a
-    // slow one is handed a block only when it would deliver it before the fast one could,
-    // behind its full queue.
-    expect(mixed.ms, `mixed ${mixed.ms} ms (${mixed.perProvider.join(', ')}), fast alone ${alone.ms} ms`).to.be.at.most(0.9 * alone.ms)
+    expect(mixed.ms, `mixed ${mixed.ms} ms (${mixed.perProvider.join(', ')}), fast alone ${alone.ms} ms`).to.be.at.most(alone.ms)
   })
 
   it('a provider that stalls mid-way: its blocks come from the others in bounded time', async () => {
