@@ -62,7 +62,7 @@ export function daemonText (info: DaemonInfo, repo: string, heap: HeapPolicy): s
     ...info.addresses.map(a => `listen   ${a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`}`),
     `api      http://${info.address} (token in ${repo}/api.token)`,
     ...(info.gateway !== undefined ? [`gateway  http://${info.gateway}/ipfs/<cid>[/path] (read-only, no token)`] : []),
-    `heap     ${heap.growingPercent === 'v8' ? 'V8\'s own growth factor' : `old generation grows to ${1 + heap.growingPercent / 100}× its live size between full collections`}`
+    `heap     ${heap.growingPercent === 'v8' ? 'V8\'s own growth factor' : `old generation grows to ${1 + heap.growingPercent / 100}× its live size between full collections`}; ${heap.youngGenerationMb === 'v8' ? 'V8\'s own young generation' : `young generation held at ${heap.youngGenerationMb} MB`}`
   ]
 }
 

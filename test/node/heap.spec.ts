@@ -1,11 +1,12 @@
-// The daemon's heap policy: V8 must honour it when it is set from inside the process, and a
-// bad PEERLINK_HEAP_GROWTH must stop the daemon with a clear error before it starts.
+// The daemon's heap policy: V8 must honour it (the old generation's growth, the young
+// generation's cap) when it is set from inside the process, and a bad PEERLINK_HEAP_GROWTH
+// or PEERLINK_YOUNG_GENERATION must stop the daemon with a clear error before it starts.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
-import { HEAP_GROWING_PERCENT, reclaimAfterLoad, tuneHeap } from '../../src/node/heap.js'
+import { HEAP_GROWING_PERCENT, YOUNG_GENERATION_MB, reclaimAfterLoad, tuneHeap } from '../../src/node/heap.js'
 import { runCli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/repo.js'
 
@@ -25,6 +26,27 @@ function factorAfterFullGc (growth?: string): number {
   return Number(limits[limits.length - 1][1])
 }
 
+/**
+ * The young generation's size, MB, after a child process has made garbage with short-lived
+ * survivors (as a transfer's promises and frames are) in 3,000 turns of the event loop.
+ */
+function youngAfterChurn (young?: string): number {
+  const script = `const { tuneHeap, youngGenerationBytes } = await import(${JSON.stringify(HEAP)}); tuneHeap()
+    let keep = []
+    for (let turn = 0; turn < 3000; turn++) {
+      for (let i = 0; i < 2000; i++) { keep.push({ i, a: [i] }); if (keep.length > 20000) keep = [] }
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    console.log(youngGenerationBytes() / 1024 / 1024)`
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, PEERLINK_YOUNG_GENERATION: young ?? '' }
+  })
+  expect(r.status, r.stderr).to.equal(0)
+  return Number(r.stdout.trim())
+}
+
 describe('heap policy', function () {
   this.timeout(60_000)
 
@@ -34,20 +56,29 @@ describe('heap policy', function () {
   })
 
   it('keeps V8\'s own factor with PEERLINK_HEAP_GROWTH=default and refuses anything else but a percent', () => {
-    expect(tuneHeap('default')).to.deep.equal({ growingPercent: 'v8' })
+    expect(tuneHeap('default', 'default')).to.deep.equal({ growingPercent: 'v8', youngGenerationMb: 'v8' })
     for (const bad of ['lots', '0', '2001', '12.5', '-3']) {
       expect(() => tuneHeap(bad)).to.throw(`PEERLINK_HEAP_GROWTH must be a percent 1..2000 or "default", not "${bad}"`)
+      expect(() => tuneHeap('default', bad)).to.throw(`PEERLINK_YOUNG_GENERATION must be a size in MB 2..32 or "default", not "${bad}"`)
     }
   })
 
-  it('stops the daemon before it starts when PEERLINK_HEAP_GROWTH is not a percent', async () => {
+  it('holds the young generation at 8 MB under churn, where V8 alone grows it further', () => {
+    expect(youngAfterChurn()).to.be.at.most(YOUNG_GENERATION_MB)
+    // 32 MB on Node 20 (two semi-spaces of 16).
+    expect(youngAfterChurn('default')).to.be.greaterThan(YOUNG_GENERATION_MB)
+  })
+
+  it('stops the daemon before it starts when PEERLINK_HEAP_GROWTH or PEERLINK_YOUNG_GENERATION is out of range', async () => {
     const dir = await tempDir('peerlink-heap-')
     try {
       const repo = join(dir.path, 'repo')
-      const r = await runCli(['--repo', repo, 'daemon', '--init'], { PEERLINK_HEAP_GROWTH: 'lots' })
-      expect(r.code).to.equal(2)
-      expect(r.stderr).to.include('PEERLINK_HEAP_GROWTH must be a percent')
-      expect(existsSync(repo)).to.equal(false)
+      for (const [name, said] of [['PEERLINK_HEAP_GROWTH', 'must be a percent'], ['PEERLINK_YOUNG_GENERATION', 'must be a size in MB']]) {
+        const r = await runCli(['--repo', repo, 'daemon', '--init'], { [name]: 'lots' })
+        expect(r.code).to.equal(2)
+        expect(r.stderr).to.include(`${name} ${said}`)
+        expect(existsSync(repo)).to.equal(false)
+      }
     } finally {
       await dir.cleanup()
     }
