@@ -24,8 +24,8 @@
 // semi-spaces after collections with many survivors, up to 16 MB each, 32 MB of RSS that the
 // node keeps. Held at 8 MB in all (capYoungGeneration), a 512 MiB fetch peaked 23–25 MB lower
 // (medians from one and from three providers), its scavenges more frequent but each cheaper
-// (about the same time in all). The maximum is a start-up flag; the growth factor is read at each growth, so it is
-// held at 1 once the space reaches the cap and let back to V8's 2 below it.
+// (about the same time in all). The maximum is a start-up flag; the growth factor is read at
+// each growth, so it is held at 1 once the space reaches the cap and let back to V8's 2 below.
 import { PerformanceObserver } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -66,7 +66,7 @@ function setting (name: string, wanted: string | undefined, fallback: number, mi
   return n
 }
 
-let young: { mb: number, observer: PerformanceObserver } | undefined
+let youngObserver: PerformanceObserver | undefined
 
 /**
  * Holds V8's young generation (new space, both semi-spaces) at about `mb`: after each
@@ -75,7 +75,7 @@ let young: { mb: number, observer: PerformanceObserver } | undefined
  * heavily without yielding can grow one step past it. A later call replaces the cap.
  */
 export function capYoungGeneration (mb: number): void {
-  young?.observer.disconnect()
+  youngObserver?.disconnect()
   let factor = 0
   const check = (): void => {
     const wanted = youngGenerationBytes() >= mb * 1024 * 1024 ? 1 : 2
@@ -83,9 +83,8 @@ export function capYoungGeneration (mb: number): void {
     factor = wanted
     setFlagsFromString(`--semi-space-growth-factor=${factor}`)
   }
-  const observer = new PerformanceObserver(check)
-  observer.observe({ entryTypes: ['gc'] })
-  young = { mb, observer }
+  youngObserver = new PerformanceObserver(check)
+  youngObserver.observe({ entryTypes: ['gc'] })
   check()
 }
 
