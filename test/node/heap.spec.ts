@@ -12,16 +12,22 @@ import { tempDir } from '../helpers/repo.js'
 
 const HEAP = fileURLToPath(new URL('../../src/node/heap.ts', import.meta.url))
 
+/** Runs `script` (an ES module, heap.ts importable) in a child node with `flags` and `env`; its stdout once it exited 0. */
+function runChild (script: string, env: NodeJS.ProcessEnv = {}, flags: string[] = []): string {
+  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, ...env }
+  })
+  expect(r.status, r.stderr).to.equal(0)
+  return r.stdout
+}
+
 /** The growth factor V8 reports when it sets the old generation's limit after a full collection, in a child process. */
 function factorAfterFullGc (growth?: string): number {
   const script = `const { tuneHeap } = await import(${JSON.stringify(HEAP)}); tuneHeap(); const live = Array.from({ length: 100000 }, (_, i) => ({ i })); gc(); console.log(live.length)`
-  const r = spawnSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, PEERLINK_HEAP_GROWTH: growth ?? '' }
-  })
-  expect(r.status, r.stderr).to.equal(0)
-  const limits = [...r.stdout.matchAll(/\[HeapController\] Limit: .*\((\d+(?:\.\d+)?)\)/g)]
+  const out = runChild(script, { PEERLINK_HEAP_GROWTH: growth ?? '' }, ['--expose-gc', '--trace-gc-verbose'])
+  const limits = [...out.matchAll(/\[HeapController\] Limit: .*\((\d+(?:\.\d+)?)\)/g)]
   expect(limits.length, 'V8 printed no old-generation limit').to.be.greaterThan(0)
   return Number(limits[limits.length - 1][1])
 }
@@ -38,13 +44,7 @@ function youngAfterChurn (young?: string): number {
       await new Promise(resolve => setImmediate(resolve))
     }
     console.log(youngGenerationBytes() / 1024 / 1024)`
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, PEERLINK_YOUNG_GENERATION: young ?? '' }
-  })
-  expect(r.status, r.stderr).to.equal(0)
-  return Number(r.stdout.trim())
+  return Number(runChild(script, { PEERLINK_YOUNG_GENERATION: young ?? '' }).trim())
 }
 
 describe('heap policy', function () {
@@ -95,9 +95,7 @@ describe('heap policy', function () {
       // V8 frees the buffers' memory on a background thread after the collection.
       for (let i = 0; i < 60 && process.memoryUsage().arrayBuffers > 32 * 1024 * 1024; i++) await new Promise(r => setTimeout(r, 50))
       console.log(process.memoryUsage().arrayBuffers)`
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 })
-    expect(r.status, r.stderr).to.equal(0)
-    expect(Number(r.stdout.trim())).to.be.below(32 * 1024 * 1024)
+    expect(Number(runChild(script).trim())).to.be.below(32 * 1024 * 1024)
   })
 
   it('collects once after a busy spell ends, and not while the node is idle or busy', async () => {
